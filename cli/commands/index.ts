@@ -1,0 +1,11 @@
+import type { Command } from "commander";
+import type { Action } from "../main.js";
+import { registerConfig } from "./config.js";
+
+/** Wraps an action so its errors and exit code are handled in one place. */
+export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
+
+/** Every sub-command, one file each. */
+export function registerCommands(program: Command, wrap: Wrap): void {
+  registerConfig(program, wrap);
+}

@@ -1,0 +1,90 @@
+import { Command, CommanderError } from "commander";
+import { ChurnError, type ExitCode, exitCodeOf, messageOf } from "../components/common/errors.js";
+import { registerCommands } from "./commands/index.js";
+import { type CliIO, type CommandContext, commandContext } from "./io.js";
+
+/** A command action: gets parsed options and the context; may resolve with an exit code (default 0). */
+export type Action<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<unknown>;
+
+/**
+ * The program: global flags, one sub-command per file under cli/commands,
+ * and the single place where errors become exit codes and messages.
+ */
+export function buildProgram(io: CliIO, onExit: (code: ExitCode) => void): Command {
+  const program = new Command("churn")
+    .description("Weekly churn scoring: ingest, train, score and publish, on a local folder or a GCS bucket.")
+    .option("--json", "print one machine-readable JSON document")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride();
+  registerCommands(program, (action) => wrap(program, io, action, onExit));
+  return program;
+}
+
+function wrap<O>(
+  program: Command,
+  io: CliIO,
+  action: Action<O>,
+  onExit: (code: ExitCode) => void,
+): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    // Commander passes (positional..., options, command).
+    const command = args[args.length - 1] as Command;
+    const options = command.opts() as O;
+    const positionals = args
+      .slice(0, -2)
+      .flat()
+      .filter((a): a is string => typeof a === "string");
+    const json = Boolean(program.opts().json || (options as { json?: boolean }).json);
+    const ctx = commandContext(io, json);
+    try {
+      const result = await action(options, ctx, positionals);
+      onExit(typeof result === "number" ? (result as ExitCode) : 0);
+    } catch (error) {
+      onExit(reportError(error, ctx));
+    }
+  };
+}
+
+/** Print an error once: one sentence for expected errors, a stack only for bugs. */
+export function reportError(
+  error: unknown,
+  ctx: Pick<CommandContext, "json" | "stdout" | "stderr" | "env">,
+): ExitCode {
+  const code = exitCodeOf(error);
+  if (ctx.json) {
+    const details = error instanceof ChurnError ? error.details : undefined;
+    ctx.stdout.write(
+      `${JSON.stringify({ ok: false, exitCode: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, null, 2)}\n`,
+    );
+  }
+  if (error instanceof ChurnError) {
+    ctx.stderr.write(`churn: ${error.message}\n`);
+  } else {
+    ctx.stderr.write(`churn: unexpected failure: ${messageOf(error)}\n`);
+    if (ctx.env.CHURN_DEBUG) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
+    else ctx.stderr.write("(set CHURN_DEBUG=1 for the stack trace)\n");
+  }
+  return code;
+}
+
+/** Run the CLI with argv (without node and script); resolves with the exit code. */
+export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
+  let exitCode: ExitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is a usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(error, { json: argv.includes("--json"), ...io });
+  }
+  return exitCode;
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../errors.js";
+import { churnConfigJsonSchema, parseConfig, parseConfigText } from "./index.js";
+
+function problemsOf(text: string): Array<{ field: string; message: string }> {
+  try {
+    parseConfigText(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    return ((error as ConfigError).details as { problems: Array<{ field: string; message: string }> })
+      .problems;
+  }
+  throw new Error("expected the config to be refused");
+}
+
+describe("churn.yaml schema", () => {
+  it("fills every default of DESIGN from a minimal file", () => {
+    const config = parseConfigText("id_column: customer_id\nlabel: {column: churn, positive: 'Yes'}\n");
+    expect(config.ingest).toEqual({
+      max_reject_share: 0.05,
+      delimiter: "auto",
+      encoding: "auto",
+      decimal: "auto",
+      missing_values: expect.arrayContaining(["", "NA", "Unknown"]),
+    });
+    expect(config.train).toEqual({ families: ["logistic", "gbdt", "mlp"], cv_folds: 5, seed: 42 });
+    expect(config.gate.min_roc_auc).toBe(0.8);
+    expect(config.tiers).toEqual({ high: { top_share: 0.1 }, medium: { top_share: 0.3 } });
+    expect(config.score).toMatchObject({ mode: "in-process", server_url: null, reasons: 3, shards: "auto" });
+    expect(config.score.reasons_for).toEqual(["high", "medium"]);
+    expect(config.retrain.max_psi).toBe(0.25);
+    expect(config.transactions.format).toEqual({ delimiter: ",", header: true, columns: null });
+    expect(config.kubernetes.namespace).toBe("churn");
+    expect(config.mlflow.model_name).toBe("churn");
+    expect(config.notify.webhook_url).toBeNull();
+  });
+
+  it("accepts a numeric positive label and keeps it as text", () => {
+    expect(
+      parseConfig({ id_column: "CustomerId", label: { column: "Exited", positive: 1 } }).label?.positive,
+    ).toBe("1");
+  });
+
+  it("accepts precision tiers and generate_id", () => {
+    const config = parseConfig({ generate_id: true, tiers: { high: { precision: 0.6 } } });
+    expect(config.tiers.high).toEqual({ precision: 0.6 });
+    expect(config.generate_id).toBe(true);
+  });
+
+  it.each([
+    ["unknown top-level key", "id_column: a\ncolour: blue\n", "colour", /not a known setting/],
+    ["unknown nested key", "id_column: a\ntrain: {folds: 3}\n", "train.folds", /not a known setting/],
+    ["wrong type names the value", "id_column: a\ntrain: {cv_folds: five}\n", "train.cv_folds", /got "five"/],
+    ["out of range", "id_column: a\ngate: {min_roc_auc: 1.5}\n", "gate.min_roc_auc", /1\.5/],
+    ["missing id", "label: {column: c, positive: 1}\n", "id_column", /required/],
+    ["both id and generate_id", "id_column: a\ngenerate_id: true\n", "generate_id", /cannot be true/],
+    ["bad enum", "id_column: a\nscore: {mode: fast}\n", "score.mode", /got "fast"/],
+    ["pii passthrough", "id_column: a\npii: [email]\npassthrough: [email]\n", "passthrough", /pii/],
+    [
+      "medium inside high",
+      "id_column: a\ntiers: {high: {top_share: 0.3}, medium: {top_share: 0.1}}\n",
+      "tiers.medium.top_share",
+      /larger/,
+    ],
+    ["bad url", "id_column: a\nnotify: {webhook_url: 'not a url'}\n", "notify.webhook_url", /not a url/],
+  ])("refuses %s, naming the field", (_name, text, field, message) => {
+    const problems = problemsOf(text);
+    const problem = problems.find((p) => p.field === field);
+    expect(problem, JSON.stringify(problems)).toBeDefined();
+    expect(problem!.message).toMatch(message);
+  });
+
+  it("reports every problem, not only the first", () => {
+    const problems = problemsOf("colour: blue\ntrain: {cv_folds: 1, seed: x}\n");
+    expect(problems.map((p) => p.field).sort()).toEqual([
+      "colour",
+      "id_column",
+      "train.cv_folds",
+      "train.seed",
+    ]);
+  });
+
+  it("names line and column of a YAML syntax error", () => {
+    expect(() => parseConfigText("id_column: a\ntrain: {cv_folds: 3\n")).toThrow(/line \d+, column \d+/);
+  });
+
+  it("refuses duplicate keys", () => {
+    expect(() => parseConfigText("id_column: a\nid_column: b\n")).toThrow(ConfigError);
+  });
+
+  it("publishes a strict JSON Schema", () => {
+    const schema = churnConfigJsonSchema() as {
+      additionalProperties: boolean;
+      properties: Record<string, unknown>;
+    };
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        "id_column",
+        "label",
+        "ingest",
+        "train",
+        "gate",
+        "tiers",
+        "score",
+        "retrain",
+        "transactions",
+        "kubernetes",
+        "mlflow",
+        "notify",
+      ]),
+    );
+  });
+});

@@ -1,0 +1,189 @@
+import { z } from "zod";
+
+/**
+ * The one strict schema of churn.yaml (DESIGN "churn.yaml"). It gives both the
+ * TypeScript type (`ChurnConfig`) and the JSON Schema (`churn config schema`).
+ * Unknown keys fail everywhere; every section may be omitted and takes the
+ * defaults shown in DESIGN.
+ */
+
+/** A section whose own keys all have defaults, so `{}` or an absent section is valid. */
+function section<T extends z.ZodRawShape>(shape: T) {
+  // prefault (not default) so the inner defaults are applied to the empty section.
+  return z.strictObject(shape).prefault({} as never);
+}
+
+const share = z.number().gt(0).lt(1);
+const probability = z.number().min(0).max(1);
+const columnName = z.string().min(1);
+
+const tierRule = z.union([
+  z.strictObject({ top_share: share.describe("the top share of customers by probability") }),
+  z.strictObject({
+    precision: probability.describe("the lowest threshold whose validation precision reaches this"),
+  }),
+]);
+
+export const MODEL_FAMILIES = ["logistic", "gbdt", "mlp"] as const;
+export const DELIMITERS = [",", ";", "\t", "|"] as const;
+export const ENCODINGS = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;
+
+export const DEFAULT_MISSING_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "Unknown", "?"];
+
+export const churnConfigSchema = z
+  .strictObject({
+    id_column: columnName.optional().describe("column holding the customer id; required unless generate_id"),
+    generate_id: z
+      .boolean()
+      .default(false)
+      .describe("number rows instead of reading an id column (files without one)"),
+    label: z
+      .strictObject({
+        column: columnName,
+        positive: z.union([z.string(), z.number(), z.boolean()]).transform(String),
+      })
+      .optional()
+      .describe("the outcome column and its churned value; required for training"),
+    exclude: z.array(columnName).default([]).describe("columns never used as features"),
+    pii: z
+      .array(columnName)
+      .default([])
+      .describe("personal columns: never features, never in outputs, logs, profiles or reports"),
+    passthrough: z.array(columnName).default([]).describe("columns copied unchanged into scores.csv"),
+    ingest: section({
+      max_reject_share: z.number().min(0).max(1).default(0.05),
+      delimiter: z.enum(["auto", ...DELIMITERS]).default("auto"),
+      encoding: z.enum(["auto", ...ENCODINGS]).default("auto"),
+      decimal: z.enum(["auto", ".", ","]).default("auto"),
+      missing_values: z.array(z.string()).default(DEFAULT_MISSING_VALUES),
+    }),
+    train: section({
+      families: z
+        .array(z.enum(MODEL_FAMILIES))
+        .min(1)
+        .default([...MODEL_FAMILIES]),
+      cv_folds: z.int().min(2).max(20).default(5),
+      seed: z.int().default(42),
+    }),
+    gate: section({
+      min_roc_auc: probability.default(0.8),
+    }),
+    tiers: section({
+      high: tierRule.default({ top_share: 0.1 }),
+      medium: tierRule.default({ top_share: 0.3 }),
+    }),
+    score: section({
+      mode: z.enum(["in-process", "server"]).default("in-process"),
+      server_url: z.url().nullable().default(null),
+      reasons: z.int().min(0).max(20).default(3),
+      reasons_for: z.array(z.enum(["high", "medium", "low"])).default(["high", "medium"]),
+      shards: z.union([z.literal("auto"), z.int().min(1).max(1000)]).default("auto"),
+    }),
+    retrain: section({
+      on_history_change: z.boolean().default(true),
+      on_labels: z.boolean().default(true),
+      max_psi: z.number().positive().nullable().default(0.25),
+      min_realised_roc_auc: probability.nullable().default(null),
+      max_model_age_weeks: z.number().positive().nullable().default(null),
+    }),
+    transactions: section({
+      customer_column: columnName.default("customer_id"),
+      time_column: columnName.default("date"),
+      time_format: z.string().min(1).default("auto"),
+      value_column: columnName.nullable().default("amount"),
+      time_unit: z.enum(["day", "week", "month"]).default("week"),
+      observation_end: z.string().nullable().default(null),
+      format: section({
+        delimiter: z.enum([...DELIMITERS, "whitespace"]).default(","),
+        header: z.boolean().default(true),
+        columns: z.array(columnName).nullable().default(null),
+      }),
+    }),
+    kubernetes: section({
+      namespace: z.string().min(1).default("churn"),
+      image: z.string().min(1).default("ghcr.io/churn-pipeline/churn:latest"),
+      service_account: z.string().min(1).default("churn-runner"),
+    }),
+    mlflow: section({
+      tracking_uri: z.url().nullable().default(null),
+      model_name: z.string().min(1).default("churn"),
+    }),
+    notify: section({
+      webhook_url: z.url().nullable().default(null),
+    }),
+  })
+  .superRefine(
+    (config, ctx) => {
+      // Runs even when other fields failed (see `when` below), so values may be
+      // of the wrong type: every access here is defensive.
+      if (!config.id_column && !config.generate_id) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["id_column"],
+          message:
+            "is required (name the customer id column, or set generate_id: true for files without one)",
+        });
+      }
+      if (config.id_column && config.generate_id) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["generate_id"],
+          message: "cannot be true together with id_column (choose one)",
+        });
+      }
+      const list = (value: unknown): string[] =>
+        Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
+      const pii = list(config.pii);
+      const roles: Array<[string, string[]]> = [
+        ["exclude", list(config.exclude)],
+        ["pii", pii],
+        ["passthrough", list(config.passthrough)],
+      ];
+      for (const [role, columns] of roles) {
+        for (const column of columns) {
+          if (role === "passthrough" && pii.includes(column)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["passthrough"],
+              message: `lists "${column}", which is also pii: pii never reaches outputs`,
+            });
+          }
+          if (column === config.label?.column) {
+            ctx.addIssue({
+              code: "custom",
+              path: [role],
+              message: `lists the label column "${column}"`,
+            });
+          }
+        }
+      }
+      const high = config.tiers?.high as { top_share?: unknown } | undefined;
+      const medium = config.tiers?.medium as { top_share?: unknown } | undefined;
+      if (
+        typeof high?.top_share === "number" &&
+        typeof medium?.top_share === "number" &&
+        medium.top_share <= high.top_share
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tiers", "medium", "top_share"],
+          message: `must be larger than tiers.high.top_share (${high.top_share}): medium includes high`,
+        });
+      }
+    },
+    { when: () => true },
+  );
+
+/** The effective configuration, every default filled in. */
+export type ChurnConfig = z.output<typeof churnConfigSchema>;
+/** What a user may write in churn.yaml. */
+export type ChurnConfigInput = z.input<typeof churnConfigSchema>;
+export type TierRule = z.output<typeof tierRule>;
+
+/** The JSON Schema of churn.yaml (input side: defaults shown, nothing required that has one). */
+export function churnConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(churnConfigSchema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+}

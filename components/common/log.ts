@@ -1,0 +1,64 @@
+import type { Writable } from "node:stream";
+
+/**
+ * Structured logging. On a terminal, short human lines; otherwise one JSON
+ * object per line (what Kubernetes and Cloud Logging ingest). Callers must
+ * never pass pii values: log column names and counts, not cell contents.
+ */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface LoggerOptions {
+  stream?: Writable;
+  /** Force JSON (true) or human (false) lines; default: JSON unless the stream is a TTY. */
+  json?: boolean;
+  level?: LogLevel;
+  fields?: Record<string, unknown>;
+}
+
+/** Create a logger writing to stderr by default, so stdout stays clean for data and --json. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const stream = options.stream ?? process.stderr;
+  const json = options.json ?? !(stream as { isTTY?: boolean }).isTTY;
+  const min = ORDER[options.level ?? ((process.env.CHURN_LOG_LEVEL as LogLevel) || "info")] ?? ORDER.info;
+  const base = options.fields ?? {};
+  const write = (level: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[level] < min) return;
+    if (json) {
+      stream.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields })}\n`,
+      );
+    } else {
+      const extra = Object.entries({ ...fields })
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+        .join(" ");
+      const tag = level === "info" ? "" : `${level}: `;
+      stream.write(`${tag}${message}${extra ? `  ${extra}` : ""}\n`);
+    }
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    child: (fields) => createLogger({ ...options, stream, json, fields: { ...base, ...fields } }),
+  };
+}
+
+/** A logger that drops everything (tests, --quiet). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+};
