@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { z } from "zod";
+import { ConflictError } from "../components/common/errors.js";
+import type { Storage } from "../components/common/storage/index.js";
+
+/**
+ * One run at a time per run id (DESIGN): a lease object `runs/<id>/lease`
+ * created only if absent, renewed by heartbeat with a conditional write on its
+ * generation, and taken over only after it expired. A killed runner stops
+ * renewing, so the next invocation resumes once ~ttl has passed.
+ */
+const leaseSchema = z.object({ holder: z.string(), expires: z.number(), acquired: z.number() });
+export type LeaseRecord = z.infer<typeof leaseSchema>;
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+
+export function leaseObject(runId: string): string {
+  return `runs/${runId}/lease`;
+}
+
+/** A unique holder id: host, pid and a random tag (so two runners in one process differ). */
+export function newHolderId(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;
+}
+
+export type AcquireResult =
+  | { acquired: true; lease: Lease }
+  | { acquired: false; holder: string; expiresInMs: number };
+
+export interface LeaseOptions {
+  ttlMs?: number;
+  now?: () => number;
+  /** Called when a heartbeat finds the lease taken by someone else. */
+  onLost?: (reason: string) => void;
+}
+
+/** A held lease: renews itself until released. */
+export class Lease {
+  private timer: NodeJS.Timeout | undefined;
+  private lost = false;
+  constructor(
+    private readonly storage: Storage,
+    readonly runId: string,
+    readonly holder: string,
+    private generation: string,
+    private readonly options: Required<Pick<LeaseOptions, "ttlMs" | "now">> & LeaseOptions,
+  ) {}
+
+  /** Renew every ttl/3; a failed renewal because another holder took over calls onLost. */
+  startHeartbeat(): void {
+    const interval = Math.max(50, Math.floor(this.options.ttlMs / 3));
+    this.timer = setInterval(() => {
+      this.renew().catch((error) => {
+        if (error instanceof ConflictError) {
+          this.lost = true;
+          this.stopHeartbeat();
+          this.options.onLost?.(error.message);
+        }
+        // Other errors (transient storage trouble): keep trying until expiry.
+      });
+    }, interval);
+    this.timer.unref();
+  }
+
+  stopHeartbeat(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  /** Extend the expiry; throws ConflictError when the lease is no longer ours. */
+  async renew(): Promise<void> {
+    const now = this.options.now();
+    const record: LeaseRecord = { holder: this.holder, acquired: now, expires: now + this.options.ttlMs };
+    const info = await this.storage.write(leaseObject(this.runId), JSON.stringify(record), {
+      ifGenerationMatch: this.generation,
+      contentType: "application/json",
+      metadata: { "churn-writer": "runner" },
+    });
+    this.generation = info.generation;
+  }
+
+  /** Stop renewing and delete the lease if it is still ours. */
+  async release(): Promise<void> {
+    this.stopHeartbeat();
+    if (this.lost) return;
+    try {
+      await this.storage.delete(leaseObject(this.runId), { ifGenerationMatch: this.generation });
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+}
+
+async function readLease(
+  storage: Storage,
+  runId: string,
+): Promise<{ record: LeaseRecord | null; generation: string } | null> {
+  const info = await storage.stat(leaseObject(runId));
+  if (!info) return null;
+  try {
+    const record = leaseSchema.parse(JSON.parse(await storage.readText(leaseObject(runId))));
+    return { record, generation: info.generation };
+  } catch {
+    // A lease we cannot read (half-written by hand, or gone between stat and read) counts as expired.
+    return { record: null, generation: info.generation };
+  }
+}
+
+/** Try once to take the lease of a run: create it, or take over an expired one. */
+export async function tryAcquireLease(
+  storage: Storage,
+  runId: string,
+  holder: string,
+  options: LeaseOptions = {},
+): Promise<AcquireResult> {
+  const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const now = options.now ?? Date.now;
+  const settings = { ...options, ttlMs, now };
+  const record = (): string => {
+    const t = now();
+    return JSON.stringify({ holder, acquired: t, expires: t + ttlMs } satisfies LeaseRecord);
+  };
+  const meta = { contentType: "application/json", metadata: { "churn-writer": "runner" } };
+  const created = await storage.createIfAbsent(leaseObject(runId), record(), meta);
+  if (created)
+    return { acquired: true, lease: new Lease(storage, runId, holder, created.generation, settings) };
+
+  const current = await readLease(storage, runId);
+  if (current === null) return tryAcquireLease(storage, runId, holder, options);
+  const expiresInMs = current.record ? current.record.expires - now() : 0;
+  if (expiresInMs > 0 && current.record?.holder !== holder) {
+    return { acquired: false, holder: current.record!.holder, expiresInMs };
+  }
+  try {
+    const info = await storage.write(leaseObject(runId), record(), {
+      ...meta,
+      ifGenerationMatch: current.generation,
+    });
+    return { acquired: true, lease: new Lease(storage, runId, holder, info.generation, settings) };
+  } catch (error) {
+    if (error instanceof ConflictError) {
+      const again = await readLease(storage, runId);
+      return {
+        acquired: false,
+        holder: again?.record?.holder ?? "another runner",
+        expiresInMs: again?.record ? again.record.expires - now() : ttlMs,
+      };
+    }
+    throw error;
+  }
+}
