@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { InputError, NotFoundError } from "../errors.js";
+import { canonicalJson, sha256Hex } from "../hash.js";
+import type { Storage } from "../storage/index.js";
+
+/**
+ * A model bundle: everything scoring needs, in one JSON document, so the
+ * batch scorer, the server and a Job in another pod compute the same numbers
+ * from the same stored weights (DESIGN identity rule). The version is a
+ * content hash of the document, so equal bundles have equal versions and
+ * `model_version` in scores.csv says exactly which weights produced a row.
+ *
+ * Layout: `models/<version>/bundle.json` is written last; its presence means
+ * the bundle is complete. Side files (evaluation report, ...) come first.
+ */
+export const BUNDLE_FORMAT = "churn-bundle/1";
+
+export const bundleSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  /** The DatasetSchema recorded at training time (weekly files are read with it). */
+  schema: z.record(z.string(), z.unknown()),
+  /** The fitted feature transform. */
+  transform: z.record(z.string(), z.unknown()),
+  /** The selected model: family and its stored weights. */
+  model: z.object({ family: z.enum(["logistic", "gbdt", "mlp"]) }).passthrough(),
+  /** Probability calibration fitted on held-out predictions. */
+  calibration: z.record(z.string(), z.unknown()).nullable(),
+  /** Probability thresholds of the tiers, chosen on validation data. */
+  tiers: z.object({ high: z.number(), medium: z.number() }),
+  /** Validation metrics (at least roc_auc) and anything evaluate reports. */
+  metrics: z.object({ roc_auc: z.number() }).passthrough(),
+  /** Provenance: data hashes, seed, code version, candidate results. No timestamps (the hash must be stable). */
+  training: z.record(z.string(), z.unknown()),
+});
+export type Bundle = z.infer<typeof bundleSchema>;
+
+export interface StoredBundle {
+  version: string;
+  bundle: Bundle;
+}
+
+/** The content hash that names a bundle: 16 hex digits of sha256 of its canonical JSON. */
+export function bundleVersion(bundle: Bundle): string {
+  return sha256Hex(canonicalJson(bundle)).slice(0, 16);
+}
+
+export function bundleObject(version: string): string {
+  return `models/${version}/bundle.json`;
+}
+
+/**
+ * Write a bundle: side files first, bundle.json last (complete = present).
+ * Idempotent: writing an identical bundle again is a no-op.
+ */
+export async function writeBundle(
+  storage: Storage,
+  bundle: Bundle,
+  sideFiles: Record<string, string> = {},
+  writer = "train",
+): Promise<StoredBundle> {
+  const parsed = bundleSchema.parse(bundle);
+  const version = bundleVersion(parsed);
+  if (await storage.stat(bundleObject(version))) return { version, bundle: parsed };
+  const metadata = { "churn-writer": writer };
+  for (const [name, content] of Object.entries(sideFiles)) {
+    await storage.write(`models/${version}/${name}`, content, { metadata });
+  }
+  await storage.write(bundleObject(version), canonicalJson(parsed), {
+    metadata,
+    contentType: "application/json",
+  });
+  return { version, bundle: parsed };
+}
+
+/** Read and validate a bundle; its content must still hash to its version. */
+export async function readBundle(storage: Storage, version: string): Promise<StoredBundle> {
+  if (!/^[0-9a-f]{16}$/.test(version))
+    throw new InputError(`"${version}" is not a model version (16 hex digits)`);
+  const info = await storage.stat(bundleObject(version));
+  if (!info)
+    throw new NotFoundError(`model ${version} does not exist (no ${storage.uri}/${bundleObject(version)})`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await storage.readText(bundleObject(version)));
+  } catch (error) {
+    throw new InputError(`${bundleObject(version)} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = bundleSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new InputError(
+      `${bundleObject(version)} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`,
+    );
+  }
+  const actual = bundleVersion(result.data);
+  if (actual !== version) {
+    throw new InputError(
+      `${bundleObject(version)} was modified: its content hashes to ${actual}, not ${version}`,
+    );
+  }
+  return { version, bundle: result.data };
+}
+
+/** Versions of every complete bundle (those with bundle.json). */
+export async function listBundleVersions(
+  storage: Storage,
+): Promise<Array<{ version: string; updated: Date }>> {
+  const objects = await storage.list("models/");
+  return objects
+    .filter((o) => /^models\/[0-9a-f]{16}\/bundle\.json$/.test(o.name))
+    .map((o) => ({ version: o.name.split("/")[1]!, updated: o.updated }))
+    .sort((a, b) => a.updated.getTime() - b.updated.getTime() || a.version.localeCompare(b.version));
+}
