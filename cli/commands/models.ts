@@ -36,7 +36,13 @@ export function registerModels(program: Command, wrap: Wrap): void {
       wrap<BucketOptions>(async (options, ctx) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
         const champion = await readChampion(storage);
-        const rows = [];
+        const rows: Array<{
+          version: string;
+          family: string;
+          roc_auc: number;
+          created: string;
+          champion: boolean;
+        }> = [];
         for (const { version, updated } of await listBundleVersions(storage)) {
           const { bundle } = await readBundle(storage, version);
           rows.push({
