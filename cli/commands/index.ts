@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Action } from "../main.js";
 import { registerConfig } from "./config.js";
 import { registerModels } from "./models.js";
+import { registerPipeline } from "./pipeline.js";
 
 /** Wraps an action so its errors and exit code are handled in one place. */
 export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
@@ -10,4 +11,5 @@ export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<voi
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerConfig(program, wrap);
   registerModels(program, wrap);
+  registerPipeline(program, wrap);
 }

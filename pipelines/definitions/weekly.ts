@@ -1,0 +1,121 @@
+import type { PipelineDefinition, StepDefinition } from "../dag.js";
+
+/** Training steps shared by `weekly` and `retrain` (DESIGN step names). */
+export const trainingSteps: StepDefinition[] = [
+  {
+    name: "ingest-history",
+    component: "ingest",
+    description: "validate every labelled history file under input/ (and labels/ joined to scored weeks)",
+    inputs: {
+      data: { prefix: "input/", pattern: "\\.csv(\\.gz)?$" },
+      labels: { prefix: "labels/", pattern: "\\.csv(\\.gz)?$", optional: true },
+    },
+    parameters: { role: "training" },
+    resources: { cpu: "1", memory: "2Gi" },
+  },
+  {
+    name: "feature",
+    component: "feature",
+    description: "fit the feature transform on the training rows",
+    inputs: {
+      rows: { step: "ingest-history", output: "rows" },
+      schema: { step: "ingest-history", output: "schema" },
+    },
+    resources: { cpu: "1", memory: "2Gi" },
+  },
+  {
+    name: "train",
+    component: "train",
+    description: "cross-validate logistic, GBDT and MLP; calibrate the best on held-out folds",
+    inputs: {
+      features: { step: "feature", output: "features" },
+      transform: { step: "feature", output: "transform" },
+    },
+    timeoutSeconds: 3600,
+    resources: { cpu: "2", memory: "4Gi" },
+  },
+  {
+    name: "evaluate",
+    component: "evaluate",
+    description: "metrics on validation data and the promotion gate against the champion",
+    inputs: {
+      candidate: { step: "train", output: "bundle" },
+      features: { step: "feature", output: "features" },
+      champion: { champion: true },
+    },
+    cache: false,
+  },
+  {
+    name: "promote",
+    component: "promote",
+    description: "write the bundle and move models/champion when the gate passed",
+    inputs: {
+      candidate: { step: "train", output: "bundle" },
+      decision: { step: "evaluate", output: "decision" },
+    },
+    cache: false,
+  },
+];
+
+/** The weekly run: train when data or code changed (cache), score the weekly file, publish. */
+export const weeklyPipeline: PipelineDefinition = {
+  name: "weekly",
+  description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
+  trigger: { kind: "object", prefix: "weekly/" },
+  steps: [
+    trainingSteps[0]!,
+    {
+      name: "ingest-weekly",
+      component: "ingest",
+      description: "validate the weekly file against the schema recorded at training time",
+      inputs: { data: { trigger: true }, schema: { step: "ingest-history", output: "schema" } },
+      parameters: { role: "scoring" },
+      resources: { cpu: "1", memory: "1Gi" },
+    },
+    ...trainingSteps.slice(1),
+    {
+      name: "score",
+      component: "score",
+      description: "probabilities, tiers and reasons for every accepted row (Indexed when sharded)",
+      inputs: { rows: { step: "ingest-weekly", output: "rows" }, champion: { champion: true } },
+      after: ["promote"],
+      resources: { cpu: "2", memory: "1Gi" },
+    },
+    {
+      name: "merge-scores",
+      component: "merge-scores",
+      description: "concatenate shard outputs in input order into one scores.csv",
+      inputs: { scores: { step: "score", output: "scores" } },
+    },
+    {
+      name: "report",
+      component: "report",
+      description: "the week's summary and human-readable report",
+      inputs: {
+        scores: { step: "merge-scores", output: "scores" },
+        ingest: { step: "ingest-weekly", output: "profile" },
+        evaluation: { step: "evaluate", output: "decision" },
+      },
+    },
+    {
+      name: "publish",
+      component: "publish",
+      description: "copy scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
+      inputs: {
+        scores: { step: "merge-scores", output: "scores" },
+        rejected: { step: "ingest-weekly", output: "rejected" },
+        summary: { step: "report", output: "summary" },
+        report: { step: "report", output: "report" },
+      },
+      cache: false,
+    },
+  ],
+};
+
+/** Retrain only: no weekly file; triggered by the training data itself. */
+export const retrainPipeline: PipelineDefinition = {
+  name: "retrain",
+  description: "train, evaluate and (if the gate passes) promote a new champion from input/ and labels/",
+  trigger: { kind: "training-data" },
+  steps: trainingSteps,
+};
