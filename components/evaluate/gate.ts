@@ -1,0 +1,82 @@
+/**
+ * The promotion gate (DESIGN "Models and champion"): a candidate is promoted
+ * only if its validation ROC-AUC reaches gate.min_roc_auc and is not worse
+ * than the champion's ROC-AUC on the same validation rows. Pure: the caller
+ * moves pointers, and maps `refuse` (no champion, nothing passes) to
+ * GateRefusedError (exit 3).
+ */
+
+export interface GateModel {
+  /** Family or model version, as the run should name it to people. */
+  name: string;
+  rocAuc: number;
+}
+
+export interface GateInput {
+  /** The selected candidate, evaluated on the validation rows. */
+  candidate: GateModel;
+  /** The other families tried, only so the reason can say which reached what. */
+  others?: GateModel[];
+  /** The current champion scored on the same validation rows, or null when there is none. */
+  champion: GateModel | null;
+  minRocAuc: number;
+}
+
+export interface GateDecision {
+  /** promote: the candidate becomes champion; keep-champion: the champion stays; refuse: no model to score with. */
+  action: "promote" | "keep-champion" | "refuse";
+  promoted: boolean;
+  /** One or two sentences in plain words, for the run record, _FAILED and logs. */
+  reason: string;
+  candidate: GateModel;
+  champion: GateModel | null;
+  minRocAuc: number;
+}
+
+const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : "undefined (one class only)");
+
+/** Decides whether the candidate replaces the champion. */
+export function decideGate(input: GateInput): GateDecision {
+  const { candidate, champion, minRocAuc } = input;
+  const base = { candidate, champion, minRocAuc };
+  const tried = [candidate, ...(input.others ?? [])].map((m) => `${m.name} ${f4(m.rocAuc)}`).join(", ");
+  const reachesBar = Number.isFinite(candidate.rocAuc) && candidate.rocAuc >= minRocAuc;
+
+  if (!reachesBar) {
+    const below = `${candidate.name} reached ROC-AUC ${f4(candidate.rocAuc)}, below the gate's ${minRocAuc} (tried: ${tried})`;
+    if (champion === null) {
+      return {
+        ...base,
+        action: "refuse",
+        promoted: false,
+        reason: `No model promoted and no champion to fall back on: ${below}.`,
+      };
+    }
+    return {
+      ...base,
+      action: "keep-champion",
+      promoted: false,
+      reason: `Champion ${champion.name} stays: ${below}.`,
+    };
+  }
+  if (champion !== null && !(candidate.rocAuc >= champion.rocAuc)) {
+    return {
+      ...base,
+      action: "keep-champion",
+      promoted: false,
+      reason:
+        `Champion ${champion.name} stays: on the same validation rows it reached ROC-AUC ${f4(champion.rocAuc)}, ` +
+        `better than ${candidate.name}'s ${f4(candidate.rocAuc)}.`,
+    };
+  }
+  const versus =
+    champion === null
+      ? "there was no champion"
+      : `the champion ${champion.name} reached ${f4(champion.rocAuc)} on the same rows`;
+  return {
+    ...base,
+    action: "promote",
+    promoted: true,
+    reason: `${candidate.name} promoted: ROC-AUC ${f4(candidate.rocAuc)} reaches the gate's ${minRocAuc} and ${versus}.`,
+  };
+}
