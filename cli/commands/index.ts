@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Action } from "../main.js";
 import { registerConfig } from "./config.js";
+import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
 import { registerPipeline } from "./pipeline.js";
 
@@ -10,6 +11,7 @@ export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<voi
 /** Every sub-command, one file each. */
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerConfig(program, wrap);
+  registerInit(program, wrap);
   registerModels(program, wrap);
   registerPipeline(program, wrap);
 }

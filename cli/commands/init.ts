@@ -1,0 +1,126 @@
+import type { Command } from "commander";
+import { UsageError } from "../../components/common/errors.js";
+import { openStorage } from "../../components/common/storage/index.js";
+import {
+  DEFAULT_ROWS,
+  DEFAULT_SEED,
+  DEFAULT_WEEKLY_ROWS,
+  type InitResult,
+  initExampleBucket,
+  MIN_ROWS,
+} from "../../components/example-bucket/index.js";
+import { bucketOption, type CommandContext, emit } from "../io.js";
+import type { Wrap } from "./index.js";
+
+interface InitFlags {
+  bucket?: string;
+  rows?: string;
+  seed?: string;
+  weeklyRows?: string;
+  force?: boolean;
+}
+
+/** Below this many rows in total, progress would only flicker. */
+const PROGRESS_MIN_ROWS = 200_000;
+
+/** Parse a whole-number flag; accepts `1_000_000` and `1e6` for readability. */
+function wholeNumber(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const cleaned = text.trim().replace(/_/g, "");
+  const value = cleaned === "" ? Number.NaN : Number(cleaned);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a whole number, got "${text}"`);
+  return value;
+}
+
+function quoteArg(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1_000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1_000).toFixed(1)} kB`;
+  if (bytes < 1_000_000_000) return `${(bytes / 1_000_000).toFixed(1)} MB`;
+  return `${(bytes / 1_000_000_000).toFixed(2)} GB`;
+}
+
+/** A one-line progress display on a terminal; nothing elsewhere (logs get the summary). */
+function progressPrinter(ctx: CommandContext, totalRows: number) {
+  const tty = Boolean((ctx.stderr as { isTTY?: boolean }).isTTY) && !ctx.json;
+  if (!tty || totalRows < PROGRESS_MIN_ROWS) return { update: undefined, done: () => {} };
+  let last = 0;
+  return {
+    update: (p: { object: string; rowsDone: number; rowsTotal: number }) => {
+      const now = Date.now();
+      if (now - last < 200 && p.rowsDone < p.rowsTotal) return;
+      last = now;
+      const percent = Math.floor((100 * p.rowsDone) / p.rowsTotal);
+      ctx.stderr.write(
+        `\r${p.object}  ${String(percent).padStart(3)}%  ${p.rowsDone.toLocaleString("en-US")} / ${p.rowsTotal.toLocaleString("en-US")} rows\u001b[K`,
+      );
+    },
+    done: () => ctx.stderr.write("\r\u001b[K"),
+  };
+}
+
+function humanSummary(result: InitResult, nextCommand: string): string {
+  const lines = [`Example bucket written to ${result.bucket} (seed ${result.seed}):`];
+  const width = Math.max(...result.objects.map((o) => o.name.length));
+  for (const object of result.objects) {
+    let what: string;
+    if (object.rows === undefined) what = "config: id CLIENTNUM, label Attrition_Flag";
+    else if (object.churned !== undefined) {
+      const rate = ((100 * object.churned) / Math.max(1, object.rows)).toFixed(1);
+      what = `${object.rows.toLocaleString("en-US")} labelled customers, ${object.churned.toLocaleString("en-US")} churned (${rate}%)`;
+    } else what = `${object.rows.toLocaleString("en-US")} customers to score (no label)`;
+    lines.push(`  ${object.name.padEnd(width)}  ${what}, ${size(object.bytes)}`);
+  }
+  lines.push("", "Next, check and ingest this week's file:", `  ${nextCommand}`);
+  return lines.join("\n");
+}
+
+/** `churn init`: write an example bucket (config, labelled history, a weekly file). */
+export function registerInit(program: Command, wrap: Wrap): void {
+  program
+    .command("init")
+    .description(
+      "write an example bucket: a commented churn.yaml, a labelled input/history.csv and a weekly file to score " +
+        "(synthetic bank customers shaped like the BankChurners data set; deterministic for a seed)",
+    )
+    .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
+    .option("--rows <n>", `labelled history rows (at least ${MIN_ROWS})`, String(DEFAULT_ROWS))
+    .option("--weekly-rows <n>", "rows in the weekly file to score", String(DEFAULT_WEEKLY_ROWS))
+    .option("--seed <n>", "random seed: the same arguments always write the same bytes", String(DEFAULT_SEED))
+    .option("--force", "overwrite an existing churn.yaml and example files")
+    .option("--json", "print one JSON document")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  churn init --bucket ./demo-bucket\n" +
+        "  churn init --bucket ./big-bucket --rows 1_000_000 --weekly-rows 100_000 --seed 7 --force\n",
+    )
+    .action(
+      wrap<InitFlags>(async (flags, ctx) => {
+        const bucket = bucketOption(flags.bucket, ctx);
+        const rows = wholeNumber("--rows", flags.rows, DEFAULT_ROWS);
+        const weeklyRows = wholeNumber("--weekly-rows", flags.weeklyRows, DEFAULT_WEEKLY_ROWS);
+        const seed = wholeNumber("--seed", flags.seed, DEFAULT_SEED);
+        const storage = await openStorage(bucket, ctx.cwd);
+        const progress = progressPrinter(ctx, rows + weeklyRows);
+        let result: InitResult;
+        try {
+          result = await initExampleBucket(storage, {
+            rows,
+            weeklyRows,
+            seed,
+            force: Boolean(flags.force),
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.done();
+        }
+        // The next step: ingest until `churn pipeline run` drives the whole week.
+        const next = `churn component ingest --bucket ${quoteArg(bucket)} --input ${result.weeklyObject}`;
+        emit(ctx, { ok: true, ...result, next }, () => humanSummary(result, next));
+      }),
+    );
+}

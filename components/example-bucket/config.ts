@@ -1,0 +1,83 @@
+import { ID_COLUMN, LABEL_COLUMN, POSITIVE_LABEL } from "./generate.js";
+
+/**
+ * The example bucket's churn.yaml: every section of DESIGN's schema, with the
+ * defaults spelled out and a comment on what each key does, so a new user can
+ * learn the file by reading it. Kept as literal text (not stringified from an
+ * object) because the comments are the point; a unit test parses it with the
+ * real schema so it cannot drift from it.
+ */
+export function exampleConfigText(seed: number): string {
+  return `# churn.yaml: the configuration of this bucket (written by \`churn init\`).
+# Every key is optional except id_column (or generate_id) and label; the values
+# below are the defaults unless a comment says otherwise. Unknown keys are refused.
+# \`churn config show\` prints the effective config, \`churn config schema\` its JSON Schema.
+
+# The customer id: unique per file, carried into scores.csv.
+id_column: ${ID_COLUMN}
+
+# The outcome to learn, and the value that means "churned".
+label:
+  column: ${LABEL_COLUMN}
+  positive: "${POSITIVE_LABEL}"
+
+# Columns never used as features. The real BankChurners file ends with two
+# Naive_Bayes_Classifier_... columns computed from the label (they leak it); the
+# synthetic example data leaves them out, so there is nothing to exclude here.
+# With the real file, list both.
+exclude: []
+
+# Personal data: never a feature, never in outputs, logs, profiles or reports.
+# The example has none (CLIENTNUM is an opaque number).
+pii: []
+
+# Copied unchanged into scores.csv, so marketing can filter by them.
+passthrough: [Card_Category, Income_Category]
+
+ingest:
+  max_reject_share: 0.05   # fail a file when more than 5% of its rows are rejected
+  delimiter: auto          # or one of "," ";" "\\t" "|"
+  encoding: auto           # or utf-8, utf-16le, utf-16be, windows-1252
+  decimal: auto            # or "." / ","
+
+train:
+  families: [logistic, gbdt, mlp]   # model families tried; the best on cross-validation wins
+  cv_folds: 5
+  seed: ${seed}                     # the seed the example data was generated with
+
+gate:
+  min_roc_auc: 0.80        # a model below this is never promoted
+
+tiers:                     # risk tiers by share of customers (or {precision: 0.6})
+  high: {top_share: 0.10}
+  medium: {top_share: 0.30}
+
+score:
+  mode: in-process         # or "server" (then set server_url)
+  server_url: null
+  reasons: 3               # reason columns in scores.csv
+  reasons_for: [high, medium]
+  shards: auto
+
+retrain:                   # when the weekly run retrains before scoring
+  on_history_change: true
+  on_labels: true
+  max_psi: 0.25            # retrain when a feature's drift (PSI) exceeds this
+  min_realised_roc_auc: null
+  max_model_age_weeks: null
+
+# transactions: ...       # the lifetime pipeline's purchase logs; unused by this example
+
+kubernetes:
+  namespace: churn
+  image: ghcr.io/churn-pipeline/churn:latest
+  service_account: churn-runner
+
+mlflow:
+  tracking_uri: null       # e.g. http://mlflow:5000 to mirror models and runs
+  model_name: churn
+
+notify:
+  webhook_url: null        # e.g. a Slack incoming webhook for run results
+`;
+}
