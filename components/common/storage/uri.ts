@@ -12,7 +12,9 @@ export type BucketLocation =
  * relative to `cwd`, the embedded local default).
  */
 export function parseBucketUri(input: string, cwd = process.cwd()): BucketLocation {
-  const text = input.trim().replace(/\/+$/, "");
+  const trimmed = input.trim();
+  // Strip trailing slashes only after the scheme, so "gs://" stays a (bad) gs URI.
+  const text = /^[a-z][a-z0-9+.-]*:\/\/$/i.test(trimmed) ? trimmed : trimmed.replace(/\/+$/, "");
   if (text === "") throw new UsageError("--bucket is empty: give gs://bucket or a local folder");
   if (text.startsWith("gs://")) {
     const rest = text.slice("gs://".length);
@@ -28,6 +30,7 @@ export function parseBucketUri(input: string, cwd = process.cwd()): BucketLocati
   let path: string;
   if (text.startsWith("file://")) {
     path = decodeURIComponent(text.slice("file://".length));
+    if (path === "") throw new UsageError(`"${input}" names no folder: use file:///abs/path`);
     if (!isAbsolute(path)) path = resolve(cwd, path);
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     throw new UsageError(
@@ -40,11 +43,26 @@ export function parseBucketUri(input: string, cwd = process.cwd()): BucketLocati
   return { scheme: "file", root, uri: pathToFileURL(root).href };
 }
 
-/** Validate an object name: relative, `/`-separated, no `..` segments. */
+/**
+ * Validate an object name: relative, `/`-separated, no empty, `.` or `..`
+ * segments (a folder bucket could not hold them, and GCS would treat
+ * `a//b` and `a/b` as different objects), no line breaks or NUL, at most
+ * 1024 UTF-8 bytes (the GCS limit).
+ */
 export function checkObjectName(name: string): string {
-  if (name === "" || name.startsWith("/") || name.split("/").some((part) => part === ".." || part === ".")) {
-    throw new UsageError(`"${name}" is not a valid object name (relative, no "." or ".." segments)`);
-  }
+  const problem =
+    name === ""
+      ? "is empty"
+      : name.startsWith("/")
+        ? "starts with /"
+        : name.split("/").some((part) => part === "" || part === "." || part === "..")
+          ? 'has an empty, "." or ".." segment'
+          : /[\0\r\n]/.test(name)
+            ? "contains a line break or NUL"
+            : Buffer.byteLength(name) > 1024
+              ? "is longer than 1024 bytes"
+              : null;
+  if (problem) throw new UsageError(`object name ${JSON.stringify(name)} ${problem}`);
   return name;
 }
 
