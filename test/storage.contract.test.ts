@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, InputError, NotFoundError, UsageError } from "../components/common/errors.js";
+import {
+  ConflictError,
+  InputError,
+  NotFoundError,
+  TransientError,
+  UsageError,
+} from "../components/common/errors.js";
 import { INTERNAL } from "../components/common/storage/file.js";
 import { createGcsClient, GcsStorage } from "../components/common/storage/gcs.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
@@ -161,6 +167,10 @@ describe.each(drivers)("storage contract: $driver", ({ driver, start }) => {
     const source = randomStream(12, 256 * 1024);
     await s.write(`${p}big.bin.gz`, source.stream);
     expect(sha256(await s.readBytes(`${p}big.bin.gz`))).toBe(source.sha256);
+    // An in-memory payload too big for one request is gzipped exactly once as well.
+    const big = randomBytes(9 * 1024 * 1024);
+    await s.write(`${p}big2.bin.gz`, big);
+    expect(sha256(gunzipSync(await s.readBytes(`${p}big2.bin.gz`, { gunzip: false })))).toBe(sha256(big));
   });
 
   it("fails a truncated or corrupt gzip read with an InputError naming the object", async () => {
@@ -430,6 +440,18 @@ describe("gs:// specifics", () => {
     const [files] = await createGcsClient().bucket(emulator.bucket).getFiles({ prefix: "team/" });
     expect(files.map((f) => f.name)).toEqual(["team/a/weekly/2024-01.csv"]);
     expect((await storage.list("weekly/")).map((o) => o.name)).toEqual(["weekly/2024-01.csv"]);
+  });
+
+  it("maps an unreachable endpoint to TransientError (exit 1) naming the URI", async () => {
+    // A port nothing listens on: the emulator's own, after a throwaway one stops.
+    const gone = await startGcsEmulator({ bucket: "gone" });
+    const client = createGcsClient({ STORAGE_EMULATOR_HOST: gone.host });
+    await gone.stop();
+    const storage = new GcsStorage("gone", "", "gs://gone", { client });
+    const error = await storage.write("x.csv", "id\n").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as TransientError).exitCode).toBe(1);
+    expect((error as Error).message).toContain("gs://gone/x.csv");
   });
 
   it("names the gs:// URI in errors and maps a missing bucket to NotFoundError", async () => {

@@ -38,7 +38,7 @@ go_install() {
     return 0
   fi
   if ! command -v go >/dev/null 2>&1; then
-    echo "test services: the Go toolchain is needed to build $name (install Go >= 1.22 and rerun)" >&2
+    echo "test services: the Go toolchain is needed to build $name (install Go >= 1.21, which fetches newer toolchains through the Go proxy, and rerun)" >&2
     exit 1
   fi
   echo "test services: building $name $version (go install $pkg@$version) ..."

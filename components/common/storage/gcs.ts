@@ -215,14 +215,16 @@ export class GcsStorage implements Storage {
     };
     try {
       if (typeof data === "string" || data instanceof Uint8Array) {
-        let body = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
-        if (gzip) body = gzipSync(body);
-        if (body.length <= SINGLE_REQUEST_MAX) {
+        const raw =
+          typeof data === "string"
+            ? Buffer.from(data, "utf8")
+            : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        if (raw.length <= SINGLE_REQUEST_MAX) {
           // One multipart request: the object appears only when the request completes.
-          await file.save(body, { resumable: false, metadata, preconditionOpts });
+          await file.save(gzip ? gzipSync(raw) : raw, { resumable: false, metadata, preconditionOpts });
           return this.toInfo(file.metadata, name);
         }
-        data = body;
+        // Bigger payloads take the streaming path below (gzip there, off the event loop).
       }
       // Chunked resumable upload: the server finalises the object only with the last
       // chunk, which the client sends only after the source ended cleanly; a source that
