@@ -175,7 +175,7 @@ export interface CalibrationOptions {
 }
 
 function crossValidatedLoss(
-  fit: (p: number[], y: number[]) => Calibrator,
+  fitter: (p: number[], y: number[]) => Calibrator,
   p: ArrayLike<number>,
   y: ArrayLike<number>,
   folds: Int32Array,
@@ -191,7 +191,7 @@ function crossValidatedLoss(
         ty.push(y[i]);
       }
     }
-    const c = fit(tp, ty);
+    const c = fitter(tp, ty);
     for (let i = 0; i < p.length; i++) if (folds[i] === f) out[i] = calibrate(c, p[i]);
   }
   return logLoss(y, out);
