@@ -1,0 +1,118 @@
+/**
+ * Fast batch inference: all trees flattened into one struct-of-arrays layout
+ * (typed arrays for feature, threshold, children, leaf values) and evaluated
+ * tree by tree over a block of rows, so one tree's nodes stay in cache while
+ * the block streams past. Each row's margin still starts at the base score
+ * and adds tree outputs in tree order, exactly like the plain walk, so the
+ * results are bit-identical to predictMarginPlain whatever the block size.
+ */
+import type { GbdtModel } from "./model.js";
+
+/** Rows per block: 256 rows × ~40 features of float64 is ~80 KB, about L2-resident. */
+const BLOCK_ROWS = 256;
+
+/** A model flattened for fast evaluation. */
+export interface CompiledGbdt {
+  readonly numFeatures: number;
+  readonly baseScore: number;
+  readonly numTrees: number;
+  /** Root of each tree: a node index, or ~leafIndex for a single-leaf tree. */
+  readonly roots: Int32Array;
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly defaultLeft: Uint8Array;
+  /** Child links: >= 0 another node, < 0 a leaf as ~leafIndex. */
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly leafValue: Float64Array;
+}
+
+/** Flattens a model's trees into typed arrays. */
+export function compileGbdt(model: GbdtModel): CompiledGbdt {
+  let internal = 0;
+  let leaves = 0;
+  for (const t of model.trees) {
+    for (const f of t.feature) {
+      if (f === -1) leaves++;
+      else internal++;
+    }
+  }
+  const feature = new Int32Array(internal);
+  const threshold = new Float64Array(internal);
+  const defaultLeft = new Uint8Array(internal);
+  const left = new Int32Array(internal);
+  const right = new Int32Array(internal);
+  const leafValue = new Float64Array(leaves);
+  const roots = new Int32Array(model.trees.length);
+  let ni = 0;
+  let li = 0;
+  model.trees.forEach((t, ti) => {
+    // Map this tree's node ids to global ids: internal nodes to ni.., leaves to ~li...
+    const ids = new Int32Array(t.feature.length);
+    for (let k = 0; k < t.feature.length; k++) {
+      if (t.feature[k] === -1) {
+        leafValue[li] = t.value[k];
+        ids[k] = ~li++;
+      } else ids[k] = ni++;
+    }
+    for (let k = 0; k < t.feature.length; k++) {
+      const g = ids[k];
+      if (g < 0) continue;
+      feature[g] = t.feature[k];
+      threshold[g] = t.threshold[k];
+      defaultLeft[g] = t.defaultLeft[k];
+      left[g] = ids[t.left[k]];
+      right[g] = ids[t.right[k]];
+    }
+    roots[ti] = ids[0];
+  });
+  return {
+    numFeatures: model.numFeatures,
+    baseScore: model.baseScore,
+    numTrees: model.trees.length,
+    roots,
+    feature,
+    threshold,
+    defaultLeft,
+    left,
+    right,
+    leafValue,
+  };
+}
+
+/**
+ * Raw margins of `rows` rows of row-major x (rows × numFeatures), written to
+ * `out` (allocated when absent). Bit-identical to predictMarginPlain.
+ */
+export function predictMargin(
+  c: CompiledGbdt,
+  x: Float64Array,
+  rows: number,
+  out = new Float64Array(rows),
+): Float64Array {
+  const { numFeatures: d, roots, feature, threshold, defaultLeft, left, right, leafValue, numTrees } = c;
+  for (let r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+    const r1 = Math.min(rows, r0 + BLOCK_ROWS);
+    for (let r = r0; r < r1; r++) out[r] = c.baseScore;
+    for (let t = 0; t < numTrees; t++) {
+      const root = roots[t];
+      if (root < 0) {
+        const v = leafValue[~root];
+        for (let r = r0; r < r1; r++) out[r] += v;
+        continue;
+      }
+      for (let r = r0; r < r1; r++) {
+        const off = r * d;
+        let node = root;
+        do {
+          const v = x[off + feature[node]];
+          // NaN fails `<=`; default-left nodes then take the left child through the second test.
+          node =
+            v <= threshold[node] || (Number.isNaN(v) && defaultLeft[node] === 1) ? left[node] : right[node];
+        } while (node >= 0);
+        out[r] += leafValue[~node];
+      }
+    }
+  }
+  return out;
+}

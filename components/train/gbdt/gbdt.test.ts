@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+import { binOf, fitFeatureBins } from "./binning.js";
+import { compileGbdt, predictMargin } from "./compiled.js";
+import { featureImportance } from "./importance.js";
+import { parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
+import { auc, syntheticData } from "./testdata.js";
+import { trainGbdt } from "./train.js";
+
+const D = 5;
+const train = syntheticData(3000, D, 1);
+const test = syntheticData(2000, D, 2);
+const fitted = trainGbdt({ ...train, numFeatures: D, params: { maxRounds: 150, seed: 7 } });
+
+function sameBits(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+describe("binning", () => {
+  it("gives each distinct value its own bin when there are few, and NaN the missing bin", () => {
+    const x = Float64Array.from([3, 1, 2, 2, Number.NaN, 1]);
+    const bins = fitFeatureBins(x, 1, 0, [0, 1, 2, 3, 4, 5], 255, new Float64Array(6));
+    expect(bins.numBins).toBe(3);
+    expect(bins.hasMissing).toBe(true);
+    expect(Array.from(bins.upper)).toEqual([1.5, 2.5]);
+    expect([1, 2, 3, Number.NaN, 0.5, 99].map((v) => binOf(bins, v))).toEqual([0, 1, 2, 3, 0, 2]);
+  });
+
+  it("caps the bin count and keeps bins roughly equal in size", () => {
+    const n = 10_000;
+    const x = Float64Array.from({ length: n }, (_, i) => (i * 7919) % n);
+    const bins = fitFeatureBins(
+      x,
+      1,
+      0,
+      Array.from({ length: n }, (_, i) => i),
+      16,
+      new Float64Array(n),
+    );
+    expect(bins.numBins).toBe(16);
+    const counts = new Array(17).fill(0);
+    for (const v of x) counts[binOf(bins, v)]++;
+    for (let b = 0; b < 16; b++) expect(Math.abs(counts[b] - n / 16)).toBeLessThan(n / 64);
+  });
+});
+
+describe("trainGbdt", () => {
+  it("learns a nonlinear signal with missing values", () => {
+    const m = predictMarginPlain(fitted.model, test.x, 2000);
+    expect(auc(m, test.y)).toBeGreaterThan(0.8);
+    expect(fitted.bestRounds).toBeGreaterThan(10);
+    expect(fitted.validationLoss.length).toBeGreaterThanOrEqual(fitted.bestRounds);
+  });
+
+  it("is deterministic with the seed and changes with another seed", () => {
+    const again = trainGbdt({ ...train, numFeatures: D, params: { maxRounds: 150, seed: 7 } });
+    expect(JSON.stringify(again.model)).toBe(JSON.stringify(fitted.model));
+    const other = trainGbdt({ ...train, numFeatures: D, params: { maxRounds: 150, seed: 8 } });
+    expect(JSON.stringify(other.model)).not.toBe(JSON.stringify(fitted.model));
+  });
+
+  it("learns where missing values go: NaN in feature 1 raises the churn odds", () => {
+    const nanRow = Float64Array.from([0, Number.NaN, 0, 0, 0]);
+    const zeroRow = Float64Array.from([0, 0, 0, 0, 0]);
+    const [mNan] = predictMarginPlain(fitted.model, nanRow, 1);
+    const [mZero] = predictMarginPlain(fitted.model, zeroRow, 1);
+    expect(mNan).toBeGreaterThan(mZero + 0.5);
+  });
+
+  it("respects min_data_in_leaf, num_leaves and max_depth", () => {
+    const r = trainGbdt({
+      ...train,
+      numFeatures: D,
+      params: {
+        maxRounds: 5,
+        earlyStoppingRounds: 0,
+        minDataInLeaf: 100,
+        numLeaves: 8,
+        maxDepth: 2,
+        baggingFraction: 1,
+      },
+    });
+    for (const t of r.model.trees) {
+      const leaves = t.feature.filter((f) => f === -1).length;
+      expect(leaves).toBeLessThanOrEqual(4);
+      t.feature.forEach((f, k) => {
+        if (f === -1) expect(t.cover[k]).toBeGreaterThanOrEqual(100);
+      });
+    }
+    expect(r.model.trees).toHaveLength(5);
+  });
+
+  it("uses sample weights: upweighting positives raises predicted probabilities", () => {
+    const w = Float64Array.from(train.y, (v) => (v === 1 ? 5 : 1));
+    const weighted = trainGbdt({ ...train, weights: w, numFeatures: D, params: { maxRounds: 50 } });
+    const mean = (m: Float64Array) => m.reduce((s, v) => s + sigmoid(v), 0) / m.length;
+    const base = predictMarginPlain(fitted.model, test.x, 2000);
+    const up = predictMarginPlain(weighted.model, test.x, 2000);
+    expect(mean(up)).toBeGreaterThan(mean(base) + 0.1);
+  });
+
+  it("rejects bad input with a clear message", () => {
+    expect(() => trainGbdt({ x: new Float64Array(6), y: new Float64Array(3), numFeatures: 4 })).toThrow(
+      /multiple of 4/,
+    );
+    expect(() => trainGbdt({ x: new Float64Array(4), y: Float64Array.from([0, 2]), numFeatures: 2 })).toThrow(
+      /row 1 label 2/,
+    );
+    expect(() => trainGbdt({ x: new Float64Array(4), y: Float64Array.from([1, 1]), numFeatures: 2 })).toThrow(
+      /both classes/,
+    );
+    expect(() =>
+      trainGbdt({
+        x: Float64Array.from([1, Number.POSITIVE_INFINITY]),
+        y: Float64Array.from([0, 1]),
+        numFeatures: 1,
+      }),
+    ).toThrow(/row 1 feature 0 is infinite/);
+    expect(() => trainGbdt({ ...train, numFeatures: D, params: { learningRate: -1 } })).toThrow();
+  });
+});
+
+describe("model format and inference", () => {
+  it("round-trips through JSON with identical predictions", () => {
+    const json = JSON.parse(JSON.stringify(fitted.model));
+    const parsed = parseGbdtModel(json);
+    expect(
+      sameBits(predictMarginPlain(parsed, test.x, 2000), predictMarginPlain(fitted.model, test.x, 2000)),
+    ).toBe(true);
+  });
+
+  it("flattened inference is bit-identical to the plain walk, in any batch size", () => {
+    const plain = predictMarginPlain(fitted.model, test.x, 2000);
+    const c = compileGbdt(fitted.model);
+    expect(sameBits(predictMargin(c, test.x, 2000), plain)).toBe(true);
+    const rowByRow = new Float64Array(2000);
+    for (let r = 0; r < 2000; r++) rowByRow[r] = predictMargin(c, test.x.subarray(r * D, r * D + D), 1)[0];
+    expect(sameBits(rowByRow, plain)).toBe(true);
+    const sharded = new Float64Array(2000);
+    for (let r0 = 0; r0 < 2000; r0 += 333) {
+      const r1 = Math.min(2000, r0 + 333);
+      sharded.set(predictMargin(c, test.x.subarray(r0 * D, r1 * D), r1 - r0), r0);
+    }
+    expect(sameBits(sharded, plain)).toBe(true);
+  });
+
+  it("rejects malformed models naming the problem", () => {
+    const bad = JSON.parse(JSON.stringify(fitted.model));
+    bad.trees[0].left[0] = 0;
+    expect(() => parseGbdtModel(bad)).toThrow(/node 0 has invalid children/);
+    const extra = { ...JSON.parse(JSON.stringify(fitted.model)), surprise: 1 };
+    expect(() => parseGbdtModel(extra)).toThrow();
+  });
+});
+
+describe("featureImportance", () => {
+  it("ranks the informative features above the noise features", () => {
+    const imp = featureImportance(fitted.model);
+    expect(imp).toHaveLength(D);
+    const top = imp.slice(0, 2).map((i) => i.feature);
+    expect(top.sort()).toEqual(["f0", "f1"]);
+    const totalSplits = fitted.model.trees.reduce((s, t) => s + t.feature.filter((f) => f >= 0).length, 0);
+    expect(imp.reduce((s, i) => s + i.splits, 0)).toBe(totalSplits);
+  });
+});
