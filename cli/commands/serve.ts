@@ -1,0 +1,66 @@
+import type { Command } from "commander";
+import { UsageError } from "../../components/common/errors.js";
+import { openStorage } from "../../components/common/storage/index.js";
+import { championSource } from "../../serving/champion-source.js";
+import { championLoader } from "../../serving/inference-core.js";
+import { runUntilSignal } from "../../serving/run.js";
+import { createModelServer, DEFAULT_LIMITS } from "../../serving/server.js";
+import { bucketOption, emit } from "../io.js";
+import type { Wrap } from "./index.js";
+
+interface ServeOptions {
+  bucket?: string;
+  port: string;
+  host: string;
+  maxRows: string;
+  maxBodyMb: string;
+  poll: string;
+}
+
+function positiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new UsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
+  return n;
+}
+
+/** `churn serve`: the model server (V2, Seldon v1, metrics) following the bucket's champion. */
+export function registerServe(program: Command, wrap: Wrap): void {
+  program
+    .command("serve")
+    .description(
+      "serve the champion model over Open Inference Protocol V2 and Seldon v1, with Prometheus /metrics; follows models/champion and swaps models without failing requests",
+    )
+    .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
+    .option("--port <n>", "TCP port (0 picks a free one)", "8080")
+    .option("--host <address>", "address to listen on (0.0.0.0 in a container)", "127.0.0.1")
+    .option("--max-rows <n>", "largest batch per request", String(DEFAULT_LIMITS.maxRows))
+    .option(
+      "--max-body-mb <n>",
+      "largest request body in MiB",
+      String(DEFAULT_LIMITS.bodyBytes / 1024 / 1024),
+    )
+    .option("--poll <seconds>", "how often to check models/champion for a new model", "5")
+    .addHelpText(
+      "after",
+      "\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n",
+    )
+    .action(
+      wrap<ServeOptions>(async (options, ctx) => {
+        const port = positiveInt(options.port, "--port", 65_535);
+        const maxRows = positiveInt(options.maxRows, "--max-rows");
+        const bodyBytes = positiveInt(options.maxBodyMb, "--max-body-mb", 1024) * 1024 * 1024;
+        const pollMs = positiveInt(options.poll, "--poll", 86_400) * 1000 || 5_000;
+        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const load = await championLoader();
+        const logger = ctx.logger.child({ component: "serve" });
+        const source = championSource(storage, load, {
+          pollMs,
+          onPollError: (error) => logger.warn("could not check models/champion", { error: String(error) }),
+        });
+        const server = await createModelServer({ sources: [source], logger, limits: { maxRows, bodyBytes } });
+        const { address } = await runUntilSignal(server, { host: options.host, port, logger });
+        emit(ctx, { ok: true, address }, `model server on ${address} stopped`);
+      }),
+    );
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type ChurnError, NotFoundError } from "../../components/common/errors.js";
+import {
+  checkOutputs,
+  decodeInferRequest,
+  encodeExplainResponse,
+  encodeInferResponse,
+  modelMetadata,
+} from "../codecs/v2.js";
+import type { InferenceCore } from "../core.js";
+
+/**
+ * Open Inference Protocol V2 adapter (REST): health, server and model
+ * metadata, infer, and explain (our extension, same request shape). Thin: it
+ * decodes, calls the core, encodes. Errors take the protocol's shape
+ * `{"error": "..."}` through `encodeV2Error`, the one mapping for V2.
+ */
+export interface V2Options {
+  core: InferenceCore;
+  serverName: string;
+  serverVersion: string;
+  /** False while the server drains: readiness turns off before connections close. */
+  accepting: () => boolean;
+}
+
+interface ModelParams {
+  name: string;
+  version?: string;
+}
+
+/** The one mapping from the error hierarchy to the V2 error shape. */
+export function encodeV2Error(error: ChurnError): { error: string } {
+  return { error: error.message };
+}
+
+/** Register the V2 routes on a Fastify instance. */
+export async function v2Routes(app: FastifyInstance, options: V2Options): Promise<void> {
+  const { core } = options;
+  const config = { protocol: "v2" };
+
+  app.get("/v2/health/live", { config }, async () => ({ live: true }));
+
+  app.get("/v2/health/ready", { config }, async (_request, reply) => {
+    const ready = options.accepting() && core.ready();
+    // As MLServer and Triton do: 200 means ready, a 4xx means not (yet).
+    return reply.code(ready ? 200 : 400).send({ ready });
+  });
+
+  app.get("/v2", { config }, async () => ({
+    name: options.serverName,
+    version: options.serverVersion,
+    extensions: ["explain"],
+  }));
+
+  const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
+    const { name, version } = request.params;
+    return modelMetadata(core.model(name, version));
+  };
+  app.get("/v2/models/:name", { config }, metadata);
+  app.get("/v2/models/:name/versions/:version", { config }, metadata);
+
+  const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const { name, version } = request.params;
+    let ready = false;
+    try {
+      core.model(name, version);
+      ready = options.accepting();
+    } catch (error) {
+      // Unknown names and versions are a 404; a known model still loading is "not ready".
+      if (error instanceof NotFoundError) throw error;
+    }
+    return reply.code(ready ? 200 : 400).send({ name, ready });
+  };
+  app.get("/v2/models/:name/ready", { config }, modelReady);
+  app.get("/v2/models/:name/versions/:version/ready", { config }, modelReady);
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams }>) => {
+    const { name, version } = request.params;
+    const decoded = decodeInferRequest(request.body);
+    checkOutputs(decoded.outputs, name);
+    const { model, scored } = core.score(name, decoded.rows, version);
+    return encodeInferResponse(model, scored, decoded);
+  };
+  app.post("/v2/models/:name/infer", { config }, infer);
+  app.post("/v2/models/:name/versions/:version/infer", { config }, infer);
+
+  const explain = async (request: FastifyRequest<{ Params: ModelParams }>) => {
+    const { name, version } = request.params;
+    const decoded = decodeInferRequest(request.body);
+    checkOutputs(decoded.outputs, name, true);
+    const { model, explanations, features } = core.explain(name, decoded.rows, version);
+    return encodeExplainResponse(model, explanations, features, decoded);
+  };
+  app.post("/v2/models/:name/explain", { config }, explain);
+  app.post("/v2/models/:name/versions/:version/explain", { config }, explain);
+}
