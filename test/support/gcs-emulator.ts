@@ -137,12 +137,16 @@ export async function startGcsEmulator(options: { bucket?: string } = {}): Promi
   }
   const previous = process.env.STORAGE_EMULATOR_HOST;
   process.env.STORAGE_EMULATOR_HOST = host;
+  // If the test process dies without calling stop(), do not leave the server running.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   return {
     host,
     port,
     bucket,
     createBucket: (name, opts = {}) => createBucketAt(host, name, opts.versioning ?? true),
     async stop() {
+      process.removeListener("exit", killOnExit);
       if (previous === undefined) delete process.env.STORAGE_EMULATOR_HOST;
       else process.env.STORAGE_EMULATOR_HOST = previous;
       child.kill("SIGTERM");
