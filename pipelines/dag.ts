@@ -13,7 +13,9 @@ export type InputSource =
   | { trigger: true }
   /** Every object under a prefix, e.g. all of `input/` (content-hashed together). */
   | { prefix: string; pattern?: string; optional?: boolean }
-  /** The current champion bundle (resolved at the time the step starts). */
+  /** One named bucket object, e.g. `churn.yaml` (content-hashed like any input). */
+  | { object: string; optional?: boolean }
+  /** The current champion bundle (resolved at the time the step starts; absent when there is none). */
   | { champion: true };
 
 export interface StepDefinition {

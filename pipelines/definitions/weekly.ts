@@ -1,16 +1,16 @@
 import type { PipelineDefinition, StepDefinition } from "../dag.js";
 
+const CONFIG = { object: "churn.yaml" } as const;
+
 /** Training steps shared by `weekly` and `retrain` (DESIGN step names). */
 export const trainingSteps: StepDefinition[] = [
   {
     name: "ingest-history",
     component: "ingest",
     description: "validate every labelled history file under input/ (and labels/ joined to scored weeks)",
-    inputs: {
-      data: { prefix: "input/", pattern: "\\.csv(\\.gz)?$" },
-      labels: { prefix: "labels/", pattern: "\\.csv(\\.gz)?$", optional: true },
-    },
-    parameters: { role: "training" },
+    // labels/ joins the history with the monitoring work (DESIGN feedback loop).
+    inputs: { data: { prefix: "input/", pattern: "\\.csv(\\.gz)?$" }, config: CONFIG },
+    parameters: { mode: "training" },
     resources: { cpu: "1", memory: "2Gi" },
   },
   {
@@ -68,8 +68,12 @@ export const weeklyPipeline: PipelineDefinition = {
       name: "ingest-weekly",
       component: "ingest",
       description: "validate the weekly file against the schema recorded at training time",
-      inputs: { data: { trigger: true }, schema: { step: "ingest-history", output: "schema" } },
-      parameters: { role: "scoring" },
+      inputs: {
+        data: { trigger: true },
+        config: CONFIG,
+        schema: { step: "ingest-history", output: "schema" },
+      },
+      parameters: { mode: "scoring" },
       resources: { cpu: "1", memory: "1Gi" },
     },
     ...trainingSteps.slice(1),

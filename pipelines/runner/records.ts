@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { InputError, NotFoundError } from "../../components/common/errors.js";
+import type { Storage } from "../../components/common/storage/index.js";
+
+/**
+ * `runs/<run-id>/run.json`: the run record. Each step's state, inputs (objects
+ * and content hashes), outputs, parameters, timings, exit codes and cache hits.
+ * Written by the runner holding the run's lease, at every state change.
+ */
+const refSchema = z.object({ object: z.string(), sha256: z.string() });
+
+export const stepStates = ["pending", "running", "succeeded", "cached", "failed", "skipped"] as const;
+export type StepState = (typeof stepStates)[number];
+
+export const stepRecordSchema = z.object({
+  name: z.string(),
+  component: z.string(),
+  state: z.enum(stepStates),
+  attempts: z.number().int(),
+  exit_code: z.number().int().nullable(),
+  started: z.string().nullable(),
+  finished: z.string().nullable(),
+  seconds: z.number().nullable(),
+  cache: z.object({ key: z.string(), hit: z.boolean(), from: z.string().nullable() }).nullable(),
+  inputs: z.record(z.string(), z.array(refSchema)),
+  outputs: z.record(z.string(), refSchema),
+  parameters: z.record(z.string(), z.unknown()),
+  counts: z.record(z.string(), z.number()),
+  error: z.string().nullable(),
+  log: z.string().nullable(),
+});
+export type StepRecord = z.infer<typeof stepRecordSchema>;
+
+export const runStates = ["running", "succeeded", "failed"] as const;
+export type RunState = (typeof runStates)[number];
+
+export const runRecordSchema = z.object({
+  version: z.literal(1),
+  run_id: z.string(),
+  pipeline: z.string(),
+  bucket: z.string(),
+  runner: z.string(),
+  trigger: z.object({ object: z.string(), generation: z.string() }).nullable(),
+  attempt: z.number().int(),
+  state: z.enum(runStates),
+  exit_code: z.number().int().nullable(),
+  /** One sentence: why the run failed. */
+  reason: z.string().nullable(),
+  started: z.string(),
+  finished: z.string().nullable(),
+  seconds: z.number().nullable(),
+  code_version: z.string(),
+  output_prefix: z.string().nullable(),
+  steps: z.array(stepRecordSchema),
+});
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+export function runRecordObject(runId: string): string {
+  return `runs/${runId}/run.json`;
+}
+
+/** Read a run record; null when the run never started. */
+export async function readRunRecord(storage: Storage, runId: string): Promise<RunRecord | null> {
+  const name = runRecordObject(runId);
+  if (!(await storage.stat(name))) return null;
+  const result = runRecordSchema.safeParse(JSON.parse(await storage.readText(name)));
+  if (!result.success) throw new InputError(`${storage.uri}/${name} is not a valid run record`);
+  return result.data;
+}
+
+/** Like readRunRecord, but a missing run is an error naming it. */
+export async function requireRunRecord(storage: Storage, runId: string): Promise<RunRecord> {
+  const record = await readRunRecord(storage, runId);
+  if (!record) throw new NotFoundError(`no run ${runId} in ${storage.uri} (see \`churn runs list\`)`);
+  return record;
+}
+
+export async function writeRunRecord(storage: Storage, record: RunRecord): Promise<void> {
+  await storage.write(runRecordObject(record.run_id), `${JSON.stringify(record, null, 2)}\n`, {
+    contentType: "application/json",
+    metadata: { "churn-writer": "runner" },
+  });
+}
+
+/** Every run record in the bucket, newest first. */
+export async function listRunRecords(storage: Storage): Promise<RunRecord[]> {
+  const objects = (await storage.list("runs/")).filter((o) => /^runs\/[^/]+\/run\.json$/.test(o.name));
+  const records: RunRecord[] = [];
+  for (const o of objects) {
+    const record = await readRunRecord(storage, o.name.split("/")[1]!).catch(() => null);
+    if (record) records.push(record);
+  }
+  return records.sort((a, b) => b.started.localeCompare(a.started));
+}

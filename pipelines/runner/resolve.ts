@@ -1,0 +1,92 @@
+import { readChampion } from "../../components/common/bundle/index.js";
+import { hashObject } from "../../components/common/component/run.js";
+import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
+import { ChurnError, NotFoundError } from "../../components/common/errors.js";
+import { hashJson } from "../../components/common/hash.js";
+import type { Storage } from "../../components/common/storage/index.js";
+import type { StepDefinition } from "../dag.js";
+
+/** Hashes objects once per run (keyed by name and generation). */
+export class ObjectHasher {
+  private readonly memo = new Map<string, Promise<ObjectRef>>();
+  constructor(private readonly storage: Storage) {}
+  async ref(name: string): Promise<ObjectRef> {
+    const info = await this.storage.stat(name);
+    if (!info) throw new NotFoundError(`${this.storage.uri}/${name} does not exist`);
+    const key = `${name}@${info.generation}`;
+    let pending = this.memo.get(key);
+    if (!pending) {
+      pending = hashObject(this.storage, name);
+      this.memo.set(key, pending);
+    }
+    return pending;
+  }
+}
+
+export interface ResolveContext {
+  storage: Storage;
+  hasher: ObjectHasher;
+  trigger: string | null;
+  /** output.json of every finished upstream step, by step name. */
+  upstream: Map<string, OutputDoc>;
+}
+
+/** Resolve each declared input of a step to object references with content hashes. */
+export async function resolveInputs(
+  step: StepDefinition,
+  ctx: ResolveContext,
+): Promise<Record<string, ObjectRef[]>> {
+  const inputs: Record<string, ObjectRef[]> = {};
+  for (const [port, source] of Object.entries(step.inputs)) {
+    if ("step" in source) {
+      const doc = ctx.upstream.get(source.step);
+      const ref = doc?.outputs[source.output];
+      if (!ref)
+        throw new ChurnError(`step ${step.name}: upstream ${source.step} has no output "${source.output}"`);
+      inputs[port] = [{ object: ref.object, sha256: ref.sha256 }];
+    } else if ("trigger" in source) {
+      if (!ctx.trigger)
+        throw new ChurnError(`step ${step.name} needs the triggering object, and this run has none`);
+      inputs[port] = [await ctx.hasher.ref(ctx.trigger)];
+    } else if ("prefix" in source) {
+      const pattern = source.pattern ? new RegExp(source.pattern, "i") : null;
+      const names = (await ctx.storage.list(source.prefix))
+        .map((o) => o.name)
+        .filter((n) => !pattern || pattern.test(n));
+      if (names.length === 0 && !source.optional) {
+        throw new NotFoundError(`step ${step.name}: no objects under ${ctx.storage.uri}/${source.prefix}`);
+      }
+      inputs[port] = await Promise.all(names.map((n) => ctx.hasher.ref(n)));
+    } else if ("object" in source) {
+      if (!(await ctx.storage.stat(source.object))) {
+        if (source.optional) continue;
+        throw new NotFoundError(`step ${step.name}: ${ctx.storage.uri}/${source.object} does not exist`);
+      }
+      inputs[port] = [await ctx.hasher.ref(source.object)];
+    } else {
+      const champion = await readChampion(ctx.storage);
+      if (champion) inputs[port] = [await ctx.hasher.ref(`models/${champion.pointer.version}/bundle.json`)];
+    }
+  }
+  return inputs;
+}
+
+/**
+ * DESIGN cache key: sha256 of canonical JSON of the input contents' hashes,
+ * the parameters and the code version. Object names are left out on purpose:
+ * the same bytes under another name are the same input.
+ */
+export function cacheKey(
+  component: string,
+  inputs: Record<string, ObjectRef[]>,
+  parameters: Record<string, unknown>,
+  code: string,
+): string {
+  const contents: Record<string, string[]> = {};
+  for (const [port, refs] of Object.entries(inputs)) contents[port] = refs.map((r) => r.sha256);
+  return hashJson({ component, inputs: contents, parameters, code });
+}
+
+export function cacheObject(key: string): string {
+  return `cache/${key}.json`;
+}

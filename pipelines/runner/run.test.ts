@@ -1,0 +1,173 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { registerComponent } from "../../components/common/component/registry.js";
+import type { ComponentSpec } from "../../components/common/component/spec.js";
+import { InputError, TransientError } from "../../components/common/errors.js";
+import { openStorage, type Storage } from "../../components/common/storage/index.js";
+import type { PipelineDefinition } from "../dag.js";
+import { InProcessExecutor } from "./executor.js";
+import { runPipeline } from "./run.js";
+
+// Two tiny components: "upper" reads the trigger file and upper-cases it;
+// "count" counts its characters, and can be told to fail or to interrupt.
+const executions: string[] = [];
+const behaviour: { count: "ok" | "bad-input" | "flaky" | "interrupt" } = { count: "ok" };
+let flakes = 0;
+let interrupt: AbortController | null = null;
+
+async function text(iter: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of iter) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const upper: ComponentSpec = {
+  name: "test-upper",
+  description: "upper-case",
+  inputs: { data: { type: "csv", description: "in" } },
+  outputs: { out: { type: "csv", file: "out.txt", description: "out" } },
+  parameters: z.object({}).passthrough(),
+  async run(ctx) {
+    executions.push(`upper:${ctx.run}`);
+    const value = await text(ctx.openInput(ctx.inputs.data![0]!));
+    await ctx.writeOutput("out", value.toUpperCase());
+    return { counts: { chars: value.length } };
+  },
+};
+const count: ComponentSpec = {
+  name: "test-count",
+  description: "count",
+  inputs: { data: { type: "csv", description: "in" } },
+  outputs: { out: { type: "json", file: "count.json", description: "out" } },
+  parameters: z.object({}).passthrough(),
+  async run(ctx) {
+    executions.push(`count:${ctx.run}`);
+    if (behaviour.count === "bad-input")
+      throw new InputError("weekly/w1.csv line 3, column age: not a number");
+    if (behaviour.count === "flaky" && flakes++ < 1) throw new TransientError("storage hiccup");
+    if (behaviour.count === "interrupt") {
+      interrupt?.abort();
+      throw new TransientError("interrupted");
+    }
+    const value = await text(ctx.openInput(ctx.inputs.data![0]!));
+    await ctx.writeOutput("out", JSON.stringify({ n: value.length }));
+    return { counts: { n: value.length } };
+  },
+};
+registerComponent("test-upper", async () => upper);
+registerComponent("test-count", async () => count);
+
+const pipeline: PipelineDefinition = {
+  name: "weekly",
+  description: "test",
+  trigger: { kind: "object", prefix: "weekly/" },
+  steps: [
+    { name: "upper", component: "test-upper", description: "", inputs: { data: { trigger: true } } },
+    {
+      name: "count",
+      component: "test-count",
+      description: "",
+      inputs: { data: { step: "upper", output: "out" } },
+      retries: 1,
+    },
+  ],
+};
+
+let dir: string;
+let storage: Storage;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "runner-"));
+  storage = await openStorage(dir);
+  await storage.write("weekly/w1.csv", "id\n1\n2\n");
+  executions.length = 0;
+  behaviour.count = "ok";
+  flakes = 0;
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const run = (extra: Partial<Parameters<typeof runPipeline>[0]> = {}) =>
+  runPipeline({ storage, pipeline, executor: new InProcessExecutor(storage), leaseTtlMs: 2000, ...extra });
+
+describe("local runner", () => {
+  it("runs every step, records them, and a second invocation does nothing", async () => {
+    const first = await run();
+    expect(first.exitCode).toBe(0);
+    expect(first.record.steps.map((s) => [s.name, s.state])).toEqual([
+      ["upper", "succeeded"],
+      ["count", "succeeded"],
+    ]);
+    expect(first.record.steps[0]!.inputs.data![0]!.object).toBe("weekly/w1.csv");
+    expect(executions).toHaveLength(2);
+    const again = await run();
+    expect(again).toMatchObject({ reused: true, exitCode: 0 });
+    expect(again.record.run_id).toBe(first.record.run_id);
+    expect(executions).toHaveLength(2);
+  });
+
+  it("--force starts a new attempt that reuses the cache; --no-cache recomputes", async () => {
+    const first = await run();
+    const forced = await run({ force: true });
+    expect(forced.record.run_id).toBe(`${first.record.run_id}-a2`);
+    expect(forced.record.steps.map((s) => s.state)).toEqual(["cached", "cached"]);
+    expect(forced.record.steps[0]!.cache).toMatchObject({ hit: true, from: `${first.record.run_id}/upper` });
+    expect(executions).toHaveLength(2);
+    const recomputed = await run({ force: true, noCache: true });
+    expect(recomputed.record.run_id).toBe(`${first.record.run_id}-a3`);
+    expect(recomputed.record.steps.map((s) => s.state)).toEqual(["succeeded", "succeeded"]);
+    expect(executions).toHaveLength(4);
+  });
+
+  it("a changed byte in the trigger is a new run with no cache hit", async () => {
+    const first = await run();
+    await storage.write("weekly/w1.csv", "id\n1\n3\n");
+    const second = await run();
+    expect(second.record.run_id).not.toBe(first.record.run_id);
+    expect(second.record.steps.map((s) => s.state)).toEqual(["succeeded", "succeeded"]);
+  });
+
+  it("bad input fails at once (no retry), writes _FAILED with one sentence and exits 2", async () => {
+    behaviour.count = "bad-input";
+    const result = await run();
+    expect(result.exitCode).toBe(2);
+    const step = result.record.steps.find((s) => s.name === "count")!;
+    expect(step).toMatchObject({ state: "failed", attempts: 1, exit_code: 2 });
+    expect(await storage.readText("output/w1/_FAILED")).toBe(
+      "step count failed: weekly/w1.csv line 3, column age: not a number\n",
+    );
+    expect(await storage.readText(step.log!)).toContain("column age");
+  });
+
+  it("retries a transient failure", async () => {
+    behaviour.count = "flaky";
+    const result = await run();
+    expect(result.exitCode).toBe(0);
+    expect(result.record.steps.find((s) => s.name === "count")).toMatchObject({
+      state: "succeeded",
+      attempts: 2,
+    });
+  });
+
+  it("an interrupted run resumes from the first unfinished step", async () => {
+    behaviour.count = "interrupt";
+    interrupt = new AbortController();
+    const interrupted = await run({ signal: interrupt.signal });
+    expect(interrupted.exitCode).toBe(1);
+    expect(interrupted.record.state).toBe("running");
+    behaviour.count = "ok";
+    const resumed = await run();
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.record.run_id).toBe(interrupted.record.run_id);
+    expect(executions.filter((e) => e.startsWith("upper"))).toHaveLength(1);
+  });
+
+  it("two concurrent invocations: one does the work, both report the same result", async () => {
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a.record.run_id).toBe(b.record.run_id);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    expect([a.reused, b.reused].sort()).toEqual([false, true]);
+    expect(executions).toHaveLength(2);
+  });
+});
