@@ -14,7 +14,7 @@ export interface LogisticOptions {
   /** "balanced" weights each class by n / (2 · n_class), so both classes weigh the same in total. */
   classWeight?: "balanced" | "none";
   maxIterations?: number;
-  /** Stop when the largest gradient entry falls below this (default 1e-9). */
+  /** Stop when the largest gradient entry falls below this times max(1, C·Σ weights) (default 1e-9). */
   tolerance?: number;
 }
 
@@ -140,6 +140,7 @@ export function fitLogistic(
   const hess = new Float64Array(m * m);
   const xi = new Float64Array(m);
   let current = objective(x, y, w, beta, d, C);
+  const gradientFloor = tolerance * Math.max(1, C * sw);
   let iterations = 0;
   for (; iterations < maxIterations; iterations++) {
     grad.fill(0);
@@ -169,7 +170,8 @@ export function fitLogistic(
     for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) hess[b * m + a] = hess[a * m + b];
     let gmax = 0;
     for (let a = 0; a < m; a++) gmax = Math.max(gmax, Math.abs(grad[a]));
-    if (gmax < tolerance) break;
+    // Relative to the loss scale: the gradient sums over n rows, so rounding alone leaves ~1e-16·C·Σw.
+    if (gmax < gradientFloor) break;
     const step = choleskySolve(hess, grad, m);
     // Backtracking keeps every step a descent step (Newton can overshoot far from the optimum).
     let t = 1;

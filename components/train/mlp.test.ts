@@ -82,6 +82,25 @@ describe("explainMlp (exact integrated gradients)", () => {
     },
   );
 
+  it.each([
+    ["one hidden layer", handMade.layers.slice(1)],
+    ["no hidden layer", handMade.layers.slice(2)],
+  ])("holds completeness with %s", (_what, layers) => {
+    const inputs = layers[0].inputs;
+    const model: MlpModel = {
+      ...handMade,
+      layers,
+      features: Array(inputs).fill("f"),
+      baseline: Array(inputs).fill(0.3),
+    };
+    for (const p of points) {
+      const row = Array.from({ length: inputs }, (_, j) => p[j % 2] * (j + 1));
+      const a = explainMlp(model, row);
+      const sum = a.contributions.reduce((s, c) => s + c, 0);
+      expect(Math.abs(a.base + sum - mlpLogit(model, row))).toBeLessThan(1e-9);
+    }
+  });
+
   it("crosses ReLU kinks on the path (the case a single gradient gets wrong)", () => {
     const p = [3, -3];
     expect(pathBreakpoints(handMade, p).length).toBeGreaterThan(2);

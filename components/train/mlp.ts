@@ -49,22 +49,33 @@ export interface MlpOptions {
   validShare?: number;
 }
 
+// One scratch buffer per layer and model: inference allocates nothing per row.
+// Safe because a call runs to completion before any other can start.
+const scratch = new WeakMap<MlpModel, Float64Array[]>();
+
 /** Log-odds of one row (x[offset..offset+d)) in float64. */
 export function mlpLogit(model: MlpModel, x: ArrayLike<number>, offset = 0): number {
+  let buffers = scratch.get(model);
+  if (!buffers) {
+    buffers = model.layers.map((layer) => new Float64Array(layer.outputs));
+    scratch.set(model, buffers);
+  }
   let input: ArrayLike<number> = x;
   let base = offset;
-  for (let l = 0; l < model.layers.length; l++) {
+  const last = model.layers.length - 1;
+  for (let l = 0; l <= last; l++) {
     const layer = model.layers[l];
-    const out = new Float64Array(layer.outputs);
+    const out = buffers[l];
     const w = layer.weights;
-    for (let o = 0; o < layer.outputs; o++) out[o] = layer.bias[o];
+    const outputs = layer.outputs;
+    for (let o = 0; o < outputs; o++) out[o] = layer.bias[o];
     for (let i = 0; i < layer.inputs; i++) {
       const v = input[base + i];
       if (v === 0) continue;
-      const row = i * layer.outputs;
-      for (let o = 0; o < layer.outputs; o++) out[o] += v * w[row + o];
+      const row = i * outputs;
+      for (let o = 0; o < outputs; o++) out[o] += v * w[row + o];
     }
-    if (l < model.layers.length - 1) for (let o = 0; o < out.length; o++) if (out[o] < 0) out[o] = 0;
+    if (l < last) for (let o = 0; o < outputs; o++) if (out[o] < 0) out[o] = 0;
     input = out;
     base = 0;
   }
