@@ -4,6 +4,7 @@ import { registerConfig } from "./config.js";
 import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
 import { registerPipeline } from "./pipeline.js";
+import { registerRuns } from "./runs.js";
 import { registerServe } from "./serve.js";
 
 /** Wraps an action so its errors and exit code are handled in one place. */
@@ -15,5 +16,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerInit(program, wrap);
   registerModels(program, wrap);
   registerPipeline(program, wrap);
+  registerRuns(program, wrap);
   registerServe(program, wrap);
 }

@@ -1,14 +1,78 @@
 import type { Command } from "commander";
+import { loadConfig } from "../../components/common/config/index.js";
+import { UsageError } from "../../components/common/errors.js";
+import { openStorage } from "../../components/common/storage/index.js";
 import { dependenciesOf, renderMermaid, renderText, topologicalOrder } from "../../pipelines/dag.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
-import { emit } from "../io.js";
+import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
+import type { RunRecord } from "../../pipelines/runner/records.js";
+import { type RunEvent, runPipeline } from "../../pipelines/runner/run.js";
+import { bucketOption, type CommandContext, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ShowOptions {
   mermaid?: boolean;
 }
 
-/** `churn pipeline show` (and, with the pipelines work, `churn pipeline run`). */
+interface RunOptions {
+  bucket?: string;
+  weekly?: string;
+  runner?: string;
+  force?: boolean;
+  cache?: boolean;
+}
+
+/** Human progress lines on stderr (stdout stays for the result and --json). */
+function progress(ctx: CommandContext): (event: RunEvent) => void {
+  const out = ctx.stderr;
+  return (event) => {
+    if (ctx.json) return;
+    if (event.type === "run") {
+      out.write(
+        `${event.resumed ? "resuming" : "starting"} ${event.pipeline} run ${event.runId}${event.trigger ? ` on ${event.trigger}` : ""}\n`,
+      );
+    } else if (event.type === "waiting") {
+      out.write(
+        `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)\n`,
+      );
+    } else if (event.state === "running") {
+      out.write(`  … ${event.step}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}\n`);
+    } else {
+      const mark = { succeeded: "✓", cached: "✓", failed: "✗", skipped: "-", pending: " ", running: "…" }[
+        event.state
+      ];
+      const time = event.seconds === null ? "" : ` ${event.seconds.toFixed(1)} s`;
+      out.write(
+        `  ${mark} ${event.step}${time}${event.state === "cached" ? " (cached)" : ""}${event.error ? `: ${event.error}` : ""}\n`,
+      );
+    }
+  };
+}
+
+/** The closing lines of a run: where the scores are, or why it failed. */
+export function describeRun(record: RunRecord, reused: boolean): string {
+  const lines: string[] = [];
+  const seconds = record.seconds === null ? "" : ` in ${record.seconds.toFixed(1)} s`;
+  if (reused)
+    lines.push(
+      `run ${record.run_id} had already finished (${record.state}); nothing to do (use --force for a new attempt)`,
+    );
+  if (record.state === "succeeded") {
+    const cached = record.steps.filter((s) => s.state === "cached").length;
+    lines.push(
+      `${record.pipeline} run ${record.run_id} succeeded${seconds}${cached ? ` (${cached} steps from cache)` : ""}`,
+    );
+    if (record.output_prefix) lines.push(`outputs: ${record.bucket}/${record.output_prefix}`);
+  } else {
+    lines.push(
+      `${record.pipeline} run ${record.run_id} failed${seconds}: ${record.reason ?? "unknown reason"}`,
+    );
+    lines.push(`logs: churn runs logs ${record.run_id} --bucket ${record.bucket}`);
+  }
+  return lines.join("\n");
+}
+
+/** `churn pipeline show|run`. */
 export function registerPipeline(program: Command, wrap: Wrap): void {
   const pipeline = program.command("pipeline").description("show and run pipelines (weekly, retrain)");
 
@@ -41,6 +105,71 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
           },
           () => (options.mermaid ? renderMermaid(definition) : renderText(definition)),
         );
+      }),
+    );
+
+  pipeline
+    .command("run [name]")
+    .description(
+      "run a pipeline (default: weekly) on a bucket; re-running a finished run reports it without work",
+    )
+    .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
+    .option(
+      "--weekly <object>",
+      "the weekly file to score, e.g. weekly/2024-W18.csv (default: the newest upload)",
+    )
+    .option("--runner <runner>", "local (child processes) or kubernetes (Jobs)", "local")
+    .option(
+      "--force",
+      "start a new attempt even if this file was already processed (the cache still applies)",
+    )
+    .option("--no-cache", "recompute every step")
+    .option("--json", "print the run record as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  churn pipeline run --bucket ./demo-bucket\n  churn pipeline run weekly --bucket gs://acme-churn --weekly weekly/2024-W18.csv\n  churn pipeline run retrain --bucket ./demo-bucket --no-cache\n",
+    )
+    .action(
+      wrap<RunOptions>(async (options, ctx, [name]) => {
+        const definition = pipelineByName(name ?? "weekly");
+        if (options.weekly && definition.trigger.kind !== "object") {
+          throw new UsageError(`--weekly applies to the weekly pipeline, not ${definition.name}`);
+        }
+        if (options.runner !== "local") {
+          throw new UsageError(
+            `--runner ${options.runner} is not available in this build: use --runner local`,
+          );
+        }
+        const bucket = bucketOption(options.bucket, ctx);
+        const storage = await openStorage(bucket, ctx.cwd);
+        const config = await loadConfig(storage);
+        const interrupt = new AbortController();
+        const onSigint = () => {
+          ctx.stderr.write("interrupted: stopping steps; run the same command again to resume\n");
+          interrupt.abort();
+        };
+        process.once("SIGINT", onSigint);
+        try {
+          const result = await runPipeline({
+            storage,
+            pipeline: definition,
+            executor: new LocalProcessExecutor(storage.uri, ctx.env),
+            trigger: options.weekly,
+            force: options.force,
+            noCache: options.cache === false,
+            logger: ctx.logger,
+            onEvent: progress(ctx),
+            webhookUrl: config.notify.webhook_url,
+            signal: interrupt.signal,
+            env: ctx.env,
+          });
+          emit(ctx, { ...result.record, reused: result.reused }, () =>
+            describeRun(result.record, result.reused),
+          );
+          return result.exitCode;
+        } finally {
+          process.removeListener("SIGINT", onSigint);
+        }
       }),
     );
 }

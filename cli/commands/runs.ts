@@ -1,0 +1,142 @@
+import type { Command } from "commander";
+import { NotFoundError } from "../../components/common/errors.js";
+import { openStorage } from "../../components/common/storage/index.js";
+import { listRunRecords, type RunRecord, requireRunRecord } from "../../pipelines/runner/records.js";
+import { bucketOption, emit } from "../io.js";
+import type { Wrap } from "./index.js";
+
+interface ListOptions {
+  bucket?: string;
+  state?: string;
+  pipeline?: string;
+  limit?: string;
+}
+interface LogsOptions {
+  bucket?: string;
+  step?: string;
+}
+
+const BUCKET_FLAG = [
+  "--bucket <uri>",
+  "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)",
+] as const;
+
+function duration(seconds: number | null): string {
+  if (seconds === null) return "-";
+  return seconds < 120 ? `${seconds.toFixed(1)}s` : `${(seconds / 60).toFixed(1)}m`;
+}
+
+/** One run as the lines `churn runs show` prints. */
+export function describeRunRecord(record: RunRecord): string {
+  const lines = [
+    `run ${record.run_id}  ${record.pipeline}  ${record.state}${record.exit_code !== null ? ` (exit ${record.exit_code})` : ""}`,
+    `  trigger   ${record.trigger ? `${record.trigger.object} (generation ${record.trigger.generation})` : "training data"}`,
+    `  started   ${record.started}   took ${duration(record.seconds)}   runner ${record.runner}   code ${record.code_version}`,
+  ];
+  if (record.reason) lines.push(`  reason    ${record.reason}`);
+  if (record.output_prefix) lines.push(`  outputs   ${record.bucket}/${record.output_prefix}`);
+  lines.push("  steps");
+  for (const step of record.steps) {
+    const cache = step.cache?.hit ? `cached from ${step.cache.from}` : "";
+    const exit = step.exit_code !== null && step.exit_code !== 0 ? `exit ${step.exit_code}` : "";
+    lines.push(
+      `    ${step.name.padEnd(16)} ${step.state.padEnd(9)} ${duration(step.seconds).padStart(7)}  ${[cache, exit, step.error ?? ""].filter(Boolean).join("  ")}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `churn runs list|show|logs`: run records and step logs. */
+export function registerRuns(program: Command, wrap: Wrap): void {
+  const runs = program.command("runs").description("list runs, show a run's steps, print step logs");
+
+  runs
+    .command("list")
+    .description("list runs, newest first")
+    .option(...BUCKET_FLAG)
+    .option("--state <state>", "only runs in this state: running, succeeded or failed")
+    .option("--pipeline <name>", "only runs of this pipeline")
+    .option("--limit <n>", "at most this many runs", "20")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExample:\n  churn runs list --bucket ./demo-bucket --state failed\n")
+    .action(
+      wrap<ListOptions>(async (options, ctx) => {
+        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const records = (await listRunRecords(storage))
+          .filter((r) => !options.state || r.state === options.state)
+          .filter((r) => !options.pipeline || r.pipeline === options.pipeline)
+          .slice(0, Number(options.limit ?? 20));
+        const rows = records.map((r) => ({
+          run_id: r.run_id,
+          pipeline: r.pipeline,
+          state: r.state,
+          trigger: r.trigger?.object ?? null,
+          started: r.started,
+          seconds: r.seconds,
+          cache_hits: r.steps.filter((s) => s.state === "cached").length,
+        }));
+        emit(ctx, rows, () =>
+          rows.length === 0
+            ? "no runs yet: start one with `churn pipeline run`"
+            : [
+                "run id                 pipeline  state      started                   took     cached  trigger",
+                ...rows.map(
+                  (r) =>
+                    `${r.run_id.padEnd(22)} ${r.pipeline.padEnd(9)} ${r.state.padEnd(10)} ${r.started.padEnd(25)} ${duration(r.seconds).padStart(7)}  ${String(r.cache_hits).padStart(6)}  ${r.trigger ?? "-"}`,
+                ),
+              ].join("\n"),
+        );
+      }),
+    );
+
+  runs
+    .command("show <run-id>")
+    .description("show a run's steps: state, duration, cache hits, exit codes and failure reasons")
+    .option(...BUCKET_FLAG)
+    .option("--json", "print the run record")
+    .addHelpText("after", "\nExample:\n  churn runs show r-0123456789abcdef --bucket ./demo-bucket\n")
+    .action(
+      wrap<{ bucket?: string }>(async (options, ctx, [runId]) => {
+        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const record = await requireRunRecord(storage, runId!);
+        emit(ctx, record, () => describeRunRecord(record));
+      }),
+    );
+
+  runs
+    .command("logs <run-id>")
+    .description("print the logs of a run's steps (all steps, or one with --step)")
+    .option(...BUCKET_FLAG)
+    .option("--step <name>", "only this step")
+    .option("--json", "print {step: log} as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  churn runs logs r-0123456789abcdef --step train --bucket ./demo-bucket\n",
+    )
+    .action(
+      wrap<LogsOptions>(async (options, ctx, [runId]) => {
+        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const record = await requireRunRecord(storage, runId!);
+        const steps = record.steps.filter((s) => !options.step || s.name === options.step);
+        if (options.step && steps.length === 0) {
+          throw new NotFoundError(
+            `run ${runId} has no step ${options.step} (steps: ${record.steps.map((s) => s.name).join(", ")})`,
+          );
+        }
+        const logs: Record<string, string> = {};
+        for (const step of steps) {
+          if (step.log && (await storage.stat(step.log))) logs[step.name] = await storage.readText(step.log);
+          else if (step.state === "cached")
+            logs[step.name] = `(cached from ${step.cache?.from}: see that run's log)\n`;
+        }
+        emit(
+          ctx,
+          logs,
+          () =>
+            Object.entries(logs)
+              .map(([name, text]) => `==> ${name} <==\n${text}`)
+              .join("\n") || "no logs yet",
+        );
+      }),
+    );
+}
