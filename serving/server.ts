@@ -53,6 +53,8 @@ export class ModelServer {
   readonly core: InferenceCore;
   readonly metrics: ServingMetrics;
   readonly limits: ServerLimits;
+  /** Every route served, as "METHOD /url" (for the OpenAPI test and startup logs). */
+  readonly routes: string[] = [];
   private readonly logger: Logger;
   private readonly sources: ModelSource[];
   private readonly unwatch: Array<() => void> = [];
@@ -83,6 +85,10 @@ export class ModelServer {
 
   private configure(options: ServerOptions): void {
     const app = this.app;
+    app.addHook("onRoute", (route) => {
+      for (const method of [route.method].flat())
+        if (method !== "HEAD") this.routes.push(`${method} ${route.url}`);
+    });
     // Clients that omit the content type or send text/plain still mean JSON; other types are a 415.
     const json = app.getDefaultJsonParser("error", "error");
     app.addContentTypeParser("text/plain", { parseAs: "string" }, json);

@@ -1,0 +1,131 @@
+import { readFileSync } from "node:fs";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { ModelServer } from "./server.js";
+import { fakeServer, loadFixtures } from "./testing/index.js";
+
+// Keeps serving/openapi.yaml true: real responses of the server must validate
+// against the documented schema for their path, method and status, every
+// documented path must be exercised, and every route must be documented.
+interface Operation {
+  responses: Record<string, { $ref?: string; content?: Record<string, { schema: unknown }> }>;
+}
+type PathItem = Record<string, Operation> & { $ref?: string };
+const doc = parse(readFileSync(new URL("./openapi.yaml", import.meta.url), "utf8"), { merge: true }) as {
+  paths: Record<string, PathItem>;
+  components: Record<string, Record<string, unknown>>;
+};
+
+function resolve<T>(node: T & { $ref?: string }): T {
+  if (!node.$ref) return node;
+  const target = node.$ref
+    .replace(/^#\//, "")
+    .split("/")
+    .reduce(
+      (n: Record<string, unknown>, key) => n[key] as Record<string, unknown>,
+      doc as unknown as Record<string, unknown>,
+    ) as T & { $ref?: string };
+  return resolve(target);
+}
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema({ $id: "openapi", components: doc.components }, "openapi");
+const templates = Object.keys(doc.paths).map((path) => ({
+  path,
+  regex: new RegExp(`^${path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
+}));
+
+let server: ModelServer;
+const exercised = new Set<string>();
+const routes: string[] = [];
+
+function check(method: string, url: string, status: number, contentType: string, body: string): void {
+  const template = templates.find((t) => t.regex.test(url.split("?")[0]!));
+  expect(template, `${url} is not documented`).toBeDefined();
+  const item = resolve(doc.paths[template!.path]!);
+  const operation = item[method.toLowerCase()];
+  expect(operation, `${method} ${template!.path} is not documented`).toBeDefined();
+  const response = operation!.responses[String(status)];
+  expect(response, `${method} ${template!.path} does not document status ${status}`).toBeDefined();
+  const content = resolve(response!).content!;
+  const media = Object.keys(content).find((m) => contentType.startsWith(m));
+  expect(media, `${contentType} is not documented for ${method} ${template!.path} ${status}`).toBeDefined();
+  exercised.add(`${method} ${template!.path}`);
+  if (!media!.includes("json")) return;
+  const schema = content[media!]!.schema as { $ref?: string };
+  const validate = ajv.compile(schema.$ref ? { $ref: `openapi${schema.$ref}` } : schema);
+  const ok = validate(JSON.parse(body));
+  expect(ok, `${method} ${url} ${status}: ${ajv.errorsText(validate.errors)}\n${body.slice(0, 500)}`).toBe(
+    true,
+  );
+}
+
+beforeAll(async () => {
+  ({ server } = await fakeServer());
+  routes.push(...server.routes);
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe("openapi.yaml", () => {
+  it("documents real responses of every documented request example", async () => {
+    for (const fixture of loadFixtures()) {
+      const r = await server.app.inject({
+        method: fixture.method,
+        url: fixture.path,
+        payload: fixture.body as object,
+      });
+      check(fixture.method, fixture.path, r.statusCode, String(r.headers["content-type"]), r.body);
+    }
+  });
+
+  it("documents health, metadata, versioned routes, errors and metrics", async () => {
+    const version = server.core.model("churn").version;
+    const columns = loadFixtures().find((f) => f.file === "v2-infer-columns.json")!.body as object;
+    const requests: Array<[string, string, unknown?, Record<string, string>?]> = [
+      ["GET", "/v2/health/live"],
+      ["GET", "/v2/health/ready"],
+      ["GET", "/v2"],
+      ["GET", "/v2/models/churn"],
+      ["GET", "/v2/models/nope"],
+      ["GET", `/v2/models/churn/versions/${version}`],
+      ["GET", "/v2/models/churn/versions/0"],
+      ["GET", "/v2/models/churn/ready"],
+      ["GET", "/v2/models/nope/ready"],
+      ["GET", `/v2/models/churn/versions/${version}/ready`],
+      ["POST", `/v2/models/churn/versions/${version}/infer`, columns],
+      ["POST", "/v2/models/churn/versions/0/infer", columns],
+      ["POST", `/v2/models/churn/versions/${version}/explain`, columns],
+      ["POST", "/v2/models/churn/infer", "{not json", { "content-type": "application/json" }],
+      ["POST", "/v2/models/churn/infer", "x", { "content-type": "application/octet-stream" }],
+      ["POST", "/api/v1.0/predictions", "[", { "content-type": "application/json" }],
+      ["POST", "/api/v1.0/explain", { jsonData: { nope: 1 } }],
+      ["GET", "/metrics"],
+    ];
+    for (const [method, url, payload, headers] of requests) {
+      const r = await server.app.inject({
+        method: method as "GET",
+        url,
+        payload: payload as string,
+        headers,
+      });
+      expect(r.statusCode).toBeLessThan(500);
+      check(method, url, r.statusCode, String(r.headers["content-type"]), r.body);
+    }
+  });
+
+  it("has every route documented and every documented operation exercised", () => {
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.keys(resolve(item)).map((m) => `${m.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ":$1")}`),
+      ),
+    );
+    expect(routes.length).toBeGreaterThan(10);
+    for (const route of routes) expect(documented, `${route} is served but not documented`).toContain(route);
+    const exercisedRoutes = [...exercised].map((e) => e.replace(/\{([^}]+)\}/g, ":$1"));
+    for (const op of documented)
+      expect(exercisedRoutes, `${op} is documented but never exercised`).toContain(op);
+  });
+});
