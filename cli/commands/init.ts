@@ -43,10 +43,31 @@ function size(bytes: number): string {
   return `${(bytes / 1_000_000_000).toFixed(2)} GB`;
 }
 
-/** A one-line progress display on a terminal; nothing elsewhere (logs get the summary). */
-function progressPrinter(ctx: CommandContext, totalRows: number) {
-  const tty = Boolean((ctx.stderr as { isTTY?: boolean }).isTTY) && !ctx.json;
-  if (!tty || totalRows < PROGRESS_MIN_ROWS) return { update: undefined, done: () => {} };
+/**
+ * Progress for big runs: a one-line display on a terminal; otherwise a
+ * structured log line per tenth of each file (what a Job's log collector wants).
+ */
+function progressReporter(ctx: CommandContext, totalRows: number) {
+  if (totalRows < PROGRESS_MIN_ROWS) return { update: undefined, done: () => {} };
+  const tty = Boolean((ctx.stderr as { isTTY?: boolean }).isTTY);
+  if (!tty) {
+    let lastTenth = -1;
+    let lastObject = "";
+    return {
+      update: (p: { object: string; rowsDone: number; rowsTotal: number }) => {
+        const tenth = Math.floor((10 * p.rowsDone) / Math.max(1, p.rowsTotal));
+        if (p.object === lastObject && tenth === lastTenth) return;
+        lastObject = p.object;
+        lastTenth = tenth;
+        ctx.logger.info("writing example rows", {
+          object: p.object,
+          rows_done: p.rowsDone,
+          rows_total: p.rowsTotal,
+        });
+      },
+      done: () => {},
+    };
+  }
   let last = 0;
   return {
     update: (p: { object: string; rowsDone: number; rowsTotal: number }) => {
@@ -105,7 +126,7 @@ export function registerInit(program: Command, wrap: Wrap): void {
         const weeklyRows = wholeNumber("--weekly-rows", flags.weeklyRows, DEFAULT_WEEKLY_ROWS);
         const seed = wholeNumber("--seed", flags.seed, DEFAULT_SEED);
         const storage = await openStorage(bucket, ctx.cwd);
-        const progress = progressPrinter(ctx, rows + weeklyRows);
+        const progress = progressReporter(ctx, rows + weeklyRows);
         let result: InitResult;
         try {
           result = await initExampleBucket(storage, {

@@ -282,7 +282,7 @@ export interface ExampleRowsOptions {
    * the index also keys the random stream, so such files hold different customers.
    */
   firstIndex?: number;
-  /** Rows per emitted chunk (default 5,000: ~0.7 MB). */
+  /** Rows per emitted chunk (default 500, ~65 kB: measured fastest; larger strings cost more to build). */
   chunkRows?: number;
   /** Called after each chunk with the rows written so far. */
   onProgress?: (rowsDone: number) => void;
@@ -292,6 +292,24 @@ export interface ExampleRowsOptions {
 export interface ExampleStats {
   rows: number;
   churned: number;
+}
+
+/** The CSV lines of rows [from, to). */
+function chunkText(
+  rng: Rng,
+  options: ExampleRowsOptions,
+  from: number,
+  to: number,
+  stats: ExampleStats,
+): string {
+  let text = "";
+  for (let index = from; index < to; index++) {
+    const customer = drawCustomer(rng, index, options.seed);
+    stats.rows++;
+    if (customer.churned) stats.churned++;
+    text += `${customerLine(customer, options.labelled)}\n`;
+  }
+  return text;
 }
 
 /**
@@ -305,7 +323,7 @@ export async function* exampleRows(
   stats: ExampleStats = { rows: 0, churned: 0 },
 ): AsyncGenerator<Uint8Array> {
   const firstIndex = options.firstIndex ?? 0;
-  const chunkRows = options.chunkRows ?? 5000;
+  const chunkRows = options.chunkRows ?? 500;
   if (!Number.isSafeInteger(options.rows) || options.rows < 0) {
     throw new RangeError(`rows must be a non-negative integer, got ${options.rows}`);
   }
@@ -316,18 +334,17 @@ export async function* exampleRows(
   }
   const rng = createRng(options.seed, firstIndex);
   const header = (options.labelled ? EXAMPLE_COLUMNS : WEEKLY_COLUMNS).join(",");
-  let lines: string[] = [header];
-  for (let i = 0; i < options.rows; i++) {
-    const customer = drawCustomer(rng, firstIndex + i, options.seed);
-    stats.rows++;
-    if (customer.churned) stats.churned++;
-    lines.push(customerLine(customer, options.labelled));
-    if (lines.length >= chunkRows) {
-      yield Buffer.from(`${lines.join("\n")}\n`, "utf8");
-      lines = [];
-      options.onProgress?.(i + 1);
-    }
+  let prefix = `${header}\n`;
+  for (let start = 0; start < options.rows; start += chunkRows) {
+    const end = Math.min(options.rows, start + chunkRows);
+    const text = prefix + chunkText(rng, options, firstIndex + start, firstIndex + end, stats);
+    prefix = "";
+    // latin1 is exact here (every value is ASCII) and much cheaper than UTF-8.
+    yield Buffer.from(text, "latin1");
+    options.onProgress?.(end);
   }
-  if (lines.length > 0) yield Buffer.from(`${lines.join("\n")}\n`, "utf8");
-  options.onProgress?.(options.rows);
+  if (prefix) {
+    yield Buffer.from(prefix, "latin1");
+    options.onProgress?.(0);
+  }
 }
