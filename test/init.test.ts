@@ -6,6 +6,8 @@ import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/main.js";
 import { parseConfigText } from "../components/common/config/index.js";
+import { openStorage } from "../components/common/storage/index.js";
+import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // `churn init` through the real CLI entry (main() in-process, the same code
 // path as the bin), checked against the real BankChurners file it imitates.
@@ -181,5 +183,31 @@ describe("churn init", () => {
     const help = await run(["init", "--help"], dir);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("churn init --bucket ./demo-bucket");
+  });
+});
+
+describe("churn init on gs:// (fake-gcs-server)", () => {
+  let emulator: GcsEmulator;
+  beforeAll(async () => {
+    emulator = await startGcsEmulator({ bucket: "churn-init" });
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  it("writes the same bytes as on a local folder, untagged, through the streaming write", async () => {
+    const args = ["--rows", "3000", "--weekly-rows", "200", "--seed", "5"];
+    const cloud = await run(["init", "--bucket", `gs://${emulator.bucket}/demo`, ...args], dir);
+    expect(cloud.stderr).toBe("");
+    expect(cloud.code).toBe(0);
+    expect((await run(["init", "--bucket", "local-twin", ...args], dir)).code).toBe(0);
+    const storage = await openStorage(`gs://${emulator.bucket}/demo`);
+    for (const name of ["churn.yaml", "input/history.csv", "weekly/2026-W48.csv"]) {
+      const local = await readFile(join(dir, "local-twin", name));
+      expect((await storage.readBytes(name)).equals(local), name).toBe(true);
+      expect((await storage.stat(name))?.metadata["churn-writer"], name).toBeUndefined();
+    }
+    const again = await run(["init", "--bucket", `gs://${emulator.bucket}/demo`, ...args], dir);
+    expect(again.code).toBe(2);
   });
 });

@@ -10,7 +10,8 @@ import { ID_COLUMN, LABEL_COLUMN, POSITIVE_LABEL } from "./generate.js";
 export function exampleConfigText(seed: number): string {
   return `# churn.yaml: the configuration of this bucket (written by \`churn init\`).
 # Every key is optional except id_column (or generate_id) and label; the values
-# below are the defaults unless a comment says otherwise. Unknown keys are refused.
+# below are the defaults, except id_column, label, passthrough and train.seed,
+# which describe the example data. Unknown keys are refused.
 # \`churn config show\` prints the effective config, \`churn config schema\` its JSON Schema.
 
 # The customer id: unique per file, carried into scores.csv.
@@ -43,7 +44,7 @@ ingest:
 train:
   families: [logistic, gbdt, mlp]   # model families tried; the best on cross-validation wins
   cv_folds: 5
-  seed: ${seed}                     # the seed the example data was generated with
+  ${`seed: ${seed}`.padEnd(32)}  # training's random seed; here the one the example data was made with
 
 gate:
   min_roc_auc: 0.80        # a model below this is never promoted
