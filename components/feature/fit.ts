@@ -70,8 +70,11 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** Median, quartiles and a never-zero scale from non-missing values (NaN-free, any order). */
 export function numericStats(values: Float64Array): NumericStats {
-  if (values.length === 0) return { median: 0, q1: 0, q3: 0, scale: 1 };
-  const sorted = Float64Array.from(values).sort();
+  return sortedStats(Float64Array.from(values).sort());
+}
+
+function sortedStats(sorted: Float64Array): NumericStats {
+  if (sorted.length === 0) return { median: 0, q1: 0, q3: 0, scale: 1 };
   const median = quantileSorted(sorted, 0.5);
   const q1 = quantileSorted(sorted, 0.25);
   const q3 = quantileSorted(sorted, 0.75);
@@ -97,20 +100,28 @@ function finiteValues(column: Float64Array): Float64Array {
   return out.subarray(0, k);
 }
 
-function distinctCount(values: Float64Array): number {
-  return new Set(values).size;
+function distinctSorted(sorted: Float64Array): number {
+  let count = sorted.length === 0 ? 0 : 1;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) count++;
+  return count;
+}
+
+function isIntegerValued(values: Float64Array): boolean {
+  for (const v of values) if (!Number.isInteger(v)) return false;
+  return true;
 }
 
 function univariateAuc(values: Float64Array, label: Uint8Array): number {
-  const y: number[] = [];
-  const s: number[] = [];
+  const y = new Uint8Array(values.length);
+  const s = new Float64Array(values.length);
+  let k = 0;
   for (let i = 0; i < values.length; i++) {
     if (Number.isFinite(values[i])) {
-      y.push(label[i]);
-      s.push(values[i]);
+      y[k] = label[i];
+      s[k++] = values[i];
     }
   }
-  return rocAuc(y, s);
+  return rocAuc(y.subarray(0, k), s.subarray(0, k));
 }
 
 function leakageWarning(column: string, auc: number, threshold: number): FeatureWarning | null {
@@ -166,9 +177,9 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
     const name = col.name;
 
     if (data instanceof Float64Array) {
-      const present = finiteValues(data);
+      const present = finiteValues(data).sort();
       const missing = n - present.length;
-      const distinct = distinctCount(present);
+      const distinct = distinctSorted(present);
       if (distinct <= 1 && (missing === 0 || present.length === 0)) {
         drop({
           code: "constant",
@@ -177,7 +188,7 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
         });
         continue;
       }
-      const integerValued = col.integer ?? present.every((v) => Number.isInteger(v));
+      const integerValued = col.integer ?? isIntegerValued(present);
       const share = distinct / n;
       if (col.type === "numeric" && integerValued && n >= MIN_ROWS_FOR_ID_LIKE && share >= opts.idLikeShare) {
         const w: FeatureWarning = {
@@ -212,20 +223,35 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
         encoders.push({ kind: "date", column: name, parts: [...DATE_PARTS], stats, missingIndicator });
         for (const part of DATE_PARTS) features.push({ name: `${name}__${part}`, source: name, role: part });
       } else {
-        encoders.push({ kind: "numeric", column: name, stats: numericStats(present), missingIndicator });
+        encoders.push({ kind: "numeric", column: name, stats: sortedStats(present), missingIndicator });
         features.push({ name, source: name, role: "value" });
       }
       if (missingIndicator) features.push({ name: `${name}__missing`, source: name, role: "missing" });
       continue;
     }
 
-    // categorical
-    const counts = new Map<string, number>();
+    // categorical: one Map lookup per row, then integer codes (missing = last code)
+    const codeOf = new Map<string, number>();
+    const codes = new Int32Array(n);
+    const codeCounts: number[] = [];
     let missing = 0;
-    for (const v of data) {
-      if (v === null) missing++;
-      else counts.set(v, (counts.get(v) ?? 0) + 1);
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v === null) {
+        missing++;
+        codes[i] = -1;
+        continue;
+      }
+      let code = codeOf.get(v);
+      if (code === undefined) {
+        code = codeOf.size;
+        codeOf.set(v, code);
+        codeCounts.push(0);
+      }
+      codes[i] = code;
+      codeCounts[code]++;
     }
+    const counts = new Map([...codeOf].map(([level, code]) => [level, codeCounts[code]]));
     const present = n - missing;
     if (counts.size <= 1 && (missing === 0 || present === 0)) {
       drop({
@@ -252,12 +278,14 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
     if (label && counts.size <= opts.maxOneHotLevels) {
       // In-sample positive rate per level as the score: only meaningful with few
       // levels, where it cannot fit noise row by row.
-      const pos = new Map<string | null, number>();
-      for (let i = 0; i < n; i++) pos.set(data[i], (pos.get(data[i]) ?? 0) + label[i]);
+      const k = codeOf.size;
+      const pos = new Float64Array(k + 1);
+      const size = Float64Array.from([...codeCounts, missing]);
+      for (let i = 0; i < n; i++) pos[codes[i] < 0 ? k : codes[i]] += label[i];
       const rate = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        const v = data[i];
-        rate[i] = (pos.get(v) ?? 0) / (v === null ? missing : (counts.get(v) ?? 1));
+        const c = codes[i] < 0 ? k : codes[i];
+        rate[i] = pos[c] / size[c];
       }
       const leak = leakageWarning(name, rocAuc(label, rate), opts.leakageAuc);
       if (leak) warnings.push(leak);

@@ -61,7 +61,7 @@ function firstHidden(path: Path, alpha: number): Float64Array {
   const a = new Float64Array(path.z0.length);
   for (let u = 0; u < a.length; u++) {
     const z = path.z0[u] + alpha * path.dz[u];
-    a[u] = z > 0 ? z : 0;
+    a[u] = Math.max(z, 0);
   }
   return a;
 }
