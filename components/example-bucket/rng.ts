@@ -52,7 +52,6 @@ export function createRng(...keys: number[]): Rng {
   let a: number;
   let b: number;
   let c: number;
-  let out: number;
   [mix, a] = splitmix32(mix);
   [mix, b] = splitmix32(mix);
   [mix, c] = splitmix32(mix);
@@ -76,9 +75,9 @@ export function createRng(...keys: number[]): Rng {
     normal(): number {
       // Box-Muller, caching the second value.
       if (!Number.isNaN(spare)) {
-        out = spare;
+        const cached = spare;
         spare = Number.NaN;
-        return out;
+        return cached;
       }
       let u = next();
       while (u === 0) u = next();
