@@ -1,14 +1,14 @@
 /**
  * GBDT inference speed: the plain walk over the JSON trees (the baseline
  * DESIGN quotes at ~110k rows/s for 200 depth-6 trees) next to the flattened
- * typed-array layout, on the same rows in the same run, plus TreeSHAP rows/s.
+ * typed-array layout and the generated-code predictor, on the same rows in the same run, plus TreeSHAP rows/s.
  * Also checks that both give bit-identical margins.
  *
  *   npx tsx bench/gbdt-predict.ts [rows=200000] [trees=200]
  */
 import { Rng } from "../components/common/random.js";
 import { createTreeShap } from "../components/score/explain/treeshap.js";
-import { compileGbdt, predictMargin } from "../components/train/gbdt/compiled.js";
+import { compileGbdt, compileGbdtCode, predictMargin } from "../components/train/gbdt/compiled.js";
 import { predictMarginPlain } from "../components/train/gbdt/model.js";
 import { trainGbdt } from "../components/train/gbdt/train.js";
 import { DATASETS, datasetsAvailable, loadDataset } from "./gbdt-datasets.js";
@@ -77,12 +77,20 @@ const outPlain = new Float64Array(rows);
 const outFast = new Float64Array(rows);
 const msPlain = timeIt(() => predictMarginPlain(model, x, rows, outPlain));
 const msFast = timeIt(() => predictMargin(compiled, x, rows, outFast));
+const code = compileGbdtCode(model);
+const outCode = new Float64Array(rows);
+const msCode = timeIt(() => code.predictMargin(x, rows, outCode));
 let mismatches = 0;
-for (let r = 0; r < rows; r++) if (!Object.is(outPlain[r], outFast[r])) mismatches++;
+for (let r = 0; r < rows; r++) {
+  if (!Object.is(outPlain[r], outFast[r]) || !Object.is(outPlain[r], outCode[r])) mismatches++;
+}
 const rate = (ms: number, n: number) => Math.round((n / ms) * 1000);
 console.log(`plain walk (JSON trees)   ${rate(msPlain, rows).toLocaleString("en")} rows/s`);
 console.log(`flattened typed arrays    ${rate(msFast, rows).toLocaleString("en")} rows/s`);
-console.log(`speed-up                  ${(msPlain / msFast).toFixed(2)}x`);
+console.log(`generated JS conditionals ${rate(msCode, rows).toLocaleString("en")} rows/s`);
+console.log(
+  `speed-up vs plain walk    typed arrays ${(msPlain / msFast).toFixed(2)}x, generated ${(msPlain / msCode).toFixed(2)}x`,
+);
 console.log(`bit-identical margins     ${mismatches === 0 ? "yes" : `NO (${mismatches} rows differ)`}`);
 
 const shap = createTreeShap(model);

@@ -61,7 +61,9 @@ for (const spec of DATASETS) {
     for (let i = 0; i < ds.train.rows; i++) if (ds.train.y[i] === cls) idx.push(i);
     rng.shuffle(idx);
     const h = Math.round(idx.length * 0.1);
-    idx.forEach((r, k) => (k < h ? validRows : fitRows).push(r));
+    idx.forEach((r, k) => {
+      (k < h ? validRows : fitRows).push(r);
+    });
   }
   fitRows.sort((a, b) => a - b);
   validRows.sort((a, b) => a - b);

@@ -1,10 +1,13 @@
 /**
- * Fast batch inference: all trees flattened into one struct-of-arrays layout
+ * Fast batch inference, two ways. compileGbdt: all trees flattened into one struct-of-arrays layout
  * (typed arrays for feature, threshold, children, leaf values) and evaluated
  * tree by tree over a block of rows, so one tree's nodes stay in cache while
  * the block streams past. Each row's margin still starts at the base score
  * and adds tree outputs in tree order, exactly like the plain walk, so the
  * results are bit-identical to predictMarginPlain whatever the block size.
+ * compileGbdtCode: the trees as generated JavaScript conditionals (about 3x
+ * the plain walk, 2x the typed arrays, measured by bench/gbdt-predict.ts),
+ * for hosts that allow `new Function`; it too keeps the plain walk's order.
  */
 import type { GbdtModel } from "./model.js";
 
@@ -115,4 +118,75 @@ export function predictMargin(
     }
   }
   return out;
+}
+
+/** A model compiled to JavaScript functions. */
+export interface GbdtCodePredictor {
+  readonly numFeatures: number;
+  /** Raw margins of `rows` rows of row-major x; bit-identical to predictMarginPlain. */
+  predictMargin(x: Float64Array, rows: number, out?: Float64Array): Float64Array;
+}
+
+type TreeChunk = (x: Float64Array, o: number, m: number) => number;
+
+/** Nodes per generated function: small enough for V8 to optimise each function. */
+const NODES_PER_FUNCTION = 2000;
+
+function treeExpression(tree: GbdtModel["trees"][number], k: number): string {
+  const f = tree.feature[k];
+  if (f === -1) return num(tree.value[k]);
+  const t = num(tree.threshold[k]);
+  // `!(v > t)` is true for NaN, `v <= t` false: the learned default side without a NaN test.
+  const cond = tree.defaultLeft[k] === 1 ? `!(x[o + ${f}] > ${t})` : `x[o + ${f}] <= ${t}`;
+  return `(${cond} ? ${treeExpression(tree, tree.left[k])} : ${treeExpression(tree, tree.right[k])})`;
+}
+
+/** Exact literal of a finite double (String gives the shortest round-tripping form). */
+function num(v: number): string {
+  if (!Number.isFinite(v)) throw new RangeError(`model holds a non-finite number ${v}`);
+  return Object.is(v, -0) ? "-0" : String(v);
+}
+
+/**
+ * Compiles the trees into straight-line JavaScript: each tree becomes nested
+ * conditionals with its thresholds and leaf values as literals, so evaluation
+ * loads only the row's features. The model must have passed GbdtModelSchema
+ * (integer features, finite numbers), which is all the generated code contains.
+ * Each row starts at the base score and adds the trees in order, like the plain walk.
+ */
+export function compileGbdtCode(model: GbdtModel): GbdtCodePredictor {
+  const chunks: TreeChunk[] = [];
+  let body: string[] = [];
+  let nodes = 0;
+  const flush = () => {
+    if (body.length === 0) return;
+    chunks.push(new Function("x", "o", "m", `"use strict";\n${body.join("\n")}\nreturn m;`) as TreeChunk);
+    body = [];
+    nodes = 0;
+  };
+  for (const tree of model.trees) {
+    for (const f of tree.feature) {
+      if (!Number.isInteger(f) || f < -1 || f >= model.numFeatures)
+        throw new RangeError(`bad feature index ${f}`);
+    }
+    body.push(`m += ${treeExpression(tree, 0)};`);
+    nodes += tree.feature.length;
+    if (nodes >= NODES_PER_FUNCTION) flush();
+  }
+  flush();
+  const d = model.numFeatures;
+  const base = model.baseScore;
+  return {
+    numFeatures: d,
+    predictMargin(x, rows, out = new Float64Array(rows)) {
+      const n = chunks.length;
+      for (let r = 0; r < rows; r++) {
+        const o = r * d;
+        let m = base;
+        for (let k = 0; k < n; k++) m = chunks[k](x, o, m);
+        out[r] = m;
+      }
+      return out;
+    },
+  };
 }

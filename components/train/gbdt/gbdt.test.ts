@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { binOf, fitFeatureBins } from "./binning.js";
-import { compileGbdt, predictMargin } from "./compiled.js";
+import { compileGbdt, compileGbdtCode, predictMargin } from "./compiled.js";
 import { featureImportance } from "./importance.js";
 import { parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
 import { auc, syntheticData } from "./testdata.js";
@@ -143,6 +143,15 @@ describe("model format and inference", () => {
       sharded.set(predictMargin(c, test.x.subarray(r0 * D, r1 * D), r1 - r0), r0);
     }
     expect(sameBits(sharded, plain)).toBe(true);
+    const code = compileGbdtCode(fitted.model);
+    expect(sameBits(code.predictMargin(test.x, 2000), plain)).toBe(true);
+    expect(code.predictMargin(test.x.subarray(5 * D, 6 * D), 1)[0]).toBe(plain[5]);
+  });
+
+  it("generated code refuses a model with an out-of-range feature index", () => {
+    const bad = JSON.parse(JSON.stringify(fitted.model));
+    bad.trees[0].feature[0] = D + 3;
+    expect(() => compileGbdtCode(bad)).toThrow(/bad feature index/);
   });
 
   it("rejects malformed models naming the problem", () => {

@@ -1,6 +1,12 @@
 /** Histogram GBDT for binary classification: training, model format, fast inference, importance. */
 export { binOf, type FeatureBins, fitFeatureBins } from "./binning.js";
-export { type CompiledGbdt, compileGbdt, predictMargin } from "./compiled.js";
+export {
+  type CompiledGbdt,
+  compileGbdt,
+  compileGbdtCode,
+  type GbdtCodePredictor,
+  predictMargin,
+} from "./compiled.js";
 export { type FeatureImportance, featureImportance } from "./importance.js";
 export {
   type GbdtModel,
