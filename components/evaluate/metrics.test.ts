@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Rng } from "../common/random.js";
 import {
   averagePrecision,
   brierScore,
@@ -46,6 +47,24 @@ describe("ROC-AUC by hand", () => {
     { y: [1, 0, 0], p: [0.5, 0.5, 0.1], auc: 0.75 },
   ])("y=$y p=$p -> $auc", ({ y, p, auc }) => {
     expect(rocAuc(y, p)).toBeCloseTo(auc, 15);
+  });
+
+  it.each([1, 2, 3])("equals brute-force pair counting on random data with many ties (seed %i)", (seed) => {
+    const rng = new Rng(seed);
+    const labels = Array.from({ length: 300 }, () => (rng.nextFloat() < 0.3 ? 1 : 0));
+    // scores on a coarse grid, so ties within and across classes are common
+    const scores = labels.map((l) => Math.floor((rng.nextFloat() + 0.3 * l) * 8) / 8);
+    let pairs = 0;
+    let total = 0;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] !== 1) continue;
+      for (let j = 0; j < labels.length; j++) {
+        if (labels[j] !== 0) continue;
+        total++;
+        pairs += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+      }
+    }
+    expect(rocAuc(labels, scores)).toBeCloseTo(pairs / total, 14);
   });
 
   it("is NaN with one class only", () => {

@@ -145,8 +145,8 @@ export async function trainMlp(
   const d = features.length;
   const hidden = options.hidden ?? [32, 16];
   const maxEpochs = options.maxEpochs ?? 200;
-  const batchSize = options.batchSize ?? 256;
-  const learningRate = options.learningRate ?? 0.003;
+  const batchSize = options.batchSize ?? 512;
+  const learningRate = options.learningRate ?? 0.005;
   const l2 = options.l2 ?? 1e-4;
   const patience = options.patience ?? 15;
   const classWeight = options.classWeight ?? "balanced";
