@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../common/errors.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { fitTransform, numericStats } from "./fit.js";
+import { parseFeatureTransform } from "./schema.js";
 import {
   contributionsBySource,
   describeValue,
@@ -234,5 +235,28 @@ describe("explanation helpers", () => {
     expect(describeValue(t, "age", 55)).toBe("high");
     expect(describeValue(t, "age", null)).toBe("missing");
     expect(describeValue(t, "plan", "pro")).toBeNull();
+  });
+});
+
+describe("parseFeatureTransform", () => {
+  it("accepts a fitted transform after a JSON round trip", () => {
+    expect(parseFeatureTransform(JSON.parse(JSON.stringify(t)))).toEqual(t);
+  });
+  it.each([
+    [
+      "a zero scale",
+      (c: FeatureTransform) => ((c.encoders[0] as { stats: { scale: number } }).stats.scale = 0),
+      /encoders\.0\.stats\.scale: must not be 0/,
+    ],
+    [
+      "a feature list that does not match",
+      (c: FeatureTransform) => c.features.pop(),
+      /features: lists 12 features but the encoders produce 13/,
+    ],
+    ["an unknown key", (c: FeatureTransform) => Object.assign(c, { extra: 1 }), /extra/],
+  ])("rejects %s, naming the field", (_what, damage, message) => {
+    const copy = JSON.parse(JSON.stringify(t)) as FeatureTransform;
+    damage(copy);
+    expect(() => parseFeatureTransform(copy)).toThrow(message);
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../common/random.js";
 import { logLoss, rocAuc } from "../evaluate/metrics.js";
-import { calibrate, calibrateAll, fitCalibration, fitIsotonic, fitPlatt } from "./calibration.js";
+import {
+  calibrate,
+  calibrateAll,
+  fitCalibration,
+  fitIsotonic,
+  fitPlatt,
+  parseCalibrator,
+} from "./calibration.js";
 
 describe("isotonic regression (PAV)", () => {
   it("pools violators like scikit-learn's IsotonicRegression", () => {
@@ -80,5 +87,24 @@ describe("fitCalibration", () => {
     // a step function of p: Platt cannot bend that far
     const step = p.map((q) => (rng.nextFloat() < (q > 0.5 ? 0.9 : 0.05) ? 1 : 0));
     expect(fitCalibration(p, step, { seed: 2 }).calibrator.kind).toBe("isotonic");
+  });
+});
+
+describe("parseCalibrator", () => {
+  it("accepts what the fitters produce, after a JSON round trip", () => {
+    const rng = new Rng(2);
+    const p = Array.from({ length: 500 }, () => Math.round(rng.nextFloat() * 20) / 20); // many ties
+    const y = p.map((q) => (rng.nextFloat() < q ? 1 : 0));
+    for (const c of [fitIsotonic(p, y), fitPlatt(p, y)]) {
+      expect(parseCalibrator(JSON.parse(JSON.stringify(c)))).toEqual(c);
+    }
+  });
+  it.each([
+    [{ kind: "platt", a: -1, b: 0 }, /a: must be >= 0/],
+    [{ kind: "isotonic", x: [0.1, 0.1], y: [0.2, 0.3] }, /x\.1: knots must increase/],
+    [{ kind: "isotonic", x: [0.1, 0.2], y: [0.3, 0.2] }, /y\.1: values must not decrease/],
+    [{ kind: "spline" }, /calibration is not a valid calibrator/],
+  ])("rejects %j", (value, message) => {
+    expect(() => parseCalibrator(value)).toThrow(message);
   });
 });

@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { InputError } from "../common/errors.js";
 import { logLoss } from "../evaluate/metrics.js";
 import { stratifiedFolds } from "./cv.js";
 import { sigmoid } from "./logistic.js";
@@ -115,9 +117,13 @@ export function fitIsotonic(p: ArrayLike<number>, y: ArrayLike<number>): Calibra
   const bx: number[] = [];
   const by: number[] = [];
   const bw: number[] = [];
+  let previous = Number.NaN;
   for (const i of order) {
     const last = bw.length - 1;
-    if (last >= 0 && p[i] === bx[last] / bw[last]) {
+    // the previous value always sits in the last block, so ties join it
+    const tie = p[i] === previous;
+    previous = p[i];
+    if (tie) {
       bx[last] += p[i];
       by[last] += y[i];
       bw[last] += 1;
@@ -138,8 +144,28 @@ export function fitIsotonic(p: ArrayLike<number>, y: ArrayLike<number>): Calibra
       bw.pop();
     }
   }
-  const x = bx.map((s, k) => s / bw[k]);
-  const yy = by.map((s, k) => Math.min(1 - P_MIN, Math.max(P_MIN, s / bw[k])));
+  // Knots must strictly increase for interpolation; rounding of block means
+  // could in theory make neighbours equal, so such blocks are pooled too.
+  const x: number[] = [];
+  const sy: number[] = [];
+  const sx: number[] = [];
+  const sw: number[] = [];
+  for (let k = 0; k < bw.length; k++) {
+    const mean = bx[k] / bw[k];
+    const last = x.length - 1;
+    if (last >= 0 && !(mean > x[last])) {
+      sx[last] += bx[k];
+      sy[last] += by[k];
+      sw[last] += bw[k];
+      x[last] = sx[last] / sw[last];
+    } else {
+      x.push(mean);
+      sx.push(bx[k]);
+      sy.push(by[k]);
+      sw.push(bw[k]);
+    }
+  }
+  const yy = sy.map((s, k) => Math.min(1 - P_MIN, Math.max(P_MIN, s / sw[k])));
   return { kind: "isotonic", x, y: yy };
 }
 
@@ -218,4 +244,41 @@ export function fitCalibration(
     calibrator: useIsotonic ? fitIsotonic(p, y) : fitPlatt(p, y),
     logLoss: { platt: plattLoss, isotonic: isotonicLoss, uncalibrated },
   };
+}
+
+const finite = z.number().refine(Number.isFinite, "must be a finite number");
+
+/** Strict schema of a stored calibrator: Platt slope >= 0; isotonic knots increasing, values non-decreasing in [0,1]. */
+export const calibratorSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("platt"),
+    a: finite.refine((v) => v >= 0, "must be >= 0 (monotone)"),
+    b: finite,
+  }),
+  z
+    .strictObject({
+      kind: z.literal("isotonic"),
+      x: z.array(finite).min(1),
+      y: z.array(z.number().min(0).max(1)).min(1),
+    })
+    .superRefine((c, ctx) => {
+      if (c.x.length !== c.y.length)
+        ctx.addIssue({ code: "custom", path: ["y"], message: "must have one value per knot" });
+      for (let k = 1; k < c.x.length; k++) {
+        if (!(c.x[k] > c.x[k - 1]))
+          ctx.addIssue({ code: "custom", path: ["x", k], message: "knots must increase" });
+        if (c.y[k] < c.y[k - 1])
+          ctx.addIssue({ code: "custom", path: ["y", k], message: "values must not decrease" });
+      }
+    }),
+]);
+
+/** Validates a stored calibrator (e.g. from a bundle); errors name the field. */
+export function parseCalibrator(value: unknown, where = "calibration"): Calibrator {
+  const result = calibratorSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InputError(`${where} is not a valid calibrator: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return result.data;
 }

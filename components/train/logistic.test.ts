@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { explainLinear } from "../score/explain/linear.js";
-import { classWeights, fitLogistic, logisticMargin, predictLogistic, sigmoid } from "./logistic.js";
+import {
+  classWeights,
+  fitLogistic,
+  logisticMargin,
+  parseLogisticModel,
+  predictLogistic,
+  sigmoid,
+} from "./logistic.js";
 
 // 40 rows × 3 features and the expected coefficients from scikit-learn 1.9.1:
 // numpy default_rng(7), X = round(normal(40,3), 3), y ~ Bernoulli(σ(0.8x0 − 1.2x1 + 0.3x2 − 1));
@@ -124,5 +131,19 @@ describe("explainLinear", () => {
     for (let j = 0; j < 3; j++) {
       expect(a.contributions[j]).toBe(model.coefficients[j] * (x[row * 3 + j] - model.baseline[j]));
     }
+  });
+});
+
+describe("parseLogisticModel", () => {
+  const model = fitLogistic(x, y, names);
+  it("accepts a fitted model after a JSON round trip", () => {
+    expect(parseLogisticModel(JSON.parse(JSON.stringify(model)))).toEqual(model);
+  });
+  it.each([
+    ["a short coefficient list", { coefficients: [1, 2] }, /coefficients: must have 3 entries/],
+    ["a null intercept (NaN written as JSON)", { intercept: null }, /intercept/],
+    ["another family", { family: "gbdt" }, /family/],
+  ])("rejects %s", (_what, change, message) => {
+    expect(() => parseLogisticModel({ ...model, ...change })).toThrow(message);
   });
 });

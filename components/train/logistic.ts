@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { InputError } from "../common/errors.js";
+
 /**
  * L2-regularised logistic regression fitted by Newton's method (IRLS) in
  * float64: the objective is scikit-learn's,
@@ -221,4 +224,40 @@ export function predictLogistic(model: LogisticModel, x: Float64Array): Float64A
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = sigmoid(logisticMargin(model, x, i * d));
   return out;
+}
+
+const finite = z.number().refine(Number.isFinite, "must be a finite number");
+
+/** Strict schema of a stored logistic model; coefficient and baseline lengths must match the features. */
+export const logisticModelSchema = z
+  .strictObject({
+    family: z.literal("logistic"),
+    features: z.array(z.string()),
+    coefficients: z.array(finite),
+    intercept: finite,
+    baseline: z.array(finite),
+    C: z.number().positive(),
+    classWeight: z.enum(["balanced", "none"]),
+    iterations: z.int().min(0),
+  })
+  .superRefine((m, ctx) => {
+    for (const key of ["coefficients", "baseline"] as const) {
+      if (m[key].length !== m.features.length) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `must have ${m.features.length} entries, one per feature`,
+        });
+      }
+    }
+  });
+
+/** Validates a stored logistic model (e.g. from a bundle); errors name the field. */
+export function parseLogisticModel(value: unknown, where = "model"): LogisticModel {
+  const result = logisticModelSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InputError(`${where} is not a valid logistic model: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return result.data;
 }

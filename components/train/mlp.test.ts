@@ -3,7 +3,7 @@ import { Rng } from "../common/random.js";
 import { rocAuc } from "../evaluate/metrics.js";
 import { explainMlp, pathBreakpoints } from "../score/explain/mlp.js";
 import { fitLogistic, predictLogistic, sigmoid } from "./logistic.js";
-import { type MlpModel, mlpLogit, predictMlp, trainMlp } from "./mlp.js";
+import { type MlpModel, mlpLogit, parseMlpModel, predictMlp, trainMlp } from "./mlp.js";
 
 // A small non-linear problem: churn when |x0| is large, which no linear score can rank.
 const n = 400;
@@ -136,5 +136,24 @@ describe("explainMlp (exact integrated gradients)", () => {
       const sum = a.contributions.reduce((s, c) => s + c, 0);
       expect(Math.abs(a.base + sum - mlpLogit(model, x, i * d))).toBeLessThan(1e-9);
     }
+  });
+});
+
+describe("parseMlpModel", () => {
+  it("accepts a model after a JSON round trip", () => {
+    expect(parseMlpModel(JSON.parse(JSON.stringify(handMade)))).toEqual(handMade);
+  });
+  it.each([
+    [
+      "a weight list of the wrong size",
+      (m: MlpModel) => m.layers[1].weights.pop(),
+      /layers\.1\.weights: must have inputs × outputs = 6/,
+    ],
+    ["layers that do not chain", (m: MlpModel) => (m.layers[1].inputs = 4), /layers\.1/],
+    ["two outputs", (m: MlpModel) => m.layers.pop(), /the last layer must have one output/],
+  ])("rejects %s", (_what, damage, message) => {
+    const copy = JSON.parse(JSON.stringify(handMade)) as MlpModel;
+    damage(copy);
+    expect(() => parseMlpModel(copy)).toThrow(message);
   });
 });

@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { InputError } from "../common/errors.js";
 import { Rng } from "../common/random.js";
 import { quantileSorted } from "../feature/fit.js";
 import { stratifiedSplit, take, takeRows } from "./cv.js";
@@ -271,4 +273,68 @@ export async function trainMlp(
   model.layers = bestLayers;
   model.training = { epochs: Math.min(epoch, maxEpochs), bestEpoch, validLogLoss: best, seed: options.seed };
   return model;
+}
+
+const finite = z.number().refine(Number.isFinite, "must be a finite number");
+const layerSchema = z
+  .strictObject({
+    inputs: z.int().min(1),
+    outputs: z.int().min(1),
+    weights: z.array(finite),
+    bias: z.array(finite),
+  })
+  .superRefine((l, ctx) => {
+    if (l.weights.length !== l.inputs * l.outputs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["weights"],
+        message: `must have inputs × outputs = ${l.inputs * l.outputs} entries`,
+      });
+    }
+    if (l.bias.length !== l.outputs) {
+      ctx.addIssue({ code: "custom", path: ["bias"], message: `must have ${l.outputs} entries` });
+    }
+  });
+
+/** Strict schema of a stored MLP: layer shapes must chain from the features to one output. */
+export const mlpModelSchema = z
+  .strictObject({
+    family: z.literal("mlp"),
+    features: z.array(z.string()),
+    layers: z.array(layerSchema).min(1),
+    baseline: z.array(finite),
+    training: z.strictObject({
+      epochs: z.int(),
+      bestEpoch: z.int(),
+      validLogLoss: z.number(),
+      seed: z.number(),
+    }),
+  })
+  .superRefine((m, ctx) => {
+    let width = m.features.length;
+    m.layers.forEach((l, i) => {
+      if (l.inputs !== width) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["layers", i, "inputs"],
+          message: `must be ${width}, the previous width`,
+        });
+      }
+      width = l.outputs;
+    });
+    if (width !== 1)
+      ctx.addIssue({ code: "custom", path: ["layers"], message: "the last layer must have one output" });
+    if (m.baseline.length !== m.features.length) {
+      ctx.addIssue({ code: "custom", path: ["baseline"], message: "must have one entry per feature" });
+    }
+  });
+
+/** Validates a stored MLP (e.g. from a bundle); errors name the field. */
+export function parseMlpModel(value: unknown, where = "model"): MlpModel {
+  const result = mlpModelSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InputError(`${where} is not a valid MLP: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return result.data as MlpModel;
 }
