@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import type { Action } from "../main.js";
+import { registerComponent } from "./component.js";
 import { registerConfig } from "./config.js";
 import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
 import { registerPipeline } from "./pipeline.js";
 import { registerRuns } from "./runs.js";
 import { registerServe } from "./serve.js";
+import { registerValidate } from "./validate.js";
 
 /** Wraps an action so its errors and exit code are handled in one place. */
 export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
@@ -13,6 +15,8 @@ export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<voi
 /** Every sub-command, one file each. */
 export function registerCommands(program: Command, wrap: Wrap): void {
   registerConfig(program, wrap);
+  registerComponent(program, wrap);
+  registerValidate(program, wrap);
   registerInit(program, wrap);
   registerModels(program, wrap);
   registerPipeline(program, wrap);

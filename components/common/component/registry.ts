@@ -1,0 +1,29 @@
+import { UsageError } from "../errors.js";
+import type { ComponentSpec } from "./spec.js";
+
+/**
+ * Component name -> lazy loader of its spec. Lazy so `churn component ingest`
+ * never loads the training code. Add one line per component.
+ */
+const LOADERS: Record<string, () => Promise<ComponentSpec>> = {
+  ingest: async () => (await import("../../ingest/spec.js")).ingestComponent as unknown as ComponentSpec,
+};
+
+/** Names of every registered component. */
+export function componentNames(): string[] {
+  return Object.keys(LOADERS).sort();
+}
+
+/** Register a component loader (for components living outside this list, and tests). */
+export function registerComponent(name: string, load: () => Promise<ComponentSpec>): void {
+  LOADERS[name] = load;
+}
+
+/** Load a component's spec by name; UsageError naming the known ones when unknown. */
+export async function loadComponent(name: string): Promise<ComponentSpec> {
+  const load = LOADERS[name];
+  if (!load) {
+    throw new UsageError(`unknown component "${name}": known components are ${componentNames().join(", ")}`);
+  }
+  return load();
+}

@@ -1,0 +1,155 @@
+import { isFloatColumn, storedColumns } from "../common/schema/arrow.js";
+import type { ColumnSchema, DatasetSchema, RowBatch } from "../common/schema/types.js";
+
+/**
+ * The JSON profile of an ingested file: counts and per-column statistics of the
+ * accepted rows. pii columns are never looked at (they are not even in the
+ * batches), so no pii value can reach the profile.
+ */
+export interface ColumnProfile {
+  name: string;
+  type: ColumnSchema["type"];
+  role: ColumnSchema["role"];
+  count: number;
+  missing: number;
+  missingRate: number;
+  min?: number | string;
+  max?: number | string;
+  mean?: number;
+  /** Categorical and boolean columns: the most frequent values with counts. */
+  top?: Array<{ value: string; count: number }>;
+  distinct?: number;
+  /** True when more distinct values were seen than were counted. */
+  distinctCapped?: boolean;
+}
+
+export interface Profile {
+  rows: { in: number; accepted: number; rejected: number };
+  label?: { column: string; positive: string; positives: number; positiveRate: number };
+  columns: ColumnProfile[];
+  /** Names of pii columns: their values are not profiled. */
+  piiColumns: string[];
+}
+
+const MAX_DISTINCT = 10_000;
+const TOP = 10;
+
+interface Acc {
+  column: ColumnSchema;
+  float: boolean;
+  count: number;
+  missing: number;
+  min: number;
+  max: number;
+  sum: number;
+  counts: Map<string, number>;
+  capped: boolean;
+}
+
+/** Accumulates a Profile batch by batch in constant memory (distinct values capped). */
+export class ProfileBuilder {
+  private readonly accs: Acc[];
+  private positives = 0;
+  private rows = 0;
+  constructor(private readonly schema: DatasetSchema) {
+    this.accs = storedColumns(schema).map((column) => ({
+      column,
+      float: isFloatColumn(column),
+      count: 0,
+      missing: 0,
+      min: Number.POSITIVE_INFINITY,
+      max: Number.NEGATIVE_INFINITY,
+      sum: 0,
+      counts: new Map(),
+      capped: false,
+    }));
+  }
+
+  /** Add the accepted rows of one batch. */
+  add(batch: RowBatch): void {
+    const n = batch.numRows;
+    this.rows += n;
+    if (batch.label) for (let i = 0; i < n; i++) this.positives += batch.label[i]!;
+    for (const acc of this.accs) {
+      const values = batch.columns[acc.column.name]!;
+      acc.count += n;
+      if (values instanceof Float64Array) {
+        let { min, max, sum, missing } = acc;
+        const counting = acc.column.type === "boolean";
+        for (let i = 0; i < n; i++) {
+          const v = values[i]!;
+          if (Number.isNaN(v)) {
+            missing++;
+            continue;
+          }
+          if (v < min) min = v;
+          if (v > max) max = v;
+          sum += v;
+          if (counting)
+            acc.counts.set(v === 1 ? "true" : "false", (acc.counts.get(v === 1 ? "true" : "false") ?? 0) + 1);
+        }
+        Object.assign(acc, { min, max, sum, missing });
+      } else {
+        const counts = acc.counts;
+        for (let i = 0; i < n; i++) {
+          const v = values[i];
+          if (v === null || v === undefined) {
+            acc.missing++;
+            continue;
+          }
+          const c = counts.get(v);
+          if (c !== undefined) counts.set(v, c + 1);
+          else if (counts.size < MAX_DISTINCT) counts.set(v, 1);
+          else acc.capped = true;
+        }
+      }
+    }
+  }
+
+  /** The finished profile. */
+  result(rowsIn: number, rejected: number): Profile {
+    const columns = this.accs.map((acc): ColumnProfile => {
+      const present = acc.count - acc.missing;
+      const out: ColumnProfile = {
+        name: acc.column.name,
+        type: acc.column.type,
+        role: acc.column.role,
+        count: acc.count,
+        missing: acc.missing,
+        missingRate: acc.count > 0 ? acc.missing / acc.count : 0,
+      };
+      if (acc.float && present > 0) {
+        if (acc.column.type === "date") {
+          out.min = new Date(acc.min).toISOString();
+          out.max = new Date(acc.max).toISOString();
+        } else {
+          out.min = acc.min;
+          out.max = acc.max;
+          out.mean = acc.sum / present;
+        }
+      }
+      if (acc.counts.size > 0) {
+        out.top = [...acc.counts.entries()]
+          .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+          .slice(0, TOP)
+          .map(([value, count]) => ({ value, count }));
+        out.distinct = acc.counts.size;
+        if (acc.capped) out.distinctCapped = true;
+      }
+      return out;
+    });
+    const profile: Profile = {
+      rows: { in: rowsIn, accepted: this.rows, rejected },
+      columns,
+      piiColumns: this.schema.columns.filter((c) => c.role === "pii").map((c) => c.name),
+    };
+    if (this.schema.label) {
+      profile.label = {
+        ...this.schema.label,
+        positives: this.positives,
+        positiveRate: this.rows > 0 ? this.positives / this.rows : 0,
+      };
+    }
+    return profile;
+  }
+}
