@@ -157,3 +157,13 @@ describe("parseMlpModel", () => {
     expect(() => parseMlpModel(copy)).toThrow(message);
   });
 });
+
+describe("trainMlp on bad input", () => {
+  it("fails clearly instead of storing a model with non-finite loss", async () => {
+    const bad = Float64Array.from(x);
+    bad.fill(Number.NaN, 0, 40);
+    await expect(trainMlp(bad, y, names, { ...options, maxEpochs: 2 })).rejects.toThrow(
+      /no finite validation loss/,
+    );
+  });
+});

@@ -270,6 +270,10 @@ export async function trainMlp(
       v.b.dispose();
     }
   }
+  if (!Number.isFinite(best)) {
+    // Only NaN/Infinity losses (e.g. non-finite inputs): no usable epoch to keep.
+    throw new Error(`MLP training produced no finite validation loss in ${maxEpochs} epochs`);
+  }
   model.layers = bestLayers;
   model.training = { epochs: Math.min(epoch, maxEpochs), bestEpoch, validLogLoss: best, seed: options.seed };
   return model;
