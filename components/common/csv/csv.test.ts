@@ -1,0 +1,222 @@
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { InputError } from "../errors.js";
+import { decode, openText, utf8CompleteLength } from "./decode.js";
+import { CsvParser, countLineBreaks } from "./parse.js";
+import { sniffDecimal, sniffDelimiter } from "./sniff.js";
+
+function parse(text: string | string[], delimiter = ",") {
+  const rows: Array<{ fields: string[]; line: number; raw: string }> = [];
+  const bad: Array<{ line: number; field: number; reason: string; raw: string }> = [];
+  const parser: CsvParser = new CsvParser(
+    { delimiter, source: "t.csv", maxQuotedChars: 1000 },
+    (fields, line) => rows.push({ fields: fields.slice(), line, raw: parser.raw() }),
+    (line, field, reason) => bad.push({ line, field, reason, raw: parser.raw() }),
+  );
+  for (const chunk of Array.isArray(text) ? text : [text]) parser.push(chunk);
+  parser.end();
+  return { rows, bad };
+}
+
+async function collectText(bytes: Uint8Array[], encoding?: "auto") {
+  let out = "";
+  const info = { encoding: "utf-8" as const, bom: false, gzip: false };
+  async function* src() {
+    for (const b of bytes) yield b;
+  }
+  for await (const t of openText(src(), { source: "t.csv", encoding }, info as never)) out += t;
+  return { out, info: info as { encoding: string; bom: boolean; gzip: boolean } };
+}
+
+describe("CsvParser", () => {
+  const cases: Array<[string, string | string[], string[][], number[]]> = [
+    [
+      "plain LF",
+      "a,b\n1,2\n",
+      [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      [1, 2],
+    ],
+    [
+      "CRLF",
+      "a,b\r\n1,2\r\n",
+      [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      [1, 2],
+    ],
+    [
+      "lone CR",
+      "a,b\r1,2\r",
+      [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      [1, 2],
+    ],
+    [
+      "no final newline",
+      "a,b\n1,2",
+      [
+        ["a", "b"],
+        ["1", "2"],
+      ],
+      [1, 2],
+    ],
+    [
+      "quoted delimiter",
+      'a,b\n"x,y",2\n',
+      [
+        ["a", "b"],
+        ["x,y", "2"],
+      ],
+      [1, 2],
+    ],
+    ["doubled quotes", 'a\n"say ""hi"""\n', [["a"], ['say "hi"']], [1, 2]],
+    [
+      "quoted newline keeps line numbers",
+      'a,b\n"l1\nl2",2\n3,4\n',
+      [
+        ["a", "b"],
+        ["l1\nl2", "2"],
+        ["3", "4"],
+      ],
+      [1, 2, 4],
+    ],
+    ["blank lines skipped", "a\n\n1\n\n", [["a"], ["1"]], [1, 3]],
+    [
+      "empty fields",
+      "a,b,c\n,,\n",
+      [
+        ["a", "b", "c"],
+        ["", "", ""],
+      ],
+      [1, 2],
+    ],
+    [
+      "split across chunks",
+      ["a,b\n1", ',"x\r', '\n"', ",2\r", "\n3,4"],
+      [
+        ["a", "b"],
+        ["1", "x\r\n", "2"],
+        ["3", "4"],
+      ],
+      [1, 2, 4],
+    ],
+    ["quote split across chunks", ['a\n"x"', '"y"\n'], [["a"], ['x"y']], [1, 2]],
+  ];
+  it.each(cases)("%s", (_name, text, fields, lines) => {
+    const { rows, bad } = parse(text);
+    expect(bad).toEqual([]);
+    expect(rows.map((r) => r.fields)).toEqual(fields);
+    expect(rows.map((r) => r.line)).toEqual(lines);
+  });
+
+  it("uses the given delimiter", () => {
+    expect(parse("a;b\n1;2,5\n", ";").rows[1]!.fields).toEqual(["1", "2,5"]);
+    expect(parse("a\tb\n1\t2\n", "\t").rows[1]!.fields).toEqual(["1", "2"]);
+  });
+
+  it("rejects one row with a broken opening quote and resumes on the next line", () => {
+    const { rows, bad } = parse('id,name,x\n1,"ab,3\n2,"cd",4\n3,"ef",5\n');
+    expect(bad).toEqual([{ line: 2, field: 1, reason: "unbalanced quote", raw: '1,"ab,3' }]);
+    expect(rows.map((r) => r.fields[0])).toEqual(["id", "2", "3"]);
+    expect(rows.map((r) => r.line)).toEqual([1, 3, 4]);
+  });
+
+  it("rejects text after a closing quote and a stray quote", () => {
+    const { rows, bad } = parse('a,b\n"x"y,1\n2,ab"c\n3,4\n');
+    expect(bad.map((b) => [b.line, b.reason])).toEqual([
+      [2, "text after a closing quote"],
+      [3, "stray quote inside an unquoted field"],
+    ]);
+    expect(rows.map((r) => r.fields)).toEqual([
+      ["a", "b"],
+      ["3", "4"],
+    ]);
+  });
+
+  it("fails the file when a quote swallows the rest of it", () => {
+    expect(() => parse('a,b\n1,"x\n2,y\n3,z\n')).toThrow(/line 2.*never closed/);
+    expect(() => parse('a,b\n1,"x\n2,y\n3,z\n')).toThrow(InputError);
+  });
+
+  it("rejects an unterminated quote on the last line only", () => {
+    const { rows, bad } = parse('a,b\n1,2\n3,"x');
+    expect(rows).toHaveLength(2);
+    expect(bad[0]!.reason).toBe("unterminated quote");
+  });
+
+  it("counts line breaks of every style", () => {
+    expect(countLineBreaks("a\r\nb\nc\rd")).toBe(3);
+  });
+});
+
+describe("decode", () => {
+  it("strips a UTF-8 BOM and reports it", async () => {
+    const { out, info } = await collectText([Buffer.from("\ufeffa,b\n", "utf8")]);
+    expect(out).toBe("a,b\n");
+    expect(info).toMatchObject({ encoding: "utf-8", bom: true });
+  });
+  it("decodes UTF-16LE and BE with BOM", async () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("é,b\n", "utf16le")]);
+    expect((await collectText([le])).out).toBe("é,b\n");
+    const be = Buffer.from(le.subarray(2)).swap16();
+    const r = await collectText([Buffer.concat([Buffer.from([0xfe, 0xff]), be])]);
+    expect(r.out).toBe("é,b\n");
+    expect(r.info.encoding).toBe("utf-16be");
+  });
+  it("falls back to Windows-1252 when bytes are not UTF-8, even late in the file", async () => {
+    const r = await collectText([Buffer.from("name\n"), Buffer.from([0x43, 0x61, 0x66, 0xe9, 0x80, 0x0a])]);
+    expect(r.out).toBe("name\nCafé€\n");
+    expect(r.info.encoding).toBe("windows-1252");
+  });
+  it("keeps UTF-8 characters split across chunks", async () => {
+    const bytes = Buffer.from("a\nçé\n", "utf8");
+    const r = await collectText([bytes.subarray(0, 3), bytes.subarray(3)]);
+    expect(r.out).toBe("a\nçé\n");
+    expect(r.info.encoding).toBe("utf-8");
+    expect(utf8CompleteLength(bytes.subarray(0, 3))).toBe(2);
+  });
+  it("gunzips by magic number and fails clearly on truncated gzip", async () => {
+    const gz = gzipSync(Buffer.from("a,b\n1,2\n"));
+    expect((await collectText([gz])).out).toBe("a,b\n1,2\n");
+    await expect(collectText([gz.subarray(0, gz.length - 6)])).rejects.toThrow(
+      /t\.csv: the gzip data is truncated/,
+    );
+  });
+  it("refuses binary data", async () => {
+    await expect(collectText([Buffer.from([1, 2, 0, 4, 5, 0, 0, 7])])).rejects.toThrow(/not a text file/);
+  });
+  it("decode alone passes text through", async () => {
+    let out = "";
+    for await (const t of decode(
+      (async function* () {
+        yield Buffer.from("x");
+      })(),
+      { source: "s" },
+    ))
+      out += t;
+    expect(out).toBe("x");
+  });
+});
+
+describe("sniff", () => {
+  it.each([
+    ["a,b,c\n1,2,3\n", ","],
+    ["a;b;c\n1,5;2;3\n", ";"],
+    ["a\tb\n1\t2\n", "\t"],
+    ["a|b|c\n1|2|3\n", "|"],
+    ['"x;y",b\n"1;2",3\n', ","],
+  ])("%j -> %j", (sample, expected) => {
+    expect(sniffDelimiter(sample)).toBe(expected);
+  });
+  it("detects decimal commas only off comma-delimited files", () => {
+    expect(sniffDecimal([["1,5", "2,25", "x"]], ";")).toBe(",");
+    expect(sniffDecimal([["1.5", "2"]], ";")).toBe(".");
+    expect(sniffDecimal([["1,5"]], ",")).toBe(".");
+  });
+});
