@@ -1,0 +1,293 @@
+import { PassThrough } from "node:stream";
+import {
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  Log,
+  type V1Job,
+  type V1Pod,
+  VersionApi,
+} from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KUBE_VERSION, type KubeCluster, startCluster } from "./support/kube.js";
+
+// The real control plane (etcd, kube-apiserver, kube-controller-manager) with the test
+// node agent running pods as local processes. Missing binaries fail the suite with the
+// install command: this is never skipped.
+let cluster: KubeCluster;
+let core: CoreV1Api;
+let batch: BatchV1Api;
+let namespaceCount = 0;
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function namespace(): Promise<string> {
+  namespaceCount += 1;
+  const name = `smoke-${namespaceCount}-${Date.now().toString(36)}`;
+  await core.createNamespace({ body: { metadata: { name } } });
+  // Pods are rejected until the ServiceAccount controller has made "default".
+  await until(`default ServiceAccount in ${name}`, 30_000, async () => {
+    await core.readNamespacedServiceAccount({ name: "default", namespace: name });
+    return true;
+  });
+  return name;
+}
+
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | false | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== false && value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function nodeJob(name: string, script: string, spec: Partial<NonNullable<V1Job["spec"]>> = {}): V1Job {
+  return {
+    metadata: { name },
+    spec: {
+      backoffLimit: 0,
+      ...spec,
+      template: {
+        spec: {
+          restartPolicy: "Never",
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: "main", image: "node:20-slim", command: ["node", "-e", script] }],
+        },
+      },
+    },
+  };
+}
+
+/** Waits for the Job's Complete or Failed condition and returns the Job. */
+async function finished(
+  ns: string,
+  name: string,
+  timeoutMs = 120_000,
+): Promise<{ job: V1Job; outcome: string }> {
+  return until(`Job ${ns}/${name} to finish`, timeoutMs, async () => {
+    const job = await batch.readNamespacedJob({ name, namespace: ns });
+    const done = job.status?.conditions?.find(
+      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+    );
+    return done ? { job, outcome: done.type } : undefined;
+  });
+}
+
+async function podsOf(ns: string, job: string): Promise<V1Pod[]> {
+  const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${job}` });
+  return list.items;
+}
+
+/** A pod's log through the apiserver's pods/log API (proxied to the node agent). */
+async function podLog(ns: string, pod: string): Promise<string> {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve) => stream.on("end", () => resolve()));
+  await new Log(cluster.kubeConfig).log(ns, pod, "main", stream, { follow: true });
+  await ended;
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function exitCodeOf(pod: V1Pod): number | undefined {
+  return pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
+}
+
+describe("Kubernetes control plane with the test node agent", () => {
+  it("reports the pinned version and a Ready node", async () => {
+    const node = await core.readNode({ name: cluster.nodeName });
+    expect(node.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    const lease = await cluster.kubeConfig
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: cluster.nodeName, namespace: "kube-node-lease" });
+    expect(lease.spec?.holderIdentity).toBe(cluster.nodeName);
+    const version = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
+    expect(version.gitVersion).toBe(KUBE_VERSION);
+  });
+
+  it("runs an Indexed Job: each completion index runs once, with JOB_COMPLETION_INDEX", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("indexed", "console.log('index=' + process.env.JOB_COMPLETION_INDEX)", {
+        completionMode: "Indexed",
+        completions: 3,
+        parallelism: 3,
+      }),
+    });
+    const { job, outcome } = await finished(ns, "indexed");
+    expect(outcome).toBe("Complete");
+    expect(job.status?.succeeded).toBe(3);
+    expect(job.status?.completedIndexes).toBe("0-2");
+    const pods = await podsOf(ns, "indexed");
+    expect(pods).toHaveLength(3);
+    const seen: string[] = [];
+    for (const pod of pods) {
+      const index = pod.metadata?.annotations?.["batch.kubernetes.io/job-completion-index"];
+      expect(pod.status?.phase).toBe("Succeeded");
+      expect(exitCodeOf(pod)).toBe(0);
+      const text = await podLog(ns, pod.metadata?.name ?? "");
+      expect(text).toBe(`index=${index}\n`);
+      seen.push(String(index));
+    }
+    expect(seen.sort()).toEqual(["0", "1", "2"]);
+  });
+
+  it("resolves fieldRef, plain, configMapKeyRef and secretKeyRef env, and $(VAR) in args", async () => {
+    const ns = await namespace();
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: "cfg" }, data: { bucket: "gs://b" } },
+    });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "sec" }, stringData: { token: "s3cret" } },
+    });
+    const body = nodeJob("env", "");
+    const container = body.spec?.template.spec?.containers[0];
+    if (!container) throw new Error("no container");
+    container.command = ["node", "-e", "console.log(process.argv.slice(1).join('|'))"];
+    container.args = ["$(POD_NAME)", "$(POD_NAMESPACE)", "$(PLAIN)", "$(BUCKET)", "$(TOKEN)", "$$(PLAIN)"];
+    container.env = [
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "PLAIN", value: "plain-$(POD_NAMESPACE)" },
+      { name: "BUCKET", valueFrom: { configMapKeyRef: { name: "cfg", key: "bucket" } } },
+      { name: "TOKEN", valueFrom: { secretKeyRef: { name: "sec", key: "token" } } },
+    ];
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const { outcome } = await finished(ns, "env");
+    expect(outcome).toBe("Complete");
+    const [pod] = await podsOf(ns, "env");
+    const name = pod.metadata?.name ?? "";
+    expect(await podLog(ns, name)).toBe(`${name}|${ns}|plain-${ns}|gs://b|s3cret|$(PLAIN)\n`);
+  });
+
+  it("fails a Job at once when podFailurePolicy says FailJob on exit code 2", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("exit2", "process.exit(2)", {
+        backoffLimit: 6,
+        podFailurePolicy: {
+          rules: [{ action: "FailJob", onExitCodes: { operator: "In", values: [2, 3] } }],
+        },
+      }),
+    });
+    const { job, outcome } = await finished(ns, "exit2");
+    expect(outcome).toBe("Failed");
+    expect(job.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("PodFailurePolicy");
+    const pods = await podsOf(ns, "exit2");
+    expect(pods).toHaveLength(1);
+    expect(exitCodeOf(pods[0])).toBe(2);
+  });
+
+  it("retries a Job whose pod exits 1 up to backoffLimit (3 pods for backoffLimit 2)", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("exit1", "console.error('boom'); process.exit(1)", { backoffLimit: 2 }),
+    });
+    // The Job controller waits 10 s, then 20 s, between retries.
+    const { job, outcome } = await finished(ns, "exit1", 170_000);
+    expect(outcome).toBe("Failed");
+    expect(job.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("BackoffLimitExceeded");
+    expect(job.status?.failed).toBe(3);
+    const pods = await podsOf(ns, "exit1");
+    expect(pods).toHaveLength(3);
+    for (const pod of pods) {
+      expect(pod.status?.phase).toBe("Failed");
+      expect(exitCodeOf(pod)).toBe(1);
+      expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.reason).toBe("Error");
+      expect(await podLog(ns, pod.metadata?.name ?? "")).toBe("boom\n");
+    }
+  }, 180_000);
+
+  it("deletes a finished Job after ttlSecondsAfterFinished", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("ttl", "console.log('done')", { ttlSecondsAfterFinished: 2 }),
+    });
+    const { outcome } = await finished(ns, "ttl");
+    expect(outcome).toBe("Complete");
+    await until("the ttl controller to delete the Job", 60_000, async () => {
+      try {
+        await batch.readNamespacedJob({ name: "ttl", namespace: ns });
+        return false;
+      } catch (error) {
+        return (error as { code?: number }).code === 404;
+      }
+    });
+    await until("the Job's pod to be collected", 60_000, async () => (await podsOf(ns, "ttl")).length === 0);
+  });
+
+  it("garbage-collects Jobs, pods and their processes when the owner object is deleted", async () => {
+    const ns = await namespace();
+    const owner = await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: "run-owner" } },
+    });
+    const body = nodeJob("owned", "console.log(process.pid); setInterval(() => {}, 1000)");
+    body.metadata = {
+      name: "owned",
+      ownerReferences: [
+        { apiVersion: "v1", kind: "ConfigMap", name: "run-owner", uid: owner.metadata?.uid ?? "" },
+      ],
+    };
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const pod = await until("the owned pod to run", 60_000, async () => {
+      const [p] = await podsOf(ns, "owned");
+      return p?.status?.phase === "Running" ? p : undefined;
+    });
+    const podName = pod.metadata?.name ?? "";
+    const pid = await until("the pod to print its pid", 30_000, async () => {
+      const { readFile } = await import("node:fs/promises");
+      const text = await readFile(cluster.containerLogPath(ns, podName, "main"), "utf8");
+      return Number.parseInt(text, 10) || undefined;
+    });
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await core.deleteNamespacedConfigMap({
+      name: "run-owner",
+      namespace: ns,
+      propagationPolicy: "Background",
+    });
+    await until("the Job to be collected", 60_000, async () => {
+      try {
+        await batch.readNamespacedJob({ name: "owned", namespace: ns });
+        return false;
+      } catch (error) {
+        return (error as { code?: number }).code === 404;
+      }
+    });
+    await until("the pod to be collected", 60_000, async () => (await podsOf(ns, "owned")).length === 0);
+    await until("the pod's process to be killed", 10_000, async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+});
