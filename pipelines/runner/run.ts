@@ -407,6 +407,7 @@ function refsOf(doc: OutputDoc): StepRecord["outputs"] {
 
 /** Parameters only known at run time (where to publish, which run). */
 function runtimeParameters(step: StepDefinition, record: RunRecord): Record<string, unknown> {
+  if (step.component === "report") return { trigger: record.trigger?.object ?? null };
   if (step.component === "publish") {
     return {
       output_prefix: record.output_prefix,

@@ -1,0 +1,77 @@
+import { z } from "zod";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+
+/**
+ * The publish component: copies the week's results from the run's step
+ * folders to `output/<stem>/` and writes `_SUCCESS` last (DESIGN: readers
+ * never see partial outputs). The previous `_SUCCESS` is removed first, so a
+ * reader never takes a half-replaced folder for complete; `_FAILED` of an
+ * earlier attempt is removed before `_SUCCESS` appears.
+ */
+export const publishParameters = z.strictObject({
+  output_prefix: z.string().regex(/^output\/[^/]+\/$/, "must look like output/<stem>/"),
+  run_id: z.string().min(1),
+  trigger: z.string().nullable(),
+  /** Seconds per finished step and the steps served from cache, as the runner recorded them. */
+  timings: z.record(z.string(), z.number().nullable()).default({}),
+  cache_hits: z.array(z.string()).default([]),
+});
+type PublishParameters = z.output<typeof publishParameters>;
+
+/** Which input lands under which public name. */
+const PUBLIC_NAMES: Record<string, string> = {
+  scores: "scores.csv",
+  rejected: "rejected.csv",
+  report: "report.html",
+};
+
+async function run(ctx: ComponentContext<PublishParameters>) {
+  const { storage, parameters } = ctx;
+  const prefix = parameters.output_prefix;
+  const metadata = { "churn-writer": "publish" };
+  await storage.delete(`${prefix}_SUCCESS`);
+  const files: string[] = [];
+  for (const [port, name] of Object.entries(PUBLIC_NAMES)) {
+    const ref = ctx.inputs[port]?.[0];
+    if (!ref) continue;
+    await storage.copy(ref.object, `${prefix}${name}`, { metadata });
+    files.push(`${prefix}${name}`);
+  }
+
+  // summary.json = the report's summary plus the run's timings and cache hits.
+  const summaryRef = ctx.inputs.summary![0]!;
+  const summary = JSON.parse(await storage.readText(summaryRef.object)) as Record<string, unknown>;
+  const published = {
+    ...summary,
+    run_id: parameters.run_id,
+    trigger: parameters.trigger,
+    published_at: new Date().toISOString(),
+    timings: parameters.timings,
+    cache_hits: parameters.cache_hits,
+  };
+  await storage.write(`${prefix}summary.json`, `${JSON.stringify(published, null, 2)}\n`, {
+    metadata,
+    contentType: "application/json",
+  });
+  files.push(`${prefix}summary.json`);
+  await storage.delete(`${prefix}_FAILED`);
+  await storage.write(`${prefix}_SUCCESS`, `${parameters.run_id}\n`, { metadata, contentType: "text/plain" });
+  files.push(`${prefix}_SUCCESS`);
+  const counts = (summary.counts ?? {}) as Record<string, number>;
+  ctx.logger.info("published", { prefix, files: files.length });
+  return { counts, summary: { files, model_version: summary.model_version ?? null } };
+}
+
+export const publishComponent: ComponentSpec<typeof publishParameters> = {
+  name: "publish",
+  description: "copy the week's scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
+  inputs: {
+    scores: { type: "csv", description: "scores.csv of the week" },
+    rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
+    summary: { type: "json", description: "the week's summary from the report step" },
+    report: { type: "html", description: "report.html", optional: true },
+  },
+  outputs: {},
+  parameters: publishParameters,
+  run,
+};

@@ -1,0 +1,107 @@
+import { StringDecoder } from "node:string_decoder";
+import { CsvParser } from "../common/csv/parse.js";
+import { InputError } from "../common/errors.js";
+
+/**
+ * The week's summary: what marketing and the run record need at a glance.
+ * Invariant (DESIGN reliability bar): rows_in = scored + rejected.
+ */
+export interface WeekSummary {
+  counts: { rows_in: number; scored: number; rejected: number; high: number; medium: number; low: number };
+  model_version: string | null;
+  /** Sum of calibrated probabilities per tier: how many churners to expect. */
+  expected_churners: { high: number; medium: number; low: number; total: number };
+  /** Share of customers per probability decile band [0,0.1), ... [0.9,1]. */
+  probability_histogram: number[];
+  /** Most common reason columns among rows that got reasons. */
+  top_reasons: Array<{ column: string; count: number }>;
+  /** The evaluate step's decision, in plain words. */
+  model_decision: string | null;
+}
+
+export interface IngestCounts {
+  in: number;
+  accepted: number;
+  rejected: number;
+}
+
+/** Stream scores.csv once and aggregate it (flat memory whatever the file size). */
+export async function summariseScores(
+  scores: AsyncIterable<Uint8Array>,
+  ingest: IngestCounts,
+  decision: string | null,
+  source = "scores.csv",
+): Promise<WeekSummary> {
+  let header: string[] | null = null;
+  let pCol = -1;
+  let tierCol = -1;
+  let versionCol = -1;
+  const reasonCols: number[] = [];
+  const tiers = { high: 0, medium: 0, low: 0 };
+  const expected = { high: 0, medium: 0, low: 0 };
+  const histogram = new Array<number>(10).fill(0);
+  const reasons = new Map<string, number>();
+  let version: string | null = null;
+  let scored = 0;
+  const parser = new CsvParser(
+    { delimiter: ",", source },
+    (fields, line) => {
+      if (!header) {
+        header = [...fields];
+        pCol = header.indexOf("churn_probability");
+        tierCol = header.indexOf("risk_tier");
+        versionCol = header.indexOf("model_version");
+        header.forEach((name, i) => {
+          if (/^reason_\d+$/.test(name)) reasonCols.push(i);
+        });
+        if (pCol < 0 || tierCol < 0)
+          throw new InputError(`${source}: header lacks churn_probability or risk_tier`);
+        return;
+      }
+      const p = Number(fields[pCol]);
+      const tier = fields[tierCol] as keyof typeof tiers;
+      if (!Number.isFinite(p) || !(tier in tiers))
+        throw new InputError(`${source} line ${line}: not a scored row`);
+      scored++;
+      tiers[tier]++;
+      expected[tier] += p;
+      histogram[Math.min(9, Math.floor(p * 10))]!++;
+      if (versionCol >= 0) version ??= fields[versionCol] ?? null;
+      for (const i of reasonCols) {
+        const text = fields[i];
+        if (!text) continue;
+        const column = text.slice(0, text.indexOf("=") >= 0 ? text.indexOf("=") : text.length);
+        reasons.set(column, (reasons.get(column) ?? 0) + 1);
+      }
+    },
+    (line, _field, reason) => {
+      throw new InputError(`${source} line ${line}: ${reason}`);
+    },
+  );
+  const decoder = new StringDecoder("utf8");
+  for await (const chunk of scores) parser.push(decoder.write(Buffer.from(chunk)));
+  parser.push(decoder.end());
+  parser.end();
+  if (scored !== ingest.accepted) {
+    throw new InputError(
+      `${source} has ${scored} rows but ingest accepted ${ingest.accepted}: rows were lost`,
+    );
+  }
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    counts: { rows_in: ingest.in, scored, rejected: ingest.rejected, ...tiers },
+    model_version: version,
+    expected_churners: {
+      high: round(expected.high),
+      medium: round(expected.medium),
+      low: round(expected.low),
+      total: round(expected.high + expected.medium + expected.low),
+    },
+    probability_histogram: histogram.map((n) => (scored ? n / scored : 0)),
+    top_reasons: [...reasons.entries()]
+      .map(([column, count]) => ({ column, count }))
+      .sort((a, b) => b.count - a.count || a.column.localeCompare(b.column))
+      .slice(0, 10),
+    model_decision: decision,
+  };
+}
