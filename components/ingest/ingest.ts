@@ -439,6 +439,7 @@ export async function ingest(
           missingValues: config.ingest.missing_values,
           decimal,
           source: { ...format, decimal },
+          file: source,
         },
       );
     const labelIndex = schema.label ? header.indexOf(schema.label.column) : -1;
@@ -469,6 +470,8 @@ export async function ingest(
 
   const onRecord = (fields: string[], line: number) => {
     if (!header) {
+      // Whitespace-only lines before the header are blank lines, not a header.
+      if (fields.every((f) => f.trim() === "")) return;
       header = checkHeader(fields.slice(), options, delimiter);
       if (options.schema) startConverter();
       return;
@@ -482,6 +485,7 @@ export async function ingest(
   };
   const onBad = (line: number, field: number, reason: string) => {
     if (!header) {
+      parser!.records--;
       throw new InputError(`${source}, line ${line}: the header cannot be read (${reason})`);
     }
     if (converter) converter.bad(line, field, reason, parser!.raw());

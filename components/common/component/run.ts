@@ -146,7 +146,11 @@ export async function runStep(storage: Storage, run: string, step: string, optio
       const source =
         typeof data === "string" || data instanceof Uint8Array
           ? Readable.from([typeof data === "string" ? Buffer.from(data) : data])
-          : Readable.from(data as AsyncIterable<Uint8Array>);
+          : data instanceof Readable
+            ? data
+            : Readable.from(data as AsyncIterable<Uint8Array>);
+      // .pipe() does not forward errors: a failing producer must fail the write.
+      source.on("error", (error) => h.transform.destroy(error));
       const info = await storage.write(name, source.pipe(h.transform), {
         metadata,
         contentType: writeOptions.contentType,

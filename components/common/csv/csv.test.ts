@@ -139,9 +139,21 @@ describe("CsvParser", () => {
     ]);
   });
 
-  it("fails the file when a quote swallows the rest of it", () => {
-    expect(() => parse('a,b\n1,"x\n2,y\n3,z\n')).toThrow(/line 2.*never closed/);
-    expect(() => parse('a,b\n1,"x\n2,y\n3,z\n')).toThrow(InputError);
+  it("rewinds a quote left open to the end: only its line is rejected", () => {
+    const { rows, bad } = parse('a,b\n1,"x\n2,y\n3,z\n');
+    expect(bad.map((b) => [b.line, b.reason, b.raw])).toEqual([[2, "unbalanced quote", '1,"x']]);
+    expect(rows.map((r) => r.fields)).toEqual([
+      ["a", "b"],
+      ["2", "y"],
+      ["3", "z"],
+    ]);
+    expect(rows.map((r) => r.line)).toEqual([1, 3, 4]);
+  });
+
+  it("fails the file when an open quote swallows more than the bound", () => {
+    const chunks = ['a,b\n1,"x\n', ...Array.from({ length: 30 }, (_, i) => `${i},${"y".repeat(60)}\n`)];
+    expect(() => parse(chunks)).toThrow(/quote opened at line 2.*not closed within 1 KiB.*swallows the rest/);
+    expect(() => parse(chunks)).toThrow(InputError);
   });
 
   it("rejects an unterminated quote on the last line only", () => {

@@ -58,6 +58,23 @@ export function looksBinary(bytes: Uint8Array): boolean {
   return n > 0 && control / n > 0.1;
 }
 
+/**
+ * True when the bytes hold well-formed UTF-8 multi-byte sequences. Windows-1252
+ * text almost never does (it would need pairs like "Ã©"), so a chunk that has
+ * them and is still not valid UTF-8 is a file with mixed encodings.
+ */
+export function hasUtf8Sequences(bytes: Uint8Array): boolean {
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 0xc2 || b > 0xf4) continue;
+    const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1;
+    let ok = i + need < bytes.length;
+    for (let k = 1; ok && k <= need; k++) ok = (bytes[i + k]! & 0xc0) === 0x80;
+    if (ok) return true;
+  }
+  return false;
+}
+
 /** Length of the prefix of `bytes` that does not end inside a UTF-8 multi-byte sequence. */
 export function utf8CompleteLength(bytes: Uint8Array): number {
   const n = bytes.length;
@@ -151,6 +168,11 @@ export async function* decode(
       // character split at the chunk end is left out of the check.
       allAscii = false;
       if (!isUtf8(chunk.subarray(0, utf8CompleteLength(chunk)))) {
+        if (hasUtf8Sequences(chunk)) {
+          throw new InputError(
+            `${options.source} mixes encodings: it has both UTF-8 characters and bytes that are not UTF-8 (near byte ${offset}); save it in one encoding`,
+          );
+        }
         info.encoding = "windows-1252";
         decoder = new TextDecoder("windows-1252");
       }

@@ -21,7 +21,9 @@ export interface ParserOptions {
   source: string;
   /**
    * A quoted field that spans lines and grows past this many characters without
-   * closing is an unterminated quote: the file is unusable (InputError).
+   * closing is an unterminated quote: the file is unusable (InputError). Below
+   * this, a quote still open at the end of the input is rewound: only the line
+   * that opened it is rejected. This bound is what keeps memory flat.
    */
   maxQuotedChars?: number;
 }
@@ -161,7 +163,14 @@ export class CsvParser {
               this.unterminated(startLine, open, fields.length);
             return -1;
           }
-          if (firstBreak >= 0) this.unterminated(startLine, open, fields.length);
+          if (firstBreak >= 0) {
+            // The quote runs to the end of the file: the opening quote was the broken
+            // one. Reject the record's first line and read the rest normally.
+            const next =
+              firstBreak +
+              (buf.charCodeAt(firstBreak) === CR && buf.charCodeAt(firstBreak + 1) === LF ? 2 : 1);
+            return this.reject(start, firstBreak, startLine, fields.length, "unbalanced quote", next, 0);
+          }
           // A quote left open on the very last line: that row alone is bad.
           return this.reject(start, n, startLine, fields.length, "unterminated quote", n);
         }
@@ -274,7 +283,7 @@ export class CsvParser {
     const before = this.buf.lastIndexOf("\n", open);
     const column = open - (before + 1) + 1;
     throw new InputError(
-      `${this.options.source}: the quote opened at line ${line}, character ${column} (field ${field + 1}) is never closed, so it swallows the rest of the file`,
+      `${this.options.source}: the quote opened at line ${line}, character ${column} (field ${field + 1}) is not closed within ${Math.round(this.maxQuoted / 1024)} KiB, so it swallows the rest of the file`,
       { details: { line, field: field + 1 } },
     );
   }

@@ -28,6 +28,8 @@ export interface InferOptions extends RoleConfig {
   missingValues: string[];
   decimal: "." | ",";
   source: DatasetSchema["source"];
+  /** File name for error messages. */
+  file?: string;
 }
 
 /** The role of a column from churn.yaml; the first matching rule wins (id, label, pii, exclude, passthrough). */
@@ -120,7 +122,7 @@ export function inferSchema(header: string[], rows: string[][], options: InferOp
   if (options.generateId) {
     if (header.includes(GENERATED_ID_COLUMN)) {
       throw new InputError(
-        `generate_id is set but the file already has a column named "${GENERATED_ID_COLUMN}": set id_column: ${GENERATED_ID_COLUMN} instead`,
+        `${options.file ?? "the file"}, line 1: generate_id is set but the header already has a column named "${GENERATED_ID_COLUMN}": set id_column: ${GENERATED_ID_COLUMN} instead`,
       );
     }
     idColumn = GENERATED_ID_COLUMN;
