@@ -1,14 +1,17 @@
+import { createRequire } from "node:module";
 import { PassThrough } from "node:stream";
+import { pathToFileURL } from "node:url";
 import {
   BatchV1Api,
   CoordinationV1Api,
   CoreV1Api,
   Log,
+  RbacAuthorizationV1Api,
   type V1Job,
   type V1Pod,
   VersionApi,
 } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KUBE_VERSION, type KubeCluster, startCluster } from "./support/kube.js";
 
 // The real control plane (etcd, kube-apiserver, kube-controller-manager) with the test
@@ -19,10 +22,22 @@ let core: CoreV1Api;
 let batch: BatchV1Api;
 let namespaceCount = 0;
 
+let startError: unknown;
+
 beforeAll(async () => {
-  cluster = await startCluster();
-  core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+  try {
+    cluster = await startCluster();
+    core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+    batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+  } catch (error) {
+    startError = error;
+  }
+});
+
+// A failed start fails every test with its message (vitest would report a failed
+// beforeAll as skipped tests).
+beforeEach(() => {
+  if (startError) throw startError;
 });
 
 afterAll(async () => {
@@ -289,5 +304,96 @@ describe("Kubernetes control plane with the test node agent", () => {
         return true;
       }
     });
+  });
+
+  it("maps the churn image to the built CLI (no command: the image's entrypoint gets the args)", async () => {
+    const ns = await namespace();
+    const body = nodeJob("cli", "");
+    const container = body.spec?.template.spec?.containers[0];
+    if (!container) throw new Error("no container");
+    container.image = "europe-docker.pkg.dev/project/churn/churn:1.0.0";
+    container.command = undefined;
+    container.args = ["--help"];
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const { outcome } = await finished(ns, "cli");
+    expect(outcome).toBe("Complete");
+    const [pod] = await podsOf(ns, "cli");
+    expect(await podLog(ns, pod.metadata?.name ?? "")).toMatch(/^Usage: churn/);
+  });
+
+  it("reports an unknown image without a command as ErrImagePull, pod Pending", async () => {
+    const ns = await namespace();
+    const body = nodeJob("noimage", "");
+    const container = body.spec?.template.spec?.containers[0];
+    if (!container) throw new Error("no container");
+    container.image = "registry.example/does-not-exist:1";
+    container.command = undefined;
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const pod = await until("the pod to report its image error", 30_000, async () => {
+      const [p] = await podsOf(ns, "noimage");
+      return p?.status?.containerStatuses?.[0]?.state?.waiting ? p : undefined;
+    });
+    expect(pod.status?.phase).toBe("Pending");
+    expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("ErrImagePull");
+  });
+
+  it("kills a container over its memory limit as OOMKilled with exit code 137", async () => {
+    const ns = await namespace();
+    const body = nodeJob("oom", "const b = Buffer.alloc(400 * 2 ** 20, 1); setInterval(() => b[0]++, 50)");
+    const container = body.spec?.template.spec?.containers[0];
+    if (!container) throw new Error("no container");
+    container.resources = { limits: { memory: "200Mi" } };
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const { outcome } = await finished(ns, "oom");
+    expect(outcome).toBe("Failed");
+    const [pod] = await podsOf(ns, "oom");
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    expect(terminated?.reason).toBe("OOMKilled");
+    expect(terminated?.exitCode).toBe(137);
+  });
+
+  it("gives pods their ServiceAccount's token, so in-cluster clients are bound by RBAC", async () => {
+    const ns = await namespace();
+    const rbac = cluster.kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "runner" } } });
+    await rbac.createNamespacedRole({
+      namespace: ns,
+      body: {
+        metadata: { name: "read-pods" },
+        rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list"] }],
+      },
+    });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: "runner-read-pods" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-pods" },
+        subjects: [{ kind: "ServiceAccount", name: "runner", namespace: ns }],
+      },
+    });
+    // The pod runs in its own folder, so it imports the client by absolute URL.
+    const clientNode = pathToFileURL(createRequire(import.meta.url).resolve("@kubernetes/client-node")).href;
+    const script = [
+      "(async () => {",
+      `  const k8s = await import(${JSON.stringify(clientNode)});`,
+      "  const kc = new k8s.KubeConfig(); kc.loadFromCluster(process.env.CHURN_TEST_POD_ROOT);",
+      "  const core = kc.makeApiClient(k8s.CoreV1Api);",
+      "  const pods = await core.listNamespacedPod({ namespace: process.env.NS });",
+      "  let secrets = 'allowed';",
+      "  try { await core.listNamespacedSecret({ namespace: process.env.NS }); } catch (e) { secrets = String(e.code); }",
+      "  console.log('pods=' + pods.items.length + ' secrets=' + secrets);",
+      "})().catch((e) => { console.error(e); process.exit(1); });",
+    ].join("\n");
+    const body = nodeJob("incluster", script);
+    const spec = body.spec?.template.spec;
+    if (!spec) throw new Error("no pod spec");
+    spec.serviceAccountName = "runner";
+    spec.containers[0].env = [{ name: "NS", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }];
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const { outcome } = await finished(ns, "incluster");
+    const [pod] = await podsOf(ns, "incluster");
+    const text = await podLog(ns, pod.metadata?.name ?? "");
+    expect(outcome, text).toBe("Complete");
+    expect(text).toBe("pods=1 secrets=403\n");
   });
 });

@@ -88,7 +88,6 @@ OUT="$(mktemp -d "$BIN/.kube-build.XXXXXX")"
 trap 'rm -rf "$OUT"' EXIT
 (
   cd "$KUBE_SRC"
-  go mod download
   go build -p "$JOBS" -trimpath -ldflags "$LDFLAGS" -o "$OUT/" ./cmd/kube-apiserver ./cmd/kube-controller-manager
 )
 # Move into place only after both built, so an interrupted build never leaves

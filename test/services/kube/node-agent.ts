@@ -93,6 +93,8 @@ type PodRun = {
   timers: NodeJS.Timeout[];
   finished: Promise<void>;
   resolveFinished: () => void;
+  /** Status writes of one pod, in order: a late "Running" must never land after "Succeeded". */
+  statusChain: Promise<void>;
 };
 
 const log = (message: string) => process.stderr.write(`node-agent: ${new Date().toISOString()} ${message}\n`);
@@ -221,7 +223,9 @@ class NodeAgent {
     informer.on("update", onPod);
     informer.on("delete", (pod) => {
       const run = pod.metadata?.uid ? this.runs.get(pod.metadata.uid) : undefined;
-      if (run) this.killRun(run, "Deleted", 0);
+      if (!run) return;
+      this.killRun(run, "Deleted", 0);
+      void run.finished.then(() => this.runs.delete(run.uid));
     });
     informer.on("error", (error) => {
       if (this.stopping) return;
@@ -560,6 +564,7 @@ class NodeAgent {
       timers: [],
       finished,
       resolveFinished,
+      statusChain: Promise.resolve(),
     };
     this.runs.set(uid, run);
     // A pod name can come back (a Job recreated with the same name): start clean.
@@ -743,7 +748,13 @@ class NodeAgent {
   }
 
   /** Writes phase, conditions and container states the way the kubelet reports them. */
-  private async writeStatus(run: PodRun): Promise<void> {
+  private writeStatus(run: PodRun): Promise<void> {
+    const next = run.statusChain.then(() => this.sendStatus(run));
+    run.statusChain = next.catch(() => {});
+    return next;
+  }
+
+  private async sendStatus(run: PodRun): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
     const states = run.containers;
