@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pathToFileURL } from "node:url";
 import {
@@ -11,7 +14,7 @@ import {
   type V1Pod,
   VersionApi,
 } from "@kubernetes/client-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { KUBE_VERSION, type KubeCluster, startCluster } from "./support/kube.js";
 
 // The real control plane (etcd, kube-apiserver, kube-controller-manager) with the test
@@ -395,5 +398,41 @@ describe("Kubernetes control plane with the test node agent", () => {
     const text = await podLog(ns, pod.metadata?.name ?? "");
     expect(outcome, text).toBe("Complete");
     expect(text).toBe("pods=1 secrets=403\n");
+  });
+
+  it("retries only the failed index of an Indexed Job with backoffLimitPerIndex", async () => {
+    const ns = await namespace();
+    const markerDir = await mkdtemp(join(tmpdir(), "churn-kube-smoke-"));
+    onTestFinished(() => rm(markerDir, { recursive: true, force: true }));
+    const marker = join(markerDir, "index-1-failed-once");
+    // Index 1 fails on its first run only; the others succeed at once.
+    const script = [
+      "const fs = require('node:fs');",
+      "const index = process.env.JOB_COMPLETION_INDEX;",
+      `if (index === '1' && !fs.existsSync(${JSON.stringify(marker)})) {`,
+      `  fs.writeFileSync(${JSON.stringify(marker)}, 'x'); process.exit(1);`,
+      "}",
+      "console.log('shard ' + index);",
+    ].join("\n");
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("shards", script, {
+        completionMode: "Indexed",
+        completions: 3,
+        parallelism: 3,
+        backoffLimit: undefined,
+        backoffLimitPerIndex: 1,
+      }),
+    });
+    const { job, outcome } = await finished(ns, "shards");
+    expect(outcome).toBe("Complete");
+    expect(job.status?.completedIndexes).toBe("0-2");
+    const pods = await podsOf(ns, "shards");
+    const runsPerIndex = new Map<string, number>();
+    for (const pod of pods) {
+      const index = pod.metadata?.annotations?.["batch.kubernetes.io/job-completion-index"] ?? "?";
+      runsPerIndex.set(index, (runsPerIndex.get(index) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(runsPerIndex)).toEqual({ "0": 1, "1": 2, "2": 1 });
   });
 });

@@ -280,9 +280,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
   };
   // If the test process dies without stop(), do not leave a control plane behind.
   process.once("exit", killAll);
+  let dataRoot: string | undefined;
   const stop = async () => {
     process.off("exit", killAll);
     for (const proc of [...procs].reverse()) await stopProc(proc);
+    if (dataRoot) await rm(dataRoot, { recursive: true, force: true });
     if (!options.keep) await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -294,7 +296,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       freePort(),
     ]);
     // etcd's data on tmpfs where there is one: fsyncs on a shared disk are the slowest part.
-    const dataRoot = existsSync("/dev/shm") ? await mkdtemp("/dev/shm/churn-etcd-") : join(dir, "etcd");
+    dataRoot = existsSync("/dev/shm") ? await mkdtemp("/dev/shm/churn-etcd-") : join(dir, "etcd");
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const etcd = launch(dir, "etcd", binaries.etcd, [
       "--name=churn-test",
@@ -307,8 +309,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       "--log-level=warn",
     ]);
     procs.push(etcd);
-    const removeData = async () => rm(dataRoot, { recursive: true, force: true });
-    etcd.child.once("exit", () => void removeData());
     await waitFor(etcd, "health", 20_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const server = `https://127.0.0.1:${apiPort}`;
