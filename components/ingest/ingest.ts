@@ -183,15 +183,10 @@ class RowConverter {
       );
       return;
     }
-    let reasons: string[] | null = null;
-    let first = "";
-    const fail = (column: string, reason: string) => {
-      if (!reasons) {
-        reasons = [];
-        first = column;
-      }
-      reasons.push(reason);
-    };
+    // Reasons are collected in fields rather than through a closure: this is the per-row hot path.
+    this.reasons_ = null;
+    this.first = "";
+    const fail = this.fail;
     const i = this.size;
     const batch = this.batch;
     let id: string;
@@ -218,18 +213,21 @@ class RowConverter {
     for (const slot of this.slots) {
       const v = fields[slot.index]!;
       const values = slot.values;
+      const type = slot.column.type;
+      if (type === "numeric") {
+        // Numbers first: the missing-token lookup is only needed when the text is not one.
+        const x = parseNumber(v, this.decimalComma);
+        if (Number.isNaN(x) && !slot.missing.has(v)) fail(slot.column.name, `not a number: "${short(v)}"`);
+        (values as Float64Array)[i] = x;
+        continue;
+      }
       if (slot.missing.has(v)) {
         if (values instanceof Float64Array) values[i] = Number.NaN;
         else values[i] = null;
         continue;
       }
-      const type = slot.column.type;
       if (type === "categorical") {
         (values as Array<string | null>)[i] = v;
-      } else if (type === "numeric") {
-        const x = parseNumber(v, this.decimalComma);
-        if (Number.isNaN(x)) fail(slot.column.name, `not a number: "${short(v)}"`);
-        (values as Float64Array)[i] = x;
       } else if (type === "boolean") {
         const b = slot.trueValues?.has(v) ? 1 : slot.falseValues?.has(v) ? 0 : booleanWord(v);
         if (b === undefined) fail(slot.column.name, `not a boolean: "${short(v)}"`);
@@ -240,9 +238,9 @@ class RowConverter {
         (values as Float64Array)[i] = ms;
       }
     }
-    if (!reasons && !this.ids.add(id)) fail(this.schema.idColumn, "duplicate id");
-    if (reasons) {
-      this.reject(line, first, reasons, fields, raw);
+    if (this.reasons_ === null && !this.ids.add(id)) fail(this.schema.idColumn, "duplicate id");
+    if (this.reasons_ !== null) {
+      this.reject(line, this.first, this.reasons_, fields, raw);
       return;
     }
     batch.lines[i] = line;
@@ -251,6 +249,17 @@ class RowConverter {
     this.size++;
     if (this.size === batch.lines.length) this.flush();
   }
+
+  private reasons_: string[] | null = null;
+  private first = "";
+  /** Record one problem of the current row (bound once, so calling it allocates nothing). */
+  private readonly fail = (column: string, reason: string): void => {
+    if (this.reasons_ === null) {
+      this.reasons_ = [];
+      this.first = column;
+    }
+    this.reasons_.push(reason);
+  };
 
   private slotMissing(value: string): boolean {
     return this.options.config.ingest.missing_values.includes(value);
