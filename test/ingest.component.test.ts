@@ -59,7 +59,11 @@ describe("component contract: churn component ingest --run --step", () => {
       expect(sha(readFileSync(join(root, ref.object))), port).toBe(ref.sha256);
     }
     const batches = [];
-    for await (const b of readRowBatches([readFileSync(join(root, output.outputs.rows.object))]))
+    for await (const b of readRowBatches(
+      (async function* () {
+        yield readFileSync(join(root, output.outputs.rows.object));
+      })(),
+    ))
       batches.push(b);
     expect(batches[0]!.ids.slice(0, 2)).toEqual(["1", "3"]);
     expect(Array.from(batches[0]!.columns.amount as Float64Array).slice(0, 2)).toEqual([1.5, 4.5]);
