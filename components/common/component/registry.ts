@@ -7,6 +7,8 @@ import type { ComponentSpec } from "./spec.js";
  */
 const LOADERS: Record<string, () => Promise<ComponentSpec>> = {
   ingest: async () => (await import("../../ingest/spec.js")).ingestComponent as unknown as ComponentSpec,
+  report: async () => (await import("../../report/spec.js")).reportComponent as unknown as ComponentSpec,
+  publish: async () => (await import("../../publish/spec.js")).publishComponent as unknown as ComponentSpec,
 };
 
 /** Names of every registered component. */
