@@ -6,7 +6,9 @@ import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
 import { registerPipeline } from "./pipeline.js";
 import { registerRuns } from "./runs.js";
+import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
+import { registerTrain } from "./train.js";
 import { registerValidate } from "./validate.js";
 
 /** Wraps an action so its errors and exit code are handled in one place. */
@@ -22,4 +24,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerPipeline(program, wrap);
   registerRuns(program, wrap);
   registerServe(program, wrap);
+  registerTrain(program, wrap);
+  registerScore(program, wrap);
 }

@@ -17,10 +17,7 @@ export const trainingSteps: StepDefinition[] = [
     name: "feature",
     component: "feature",
     description: "fit the feature transform on the training rows",
-    inputs: {
-      rows: { step: "ingest-history", output: "rows" },
-      schema: { step: "ingest-history", output: "schema" },
-    },
+    inputs: { rows: { step: "ingest-history", output: "rows" }, config: CONFIG },
     resources: { cpu: "1", memory: "2Gi" },
   },
   {
@@ -28,8 +25,9 @@ export const trainingSteps: StepDefinition[] = [
     component: "train",
     description: "cross-validate logistic, GBDT and MLP; calibrate the best on held-out folds",
     inputs: {
-      features: { step: "feature", output: "features" },
       transform: { step: "feature", output: "transform" },
+      rows: { step: "ingest-history", output: "rows" },
+      config: CONFIG,
     },
     timeoutSeconds: 3600,
     resources: { cpu: "2", memory: "4Gi" },
@@ -40,7 +38,8 @@ export const trainingSteps: StepDefinition[] = [
     description: "metrics on validation data and the promotion gate against the champion",
     inputs: {
       candidate: { step: "train", output: "bundle" },
-      features: { step: "feature", output: "features" },
+      rows: { step: "ingest-history", output: "rows" },
+      config: CONFIG,
       champion: { champion: true },
     },
     cache: false,
@@ -81,7 +80,11 @@ export const weeklyPipeline: PipelineDefinition = {
       name: "score",
       component: "score",
       description: "probabilities, tiers and reasons for every accepted row (Indexed when sharded)",
-      inputs: { rows: { step: "ingest-weekly", output: "rows" }, champion: { champion: true } },
+      inputs: {
+        rows: { step: "ingest-weekly", output: "rows" },
+        champion: { champion: true },
+        config: CONFIG,
+      },
       after: ["promote"],
       resources: { cpu: "2", memory: "1Gi" },
     },

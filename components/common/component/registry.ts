@@ -9,6 +9,14 @@ const LOADERS: Record<string, () => Promise<ComponentSpec>> = {
   ingest: async () => (await import("../../ingest/spec.js")).ingestComponent as unknown as ComponentSpec,
   report: async () => (await import("../../report/spec.js")).reportComponent as unknown as ComponentSpec,
   publish: async () => (await import("../../publish/spec.js")).publishComponent as unknown as ComponentSpec,
+  feature: async () => (await import("../../feature/spec.js")).featureComponent as unknown as ComponentSpec,
+  train: async () => (await import("../../train/spec.js")).trainComponent as unknown as ComponentSpec,
+  evaluate: async () =>
+    (await import("../../evaluate/spec.js")).evaluateComponent as unknown as ComponentSpec,
+  promote: async () => (await import("../../promote/spec.js")).promoteComponent as unknown as ComponentSpec,
+  score: async () => (await import("../../score/spec.js")).scoreComponent as unknown as ComponentSpec,
+  "merge-scores": async () =>
+    (await import("../../merge-scores/spec.js")).mergeScoresComponent as unknown as ComponentSpec,
 };
 
 /** Names of every registered component. */

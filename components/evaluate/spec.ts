@@ -1,0 +1,146 @@
+import { z } from "zod";
+import { type Bundle, bundleSchema, bundleVersion } from "../common/bundle/bundle.js";
+import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
+import { InputError } from "../common/errors.js";
+import type { RowBatch } from "../common/schema/types.js";
+import { loadPredictor, type Predictor } from "../score/predictor.js";
+import { holdoutSplit, readConfigInput, readInputText, readLabelledRows, selectRows } from "../train/rows.js";
+import { decideGate, type GateDecision } from "./gate.js";
+import { rocAuc } from "./metrics.js";
+import {
+  type EvaluationReport,
+  evaluatePredictions,
+  globalImportance,
+  type ImportanceRow,
+} from "./report.js";
+
+/**
+ * The evaluate component: scores the candidate, and the champion when there
+ * is one, on the same held-out rows of the history (rows no training step
+ * learnt from), writes the full metrics report, and decides the gate.
+ */
+export const evaluateParameters = z.strictObject({
+  importance_rows: z.int().min(1).default(2000).describe("held-out rows explained for the churn drivers"),
+});
+export type EvaluateParameters = z.output<typeof evaluateParameters>;
+
+/** decision.json: what promote acts on and what the run reports. */
+export interface DecisionDocument extends GateDecision {
+  candidate_version: string;
+  champion_version: string | null;
+  holdout_rows: number;
+}
+
+/** Parses a bundle document from an input object. */
+export async function readBundleInput<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<Bundle> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readInputText(ctx, ref));
+  } catch (error) {
+    throw new InputError(`${ref.object} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = bundleSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`${ref.object} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Calibrated probabilities of every row of a batch. */
+export function predictBatch(predictor: Predictor, batch: RowBatch): Float64Array {
+  return predictor.probabilities(predictor.encodeBatch(batch), batch.numRows);
+}
+
+/** Mean contributions per source column over the first `limit` rows (churn drivers). */
+export function churnDrivers(predictor: Predictor, batch: RowBatch, limit: number): ImportanceRow[] {
+  const n = Math.min(limit, batch.numRows);
+  const x = predictor.encodeBatch(batch);
+  const k = predictor.sources.length;
+  const all = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) all.set(predictor.explainRow(x, i * predictor.numFeatures).bySource, i * k);
+  return globalImportance(predictor.sources, all);
+}
+
+async function run(ctx: ComponentContext<EvaluateParameters>) {
+  const config = await readConfigInput(ctx);
+  const candidateBundle = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
+  const candidate = loadPredictor(candidateBundle);
+  const { batch } = await readLabelledRows(ctx);
+  const split = holdoutSplit(batch.label!, config.train.seed);
+  const holdout = selectRows(batch, split.valid);
+  const y = holdout.label!;
+  const p = predictBatch(candidate, holdout);
+  const report: EvaluationReport = evaluatePredictions(y, p, { threshold: candidate.thresholds.high });
+  const drivers = churnDrivers(candidate, holdout, ctx.parameters.importance_rows);
+
+  let champion: { name: string; rocAuc: number } | null = null;
+  let championVersion: string | null = null;
+  const championRef = ctx.inputs.champion?.[0];
+  if (championRef) {
+    const championBundle = await readBundleInput(ctx, championRef);
+    championVersion = bundleVersion(championBundle);
+    try {
+      const cp = predictBatch(loadPredictor(championBundle, championVersion), holdout);
+      champion = { name: `champion ${championVersion}`, rocAuc: rocAuc(y, cp) };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      // A champion trained on other columns cannot score these rows: compare with its own record.
+      ctx.logger.warn(`evaluate: the champion cannot score the held-out rows (${error.message})`);
+      champion = {
+        name: `champion ${championVersion} (its recorded ROC-AUC)`,
+        rocAuc: championBundle.metrics.roc_auc,
+      };
+    }
+  }
+  const cv = (candidateBundle.training.candidates ?? []) as Array<{ family: string; cv_roc_auc: number }>;
+  const family = candidateBundle.model.family;
+  const decision = decideGate({
+    candidate: { name: `${family} (held-out)`, rocAuc: report.rocAuc ?? Number.NaN },
+    others: cv.map((c) => ({ name: `${c.family} (cross-validated)`, rocAuc: c.cv_roc_auc })),
+    champion,
+    minRocAuc: config.gate.min_roc_auc,
+  });
+  const document: DecisionDocument = {
+    ...decision,
+    candidate_version: bundleVersion(candidateBundle),
+    champion_version: championVersion,
+    holdout_rows: holdout.numRows,
+  };
+  ctx.logger.info(`evaluate: ${decision.reason}`);
+  await ctx.writeOutput("decision", `${JSON.stringify(document, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  await ctx.writeOutput("report", `${JSON.stringify({ ...report, drivers }, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  return {
+    counts: { holdoutRows: holdout.numRows },
+    summary: {
+      action: decision.action,
+      reason: decision.reason,
+      roc_auc: report.rocAuc,
+      pr_auc: report.prAuc,
+      champion_roc_auc: champion?.rocAuc ?? null,
+      drivers: drivers.slice(0, 5).map((d) => d.column),
+    },
+  };
+}
+
+/** The evaluate component spec. */
+export const evaluateComponent: ComponentSpec<typeof evaluateParameters> = {
+  name: "evaluate",
+  description: "metrics on the held-out rows and the promotion gate against the champion",
+  inputs: {
+    candidate: { type: "model", description: "the train step's candidate bundle" },
+    rows: { type: "arrow", description: "ingest-history's typed labelled rows (the held-out share is used)" },
+    config: { type: "yaml", description: "churn.yaml (gate, train.seed)" },
+    champion: { type: "model", description: "the current champion bundle", optional: true },
+  },
+  outputs: {
+    decision: { type: "json", file: "decision.json", description: "the gate decision and its reason" },
+    report: { type: "json", file: "report.json", description: "the full evaluation report" },
+  },
+  parameters: evaluateParameters,
+  run,
+};

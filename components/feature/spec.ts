@@ -1,0 +1,57 @@
+import { z } from "zod";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { holdoutSplit, readConfigInput, readLabelledRows, selectRows } from "../train/rows.js";
+import { fitTransform } from "./fit.js";
+
+/**
+ * The feature component: fits the feature transform on the training part of
+ * ingest-history's rows (the held-out validation rows stay unseen, so the
+ * gate judges on rows no step learnt from) and writes transform.json. Its
+ * warnings (likely leakage, constant and id-like columns) go in the summary.
+ */
+export const featureParameters = z.strictObject({
+  max_one_hot_levels: z.int().min(1).default(30).describe("above this a categorical is frequency-encoded"),
+  min_level_count: z.int().min(1).default(10).describe("rarer levels share the unseen bucket"),
+  date_parts: z.boolean().default(true).describe("derive year, month, weekday and day number from dates"),
+});
+export type FeatureParameters = z.output<typeof featureParameters>;
+
+async function run(ctx: ComponentContext<FeatureParameters>) {
+  const config = await readConfigInput(ctx);
+  const { batch, schema } = await readLabelledRows(ctx);
+  const split = holdoutSplit(batch.label!, config.train.seed);
+  const fitted = fitTransform(selectRows(batch, split.train), schema, {
+    maxOneHotLevels: ctx.parameters.max_one_hot_levels,
+    minLevelCount: ctx.parameters.min_level_count,
+    dateParts: ctx.parameters.date_parts,
+  });
+  for (const w of fitted.warnings) ctx.logger.warn(w.message, { column: w.column, code: w.code });
+  await ctx.writeOutput("transform", `${JSON.stringify(fitted.transform, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  return {
+    counts: {
+      rows: batch.numRows,
+      trainingRows: split.train.length,
+      holdoutRows: split.valid.length,
+      features: fitted.transform.features.length,
+      warnings: fitted.warnings.length,
+    },
+    summary: { warnings: fitted.warnings, dropped: fitted.dropped },
+  };
+}
+
+/** The feature component spec. */
+export const featureComponent: ComponentSpec<typeof featureParameters> = {
+  name: "feature",
+  description: "fit the feature transform (imputation, robust scaling, encodings) on training rows only",
+  inputs: {
+    rows: { type: "arrow", description: "ingest-history's typed labelled rows (rows.arrow)" },
+    config: { type: "yaml", description: "churn.yaml (train.seed fixes the held-out rows)" },
+  },
+  outputs: {
+    transform: { type: "json", file: "transform.json", description: "the fitted feature transform" },
+  },
+  parameters: featureParameters,
+  run,
+};

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
+import { promote, readChampion } from "../common/bundle/champion.js";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { GateRefusedError, InputError } from "../common/errors.js";
+import type { DecisionDocument } from "../evaluate/spec.js";
+import { readBundleInput } from "../evaluate/spec.js";
+import { readInputText } from "../train/rows.js";
+
+/**
+ * The promote component: stores the candidate under models/<version>/
+ * (evaluation.json first, bundle.json last) and moves models/champion when
+ * the gate passed. With no champion and a refused candidate it fails with
+ * exit 3 and the gate's reason (which model reached which ROC-AUC); with a
+ * champion, a refused candidate leaves the champion in place and says why.
+ */
+export const promoteParameters = z.strictObject({});
+export type PromoteParameters = z.output<typeof promoteParameters>;
+
+async function run(ctx: ComponentContext<PromoteParameters>) {
+  const bundle = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
+  const decisionRef = ctx.inputs.decision![0]!;
+  const decision = JSON.parse(await readInputText(ctx, decisionRef)) as DecisionDocument;
+  const version = bundleVersion(bundle);
+  if (decision.candidate_version !== version) {
+    throw new InputError(
+      `${decisionRef.object} judged model ${decision.candidate_version}, not the candidate ${version}`,
+    );
+  }
+  if (decision.action === "refuse" && !(await readChampion(ctx.storage))) {
+    throw new GateRefusedError(decision.reason);
+  }
+  // Refused candidates are stored too, so `churn models promote` can still pick one by hand.
+  await writeBundle(
+    ctx.storage,
+    bundle,
+    { "evaluation.json": `${JSON.stringify(decision, null, 2)}\n` },
+    "promote",
+  );
+  let champion = (await readChampion(ctx.storage))?.pointer.version ?? null;
+  if (decision.action === "promote") {
+    champion = (await promote(ctx.storage, version, decision.reason)).version;
+  }
+  ctx.logger.info(`promote: ${decision.reason}`);
+  await ctx.writeOutput(
+    "promotion",
+    `${JSON.stringify({ version, promoted: decision.action === "promote", champion, reason: decision.reason }, null, 2)}\n`,
+    { contentType: "application/json" },
+  );
+  return {
+    counts: { promoted: decision.action === "promote" ? 1 : 0 },
+    summary: { version, action: decision.action, champion, reason: decision.reason },
+  };
+}
+
+/** The promote component spec. */
+export const promoteComponent: ComponentSpec<typeof promoteParameters> = {
+  name: "promote",
+  description: "store the candidate bundle and move models/champion when the gate passed",
+  inputs: {
+    candidate: { type: "model", description: "the train step's candidate bundle" },
+    decision: { type: "json", description: "the evaluate step's decision.json" },
+  },
+  outputs: {
+    promotion: { type: "json", file: "promotion.json", description: "what was stored and who is champion" },
+  },
+  parameters: promoteParameters,
+  run,
+};

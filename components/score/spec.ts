@@ -1,0 +1,99 @@
+import { PassThrough } from "node:stream";
+import { z } from "zod";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { NotFoundError } from "../common/errors.js";
+import { readRowBatches } from "../common/schema/arrow.js";
+import type { RowBatch } from "../common/schema/types.js";
+import { readBundleInput } from "../evaluate/spec.js";
+import { readConfigInput } from "../train/rows.js";
+import { loadPredictor, type ScoreScratch, scoreBatchCsv, scoresHeader } from "./predictor.js";
+
+/**
+ * The score component: streams ingest-weekly's record batches through the
+ * champion bundle into scores.csv (DESIGN columns, input order). Sharding
+ * splits the stream by record batch, never by CSV bytes: shard s of n takes
+ * the s-th contiguous block of batches, so concatenating the shards in order
+ * (merge-scores) gives exactly the unsharded file.
+ */
+export const scoreParameters = z.strictObject({
+  shard_index: z
+    .int()
+    .min(0)
+    .default(0)
+    .describe("this shard (0-based); JOB_COMPLETION_INDEX in an Indexed Job"),
+  shard_count: z.int().min(1).default(1).describe("number of shards"),
+});
+export type ScoreParameters = z.output<typeof scoreParameters>;
+
+/** The batches [from, to) of shard `index` among `count` over `batches` batches. */
+export function shardRange(batches: number, index: number, count: number): [number, number] {
+  return [Math.floor((index * batches) / count), Math.floor(((index + 1) * batches) / count)];
+}
+
+async function run(ctx: ComponentContext<ScoreParameters>) {
+  const { shard_index: index, shard_count: count } = ctx.parameters;
+  if (index >= count) throw new NotFoundError(`shard_index ${index} is not below shard_count ${count}`);
+  const config = await readConfigInput(ctx);
+  const championRef = ctx.inputs.champion?.[0];
+  if (!championRef)
+    throw new NotFoundError(`${ctx.storage.uri} has no champion model to score with: run churn train first`);
+  const bundle = await readBundleInput(ctx, championRef);
+  const predictor = loadPredictor(bundle);
+  const rowsRef = ctx.inputs.rows![0]!;
+  let from = 0;
+  let to = Number.POSITIVE_INFINITY;
+  if (count > 1) {
+    // A first pass counts the batches so each shard takes one contiguous block.
+    let total = 0;
+    for await (const _ of readRowBatches(ctx.openInput(rowsRef))) total++;
+    [from, to] = shardRange(total, index, count);
+  }
+  const options = {
+    reasons: config.score.reasons,
+    reasonsFor: config.score.reasons_for,
+    passthrough: config.passthrough,
+  };
+  const out = new PassThrough();
+  const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
+  written.catch(() => {});
+  let rows = 0;
+  try {
+    // Only the first shard carries the header, so shards concatenate into one file.
+    if (index === 0) out.write(scoresHeader(predictor.schema, options.passthrough, options.reasons));
+    const scratch: ScoreScratch = { x: new Float64Array(0), p: new Float64Array(0) };
+    let b = 0;
+    for await (const batch of readRowBatches(ctx.openInput(rowsRef))) {
+      if (b >= from && b < to) {
+        if (!out.write(scoreBatchCsv(predictor, batch as RowBatch, options, scratch)))
+          await new Promise((resolve) => out.once("drain", resolve));
+        rows += batch.numRows;
+      }
+      b++;
+    }
+    out.end();
+  } catch (error) {
+    out.destroy(error as Error);
+    throw error;
+  }
+  await written;
+  return {
+    counts: { scored: rows },
+    summary: { model_version: predictor.version, family: predictor.family, shard: { index, count } },
+  };
+}
+
+/** The score component spec. */
+export const scoreComponent: ComponentSpec<typeof scoreParameters> = {
+  name: "score",
+  description: "probabilities, tiers and reasons for every accepted row, in input order",
+  inputs: {
+    rows: { type: "arrow", description: "ingest-weekly's typed rows (rows.arrow)" },
+    champion: { type: "model", description: "the champion bundle", optional: true },
+    config: { type: "yaml", description: "churn.yaml (score, passthrough)" },
+  },
+  outputs: {
+    scores: { type: "csv", file: "scores.csv", description: "scores.csv (this shard's part when sharded)" },
+  },
+  parameters: scoreParameters,
+  run,
+};

@@ -1,0 +1,75 @@
+import { z } from "zod";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { parseFeatureTransform } from "../feature/schema.js";
+import { transformBatch } from "../feature/transform.js";
+import { holdoutSplit, readConfigInput, readInputText, readLabelledRows, selectRows } from "./rows.js";
+import { buildBundle, selectModel } from "./select.js";
+
+/**
+ * The train component: cross-validates the configured families on the
+ * training part of the history, keeps the best, calibrates it on held-out
+ * folds and writes the candidate bundle (evaluate judges it, promote stores it).
+ */
+export const trainParameters = z.strictObject({});
+export type TrainParameters = z.output<typeof trainParameters>;
+
+async function run(ctx: ComponentContext<TrainParameters>) {
+  const config = await readConfigInput(ctx);
+  const transformRef = ctx.inputs.transform![0]!;
+  const transform = parseFeatureTransform(JSON.parse(await readInputText(ctx, transformRef)));
+  const { batch, schema } = await readLabelledRows(ctx);
+  const split = holdoutSplit(batch.label!, config.train.seed);
+  const train = selectRows(batch, split.train);
+  const matrix = transformBatch(transform, train);
+  const selection = await selectModel({
+    x: matrix.x,
+    y: train.label!,
+    featureNames: matrix.names,
+    families: config.train.families,
+    folds: config.train.cv_folds,
+    seed: config.train.seed,
+    tiers: config.tiers,
+    onProgress: (message) => ctx.logger.info(`train: ${message}`),
+  });
+  const bundle = buildBundle({
+    schema,
+    transform,
+    selection,
+    training: {
+      rows: ctx.inputs.rows![0]!.sha256,
+      transform: transformRef.sha256,
+      training_rows: train.numRows,
+      holdout_rows: split.valid.length,
+      seed: config.train.seed,
+      cv_folds: config.train.cv_folds,
+      families: config.train.families,
+    },
+  });
+  await ctx.writeOutput("bundle", `${JSON.stringify(bundle)}\n`, { contentType: "application/json" });
+  return {
+    counts: { trainingRows: train.numRows, features: matrix.numFeatures },
+    summary: {
+      selected: selection.family,
+      candidates: selection.candidates,
+      calibration: selection.calibration.calibrator.kind,
+      tiers: bundle.tiers,
+    },
+  };
+}
+
+/** The train component spec. */
+export const trainComponent: ComponentSpec<typeof trainParameters> = {
+  name: "train",
+  description:
+    "cross-validate logistic, GBDT and MLP; refit and calibrate the best; write the candidate bundle",
+  inputs: {
+    rows: { type: "arrow", description: "ingest-history's typed labelled rows (rows.arrow)" },
+    transform: { type: "json", description: "the feature step's transform.json" },
+    config: { type: "yaml", description: "churn.yaml (train, tiers)" },
+  },
+  outputs: {
+    bundle: { type: "model", file: "bundle.json", description: "the candidate model bundle" },
+  },
+  parameters: trainParameters,
+  run,
+};
