@@ -122,7 +122,7 @@ export function registerValidate(program: Command, wrap: Wrap): void {
           }
           input = createReadStream(path);
         }
-        let schema;
+        let schema: DatasetSchema | undefined;
         if (options.schema) {
           const text =
             storage && (await storage.stat(options.schema))

@@ -1,6 +1,6 @@
 import type { WeekSummary } from "./summary.js";
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -14,7 +14,7 @@ function bars(rows: Array<{ label: string; value: number; text: string }>, color
   const items = rows
     .map((r, i) => {
       const w = Math.round((r.value / max) * 300);
-      return `<text x="0" y="${i * h + 15}" font-size="12">${escape(r.label)}</text><rect x="150" y="${i * h + 4}" width="${w}" height="14" fill="${color}"/><text x="${156 + w}" y="${i * h + 15}" font-size="12">${escape(r.text)}</text>`;
+      return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label)}</text><rect x="150" y="${i * h + 4}" width="${w}" height="14" fill="${color}"/><text x="${156 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
     })
     .join("");
   return `<svg role="img" width="560" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
@@ -35,13 +35,13 @@ export function renderReport(summary: WeekSummary, stem: string): string {
   }));
   const reasons = summary.top_reasons.map((r) => ({ label: r.column, value: r.count, text: fmt(r.count) }));
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Churn report ${escape(stem)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Churn report ${escapeHtml(stem)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1a1a1a;line-height:1.4}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}
 th{text-align:left}.note{color:#444}</style></head>
 <body><main>
-<h1>Churn scores for ${escape(stem)}</h1>
-<p class="note">Model ${escape(summary.model_version ?? "unknown")}. ${escape(summary.model_decision ?? "")}</p>
+<h1>Churn scores for ${escapeHtml(stem)}</h1>
+<p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
 <h2>Customers by risk tier</h2>
 ${bars(tiers, "#b3261e")}
 <table><tr><th>Rows received</th><td>${fmt(c.rows_in)}</td></tr><tr><th>Scored</th><td>${fmt(c.scored)}</td></tr>
