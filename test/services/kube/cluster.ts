@@ -6,7 +6,7 @@
 import { startCluster } from "../../support/kube.js";
 
 const started = Date.now();
-const cluster = await startCluster({ keep: process.env.KEEP === "1" });
+const cluster = await startCluster();
 process.stdout.write(
   `control plane up in ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
     `  server:     ${cluster.server}\n` +
