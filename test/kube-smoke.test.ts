@@ -338,6 +338,38 @@ describe("Kubernetes control plane with the test node agent", () => {
     });
     expect(pod.status?.phase).toBe("Pending");
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("ErrImagePull");
+    const podName = pod.metadata?.name ?? "";
+    const events = await until("the pod's events", 10_000, async () => {
+      const list = await core.listNamespacedEvent({
+        namespace: ns,
+        fieldSelector: `involvedObject.name=${podName}`,
+      });
+      return list.items.some((e) => e.reason === "Failed") ? list.items : undefined;
+    });
+    expect(events.map((e) => e.reason)).toContain("Scheduled");
+    const failed = events.find((e) => e.reason === "Failed");
+    expect(failed?.type).toBe("Warning");
+    expect(failed?.message).toContain('Failed to pull image "registry.example/does-not-exist:1"');
+  });
+
+  it("streams a running container's log through pods/log until the container exits", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob(
+        "stream",
+        "let i = 0; const t = setInterval(() => { console.log('line ' + i); if (++i === 5) clearInterval(t); }, 300)",
+      ),
+    });
+    const pod = await until("the pod to run", 30_000, async () => {
+      const [p] = await podsOf(ns, "stream");
+      return p?.status?.phase === "Running" ? p : undefined;
+    });
+    // Follow starts while the process is still printing and ends by itself when it exits.
+    const text = await podLog(ns, pod.metadata?.name ?? "");
+    expect(text).toBe("line 0\nline 1\nline 2\nline 3\nline 4\n");
+    const { outcome } = await finished(ns, "stream");
+    expect(outcome).toBe("Complete");
   });
 
   it("kills a container over its memory limit as OOMKilled with exit code 137", async () => {

@@ -80,6 +80,8 @@ type ContainerRun = {
   /** Why we killed it, when we did (OOMKilled, DeadlineExceeded, deletion). */
   killReason?: string;
   logPath: string;
+  /** The pod it belongs to, for events. */
+  pod: { namespace: string; name: string; uid: string };
 };
 
 type PodRun = {
@@ -355,6 +357,41 @@ class NodeAgent {
     await this.startPod(pod, uid, name, namespace);
   }
 
+  /** A core/v1 Event on a pod, as the scheduler and the kubelet record them (best effort). */
+  private event(
+    pod: { namespace: string; name: string; uid: string },
+    type: string,
+    reason: string,
+    message: string,
+  ) {
+    const now = new Date();
+    const component = reason === "Scheduled" ? "default-scheduler" : "kubelet";
+    this.core
+      .createNamespacedEvent({
+        namespace: pod.namespace,
+        body: {
+          metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
+          involvedObject: {
+            kind: "Pod",
+            apiVersion: "v1",
+            namespace: pod.namespace,
+            name: pod.name,
+            uid: pod.uid,
+          },
+          type,
+          reason,
+          message,
+          source: { component, host: this.config.nodeName },
+          reportingComponent: component,
+          reportingInstance: this.config.nodeName,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      })
+      .catch((error) => log(`event ${reason} for ${pod.namespace}/${pod.name}: ${errorText(error)}`));
+  }
+
   private async bind(uid: string, name: string, namespace: string): Promise<void> {
     const key = `bind/${uid}`;
     if (this.inFlight.has(key)) return;
@@ -368,6 +405,12 @@ class NodeAgent {
           target: { apiVersion: "v1", kind: "Node", name: this.config.nodeName },
         },
       });
+      this.event(
+        { namespace, name, uid },
+        "Normal",
+        "Scheduled",
+        `Successfully assigned ${namespace}/${name} to ${this.config.nodeName}`,
+      );
     } catch (error) {
       this.inFlight.delete(key);
       if (!isConflictOrGone(error)) throw error;
@@ -577,6 +620,7 @@ class NodeAgent {
       image: c.image ?? "",
       restartCount: 0,
       logPath: join(dir, "logs", `${c.name}.log`),
+      pod: { namespace, name, uid },
     }));
     let argvs: (string[] | { reason: string; message: string })[];
     const envs: Record<string, string>[] = [];
@@ -592,20 +636,37 @@ class NodeAgent {
       // The kubelet reports config errors (missing configmap key, ...) as a waiting reason.
       for (const c of run.containers)
         c.waiting = { reason: "CreateContainerConfigError", message: errorText(error) };
+      this.event(run, "Warning", "Failed", `Error: ${errorText(error)}`);
       await this.writeStatus(run);
       return;
     }
     const unmapped = argvs.find((argv) => !Array.isArray(argv));
     if (unmapped && !Array.isArray(unmapped)) {
       argvs.forEach((argv, i) => {
-        if (!Array.isArray(argv)) run.containers[i].waiting = argv;
+        if (Array.isArray(argv)) return;
+        run.containers[i].waiting = argv;
+        this.event(
+          run,
+          "Warning",
+          "Failed",
+          `Failed to pull image "${run.containers[i].image}": ${argv.message}`,
+        );
       });
       await this.writeStatus(run);
       return;
     }
     const deadline = pod.spec?.activeDeadlineSeconds;
     if (deadline) {
-      run.timers.push(setTimeout(() => this.killRun(run, "DeadlineExceeded", 0), deadline * 1000));
+      const expire = () => {
+        this.event(
+          run,
+          "Normal",
+          "DeadlineExceeded",
+          "Pod was active on the node longer than the specified deadline",
+        );
+        this.killRun(run, "DeadlineExceeded", 0);
+      };
+      run.timers.push(setTimeout(expire, deadline * 1000));
     }
     containers.forEach((container, i) => {
       this.launch(pod, run, run.containers[i], argvs[i] as string[], envs[i], container);
@@ -639,6 +700,7 @@ class NodeAgent {
       return;
     }
     state.child = child;
+    this.event(run, "Normal", "Started", `Started container ${state.name}`);
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
     let spawnError: string | undefined;
@@ -720,6 +782,7 @@ class NodeAgent {
     const child = state.child;
     if (!child?.pid) return;
     state.killReason ??= reason;
+    if (reason === "Deleted") this.event(state.pod, "Normal", "Killing", `Stopping container ${state.name}`);
     const group = -child.pid;
     try {
       process.kill(group, graceSeconds > 0 ? "SIGTERM" : "SIGKILL");
