@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -280,7 +280,6 @@ describe("Kubernetes control plane with the test node agent", () => {
     });
     const podName = pod.metadata?.name ?? "";
     const pid = await until("the pod to print its pid", 30_000, async () => {
-      const { readFile } = await import("node:fs/promises");
       const text = await readFile(cluster.containerLogPath(ns, podName, "main"), "utf8");
       return Number.parseInt(text, 10) || undefined;
     });
@@ -466,5 +465,53 @@ describe("Kubernetes control plane with the test node agent", () => {
       runsPerIndex.set(index, (runsPerIndex.get(index) ?? 0) + 1);
     }
     expect(Object.fromEntries(runsPerIndex)).toEqual({ "0": 1, "1": 2, "2": 1 });
+  });
+
+  it("restarts a container in place under restartPolicy OnFailure", async () => {
+    const ns = await namespace();
+    const markerDir = await mkdtemp(join(tmpdir(), "churn-kube-smoke-"));
+    onTestFinished(() => rm(markerDir, { recursive: true, force: true }));
+    const marker = JSON.stringify(join(markerDir, "failed-once"));
+    const script = `const fs = require('node:fs'); if (!fs.existsSync(${marker})) { fs.writeFileSync(${marker}, 'x'); process.exit(1); }`;
+    const body = nodeJob("onfailure", script, { backoffLimit: 3 });
+    const spec = body.spec?.template.spec;
+    if (!spec) throw new Error("no pod spec");
+    spec.restartPolicy = "OnFailure";
+    await batch.createNamespacedJob({ namespace: ns, body });
+    const { outcome } = await finished(ns, "onfailure");
+    expect(outcome).toBe("Complete");
+    const pods = await podsOf(ns, "onfailure");
+    expect(pods).toHaveLength(1);
+    expect(pods[0].status?.containerStatuses?.[0]?.restartCount).toBe(1);
+  });
+
+  it("fails a Job past activeDeadlineSeconds and kills its running process", async () => {
+    const ns = await namespace();
+    await batch.createNamespacedJob({
+      namespace: ns,
+      body: nodeJob("deadline", "console.log(process.pid); setInterval(() => {}, 1000)", {
+        activeDeadlineSeconds: 3,
+        backoffLimit: 2,
+      }),
+    });
+    const pod = await until("the pod to run", 30_000, async () => {
+      const [p] = await podsOf(ns, "deadline");
+      return p?.status?.phase === "Running" ? p : undefined;
+    });
+    const logPath = cluster.containerLogPath(ns, pod.metadata?.name ?? "", "main");
+    const pid = await until("the pod to print its pid", 30_000, async () => {
+      return Number.parseInt(await readFile(logPath, "utf8"), 10) || undefined;
+    });
+    const { job, outcome } = await finished(ns, "deadline");
+    expect(outcome).toBe("Failed");
+    expect(job.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("DeadlineExceeded");
+    await until("the process to be killed", 30_000, async () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   });
 });
