@@ -135,12 +135,32 @@ async function main() {
     );
     line("ingest (CSV -> Arrow)", ROWS, ingest.seconds);
     const rows = ingest.output.outputs.rows!.object;
-    const score = await step(storage, "r-bench", "score", "score", {
-      rows: [rows],
-      champion: [`models/${version}/bundle.json`],
-      config: ["bench/no-reasons.yaml"],
-    });
-    line("score: probabilities + tiers", ROWS, score.seconds, "(Arrow -> scores.csv)");
+    const single = await step(
+      storage,
+      "r-bench",
+      "score-1",
+      "score",
+      { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
+      { workers: 1 },
+    );
+    line("score: probabilities + tiers, 1 thread", ROWS, single.seconds, "(Arrow -> scores.csv)");
+    const score = await step(
+      storage,
+      "r-bench",
+      "score",
+      "score",
+      { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
+      { workers: "auto" },
+    );
+    const summary = score.output.summary as { workers: number };
+    line(
+      `score: probabilities + tiers, ${summary.workers} workers`,
+      ROWS,
+      score.seconds,
+      "(Arrow -> scores.csv)",
+    );
+    if (score.output.outputs.scores!.sha256 !== single.output.outputs.scores!.sha256)
+      throw new Error("scores.csv differs between 1 thread and workers");
     line("ingest + score, end to end", ROWS, ingest.seconds + score.seconds, "(CSV -> scores.csv)");
     // Reasons cost ~1 ms a row for a deep GBDT: time them over the first rows only.
     const predictor = loadPredictor(

@@ -78,6 +78,19 @@ describe("scores.csv identity", () => {
     }
   });
 
+  it("is byte-identical on worker threads", async () => {
+    const { output } = await runComponent(
+      storage,
+      "score",
+      "score-workers",
+      { rows: [rowsObject], champion: [bundleObject(version)], config: ["churn.yaml"] },
+      { workers: 3 },
+      "r-id",
+    );
+    expect((output.summary as { workers: number }).workers).toBe(3);
+    expect(await storage.readText(output.outputs.scores!.object)).toBe(whole);
+  }, 60_000);
+
   it("is byte-identical in 1, 3 and 7 shards merged", async () => {
     for (const count of [1, 3, 7]) {
       const shards: string[] = [];

@@ -3,10 +3,10 @@ import { z } from "zod";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { NotFoundError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
-import type { RowBatch } from "../common/schema/types.js";
 import { readBundleInput } from "../evaluate/spec.js";
 import { readConfigInput } from "../train/rows.js";
-import { loadPredictor, type ScoreScratch, scoreBatchCsv, scoresHeader } from "./predictor.js";
+import { defaultWorkers, scoreArrow } from "./parallel.js";
+import { loadPredictor, scoresHeader } from "./predictor.js";
 
 /**
  * The score component: streams ingest-weekly's record batches through the
@@ -22,7 +22,14 @@ export const scoreParameters = z.strictObject({
     .default(0)
     .describe("this shard (0-based); JOB_COMPLETION_INDEX in an Indexed Job"),
   shard_count: z.int().min(1).default(1).describe("number of shards"),
+  workers: z
+    .union([z.literal("auto"), z.int().min(1)])
+    .default("auto")
+    .describe("worker threads; auto: one per core for inputs over 8 MB, else 1"),
 });
+
+/** Inputs smaller than this are scored on one thread (starting workers would cost more). */
+const PARALLEL_MIN_BYTES = 8 << 20;
 export type ScoreParameters = z.output<typeof scoreParameters>;
 
 /** The batches [from, to) of shard `index` among `count` over `batches` batches. */
@@ -53,6 +60,12 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
     reasonsFor: config.score.reasons_for,
     passthrough: config.passthrough,
   };
+  const workers =
+    ctx.parameters.workers === "auto"
+      ? (rowsRef.size ?? 0) >= PARALLEL_MIN_BYTES * count
+        ? defaultWorkers()
+        : 1
+      : ctx.parameters.workers;
   const out = new PassThrough();
   const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
   written.catch(() => {});
@@ -60,15 +73,19 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   try {
     // Only the first shard carries the header, so shards concatenate into one file.
     if (index === 0) out.write(scoresHeader(predictor.schema, options.passthrough, options.reasons));
-    const scratch: ScoreScratch = { x: new Float64Array(0), p: new Float64Array(0) };
-    let b = 0;
-    for await (const batch of readRowBatches(ctx.openInput(rowsRef))) {
-      if (b >= from && b < to) {
-        if (!out.write(scoreBatchCsv(predictor, batch as RowBatch, options, scratch)))
-          await new Promise((resolve) => out.once("drain", resolve));
-        rows += batch.numRows;
-      }
-      b++;
+    const chunks = scoreArrow(
+      bundle,
+      predictor.version,
+      ctx.openInput(rowsRef),
+      options,
+      { from, to },
+      workers,
+      (n) => {
+        rows += n;
+      },
+    );
+    for await (const text of chunks) {
+      if (!out.write(text)) await new Promise((resolve) => out.once("drain", resolve));
     }
     out.end();
   } catch (error) {
@@ -78,7 +95,7 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   await written;
   return {
     counts: { scored: rows },
-    summary: { model_version: predictor.version, family: predictor.family, shard: { index, count } },
+    summary: { model_version: predictor.version, family: predictor.family, shard: { index, count }, workers },
   };
 }
 

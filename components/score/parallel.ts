@@ -1,0 +1,240 @@
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { RecordBatchReader } from "apache-arrow";
+import type { Bundle } from "../common/bundle/bundle.js";
+import { ChurnError, InputError } from "../common/errors.js";
+import {
+  datasetSchemaOf,
+  ID_FIELD,
+  isFloatColumn,
+  LINE_FIELD,
+  readRowBatches,
+  storedColumns,
+} from "../common/schema/arrow.js";
+import type { RowBatch } from "../common/schema/types.js";
+import { loadPredictor, type ReasonOptions, type ScoreScratch, scoreBatchCsv } from "./predictor.js";
+
+/**
+ * Scoring on every core: record batches go round-robin to worker threads, each
+ * holding its own copy of the same predictor, and their scores.csv text comes
+ * back in batch order. A row's text depends only on the row and the bundle,
+ * so the output is byte-identical to scoring on one thread.
+ *
+ * Batches travel as their raw Arrow buffers (typed arrays, copied once and
+ * transferred), not as decoded rows: cloning arrays of strings costs more
+ * than scoring them, and would leave the main thread the bottleneck.
+ */
+
+export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
+
+/** Worker threads to use: one per core, or 1 on a single core. */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** A utf8 Arrow column as plain buffers: offsets start at 0. */
+interface RawUtf8 {
+  offsets: Int32Array;
+  bytes: Uint8Array;
+  /** Validity bitmap, or null when nothing is missing. */
+  valid: Uint8Array | null;
+}
+
+/** One record batch as transferable buffers. */
+export interface RawBatch {
+  numRows: number;
+  lines: Uint32Array;
+  ids: RawUtf8;
+  columns: Record<string, Float64Array | RawUtf8>;
+}
+
+interface ArrowData {
+  length: number;
+  offset: number;
+  values: Uint8Array | Float64Array | Uint32Array;
+  valueOffsets: Int32Array;
+  nullBitmap?: Uint8Array;
+  nullCount: number;
+}
+
+function rawUtf8(data: ArrowData): RawUtf8 {
+  const n = data.length;
+  const start = data.valueOffsets[0]!;
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i <= n; i++) offsets[i] = data.valueOffsets[i]! - start;
+  const bytes = (data.values as Uint8Array).slice(start, data.valueOffsets[n]!);
+  const valid = data.nullCount > 0 && data.nullBitmap?.length ? data.nullBitmap.slice(0, (n + 7) >> 3) : null;
+  return { offsets, bytes, valid };
+}
+
+const decoder = new TextDecoder("utf-8");
+
+function decodeUtf8(raw: RawUtf8, n: number): Array<string | null> {
+  const out: Array<string | null> = new Array(n);
+  const { offsets, bytes, valid } = raw;
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++)
+    if (bytes[i]! > 127) {
+      ascii = false;
+      break;
+    }
+  const whole = ascii
+    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
+    : null;
+  for (let i = 0; i < n; i++) {
+    if (valid && ((valid[i >> 3]! >> (i & 7)) & 1) === 0) out[i] = null;
+    else
+      out[i] =
+        whole !== null
+          ? whole.slice(offsets[i]!, offsets[i + 1]!)
+          : decoder.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!));
+  }
+  return out;
+}
+
+/** Rebuilds the RowBatch of a raw batch (what readRowBatches would have given). */
+export function decodeRawBatch(raw: RawBatch): RowBatch {
+  const columns: RowBatch["columns"] = {};
+  for (const [name, c] of Object.entries(raw.columns))
+    columns[name] = c instanceof Float64Array ? c : decodeUtf8(c, raw.numRows);
+  return {
+    numRows: raw.numRows,
+    lines: raw.lines,
+    ids: decodeUtf8(raw.ids, raw.numRows) as string[],
+    columns,
+  };
+}
+
+function transferList(raw: RawBatch): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [raw.lines.buffer as ArrayBuffer];
+  const utf8 = (u: RawUtf8) => {
+    list.push(u.offsets.buffer as ArrayBuffer, u.bytes.buffer as ArrayBuffer);
+    if (u.valid) list.push(u.valid.buffer as ArrayBuffer);
+  };
+  utf8(raw.ids);
+  for (const c of Object.values(raw.columns)) {
+    if (c instanceof Float64Array) list.push(c.buffer as ArrayBuffer);
+    else utf8(c);
+  }
+  return list;
+}
+
+/** Reads an ingest Arrow stream as raw batches (copies of their buffers, ready to transfer). */
+export async function* readRawBatches(input: AsyncIterable<Uint8Array>): AsyncGenerator<RawBatch> {
+  const reader = await RecordBatchReader.from(input);
+  await reader.open();
+  const columns = storedColumns(datasetSchemaOf(reader.schema));
+  for await (const batch of reader) {
+    const child = (name: string) => {
+      const vector = batch.getChild(name);
+      if (!vector) throw new InputError(`the Arrow stream lacks column "${name}"`);
+      return vector.data[0] as unknown as ArrowData;
+    };
+    const n = batch.numRows;
+    const raw: RawBatch = {
+      numRows: n,
+      lines: (child(LINE_FIELD).values as Uint32Array).slice(0, n),
+      ids: rawUtf8(child(ID_FIELD)),
+      columns: {},
+    };
+    for (const column of columns) {
+      const data = child(column.name);
+      raw.columns[column.name] = isFloatColumn(column)
+        ? (data.values as Float64Array).slice(0, n)
+        : rawUtf8(data);
+    }
+    yield raw;
+  }
+}
+
+interface Reply {
+  seq: number;
+  text?: string;
+  error?: { message: string; input: boolean };
+}
+
+function startWorker(workerData: unknown): Worker {
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./worker.js", import.meta.url), { workerData });
+  // From sources (tsx, vitest) the worker registers tsx's loader before importing the TypeScript file.
+  const source = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL("./worker.ts", import.meta.url).href)}); });`;
+  return new Worker(source, { eval: true, workerData });
+}
+
+/** Which record batches to score: [from, to) by batch index. */
+export interface BatchRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * Scores an ingest Arrow stream into scores.csv text chunks (no header), in
+ * input order, on `workers` threads; `onRows` counts the rows scored.
+ */
+export async function* scoreArrow(
+  bundle: Bundle,
+  version: string,
+  input: AsyncIterable<Uint8Array>,
+  options: ScoreOptions,
+  range: BatchRange,
+  workers: number,
+  onRows: (rows: number) => void,
+): AsyncGenerator<string> {
+  if (workers <= 1) {
+    const predictor = loadPredictor(bundle, version);
+    const scratch: ScoreScratch = { x: new Float64Array(0), p: new Float64Array(0) };
+    let b = 0;
+    for await (const batch of readRowBatches(input)) {
+      if (b >= range.from && b < range.to) {
+        onRows(batch.numRows);
+        yield scoreBatchCsv(predictor, batch, options, scratch);
+      }
+      b++;
+    }
+    return;
+  }
+  const data = { bundle, version, options: { ...options, reasonsFor: [...options.reasonsFor] } };
+  const pool = Array.from({ length: workers }, () => startWorker(data));
+  const waiting = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
+  const fail = (error: Error) => {
+    for (const w of waiting.values()) w.reject(error);
+    waiting.clear();
+  };
+  for (const worker of pool) {
+    worker.on("message", (reply: Reply) => {
+      const w = waiting.get(reply.seq);
+      if (!w) return;
+      waiting.delete(reply.seq);
+      if (reply.error)
+        w.reject(
+          reply.error.input ? new InputError(reply.error.message) : new ChurnError(reply.error.message),
+        );
+      else w.resolve(reply.text!);
+    });
+    worker.on("error", (error) => fail(error));
+    worker.on("exit", (code) => {
+      if (code !== 0) fail(new ChurnError(`a scoring worker stopped with exit code ${code}`));
+    });
+  }
+  const inFlight: Array<Promise<string>> = [];
+  try {
+    let b = 0;
+    let seq = 0;
+    for await (const raw of readRawBatches(input)) {
+      if (b >= range.from && b < range.to) {
+        const id = seq++;
+        const done = new Promise<string>((resolve, reject) => waiting.set(id, { resolve, reject }));
+        done.catch(() => {});
+        onRows(raw.numRows);
+        pool[id % workers]!.postMessage({ seq: id, raw }, transferList(raw));
+        inFlight.push(done);
+        // Two batches queued per worker keeps every core busy with bounded memory.
+        while (inFlight.length >= 2 * workers) yield await inFlight.shift()!;
+      }
+      b++;
+    }
+    while (inFlight.length > 0) yield await inFlight.shift()!;
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
