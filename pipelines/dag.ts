@@ -16,7 +16,7 @@ export type InputSource =
   /** One named bucket object, e.g. `churn.yaml` (content-hashed like any input). */
   | { object: string; optional?: boolean }
   /** The current champion bundle (resolved at the time the step starts; absent when there is none). */
-  | { champion: true };
+  | { champion: true; unlessSameAs?: string };
 
 export interface StepDefinition {
   name: string;

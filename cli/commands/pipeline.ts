@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { UsageError } from "../../components/common/errors.js";
-import { openStorage } from "../../components/common/storage/index.js";
+import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { dependenciesOf, renderMermaid, renderText, topologicalOrder } from "../../pipelines/dag.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
@@ -70,6 +70,20 @@ export function describeRun(record: RunRecord, reused: boolean): string {
     lines.push(`logs: churn runs logs ${record.run_id} --bucket ${record.bucket}`);
   }
   return lines.join("\n");
+}
+
+/** The first lines of a published scores.csv, so a first run ends by showing results. */
+async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promise<string> {
+  if (record.state !== "succeeded" || !record.output_prefix) return "";
+  const name = `${record.output_prefix}scores.csv`;
+  if (!(await storage.stat(name))) return "";
+  let text = "";
+  for await (const chunk of storage.createReadStream(name)) {
+    text += chunk.toString();
+    if (text.split("\n").length > lines + 1) break;
+  }
+  const head = text.split("\n").slice(0, lines + 1);
+  return `\n\n${name} (first ${lines} rows):\n${head.map((l) => `  ${l}`).join("\n")}`;
 }
 
 /** `churn pipeline show|run`. */
@@ -162,6 +176,8 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
             webhookUrl: config.notify.webhook_url,
             signal: interrupt.signal,
             env: ctx.env,
+            // Shorter leases make crash-recovery tests fast; the default suits real runs.
+            leaseTtlMs: Number(ctx.env.CHURN_LEASE_TTL_MS) || undefined,
           });
           emit(ctx, { ...result.record, reused: result.reused }, () =>
             describeRun(result.record, result.reused),

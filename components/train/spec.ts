@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { serializeBundle } from "../common/bundle/bundle.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { parseFeatureTransform } from "../feature/schema.js";
 import { transformBatch } from "../feature/transform.js";
@@ -45,7 +46,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
       families: config.train.families,
     },
   });
-  await ctx.writeOutput("bundle", `${JSON.stringify(bundle)}\n`, { contentType: "application/json" });
+  await ctx.writeOutput("bundle", serializeBundle(bundle), { contentType: "application/json" });
   return {
     counts: { trainingRows: train.numRows, features: matrix.numFeatures },
     summary: {

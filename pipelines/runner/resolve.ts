@@ -68,6 +68,11 @@ export async function resolveInputs(
       if (champion) inputs[port] = [await ctx.hasher.ref(`models/${champion.pointer.version}/bundle.json`)];
     }
   }
+  for (const [port, source] of Object.entries(step.inputs)) {
+    if (!("champion" in source) || !source.unlessSameAs) continue;
+    const other = inputs[source.unlessSameAs]?.[0];
+    if (other && inputs[port]?.[0]?.sha256 === other.sha256) delete inputs[port];
+  }
   return inputs;
 }
 

@@ -44,6 +44,15 @@ export function bundleVersion(bundle: Bundle): string {
   return sha256Hex(canonicalJson(bundle)).slice(0, 16);
 }
 
+/**
+ * The stored bytes of a bundle. Everyone who writes a bundle (train's
+ * candidate, promote's models/<version>/bundle.json) uses this, so equal
+ * bundles are equal bytes and the step cache can recognise them.
+ */
+export function serializeBundle(bundle: Bundle): string {
+  return canonicalJson(bundleSchema.parse(bundle));
+}
+
 export function bundleObject(version: string): string {
   return `models/${version}/bundle.json`;
 }
