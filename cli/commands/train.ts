@@ -84,6 +84,8 @@ export function registerTrain(program: Command, wrap: Wrap): void {
         };
         emit(ctx, data, () => {
           const lines: string[] = [];
+          if (result.reused)
+            lines.push(`run ${run} had already processed this training data (use --force to train again)`);
           for (const c of (train?.candidates ?? []) as Array<{
             family: string;
             cvRocAuc: number;
