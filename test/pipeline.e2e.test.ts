@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunRecord } from "../pipelines/runner/records.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
 // it: churn init, then churn pipeline run with the local runner (each step a
@@ -41,7 +42,7 @@ function churn(args: string[], env: Record<string, string> = {}): Promise<Result
 async function runJson(
   bucket: string,
   extra: string[] = [],
-): Promise<{ code: number | null; record: Record<string, any> }> {
+): Promise<{ code: number | null; record: RunRecord & { reused?: boolean } }> {
   const result = await churn(["pipeline", "run", "--bucket", bucket, "--json", ...extra]);
   expect(result.stdout, result.stderr).not.toBe("");
   return { code: result.code, record: JSON.parse(result.stdout) };
@@ -98,7 +99,7 @@ describe("weekly pipeline, end to end", () => {
     const forced = await runJson(dir, ["--force"]);
     expect(forced.code).toBe(0);
     expect(forced.record.run_id).toBe(`${first.record.run_id}-a2`);
-    const state = Object.fromEntries(forced.record.steps.map((s: any) => [s.name, s.state]));
+    const state = Object.fromEntries(forced.record.steps.map((s) => [s.name, s.state]));
     for (const step of ["ingest-history", "feature", "train", "evaluate"])
       expect(state[step], step).toBe("cached");
 
@@ -111,7 +112,7 @@ describe("weekly pipeline, end to end", () => {
     await writeFile(history, text.slice(0, end) + String((Number(digit) + 1) % 10) + text.slice(end + 1));
     const retrained = await runJson(dir, ["--force"]);
     expect(retrained.code).toBe(0);
-    const after = Object.fromEntries(retrained.record.steps.map((s: any) => [s.name, s.state]));
+    const after = Object.fromEntries(retrained.record.steps.map((s) => [s.name, s.state]));
     expect(after["ingest-history"]).toBe("succeeded");
     expect(after.train).toBe("succeeded");
   });
@@ -128,7 +129,7 @@ describe("weekly pipeline, end to end", () => {
     while (Date.now() < deadline && !killed) {
       await new Promise((r) => setTimeout(r, 100));
       const runs = existsSync(join(dir, "runs")) ? await readRunJson(dir) : null;
-      if (runs?.steps.find((s: any) => s.name === "train")?.state === "running") {
+      if (runs?.steps.find((s) => s.name === "train")?.state === "running") {
         process.kill(-victim.child.pid!, "SIGKILL");
         killed = true;
       }
@@ -139,9 +140,8 @@ describe("weekly pipeline, end to end", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/held by .*waiting|resuming/);
     const record = await readRunJson(dir);
-    const states = Object.fromEntries(record.steps.map((s: any) => [s.name, s.state]));
-    expect(states["ingest-history"]).toBe("succeeded");
-    expect(record.steps.find((s: any) => s.name === "ingest-history").attempts).toBe(1);
+    const history = record?.steps.find((s) => s.name === "ingest-history");
+    expect(history).toMatchObject({ state: "succeeded", attempts: 1 });
     for (const file of ["scores.csv", "rejected.csv"]) {
       expect(await readFile(join(dir, weekly, file), "utf8"), file).toBe(
         await readFile(join(reference, weekly, file), "utf8"),
@@ -155,7 +155,7 @@ describe("weekly pipeline, end to end", () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(a.record.run_id).toBe(b.record.run_id);
     expect([a.record.reused, b.record.reused].sort()).toEqual([false, true]);
-    expect(b.record.steps.map((s: any) => s.state)).toEqual(a.record.steps.map((s: any) => s.state));
+    expect(b.record.steps.map((s) => s.state)).toEqual(a.record.steps.map((s) => s.state));
   });
 
   it("publishes good rows of a file with 3% bad rows; fails a 50% bad file without touching the previous output", async () => {
@@ -193,7 +193,7 @@ describe("weekly pipeline, end to end", () => {
   });
 
   it("sends one webhook message per publish and per failure", async () => {
-    const messages: any[] = [];
+    const messages: Array<Record<string, unknown>> = [];
     const server: Server = createServer((req, res) => {
       let body = "";
       req.on("data", (c) => (body += c));
@@ -226,7 +226,7 @@ describe("weekly pipeline, end to end", () => {
   });
 });
 
-async function readRunJson(dir: string): Promise<any> {
+async function readRunJson(dir: string): Promise<RunRecord | null> {
   const { readdir } = await import("node:fs/promises");
   const runs = (await readdir(join(dir, "runs"))).filter((r) => r.startsWith("r-"));
   for (const run of runs) {

@@ -179,8 +179,11 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
             // Shorter leases make crash-recovery tests fast; the default suits real runs.
             leaseTtlMs: Number(ctx.env.CHURN_LEASE_TTL_MS) || undefined,
           });
-          emit(ctx, { ...result.record, reused: result.reused }, () =>
-            describeRun(result.record, result.reused),
+          const head = ctx.json ? "" : await scoresHead(storage, result.record);
+          emit(
+            ctx,
+            { ...result.record, reused: result.reused },
+            () => describeRun(result.record, result.reused) + head,
           );
           return result.exitCode;
         } finally {
