@@ -98,9 +98,13 @@ export function createTreeShap(model: GbdtModel): TreeShapExplainer {
     pZero[p + depth] = zero;
     pOne[p + depth] = one;
     pWeight[p + depth] = depth === 0 ? 1 : 0;
+    const inv = 1 / (depth + 1);
+    const oneInv = one * inv;
+    const zeroInv = zero * inv;
     for (let i = depth - 1; i >= 0; i--) {
-      pWeight[p + i + 1] += (one * pWeight[p + i] * (i + 1)) / (depth + 1);
-      pWeight[p + i] = (zero * pWeight[p + i] * (depth - i)) / (depth + 1);
+      const w = pWeight[p + i];
+      pWeight[p + i + 1] += oneInv * w * (i + 1);
+      pWeight[p + i] = zeroInv * w * (depth - i);
     }
   }
 
@@ -124,19 +128,32 @@ export function createTreeShap(model: GbdtModel): TreeShapExplainer {
     }
   }
 
+  // Ratios of the recurrences, tabulated per path length so the inner loops
+  // multiply instead of divide: up[depth][i] = (depth+1)/(i+1), down[depth][i] = (depth-i)/(depth+1).
+  const up: Float64Array[] = [];
+  const down: Float64Array[] = [];
+  for (let depth = 0; depth <= maxd; depth++) {
+    up.push(Float64Array.from({ length: depth + 1 }, (_, i) => (depth + 1) / (i + 1)));
+    down.push(Float64Array.from({ length: depth + 1 }, (_, i) => (depth - i) / (depth + 1)));
+  }
+
   function unwoundPathSum(p: number, depth: number, index: number): number {
     const one = pOne[p + index];
     const zero = pZero[p + index];
     let nextOne = pWeight[p + depth];
     let sum = 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const tmp = (nextOne * (depth + 1)) / ((i + 1) * one);
+    const u = up[depth]!;
+    const dn = down[depth]!;
+    if (one !== 0) {
+      const inv = 1 / one;
+      for (let i = depth - 1; i >= 0; i--) {
+        const tmp = nextOne * u[i]! * inv;
         sum += tmp;
-        nextOne = pWeight[p + i] - (tmp * zero * (depth - i)) / (depth + 1);
-      } else if (zero !== 0) {
-        sum += pWeight[p + i] / zero / ((depth - i) / (depth + 1));
+        nextOne = pWeight[p + i] - tmp * zero * dn[i]!;
       }
+    } else if (zero !== 0) {
+      for (let i = depth - 1; i >= 0; i--) sum += pWeight[p + i] / dn[i]!;
+      sum /= zero;
     }
     return sum;
   }
@@ -161,9 +178,22 @@ export function createTreeShap(model: GbdtModel): TreeShapExplainer {
     const f = feature[node];
     if (f === -1) {
       const v = value[node];
+      // Elements the row does not satisfy (one = 0) share one sum, divided by their own zero fraction.
+      let cold = Number.NaN;
       for (let i = 1; i <= depth; i++) {
-        const w = unwoundPathSum(p, depth, i);
-        phiOut[pFeature[p + i]] += w * (pOne[p + i] - pZero[p + i]) * v;
+        const one = pOne[p + i];
+        const zero = pZero[p + i];
+        let w = 0;
+        if (one !== 0) w = unwoundPathSum(p, depth, i);
+        else if (zero !== 0) {
+          if (Number.isNaN(cold)) {
+            const dn = down[depth]!;
+            cold = 0;
+            for (let k = depth - 1; k >= 0; k--) cold += pWeight[p + k] / dn[k]!;
+          }
+          w = cold / zero;
+        }
+        phiOut[pFeature[p + i]] += w * (one - zero) * v;
       }
       return;
     }
