@@ -133,7 +133,7 @@ export function registerValidate(program: Command, wrap: Wrap): void {
           schema = parseDatasetSchema(text, options.schema);
         }
         const mode =
-          options.mode ?? (schema || file.startsWith("weekly/") || !config.label ? "scoring" : "training");
+          options.mode ?? (schema || /(^|\/)weekly\//.test(file) || !config.label ? "scoring" : "training");
         const started = process.hrtime.bigint();
         const result = await ingest(input, {
           source,
