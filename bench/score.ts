@@ -141,20 +141,20 @@ async function main() {
       "score-1",
       "score",
       { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
-      { workers: 1 },
+      { workers: 0 },
     );
-    line("score: probabilities + tiers, 1 thread", ROWS, single.seconds, "(Arrow -> scores.csv)");
+    line("score: probabilities + tiers, main thread", ROWS, single.seconds, "(Arrow -> scores.csv)");
     const score = await step(
       storage,
       "r-bench",
       "score",
       "score",
       { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
-      { workers: "auto" },
+      { workers: Math.max(1, cpus().length - 1) },
     );
     const summary = score.output.summary as { workers: number };
     line(
-      `score: probabilities + tiers, ${summary.workers} workers`,
+      `score: probabilities + tiers, ${summary.workers} worker(s)`,
       ROWS,
       score.seconds,
       "(Arrow -> scores.csv)",

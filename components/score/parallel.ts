@@ -27,9 +27,14 @@ import { loadPredictor, type ReasonOptions, type ScoreScratch, scoreBatchCsv } f
 
 export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
 
-/** Worker threads to use: one per core, or 1 on a single core. */
+/**
+ * Worker threads for a big input: one per core but one (the main thread reads,
+ * hashes and writes). Below 4 cores, none: on a 2-core machine the measured
+ * gain was nil (bench/score.ts), and the threads only competed with the reader.
+ */
 export function defaultWorkers(): number {
-  return Math.max(1, availableParallelism());
+  const cores = availableParallelism();
+  return cores >= 4 ? cores - 1 : 0;
 }
 
 /** A utf8 Arrow column as plain buffers: offsets start at 0. */
@@ -149,7 +154,7 @@ export async function* readRawBatches(input: AsyncIterable<Uint8Array>): AsyncGe
 
 interface Reply {
   seq: number;
-  text?: string;
+  bytes?: Uint8Array;
   error?: { message: string; input: boolean };
 }
 
@@ -168,8 +173,8 @@ export interface BatchRange {
 }
 
 /**
- * Scores an ingest Arrow stream into scores.csv text chunks (no header), in
- * input order, on `workers` threads; `onRows` counts the rows scored.
+ * Scores an ingest Arrow stream into scores.csv chunks (text, or UTF-8 bytes from workers; no header), in
+ * input order, on `workers` worker threads (0: on this thread); `onRows` counts the rows scored.
  */
 export async function* scoreArrow(
   bundle: Bundle,
@@ -179,8 +184,8 @@ export async function* scoreArrow(
   range: BatchRange,
   workers: number,
   onRows: (rows: number) => void,
-): AsyncGenerator<string> {
-  if (workers <= 1) {
+): AsyncGenerator<string | Uint8Array> {
+  if (workers <= 0) {
     const predictor = loadPredictor(bundle, version);
     const scratch: ScoreScratch = { x: new Float64Array(0), p: new Float64Array(0) };
     let b = 0;
@@ -195,7 +200,7 @@ export async function* scoreArrow(
   }
   const data = { bundle, version, options: { ...options, reasonsFor: [...options.reasonsFor] } };
   const pool = Array.from({ length: workers }, () => startWorker(data));
-  const waiting = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
+  const waiting = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
   const fail = (error: Error) => {
     for (const w of waiting.values()) w.reject(error);
     waiting.clear();
@@ -209,21 +214,21 @@ export async function* scoreArrow(
         w.reject(
           reply.error.input ? new InputError(reply.error.message) : new ChurnError(reply.error.message),
         );
-      else w.resolve(reply.text!);
+      else w.resolve(reply.bytes!);
     });
     worker.on("error", (error) => fail(error));
     worker.on("exit", (code) => {
       if (code !== 0) fail(new ChurnError(`a scoring worker stopped with exit code ${code}`));
     });
   }
-  const inFlight: Array<Promise<string>> = [];
+  const inFlight: Array<Promise<Uint8Array>> = [];
   try {
     let b = 0;
     let seq = 0;
     for await (const raw of readRawBatches(input)) {
       if (b >= range.from && b < range.to) {
         const id = seq++;
-        const done = new Promise<string>((resolve, reject) => waiting.set(id, { resolve, reject }));
+        const done = new Promise<Uint8Array>((resolve, reject) => waiting.set(id, { resolve, reject }));
         done.catch(() => {});
         onRows(raw.numRows);
         pool[id % workers]!.postMessage({ seq: id, raw }, transferList(raw));

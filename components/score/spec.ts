@@ -23,12 +23,14 @@ export const scoreParameters = z.strictObject({
     .describe("this shard (0-based); JOB_COMPLETION_INDEX in an Indexed Job"),
   shard_count: z.int().min(1).default(1).describe("number of shards"),
   workers: z
-    .union([z.literal("auto"), z.int().min(1)])
+    .union([z.literal("auto"), z.int().min(0)])
     .default("auto")
-    .describe("worker threads; auto: one per core for inputs over 8 MB, else 1"),
+    .describe(
+      "worker threads (0: score on the main thread); auto: cores - 1 on 4+ cores for inputs over 8 MB, else 0",
+    ),
 });
 
-/** Inputs smaller than this are scored on one thread (starting workers would cost more). */
+/** Inputs smaller than this are scored on the main thread (starting workers would cost more). */
 const PARALLEL_MIN_BYTES = 8 << 20;
 export type ScoreParameters = z.output<typeof scoreParameters>;
 
