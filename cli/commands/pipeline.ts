@@ -4,7 +4,9 @@ import { UsageError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { dependenciesOf, renderMermaid, renderText, topologicalOrder } from "../../pipelines/dag.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
-import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
+import { LocalProcessExecutor, type StepExecutor } from "../../pipelines/runner/executor.js";
+import { KubernetesJobExecutor } from "../../pipelines/runner/kubernetes.js";
+import { inClusterNamespace, loadKubeConfig } from "../../pipelines/runner/kubernetes-driver.js";
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { type RunEvent, runPipeline } from "../../pipelines/runner/run.js";
 import { bucketOption, type CommandContext, emit } from "../io.js";
@@ -17,7 +19,10 @@ interface ShowOptions {
 interface RunOptions {
   bucket?: string;
   weekly?: string;
+  transactions?: string;
   runner?: string;
+  namespace?: string;
+  inCluster?: boolean;
   force?: boolean;
   cache?: boolean;
 }
@@ -132,7 +137,16 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
       "--weekly <object>",
       "the weekly file to score, e.g. weekly/2024-W18.csv (default: the newest upload)",
     )
+    .option(
+      "--transactions <object>",
+      "the purchase log of the lifetime pipeline, e.g. transactions/2024.csv (default: the newest upload)",
+    )
     .option("--runner <runner>", "local (child processes) or kubernetes (Jobs)", "local")
+    .option(
+      "--namespace <name>",
+      "kubernetes runner: namespace of the step Jobs (default: the pod's own in-cluster, else churn.yaml kubernetes.namespace)",
+    )
+    .option("--in-cluster", "kubernetes runner: use the pod's ServiceAccount instead of a kubeconfig")
     .option(
       "--force",
       "start a new attempt even if this file was already processed (the cache still applies)",
@@ -141,22 +155,43 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
     .option("--json", "print the run record as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  churn pipeline run --bucket ./demo-bucket\n  churn pipeline run weekly --bucket gs://acme-churn --weekly weekly/2024-W18.csv\n  churn pipeline run retrain --bucket ./demo-bucket --no-cache\n",
+      "\nExamples:\n  churn pipeline run --bucket ./demo-bucket\n  churn pipeline run weekly --bucket gs://acme-churn --weekly weekly/2024-W18.csv\n  churn pipeline run retrain --bucket ./demo-bucket --no-cache\n  churn pipeline run --bucket gs://acme-churn --runner kubernetes --namespace churn\n",
     )
     .action(
       wrap<RunOptions>(async (options, ctx, [name]) => {
         const definition = pipelineByName(name ?? "weekly");
-        if (options.weekly && definition.trigger.kind !== "object") {
+        if (options.weekly && definition.name !== "weekly") {
           throw new UsageError(`--weekly applies to the weekly pipeline, not ${definition.name}`);
         }
-        if (options.runner !== "local") {
-          throw new UsageError(
-            `--runner ${options.runner} is not available in this build: use --runner local`,
-          );
+        if (options.transactions && definition.name !== "lifetime") {
+          throw new UsageError(`--transactions applies to the lifetime pipeline, not ${definition.name}`);
+        }
+        if (options.runner !== "local" && options.runner !== "kubernetes") {
+          throw new UsageError(`--runner must be local or kubernetes, not ${options.runner}`);
+        }
+        if (options.runner !== "kubernetes" && (options.inCluster || options.namespace)) {
+          throw new UsageError("--in-cluster and --namespace apply to --runner kubernetes only");
         }
         const bucket = bucketOption(options.bucket, ctx);
         const storage = await openStorage(bucket, ctx.cwd);
         const config = await loadConfig(storage);
+        let executor: StepExecutor = new LocalProcessExecutor(storage.uri, ctx.env);
+        if (options.runner === "kubernetes") {
+          const inCluster = options.inCluster === true;
+          executor = new KubernetesJobExecutor({
+            kubeConfig: loadKubeConfig({ inCluster, env: ctx.env }),
+            namespace:
+              options.namespace ??
+              (inCluster ? inClusterNamespace(ctx.env) : null) ??
+              config.kubernetes.namespace,
+            image: config.kubernetes.image,
+            serviceAccount: config.kubernetes.service_account,
+            bucketUri: storage.uri,
+            pipeline: definition.name,
+            steps: definition.steps,
+            env: ctx.env,
+          });
+        }
         const interrupt = new AbortController();
         const onSigint = () => {
           ctx.stderr.write("interrupted: stopping steps; run the same command again to resume\n");
@@ -167,8 +202,8 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
           const result = await runPipeline({
             storage,
             pipeline: definition,
-            executor: new LocalProcessExecutor(storage.uri, ctx.env),
-            trigger: options.weekly,
+            executor,
+            trigger: options.weekly ?? options.transactions,
             force: options.force,
             noCache: options.cache === false,
             logger: ctx.logger,

@@ -29,6 +29,8 @@ export interface StepOutcome {
  */
 export interface StepExecutor {
   readonly name: string;
+  /** True when the executor retries transient failures itself (Kubernetes: the Job's backoffLimit). */
+  readonly handlesRetries?: boolean;
   execute(invocation: StepInvocation, log: PassThrough, signal: AbortSignal): Promise<StepOutcome>;
 }
 

@@ -90,7 +90,7 @@ async function identify(
   let identity: TriggerObject | TriggerObject[];
   let trigger: TriggerObject | null = null;
   if (pipeline.trigger.kind === "object") {
-    const info = await selectWeeklyFile(storage, options.trigger);
+    const info = await selectWeeklyFile(storage, options.trigger, pipeline.trigger.prefix);
     trigger = { name: info.name, generation: info.generation };
     identity = trigger;
   } else {
@@ -103,9 +103,10 @@ async function identify(
   return { runId: runIdFor(pipeline.name, storage.uri, identity, attempt), attempt, trigger };
 }
 
-/** Where a run's public outputs go (weekly: output/<stem>/). */
+/** Where a run's public outputs go (weekly: output/<stem>/; lifetime: output/lifetime/<stem>/). */
 function outputPrefixOf(pipeline: PipelineDefinition, trigger: TriggerObject | null): string | null {
   if (pipeline.name === "weekly" && trigger) return `output/${stemOf(trigger.name)}/`;
+  if (pipeline.name === "lifetime" && trigger) return `output/lifetime/${stemOf(trigger.name)}/`;
   return null;
 }
 
@@ -272,7 +273,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
           attempt: rec.attempts,
         });
         await persist();
-        const retries = step.retries ?? DEFAULT_RETRIES;
+        // An executor that retries inside (a Job's backoffLimit) must not be retried on top.
+        const retries = executor.handlesRetries ? 0 : (step.retries ?? DEFAULT_RETRIES);
         let outcome = { exitCode: 1 as ExitCode, error: "not run" as string | null };
         const logName = `${stepPrefix(runId, step.name)}log.txt`;
         const logChunks: Buffer[] = [];
