@@ -9,7 +9,9 @@ import type { ComponentContext, ComponentSpec } from "../common/component/spec.j
  * earlier attempt is removed before `_SUCCESS` appears.
  */
 export const publishParameters = z.strictObject({
-  output_prefix: z.string().regex(/^output\/[^/]+\/$/, "must look like output/<stem>/"),
+  output_prefix: z
+    .string()
+    .regex(/^output\/(lifetime\/)?[^/]+\/$/, "must look like output/<stem>/ or output/lifetime/<stem>/"),
   run_id: z.string().min(1),
   trigger: z.string().nullable(),
   /** Seconds per finished step and the steps served from cache, as the runner recorded them. */
@@ -23,6 +25,8 @@ const PUBLIC_NAMES: Record<string, string> = {
   scores: "scores.csv",
   rejected: "rejected.csv",
   report: "report.html",
+  customers: "customers.csv",
+  alerts: "alerts.csv",
 };
 
 async function run(ctx: ComponentContext<PublishParameters>) {
@@ -64,12 +68,15 @@ async function run(ctx: ComponentContext<PublishParameters>) {
 
 export const publishComponent: ComponentSpec<typeof publishParameters> = {
   name: "publish",
-  description: "copy the week's scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
+  description:
+    "copy the run's results (scores or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS",
   inputs: {
-    scores: { type: "csv", description: "scores.csv of the week" },
+    scores: { type: "csv", description: "scores.csv of the week", optional: true },
     rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
     summary: { type: "json", description: "the week's summary from the report step" },
     report: { type: "html", description: "report.html", optional: true },
+    customers: { type: "csv", description: "customers.csv of the lifetime pipeline", optional: true },
+    alerts: { type: "csv", description: "alerts.csv of the lifetime pipeline", optional: true },
   },
   outputs: {},
   parameters: publishParameters,

@@ -1,11 +1,13 @@
 import { UsageError } from "../../components/common/errors.js";
 import type { PipelineDefinition } from "../dag.js";
+import { lifetimePipeline } from "./lifetime.js";
 import { retrainPipeline, weeklyPipeline } from "./weekly.js";
 
 /** Every pipeline by name. */
 export const PIPELINES: Record<string, PipelineDefinition> = {
   weekly: weeklyPipeline,
   retrain: retrainPipeline,
+  lifetime: lifetimePipeline,
 };
 
 /** Look a pipeline up by name; unknown names are a usage error listing the known ones. */

@@ -23,14 +23,20 @@ export function isSystemWritten(info: ObjectInfo): boolean {
 }
 
 /**
- * The weekly file to score: the one named, or the newest upload under
- * `weekly/` (latest upload time; name breaks ties so the choice is stable).
+ * The file a run is for: the one named, or the newest upload under the
+ * pipeline's trigger prefix (`weekly/`, `transactions/`; latest upload time,
+ * name breaks ties so the choice is stable).
  */
-export async function selectWeeklyFile(storage: Storage, named?: string): Promise<ObjectInfo> {
+export async function selectWeeklyFile(
+  storage: Storage,
+  named?: string,
+  prefix = "weekly/",
+): Promise<ObjectInfo> {
+  const option = prefix === "weekly/" ? "--weekly" : `--${prefix.replace(/\/$/, "")}`;
   if (named) {
-    if (!named.startsWith("weekly/") || !CSV.test(named)) {
+    if (!named.startsWith(prefix) || !CSV.test(named)) {
       throw new UsageError(
-        `--weekly must name a CSV under weekly/, e.g. weekly/2024-W18.csv (got "${named}")`,
+        `${option} must name a CSV under ${prefix}, e.g. ${prefix}2024-W18.csv (got "${named}")`,
       );
     }
     const info = await storage.stat(named);
@@ -38,10 +44,12 @@ export async function selectWeeklyFile(storage: Storage, named?: string): Promis
     stemOf(named);
     return info;
   }
-  const candidates = (await storage.list("weekly/")).filter((o) => CSV.test(o.name) && !isSystemWritten(o));
+  const candidates = (await storage.list(prefix)).filter((o) => CSV.test(o.name) && !isSystemWritten(o));
   if (candidates.length === 0) {
     throw new NotFoundError(
-      `no weekly file to score: upload a CSV to ${storage.uri}/weekly/ (or run \`churn init\`)`,
+      prefix === "weekly/"
+        ? `no weekly file to score: upload a CSV to ${storage.uri}/weekly/ (or run \`churn init\`)`
+        : `no file to process: upload a CSV to ${storage.uri}/${prefix}`,
     );
   }
   candidates.sort((a, b) => b.updated.getTime() - a.updated.getTime() || b.name.localeCompare(a.name));

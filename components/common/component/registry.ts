@@ -15,6 +15,13 @@ const LOADERS: Record<string, () => Promise<ComponentSpec>> = {
     (await import("../../evaluate/spec.js")).evaluateComponent as unknown as ComponentSpec,
   promote: async () => (await import("../../promote/spec.js")).promoteComponent as unknown as ComponentSpec,
   score: async () => (await import("../../score/spec.js")).scoreComponent as unknown as ComponentSpec,
+  "ingest-transactions": async () =>
+    (await import("../../lifetime/spec.js")).ingestTransactionsComponent as unknown as ComponentSpec,
+  rfm: async () => (await import("../../lifetime/spec.js")).rfmComponent as unknown as ComponentSpec,
+  "fit-lifetime": async () =>
+    (await import("../../lifetime/spec.js")).fitLifetimeComponent as unknown as ComponentSpec,
+  "score-lifetime": async () =>
+    (await import("../../lifetime/spec.js")).scoreLifetimeComponent as unknown as ComponentSpec,
   "merge-scores": async () =>
     (await import("../../merge-scores/spec.js")).mergeScoresComponent as unknown as ComponentSpec,
 };

@@ -99,6 +99,45 @@ export const churnConfigSchema = z
         columns: z.array(columnName).nullable().default(null),
       }),
     }),
+    lifetime: section({
+      model: z
+        .enum(["bgnbd"])
+        .default("bgnbd")
+        .describe("lifetime model fitted to the purchase log (BG/NBD)"),
+      penalizer: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe("L2 penalty on the model parameters (0: plain maximum likelihood)"),
+      horizon_days: z
+        .number()
+        .positive()
+        .default(90)
+        .describe("expected_purchases in customers.csv counts purchases in the next this many days"),
+      alert_prob_alive: probability
+        .nullable()
+        .default(0.3)
+        .describe("alert when the probability a customer is still active is below this (null: off)"),
+      alert_inactive_days: z
+        .number()
+        .positive()
+        .nullable()
+        .default(null)
+        .describe("alert when the last purchase is more than this many days ago (null: off)"),
+      alert_rhythm_factor: z
+        .number()
+        .positive()
+        .nullable()
+        .default(3)
+        .describe(
+          "alert when the silence exceeds this multiple of the customer's mean gap between purchases (null: off)",
+        ),
+      alert_min_repeat_purchases: z
+        .int()
+        .min(1)
+        .default(2)
+        .describe("repeat purchases needed before the rhythm rule applies (one gap is not a rhythm)"),
+    }),
     kubernetes: section({
       namespace: z.string().min(1).default("churn"),
       image: z.string().min(1).default("ghcr.io/churn-pipeline/churn:latest"),
