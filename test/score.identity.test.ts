@@ -195,4 +195,25 @@ describe("the gate with no champion", () => {
     expect(result.stdout + result.stderr).toMatch(/ROC-AUC 0\.\d{4}.*below the gate's 0\.999/);
     expect(await readChampion(otherStorage)).toBeNull();
   }, 120_000);
+
+  it("with a champion, a refused candidate leaves the champion in place and says why", async () => {
+    const { dir: other, storage: otherStorage } = await tempBucket({});
+    cpSync(join(dir, "input"), join(other, "input"), { recursive: true });
+    cpSync(join(dir, "models"), join(other, "models"), { recursive: true });
+    const yaml = readFileSync(join(dir, "churn.yaml"), "utf8")
+      .replace(/min_roc_auc: [0-9.]+/, "min_roc_auc: 0.999")
+      .replace(/families: \[[^\]]*\]/, "families: [logistic]");
+    writeFileSync(join(other, "churn.yaml"), yaml);
+    const result = await runCli(["train", "--bucket", other, "--runner", "in-process", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as {
+      promotion: { action: string; reason: string; champion: string };
+    };
+    expect(out.promotion.action).toBe("keep-champion");
+    expect(out.promotion.reason).toMatch(
+      /^Champion .* stays: logistic \(held-out\) reached ROC-AUC 0\.\d{4}, below the gate's 0\.999/,
+    );
+    expect((await readChampion(otherStorage))!.pointer.version).toBe(version);
+    expect(out.promotion.champion).toBe(version);
+  }, 120_000);
 });
