@@ -211,7 +211,20 @@ describe.skipIf(!present)("lifetime pipeline on CDNOW, through the CLI", () => {
     const again = await churn(["pipeline", "run", "lifetime", "--bucket", dir]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/had already finished \(succeeded\); nothing to do/);
-    expect(again.stdout).toContain("output/lifetime/cdnow/");
+    expect(again.stdout).toContain(
+      "output/lifetime/cdnow/customers.csv (first 5 rows):\n  customer_id,frequency",
+    );
+    const wrongOption = await churn([
+      "pipeline",
+      "run",
+      "lifetime",
+      "--bucket",
+      dir,
+      "--weekly",
+      "weekly/x.csv",
+    ]);
+    expect(wrongOption.code).toBe(2);
+    expect(wrongOption.stderr).toContain("--weekly applies to the weekly pipeline, not lifetime");
   }, 60_000);
 });
 

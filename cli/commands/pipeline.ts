@@ -77,10 +77,10 @@ export function describeRun(record: RunRecord, reused: boolean): string {
   return lines.join("\n");
 }
 
-/** The first lines of a published scores.csv, so a first run ends by showing results. */
+/** The first lines of a published scores.csv (lifetime: customers.csv), so a first run ends by showing results. */
 async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promise<string> {
   if (record.state !== "succeeded" || !record.output_prefix) return "";
-  const name = `${record.output_prefix}scores.csv`;
+  const name = `${record.output_prefix}${record.pipeline === "lifetime" ? "customers.csv" : "scores.csv"}`;
   if (!(await storage.stat(name))) return "";
   let text = "";
   for await (const chunk of storage.createReadStream(name)) {
@@ -93,7 +93,9 @@ async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promi
 
 /** `churn pipeline show|run`. */
 export function registerPipeline(program: Command, wrap: Wrap): void {
-  const pipeline = program.command("pipeline").description("show and run pipelines (weekly, retrain)");
+  const pipeline = program
+    .command("pipeline")
+    .description("show and run pipelines (weekly, retrain, lifetime)");
 
   pipeline
     .command("show [name]")
@@ -155,7 +157,7 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
     .option("--json", "print the run record as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  churn pipeline run --bucket ./demo-bucket\n  churn pipeline run weekly --bucket gs://acme-churn --weekly weekly/2024-W18.csv\n  churn pipeline run retrain --bucket ./demo-bucket --no-cache\n  churn pipeline run --bucket gs://acme-churn --runner kubernetes --namespace churn\n",
+      "\nExamples:\n  churn pipeline run --bucket ./demo-bucket\n  churn pipeline run weekly --bucket gs://acme-churn --weekly weekly/2024-W18.csv\n  churn pipeline run retrain --bucket ./demo-bucket --no-cache\n  churn pipeline run lifetime --bucket ./demo-bucket --transactions transactions/2024.csv\n  churn pipeline run --bucket gs://acme-churn --runner kubernetes --namespace churn\n",
     )
     .action(
       wrap<RunOptions>(async (options, ctx, [name]) => {
