@@ -1,0 +1,54 @@
+import { createLogger } from "../components/common/log.js";
+import { openStorage, type Storage } from "../components/common/storage/index.js";
+import { bucketUriFor, parseFunctionsEnv } from "./config.js";
+import { LocalProcessLauncher, type RunLauncher } from "./launcher.js";
+import type { ModelServerRoller } from "./model-server.js";
+import { registerFunctions } from "./register.js";
+
+/**
+ * The deployed entry: `functions-framework --source dist/functions/main.js
+ * --target onWeeklyUpload|onModelPublished --signature-type cloudevent`.
+ * Clients are made from the environment on the first event.
+ */
+
+async function bucketOpener(): Promise<(bucket: string) => Promise<Storage | null>> {
+  const env = parseFunctionsEnv(process.env);
+  const cache = new Map<string, Promise<Storage>>();
+  return async (bucket) => {
+    const uri = bucketUriFor(bucket, env.CHURN_BUCKET_URI);
+    if (!uri) return null;
+    if (!cache.has(uri)) cache.set(uri, openStorage(uri));
+    return cache.get(uri)!;
+  };
+}
+
+async function launcherFromEnv(): Promise<RunLauncher> {
+  const env = parseFunctionsEnv(process.env);
+  if (env.CHURN_LAUNCHER === "kubernetes") {
+    // TODO(issue 8): the in-cluster driver Job launcher, once pipelines/runner
+    // exposes createDriverJob. Refusing is better than silently running locally.
+    throw new Error("CHURN_LAUNCHER=kubernetes is not available yet (no driver Job launcher)");
+  }
+  return new LocalProcessLauncher({ cliPath: env.CHURN_CLI, logFile: env.CHURN_RUNNER_LOG });
+}
+
+async function rollerFromEnv(): Promise<ModelServerRoller | null> {
+  const env = parseFunctionsEnv(process.env);
+  const { DeploymentAnnotationRoller, ReloadUrlRoller } = await import("./model-server.js");
+  if (env.CHURN_MODEL_SERVER_DEPLOYMENT) {
+    const k8s = await import("@kubernetes/client-node");
+    const config = new k8s.KubeConfig();
+    config.loadFromDefault();
+    const [namespace, name] = env.CHURN_MODEL_SERVER_DEPLOYMENT.split("/") as [string, string];
+    return new DeploymentAnnotationRoller(config.makeApiClient(k8s.AppsV1Api), namespace, name);
+  }
+  if (env.CHURN_MODEL_SERVER_RELOAD_URL) return new ReloadUrlRoller(env.CHURN_MODEL_SERVER_RELOAD_URL);
+  return null;
+}
+
+const logger = createLogger({ json: true, fields: { service: "churn-functions" } });
+
+registerFunctions({
+  weekly: async () => ({ openBucket: await bucketOpener(), launcher: await launcherFromEnv(), logger }),
+  model: async () => ({ openBucket: await bucketOpener(), roller: await rollerFromEnv(), logger }),
+});

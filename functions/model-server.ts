@@ -1,0 +1,66 @@
+import type { AppsV1Api } from "@kubernetes/client-node";
+
+/**
+ * Tells the model server that `models/champion` changed. The server follows
+ * the pointer (DESIGN), so rolling is only a nudge: both implementations are
+ * idempotent for one version.
+ */
+export interface ModelServerRoller {
+  /** Make the server pick up `version`; returns a short description of what was done. */
+  roll(version: string): Promise<string>;
+}
+
+/** The pod-template annotation whose change makes Kubernetes roll the Deployment. */
+export const CHAMPION_ANNOTATION = "churn.dev/champion";
+
+/**
+ * Rolls a Deployment by writing the champion version into its pod template
+ * annotation (the `kubectl rollout restart` mechanism). Patching the same
+ * version twice leaves the template unchanged, so a redelivered event starts
+ * no second rollout.
+ */
+export class DeploymentAnnotationRoller implements ModelServerRoller {
+  constructor(
+    private readonly apps: Pick<AppsV1Api, "patchNamespacedDeployment">,
+    private readonly namespace: string,
+    private readonly deployment: string,
+  ) {}
+
+  /** Strategic-merge-patch the pod template annotation. */
+  async roll(version: string): Promise<string> {
+    const { PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
+    await this.apps.patchNamespacedDeployment(
+      {
+        name: this.deployment,
+        namespace: this.namespace,
+        body: { spec: { template: { metadata: { annotations: { [CHAMPION_ANNOTATION]: version } } } } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+    return `patched deployment ${this.namespace}/${this.deployment} (${CHAMPION_ANNOTATION}=${version})`;
+  }
+}
+
+/** Rolls a server outside Kubernetes by POSTing to its reload URL. */
+export class ReloadUrlRoller implements ModelServerRoller {
+  constructor(
+    private readonly url: string,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  /** POST `{version}`; a non-2xx answer is an error (the event is redelivered). */
+  async roll(version: string): Promise<string> {
+    const response = await this.fetchImpl(this.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ version }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      throw new Error(
+        `reload ${this.url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
+      );
+    }
+    return `POST ${this.url} → ${response.status}`;
+  }
+}
