@@ -64,7 +64,7 @@ async function step(
 
 function line(what: string, rows: number, seconds: number, note = ""): void {
   const rate = Math.round(rows / seconds).toLocaleString("en-US");
-  console.log(`${what.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s  ${rate.padStart(10)} rows/s  ${note}`);
+  console.log(`${what.padEnd(46)} ${seconds.toFixed(2).padStart(7)} s  ${rate.padStart(10)} rows/s  ${note}`);
 }
 
 async function main() {
