@@ -8,11 +8,13 @@ export function stemOf(object: string): string {
   const base = object.slice(object.lastIndexOf("/") + 1).replace(CSV, "");
   if (base === "" || base === "lifetime") {
     throw new UsageError(
-      `"${object}" cannot be scored: its stem "${base}" is reserved or empty (rename the file)`,
+      `"${object}" cannot be processed: its stem "${base}" is reserved or empty (rename the file)`,
     );
   }
   if (!/^[A-Za-z0-9._-]+$/.test(base)) {
-    throw new UsageError(`"${object}": a weekly file name may hold letters, digits, ".", "_" and "-" only`);
+    throw new UsageError(
+      `"${object}": a weekly or transactions file name may hold letters, digits, ".", "_" and "-" only`,
+    );
   }
   return base;
 }
