@@ -6,7 +6,7 @@
  * 0.01; BankChurners >= 0.98; the leakage warning fires on BankChurners'
  * Naive_Bayes columns when they are not excluded.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../components/common/config/load.js";
 import { rocAuc } from "../components/evaluate/metrics.js";
 import { fitTransform } from "../components/feature/fit.js";
@@ -14,7 +14,15 @@ import { transformBatch } from "../components/feature/transform.js";
 import { loadPredictor } from "../components/score/predictor.js";
 import { selectRows } from "../components/train/rows.js";
 import { buildBundle, selectModel } from "../components/train/select.js";
-import { DATASETS, datasetsAvailable, ingestDataset, splitIndices } from "./models-support/datasets.js";
+import {
+  DATASETS,
+  datasetsAvailable,
+  ingestDataset,
+  removeTempBuckets,
+  splitIndices,
+} from "./models-support/datasets.js";
+
+afterAll(removeTempBuckets);
 
 const available = datasetsAvailable();
 if (!available)

@@ -7,7 +7,7 @@
  */
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleObject, readBundle, readChampion } from "../components/common/bundle/index.js";
 import { parseConfig } from "../components/common/config/load.js";
 import { storedColumns } from "../components/common/schema/arrow.js";
@@ -24,7 +24,9 @@ import {
 } from "../components/score/predictor.js";
 import { selectRows } from "../components/train/rows.js";
 import { runCli } from "./ingest-support/helpers.js";
-import { readRows, runComponent, tempBucket } from "./models-support/datasets.js";
+import { readRows, removeTempBuckets, runComponent, tempBucket } from "./models-support/datasets.js";
+
+afterAll(removeTempBuckets);
 
 let dir: string;
 let storage: Storage;

@@ -1,4 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -66,11 +74,19 @@ export function datasetsAvailable(): boolean {
   return existsSync(join(DATASETS_ROOT, "bankchurners/BankChurners.csv"));
 }
 
+const created: string[] = [];
+
+/** Removes every bucket tempBucket made (call from afterAll). */
+export function removeTempBuckets(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 /** A fresh temporary file:// bucket with churn.yaml. */
 export async function tempBucket(
   config: Record<string, unknown>,
 ): Promise<{ dir: string; storage: Storage }> {
   const dir = mkdtempSync(join(tmpdir(), "churn-models-"));
+  created.push(dir);
   writeFileSync(join(dir, "churn.yaml"), stringify(config));
   return { dir, storage: await openStorage(`file://${dir}`) };
 }
