@@ -70,8 +70,15 @@ async function bucket(name: string): Promise<string> {
   return dir;
 }
 
-function executor(ns: string, bucketUri: string, image = IMAGE, pendingGraceSeconds = 120) {
+function executor(
+  ns: string,
+  bucketUri: string,
+  image = IMAGE,
+  pendingGraceSeconds = 120,
+  extra: Partial<ConstructorParameters<typeof KubernetesJobExecutor>[0]> = {},
+) {
   return new KubernetesJobExecutor({
+    ...extra,
     pendingGraceSeconds,
     kubeConfig: cluster.kubeConfig,
     namespace: ns,
@@ -103,6 +110,12 @@ beforeAll(async () => {
             commands: {},
             env: {},
           },
+          {
+            image: "flaky-churn:*",
+            entrypoint: [process.execPath, join(base, "flaky-churn.mjs")],
+            commands: {},
+            env: {},
+          },
         ],
       }),
       churn(["init", "--bucket", template, "--rows", "2000", "--weekly-rows", "500"]),
@@ -125,6 +138,20 @@ beforeAll(async () => {
         'console.log("second try ok " + process.argv.slice(2).join(" "));',
       ].join("\n"),
     );
+    // The churn CLI, except that score shard 1 fails once (exit 1) before it runs.
+    await writeFile(
+      join(base, "flaky-churn.mjs"),
+      [
+        'import { spawnSync } from "node:child_process";',
+        'import { existsSync, writeFileSync } from "node:fs";',
+        `const marker = ${JSON.stringify(join(base, "shard-1.marker"))};`,
+        'if (process.env.JOB_COMPLETION_INDEX === "1" && !existsSync(marker)) {',
+        '  writeFileSync(marker, "1"); console.error("churn: lost the connection to the bucket"); process.exit(1);',
+        "}",
+        `const result = spawnSync(process.execPath, [${JSON.stringify(bin)}, ...process.argv.slice(2)], { stdio: "inherit" });`,
+        "process.exit(result.status ?? 1);",
+      ].join("\n"),
+    );
     core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
   } catch (error) {
@@ -143,13 +170,24 @@ afterAll(async () => {
 });
 
 describe("Kubernetes runner on a real control plane", () => {
-  it("runs the weekly pipeline as Jobs, byte-identical to the local runner; deleting the run collects its Jobs", async () => {
+  it("runs the weekly pipeline as Jobs with 4 score shards, byte-identical to the local runner; deleting the run collects its Jobs", async () => {
     const ns = await namespace();
     const kubeDir = await bucket("kube");
     const localDir = await bucket("local");
     const storage = await openStorage(kubeDir);
+    // Small record batches give the 4 shards 2 batches each (500 rows / 64).
+    const pipeline = {
+      ...weeklyPipeline,
+      steps: weeklyPipeline.steps.map((s) =>
+        s.name === "ingest-weekly" ? { ...s, parameters: { ...s.parameters, batch_rows: 64 } } : s,
+      ),
+    };
     const [kube, local] = await Promise.all([
-      runPipeline({ storage, pipeline: weeklyPipeline, executor: executor(ns, storage.uri) }),
+      runPipeline({
+        storage,
+        pipeline,
+        executor: executor(ns, storage.uri, "flaky-churn:1", 120, { storage, scoreShards: 4 }),
+      }),
       (async () => {
         const localStorage = await openStorage(localDir);
         return runPipeline({
@@ -179,7 +217,7 @@ describe("Kubernetes runner on a real control plane", () => {
       expect(job.metadata?.name).toBe(jobName(runId, job.metadata?.labels?.[LABELS.step] ?? ""));
       expect(job.metadata?.labels?.[LABELS.pipeline]).toBe("weekly");
       expect(job.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "ConfigMap", name: runId });
-      expect(job.status?.succeeded).toBe(1);
+      expect(job.status?.succeeded).toBe(job.spec?.completions ?? 1);
       expect(job.spec?.template.spec?.serviceAccountName).toBe("churn-runner");
     }
     const train = jobs.items.find((j) => j.metadata?.labels?.[LABELS.step] === "train");
@@ -194,6 +232,39 @@ describe("Kubernetes runner on a real control plane", () => {
       "--bucket",
       storage.uri,
     ]);
+    // score ran as one Indexed Job of 4 shards; shard 1 failed once and was retried alone.
+    const scoreJob = jobs.items.find((j) => j.metadata?.labels?.[LABELS.step] === "score");
+    expect(scoreJob?.spec).toMatchObject({
+      completionMode: "Indexed",
+      completions: 4,
+      backoffLimitPerIndex: 2,
+    });
+    const scorePods = await podsOfJob(ns, jobName(runId, "score"));
+    const byIndex = (i: number) =>
+      scorePods
+        .filter((p) => p.metadata?.annotations?.["batch.kubernetes.io/job-completion-index"] === String(i))
+        .map((p) => p.status?.phase)
+        .sort();
+    expect(byIndex(0)).toEqual(["Succeeded"]);
+    expect(byIndex(1)).toEqual(["Failed", "Succeeded"]);
+    expect(byIndex(2)).toEqual(["Succeeded"]);
+    expect(byIndex(3)).toEqual(["Succeeded"]);
+    // Every shard scored its own non-empty block of rows; shard 0 alone carries the header.
+    const parts = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        readFile(join(kubeDir, "runs", runId, "steps", `score-shard-${i}`, "scores.csv"), "utf8"),
+      ),
+    );
+    for (const part of parts.slice(1)) {
+      expect(part.split("\n").length).toBeGreaterThan(50);
+      expect(part.startsWith(parts[0]!.slice(0, parts[0]!.indexOf("\n")))).toBe(false);
+    }
+    expect(parts.join("")).toBe(scores.toString("utf8"));
+    const merge = kube.record.steps.find((s) => s.name === "merge-scores");
+    expect(merge?.counts.shards).toBe(4);
+    expect(kube.record.steps.find((s) => s.name === "score")?.counts.scored).toBe(
+      local.record.steps.find((s) => s.name === "score")?.counts.scored,
+    );
     // The pods' logs (pods/log API) were copied into the run's step logs.
     const trainLog = await readFile(join(kubeDir, "runs", runId, "steps", "train", "log.txt"), "utf8");
     expect(trainLog).toMatch(/--- pod r-[0-9a-f]{16}-train-/);

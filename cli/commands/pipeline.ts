@@ -192,6 +192,8 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
             pipeline: definition.name,
             steps: definition.steps,
             env: ctx.env,
+            storage,
+            scoreShards: config.score.shards,
           });
         }
         const interrupt = new AbortController();

@@ -13,7 +13,15 @@ import {
   type V1VolumeMount,
   Watch,
 } from "@kubernetes/client-node";
+import { parseInputDoc, writeInputDoc } from "../../components/common/component/run.js";
+import {
+  type OutputDoc,
+  outputDocSchema,
+  STEP_DOC_VERSION,
+  stepPrefix,
+} from "../../components/common/component/spec.js";
 import { type ExitCode, messageOf } from "../../components/common/errors.js";
+import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 import { reasonFromLog, type StepExecutor, type StepInvocation, type StepOutcome } from "./executor.js";
 
@@ -63,6 +71,23 @@ export interface KubernetesExecutorOptions {
   pendingGraceSeconds?: number;
   /** Longest wait between two looks at the Job when no watch event arrives. */
   pollMs?: number;
+  /**
+   * Shards of the score step (config score.shards): above 1 it runs as an
+   * Indexed Job, one pod per contiguous block of record batches; "auto"
+   * picks one shard per SHARD_BYTES of ingest's output. Needs `storage`.
+   */
+  scoreShards?: number | "auto";
+  /** The bucket, for sharded scoring (shard input documents and the merged part list). */
+  storage?: Storage;
+}
+
+/** Bytes of typed rows per score shard when score.shards is "auto". */
+export const SHARD_BYTES = 256 << 20;
+const MAX_AUTO_SHARDS = 32;
+
+/** The step name of shard `index` of a sharded step (its own input.json and outputs). */
+export function shardStep(step: string, index: number | string): string {
+  return `${step}-shard-${index}`;
 }
 
 /** A valid DNS-1123 label (≤ 63 chars) from parts; over-long names keep a hash suffix so they stay unique. */
@@ -195,8 +220,89 @@ export class KubernetesJobExecutor implements StepExecutor {
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  /** The Job a step runs as (exported for tests and `churn pipeline show`-style inspection). */
-  jobFor(invocation: StepInvocation, owner: V1OwnerReference): V1Job {
+  /**
+   * How many shards a step runs as: 1 except for score with score.shards > 1
+   * (or "auto" over a big input). A sharded step gets one input.json per shard
+   * (its own parameters shard_index/shard_count), written before the Job.
+   */
+  private async shardsFor(invocation: StepInvocation): Promise<number> {
+    const { storage, scoreShards } = this.options;
+    if (invocation.component !== "score" || !storage || scoreShards === undefined || scoreShards === 1)
+      return 1;
+    const inputName = `${stepPrefix(invocation.runId, invocation.step)}input.json`;
+    const doc = parseInputDoc(await storage.readText(inputName), `${storage.uri}/${inputName}`);
+    let shards: number;
+    if (scoreShards === "auto") {
+      const size =
+        doc.inputs.rows?.[0]?.size ?? (await storage.stat(doc.inputs.rows?.[0]?.object ?? ""))?.size ?? 0;
+      shards = Math.min(MAX_AUTO_SHARDS, Math.max(1, Math.ceil(size / SHARD_BYTES)));
+    } else shards = scoreShards;
+    if (shards <= 1) return 1;
+    for (let index = 0; index < shards; index++) {
+      await writeInputDoc(storage, {
+        component: doc.component,
+        run: doc.run,
+        step: shardStep(invocation.step, index),
+        inputs: doc.inputs,
+        parameters: { ...doc.parameters, shard_index: index, shard_count: shards },
+        createdAt: new Date().toISOString(),
+      });
+    }
+    return shards;
+  }
+
+  /**
+   * After an Indexed score Job: the step's output.json lists the shard parts
+   * in order (port `scores` is part 0, `scores-<i>` the others: merge-scores
+   * concatenates them); counts are summed.
+   */
+  private async gatherShards(invocation: StepInvocation, shards: number): Promise<void> {
+    const storage = this.options.storage as Storage;
+    const parts: OutputDoc[] = [];
+    for (let index = 0; index < shards; index++) {
+      const name = `${stepPrefix(invocation.runId, shardStep(invocation.step, index))}output.json`;
+      parts.push(outputDocSchema.parse(JSON.parse(await storage.readText(name))));
+    }
+    const counts: Record<string, number> = {};
+    for (const part of parts)
+      for (const [key, value] of Object.entries(part.counts)) counts[key] = (counts[key] ?? 0) + value;
+    const outputs: OutputDoc["outputs"] = {};
+    parts.forEach((part, index) => {
+      for (const [port, ref] of Object.entries(part.outputs))
+        outputs[index === 0 ? port : `${port}-${index}`] = ref;
+    });
+    const first = parts[0] as OutputDoc;
+    const last = parts[parts.length - 1] as OutputDoc;
+    const doc: OutputDoc = {
+      version: STEP_DOC_VERSION,
+      component: first.component,
+      run: invocation.runId,
+      step: invocation.step,
+      outputs,
+      counts,
+      timings: {
+        startedAt: parts.map((p) => p.timings.startedAt).sort()[0] ?? first.timings.startedAt,
+        finishedAt:
+          parts
+            .map((p) => p.timings.finishedAt)
+            .sort()
+            .at(-1) ?? last.timings.finishedAt,
+        seconds: Math.max(...parts.map((p) => p.timings.seconds)),
+      },
+      summary: { ...(first.summary as object), shard: { count: shards } },
+    };
+    await storage.write(
+      `${stepPrefix(invocation.runId, invocation.step)}output.json`,
+      `${JSON.stringify(doc, null, 2)}\n`,
+      {
+        contentType: "application/json",
+        metadata: { "churn-writer": "runner" },
+      },
+    );
+  }
+
+  /** The Job a step runs as (exported for tests and `churn pipeline show`-style inspection); Indexed when sharded. */
+  jobFor(invocation: StepInvocation, owner: V1OwnerReference, shards = 1): V1Job {
     const o = this.options;
     const step = o.steps.find((s) => s.name === invocation.step);
     const name = jobName(invocation.runId, invocation.step);
@@ -208,6 +314,15 @@ export class KubernetesJobExecutor implements StepExecutor {
       "app.kubernetes.io/component": "step",
     };
     const env: V1EnvVar[] = [];
+    if (shards > 1) {
+      // The Job controller sets this annotation on each pod of an Indexed Job.
+      env.push({
+        name: "JOB_COMPLETION_INDEX",
+        valueFrom: {
+          fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" },
+        },
+      });
+    }
     for (const key of PASS_THROUGH_ENV) {
       const value = o.env?.[key];
       if (value) env.push({ name: key, value });
@@ -237,7 +352,16 @@ export class KubernetesJobExecutor implements StepExecutor {
       kind: "Job",
       metadata: { name, namespace: o.namespace, labels, ownerReferences: [owner] },
       spec: {
-        backoffLimit: step?.retries ?? 2,
+        ...(shards > 1
+          ? {
+              completionMode: "Indexed",
+              completions: shards,
+              parallelism: shards,
+              // A failed shard is retried alone; one that keeps failing fails the Job at once.
+              backoffLimitPerIndex: step?.retries ?? 2,
+              maxFailedIndexes: 0,
+            }
+          : { backoffLimit: step?.retries ?? 2 }),
         activeDeadlineSeconds: invocation.timeoutSeconds,
         ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 3600,
         podFailurePolicy: {
@@ -273,7 +397,7 @@ export class KubernetesJobExecutor implements StepExecutor {
                   "--run",
                   invocation.runId,
                   "--step",
-                  invocation.step,
+                  shards > 1 ? shardStep(invocation.step, "$(JOB_COMPLETION_INDEX)") : invocation.step,
                   "--bucket",
                   o.bucketUri,
                 ],
@@ -307,8 +431,10 @@ export class KubernetesJobExecutor implements StepExecutor {
   async execute(invocation: StepInvocation, log: PassThrough, signal: AbortSignal): Promise<StepOutcome> {
     const { namespace } = this.options;
     let job: V1Job;
+    let shards = 1;
     try {
-      const body = this.jobFor(invocation, await this.owner(invocation.runId));
+      shards = await this.shardsFor(invocation);
+      const body = this.jobFor(invocation, await this.owner(invocation.runId), shards);
       try {
         job = await this.batch.createNamespacedJob({ namespace, body });
         log.write(`job ${namespace}/${body.metadata?.name} created\n`);
@@ -326,6 +452,7 @@ export class KubernetesJobExecutor implements StepExecutor {
     try {
       const result = await this.wait(name, job, follower, signal);
       await follower.drain(10_000);
+      if (result.exitCode === 0 && shards > 1) await this.gatherShards(invocation, shards);
       return result;
     } catch (error) {
       await follower.drain(2_000);

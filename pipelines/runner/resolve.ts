@@ -44,6 +44,11 @@ export async function resolveInputs(
       if (!ref)
         throw new ChurnError(`step ${step.name}: upstream ${source.step} has no output "${source.output}"`);
       inputs[port] = [{ object: ref.object, sha256: ref.sha256 }];
+      // A sharded step (Indexed Job) lists its other parts as `<output>-1`, `<output>-2`..., in order.
+      for (let i = 1; doc?.outputs[`${source.output}-${i}`]; i++) {
+        const part = doc.outputs[`${source.output}-${i}`]!;
+        inputs[port].push({ object: part.object, sha256: part.sha256 });
+      }
     } else if ("trigger" in source) {
       if (!ctx.trigger)
         throw new ChurnError(`step ${step.name} needs the triggering object, and this run has none`);
