@@ -38,6 +38,8 @@ export function dayParser(format: string): (text: string) => number | null {
  * for rejected.csv come from the same code as every other input. Only
  * characters inside a line change, never line breaks, so line numbers are
  * the file's own. Quoting is not a thing in such files: a quote is kept as data.
+ * The price: rejected.csv shows a bad row of such a file with its fields
+ * tab-separated rather than with the original runs of spaces.
  */
 export async function* whitespaceToTabs(text: AsyncIterable<string>): AsyncGenerator<string> {
   let carry = "";
