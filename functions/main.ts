@@ -1,8 +1,10 @@
+import { loadConfig } from "../components/common/config/index.js";
 import { createLogger } from "../components/common/log.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import { bucketUriFor, parseFunctionsEnv } from "./config.js";
 import { LocalProcessLauncher, type RunLauncher } from "./launcher.js";
 import type { ModelServerRoller } from "./model-server.js";
+import type { ModelRegistryMirror } from "./on-model-published.js";
 import { registerFunctions } from "./register.js";
 
 /**
@@ -46,9 +48,22 @@ async function rollerFromEnv(): Promise<ModelServerRoller | null> {
   return null;
 }
 
+/** The MLflow mirror of a bucket whose churn.yaml sets mlflow.tracking_uri, else null. */
+async function registryFor(storage: Storage): Promise<ModelRegistryMirror | null> {
+  const config = await loadConfig(storage);
+  if (!config.mlflow.tracking_uri) return null;
+  const { MlflowClient, MlflowMirror } = await import("../components/common/mlflow/index.js");
+  return new MlflowMirror(new MlflowClient(config.mlflow.tracking_uri), storage, config.mlflow.model_name);
+}
+
 const logger = createLogger({ json: true, fields: { service: "churn-functions" } });
 
 registerFunctions({
   weekly: async () => ({ openBucket: await bucketOpener(), launcher: await launcherFromEnv(), logger }),
-  model: async () => ({ openBucket: await bucketOpener(), roller: await rollerFromEnv(), logger }),
+  model: async () => ({
+    openBucket: await bucketOpener(),
+    registryFor,
+    roller: await rollerFromEnv(),
+    logger,
+  }),
 });

@@ -22,6 +22,8 @@ export interface ModelPublishedDeps {
   openBucket(bucket: string): Promise<Storage | null>;
   /** null or absent: no registry configured, the bucket alone is the registry. */
   registry?: ModelRegistryMirror | null;
+  /** Used when `registry` is absent: the registry a bucket is mirrored into (from its churn.yaml). */
+  registryFor?: (storage: Storage) => Promise<ModelRegistryMirror | null>;
   /** null or absent: nothing to roll (the server polls the pointer). */
   roller?: ModelServerRoller | null;
   logger: Logger;
@@ -74,9 +76,10 @@ export async function handleModelPublished(
     return { action: "ignored", object: name, reason };
   }
   try {
+    const registry = deps.registry ?? (deps.registryFor ? await deps.registryFor(storage) : null);
     if (kind.kind === "bundle") {
       const stored = await readBundle(storage, kind.version);
-      const done = deps.registry ? [await deps.registry.registerBundle(storage, stored)] : [];
+      const done = registry ? [await registry.registerBundle(storage, stored)] : [];
       log.info(`bundle ${kind.version} is valid${done.length ? `; ${done.join("; ")}` : ""}`);
       return { action: "bundle", version: kind.version, done };
     }
@@ -90,7 +93,7 @@ export async function handleModelPublished(
     const { version } = current.pointer;
     // Pointer first, then the mirror, then the server (DESIGN order).
     const done: string[] = [];
-    if (deps.registry) done.push(await deps.registry.setChampion(version));
+    if (registry) done.push(await registry.setChampion(version));
     if (deps.roller) done.push(await deps.roller.roll(version));
     log.info(`champion is ${version}${done.length ? `; ${done.join("; ")}` : ""}`);
     return { action: "champion", version, done };

@@ -11,6 +11,7 @@ npm ci --no-audit --no-fund --loglevel=error
 echo "== installing test services"
 bash test/services/install.sh
 bash test/services/install-linters.sh
+bash test/services/install-mlflow.sh
 bash test/services/install-kube.sh
 
 echo "== static checks"

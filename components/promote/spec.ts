@@ -6,6 +6,7 @@ import { GateRefusedError, InputError } from "../common/errors.js";
 import type { DecisionDocument } from "../evaluate/spec.js";
 import { readBundleInput } from "../evaluate/spec.js";
 import { readInputText } from "../train/rows.js";
+import { mirrorPromotion } from "./mlflow.js";
 
 /**
  * The promote component: stores the candidate under models/<version>/
@@ -31,7 +32,7 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
     throw new GateRefusedError(decision.reason);
   }
   // Refused candidates are stored too, so `churn models promote` can still pick one by hand.
-  await writeBundle(
+  const stored = await writeBundle(
     ctx.storage,
     bundle,
     { "evaluation.json": `${JSON.stringify(decision, null, 2)}\n` },
@@ -42,6 +43,7 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
     champion = (await promote(ctx.storage, version, decision.reason)).version;
   }
   ctx.logger.info(`promote: ${decision.reason}`);
+  await mirrorPromotion(ctx, stored, { ...decision }, champion);
   await ctx.writeOutput(
     "promotion",
     `${JSON.stringify({ version, promoted: decision.action === "promote", champion, reason: decision.reason }, null, 2)}\n`,
