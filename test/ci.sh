@@ -13,6 +13,7 @@ bash test/services/install.sh
 bash test/services/install-linters.sh
 bash test/services/install-mlflow.sh
 bash test/services/install-kube.sh
+bash test/services/install-helm.sh
 
 echo "== static checks"
 npm run --silent lint
