@@ -12,6 +12,7 @@ echo "== installing test services"
 bash test/services/install.sh
 bash test/services/install-linters.sh
 bash test/services/install-mlflow.sh
+bash test/services/install-terraform-tools.sh
 bash test/services/install-kube.sh
 bash test/services/install-helm.sh
 
