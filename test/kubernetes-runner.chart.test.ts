@@ -1,11 +1,17 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { AuthorizationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { AuthorizationV1Api, BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { openStorage } from "../components/common/storage/index.js";
+import { runIdFor } from "../pipelines/run-id.js";
+import { LABELS } from "../pipelines/runner/kubernetes.js";
+import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { type KubeCluster, kubeBinDir, startCluster } from "./support/kube.js";
 
 // The Helm chart (charts/churn), rendered by the real helm (test/services/install-helm.sh)
@@ -266,5 +272,75 @@ describe("Helm chart charts/churn", () => {
       expect(await can("update", "configmaps")).toBe(false);
       expect(await can("create", "rolebindings", "rbac.authorization.k8s.io")).toBe(false);
     });
+
+    it("runs the weekly pipeline from one driver Job, in-cluster under the chart's Role", async () => {
+      // Uses the ServiceAccount, Role and RoleBinding the previous test created in "churn".
+      const namespace = "churn";
+      const bin = join(root, "dist", "cli", "bin.js");
+      const dir = await mkdtemp(join(tmpdir(), "chart-driver-"));
+      try {
+        const init = await run(process.execPath, [
+          bin,
+          "init",
+          "--bucket",
+          dir,
+          "--rows",
+          "2000",
+          "--weekly-rows",
+          "300",
+        ]);
+        expect(init.stderr).not.toMatch(/error/i);
+        const config = await readFile(join(dir, "churn.yaml"), "utf8");
+        await writeFile(
+          join(dir, "churn.yaml"),
+          config.replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]"),
+        );
+        const storage = await openStorage(dir);
+        const weekly = "weekly/2026-W48.csv";
+        const info = await storage.stat(weekly);
+        const runId = runIdFor("weekly", storage.uri, { name: weekly, generation: info!.generation });
+        const request = {
+          runId,
+          bucket: storage.uri,
+          weekly,
+          config: {
+            kubernetes: {
+              namespace,
+              image: "ghcr.io/churn-pipeline/churn:test",
+              service_account: "churn-runner",
+            },
+          },
+        };
+        const driver = await createDriverJob(cluster.kubeConfig, request);
+        expect(driver.created).toBe(true);
+        expect((await createDriverJob(cluster.kubeConfig, request)).created).toBe(false);
+        const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);
+        const deadline = Date.now() + 150_000;
+        let outcome: string | undefined;
+        while (!outcome && Date.now() < deadline) {
+          const job = await batch.readNamespacedJob({ name: driver.name, namespace });
+          outcome = job.status?.conditions?.find(
+            (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+          )?.type;
+          if (!outcome) await new Promise((r) => setTimeout(r, 1000));
+        }
+        const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+        const pods = await core.listNamespacedPod({ namespace, labelSelector: `job-name=${driver.name}` });
+        const podName = pods.items[0]?.metadata?.name ?? "";
+        const driverLog = await readFile(cluster.containerLogPath(namespace, podName, "churn"), "utf8").catch(
+          () => "",
+        );
+        expect(outcome, driverLog).toBe("Complete");
+        expect(existsSync(join(dir, "output", "2026-W48", "_SUCCESS"))).toBe(true);
+        const steps = await batch.listNamespacedJob({
+          namespace,
+          labelSelector: `${LABELS.runId}=${runId},${LABELS.step}!=driver`,
+        });
+        expect(steps.items).toHaveLength(10);
+        expect(driverLog).toContain(`weekly run ${runId} succeeded`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 200_000);
   });
 });
