@@ -147,7 +147,8 @@ class RowConverter {
     this.slots = storedColumns(schema).map((column) => ({
       column,
       index: header.indexOf(column.name),
-      missing: new Set([...missing, ...column.missingTokens]),
+      // Passthrough columns are copied unchanged into scores.csv: nothing in them is "missing".
+      missing: new Set(column.role === "passthrough" ? [] : [...missing, ...column.missingTokens]),
       values: [],
       trueValues: column.trueValues ? new Set(column.trueValues) : undefined,
       falseValues: column.falseValues ? new Set(column.falseValues) : undefined,

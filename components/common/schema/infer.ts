@@ -51,7 +51,9 @@ export function inferColumn(
   decimal: "." | ",",
 ): ColumnSchema {
   const column: ColumnSchema = { name, type: "categorical", role, missingTokens: missingSeen };
-  if (role === "pii") return { ...column, missingTokens: [] };
+  // pii is never read; passthrough is copied into scores.csv unchanged (DESIGN), so
+  // both stay raw text: no missing tokens, no number re-printing.
+  if (role === "pii" || role === "passthrough") return { ...column, missingTokens: [] };
   if (role === "id" || values.length === 0) return column;
   const need = Math.ceil(values.length * TYPE_SHARE);
 

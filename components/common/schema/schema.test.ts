@@ -72,12 +72,8 @@ describe("inferSchema", () => {
       trueValues: ["Yes"],
       falseValues: ["No"],
     });
-    expect(by.tier).toMatchObject({
-      role: "passthrough",
-      type: "categorical",
-      missingTokens: ["Unknown"],
-      categories: ["Gold"],
-    });
+    // Passthrough stays raw text (copied unchanged into scores.csv): no missing tokens.
+    expect(by.tier).toMatchObject({ role: "passthrough", type: "categorical", missingTokens: [] });
     expect(by.amount).toMatchObject({ type: "numeric", integer: false });
     expect(by.since).toMatchObject({ type: "date", dateFormat: "YYYY-MM-DD" });
     expect(by.email).toMatchObject({ role: "pii", type: "categorical" });
