@@ -116,6 +116,18 @@ beforeAll(async () => {
             commands: {},
             env: {},
           },
+          // `component sleep` runs until killed; `component hog` grabs 300 MB.
+          {
+            image: "tool:*",
+            entrypoint: [
+              process.execPath,
+              "-e",
+              'if (process.argv[2] === "hog") { globalThis.b = Buffer.alloc(300 << 20, 1); } setInterval(() => {}, 1000);',
+              "--",
+            ],
+            commands: {},
+            env: {},
+          },
         ],
       }),
       churn(["init", "--bucket", template, "--rows", "2000", "--weekly-rows", "500"]),
@@ -361,6 +373,61 @@ describe("Kubernetes runner on a real control plane", () => {
     expect(outcome.error).toMatch(/image no-such-image:1 could not be pulled \(ErrImagePull/);
     abort.abort();
     expect((await firstRun).exitCode).toBe(1);
+  }, 120_000);
+
+  it("cancels a running step on abort (background deletion stops its pod), and reports deadlines and OOM kills in plain words", async () => {
+    const ns = await namespace();
+    const steps = [
+      {
+        name: "hog",
+        component: "hog",
+        description: "",
+        inputs: {},
+        retries: 0,
+        resources: { cpu: "100m", memory: "128Mi" },
+      },
+      { name: "sleep", component: "sleep", description: "", inputs: {}, retries: 0 },
+    ];
+    const exec = new KubernetesJobExecutor({
+      kubeConfig: cluster.kubeConfig,
+      namespace: ns,
+      image: "tool:1",
+      bucketUri: "file:///unused",
+      pipeline: "weekly",
+      steps,
+      pollMs: 1000,
+    });
+    const quiet = () => new PassThrough().resume();
+    const step = (name: string, runId: string, timeoutSeconds = 120) => ({
+      runId,
+      step: name,
+      component: name,
+      timeoutSeconds,
+      attempt: 0,
+    });
+
+    const abort = new AbortController();
+    const running = exec.execute(step("sleep", "r-00000000000000dd"), quiet(), abort.signal);
+    const name = jobName("r-00000000000000dd", "sleep");
+    await until("the step's pod to run", 60_000, async () =>
+      (await podsOfJob(ns, name)).some((p) => p.status?.phase === "Running"),
+    );
+    abort.abort();
+    expect(await running).toEqual({ exitCode: 1, error: `step Job ${name} was cancelled` });
+    await until("the Job and its pod to be gone", 60_000, async () => {
+      const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.step}=sleep` });
+      return jobs.items.length === 0 && (await podsOfJob(ns, name)).length === 0;
+    });
+
+    const [late, oom] = await Promise.all([
+      exec.execute(step("sleep", "r-00000000000000ee", 3), quiet(), new AbortController().signal),
+      exec.execute(step("hog", "r-00000000000000ee"), quiet(), new AbortController().signal),
+    ]);
+    expect(late).toEqual({
+      exitCode: 1,
+      error: `step Job ${jobName("r-00000000000000ee", "sleep")} ran past its deadline of 3 s and was stopped`,
+    });
+    expect(oom).toEqual({ exitCode: 1, error: "ran out of memory and was killed (OOMKilled, limit 128Mi)" });
   }, 120_000);
 
   it("creates one driver Job per run id; a duplicate create is a harmless 409", async () => {

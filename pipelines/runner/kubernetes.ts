@@ -589,6 +589,7 @@ class JobWatch {
   private latest: V1Job | undefined;
   private wake: (() => void) | undefined;
   private open = false;
+  private startedAt = 0;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -616,6 +617,9 @@ class JobWatch {
   }
 
   private async start(): Promise<void> {
+    // A watch the server keeps closing at once is not reopened in a tight loop: the poll covers it.
+    if (Date.now() - this.startedAt < 1000) return;
+    this.startedAt = Date.now();
     this.open = true;
     try {
       this.controller = await new Watch(this.kubeConfig).watch(
