@@ -27,9 +27,14 @@ async function bucketOpener(): Promise<(bucket: string) => Promise<Storage | nul
 async function launcherFromEnv(): Promise<RunLauncher> {
   const env = parseFunctionsEnv(process.env);
   if (env.CHURN_LAUNCHER === "kubernetes") {
-    // TODO(issue 8): the in-cluster driver Job launcher, once pipelines/runner
-    // exposes createDriverJob. Refusing is better than silently running locally.
-    throw new Error("CHURN_LAUNCHER=kubernetes is not available yet (no driver Job launcher)");
+    const { loadKubeConfig } = await import("../pipelines/runner/kubernetes-driver.js");
+    const { KubernetesLauncher } = await import("./kubernetes-launcher.js");
+    // In a pod: its ServiceAccount; elsewhere (Cloud Functions): KUBECONFIG.
+    const kc = loadKubeConfig({ inCluster: process.env.KUBERNETES_SERVICE_HOST !== undefined });
+    const passThrough: Record<string, string> = process.env.STORAGE_EMULATOR_HOST
+      ? { STORAGE_EMULATOR_HOST: process.env.STORAGE_EMULATOR_HOST }
+      : {};
+    return new KubernetesLauncher(kc, async (uri) => loadConfig(await openStorage(uri)), passThrough);
   }
   return new LocalProcessLauncher({ cliPath: env.CHURN_CLI, logFile: env.CHURN_RUNNER_LOG });
 }
