@@ -10,6 +10,7 @@ import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerTrain } from "./train.js";
 import { registerValidate } from "./validate.js";
+import { registerWatch } from "./watch.js";
 
 /** Wraps an action so its errors and exit code are handled in one place. */
 export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
@@ -24,6 +25,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerPipeline(program, wrap);
   registerRuns(program, wrap);
   registerServe(program, wrap);
+  registerWatch(program, wrap);
   registerTrain(program, wrap);
   registerScore(program, wrap);
 }

@@ -1,0 +1,80 @@
+import type { ExitCode } from "../components/common/errors.js";
+import type { Logger } from "../components/common/log.js";
+import type { Storage } from "../components/common/storage/index.js";
+import type { PipelineDefinition } from "./dag.js";
+import { runIdFor } from "./run-id.js";
+import { readRunRecord } from "./runner/records.js";
+import type { RunPipelineOptions, RunResult } from "./runner/run.js";
+import { runPipeline } from "./runner/run.js";
+import { isSystemWritten } from "./runner/trigger.js";
+
+export interface WatchOptions extends Omit<RunPipelineOptions, "trigger" | "pipeline"> {
+  pipeline: PipelineDefinition;
+  intervalMs: number;
+  /** Poll once and return (for cron-style use and tests). */
+  once?: boolean;
+  logger: Logger;
+  onRun?: (object: string, result: RunResult) => void;
+}
+
+const CSV = /\.csv(\.gz)?$/i;
+
+/** Objects under the pipeline's trigger prefix that no run has finished yet, oldest upload first. */
+export async function pendingTriggers(storage: Storage, pipeline: PipelineDefinition): Promise<string[]> {
+  if (pipeline.trigger.kind !== "object") return [];
+  const objects = (await storage.list(pipeline.trigger.prefix)).filter(
+    (o) => CSV.test(o.name) && !isSystemWritten(o),
+  );
+  objects.sort((a, b) => a.updated.getTime() - b.updated.getTime() || a.name.localeCompare(b.name));
+  const pending: string[] = [];
+  for (const object of objects) {
+    const runId = runIdFor(pipeline.name, storage.uri, { name: object.name, generation: object.generation });
+    const record = await readRunRecord(storage, runId);
+    if (!record || record.state === "running") pending.push(object.name);
+  }
+  return pending;
+}
+
+/**
+ * The local stand-in for the cloud trigger: poll the trigger prefix and start
+ * one run per new object generation (a rewritten file is a new generation, so
+ * a new run). Runs go one at a time; a failed run is reported and watching
+ * goes on. Returns the worst exit code seen (for --once).
+ */
+export async function watch(options: WatchOptions): Promise<ExitCode> {
+  const { storage, pipeline, logger } = options;
+  let worst: ExitCode = 0;
+  const failedOnce = new Set<string>();
+  while (!options.signal?.aborted) {
+    for (const object of await pendingTriggers(storage, pipeline)) {
+      if (options.signal?.aborted) break;
+      const info = await storage.stat(object);
+      const key = `${object}@${info?.generation}`;
+      if (failedOnce.has(key)) continue;
+      logger.info("new upload: starting a run", { object });
+      try {
+        const result = await runPipeline({ ...options, trigger: object });
+        options.onRun?.(object, result);
+        worst = Math.max(worst, result.exitCode) as ExitCode;
+      } catch (error) {
+        // A run that could not even start (e.g. the file vanished) is skipped until it changes.
+        failedOnce.add(key);
+        logger.error("could not run", { object, error: (error as Error).message });
+        worst = Math.max(worst, 1) as ExitCode;
+      }
+    }
+    if (options.once) break;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.intervalMs);
+      options.signal?.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+  return worst;
+}
