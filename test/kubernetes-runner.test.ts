@@ -116,13 +116,13 @@ beforeAll(async () => {
             commands: {},
             env: {},
           },
-          // `component sleep` runs until killed; `component hog` grabs 300 MB.
+          // `component sleep` runs until killed; `component hog` grabs 300 MB; `component nap` exits 0 after 5 s.
           {
             image: "tool:*",
             entrypoint: [
               process.execPath,
               "-e",
-              'if (process.argv[2] === "hog") { globalThis.b = Buffer.alloc(300 << 20, 1); } setInterval(() => {}, 1000);',
+              'if (process.argv[2] === "hog") { globalThis.b = Buffer.alloc(300 << 20, 1); } if (process.argv[2] === "nap") setTimeout(() => process.exit(0), 5000); setInterval(() => {}, 1000);',
               "--",
             ],
             commands: {},
@@ -429,6 +429,30 @@ describe("Kubernetes runner on a real control plane", () => {
     });
     expect(oom).toEqual({ exitCode: 1, error: "ran out of memory and was killed (OOMKilled, limit 128Mi)" });
   }, 120_000);
+
+  it("follows a Job through watches the apiserver keeps closing, resuming each from the last resourceVersion", async () => {
+    const ns = await namespace();
+    const exec = new KubernetesJobExecutor({
+      kubeConfig: cluster.kubeConfig,
+      namespace: ns,
+      image: "tool:1",
+      bucketUri: "file:///unused",
+      pipeline: "weekly",
+      steps: [{ name: "nap", component: "nap", description: "", inputs: {}, retries: 0 }],
+      // The poll is longer than the test: only a reopened watch can report the end in time.
+      pollMs: 120_000,
+      watchTimeoutSeconds: 1,
+    });
+    const started = Date.now();
+    const outcome = await exec.execute(
+      { runId: "r-00000000000000ff", step: "nap", component: "nap", timeoutSeconds: 60, attempt: 0 },
+      new PassThrough().resume(),
+      new AbortController().signal,
+    );
+    expect(outcome).toEqual({ exitCode: 0, error: null });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(exec.watchesOpened).toBeGreaterThanOrEqual(3);
+  }, 60_000);
 
   it("creates one driver Job per run id; a duplicate create is a harmless 409", async () => {
     const ns = await namespace();

@@ -71,6 +71,8 @@ export interface KubernetesExecutorOptions {
   pendingGraceSeconds?: number;
   /** Longest wait between two looks at the Job when no watch event arrives. */
   pollMs?: number;
+  /** The apiserver ends each watch after this long (then it is reopened from the last resourceVersion). */
+  watchTimeoutSeconds?: number;
   /**
    * Shards of the score step (config score.shards): above 1 it runs as an
    * Indexed Job, one pod per contiguous block of record batches; "auto"
@@ -214,6 +216,8 @@ export class KubernetesJobExecutor implements StepExecutor {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
   private readonly owners = new Map<string, Promise<V1OwnerReference>>();
+  /** How many Job watches were opened (each drop is followed by a reopen): for logs and tests. */
+  watchesOpened = 0;
 
   constructor(private readonly options: KubernetesExecutorOptions) {
     this.batch = options.kubeConfig.makeApiClient(BatchV1Api);
@@ -470,7 +474,13 @@ export class KubernetesJobExecutor implements StepExecutor {
     const { namespace } = this.options;
     const pollMs = this.options.pollMs ?? 5_000;
     const graceMs = (this.options.pendingGraceSeconds ?? 120) * 1000;
-    const watcher = new JobWatch(this.options.kubeConfig, namespace, name);
+    const watcher = new JobWatch(
+      this.options.kubeConfig,
+      namespace,
+      name,
+      this.options.watchTimeoutSeconds ?? 300,
+      () => this.watchesOpened++,
+    );
     const pendingSince = new Map<string, number>();
     let job = initial;
     try {
@@ -595,6 +605,8 @@ class JobWatch {
     private readonly kubeConfig: KubeConfig,
     private readonly namespace: string,
     private readonly name: string,
+    private readonly timeoutSeconds: number,
+    private readonly onOpen: () => void,
   ) {}
 
   async next(current: V1Job, timeoutMs: number, signal: AbortSignal): Promise<V1Job | undefined> {
@@ -618,7 +630,7 @@ class JobWatch {
 
   private async start(): Promise<void> {
     // A watch the server keeps closing at once is not reopened in a tight loop: the poll covers it.
-    if (Date.now() - this.startedAt < 1000) return;
+    if (Date.now() - this.startedAt < 500) return;
     this.startedAt = Date.now();
     this.open = true;
     try {
@@ -628,6 +640,7 @@ class JobWatch {
           fieldSelector: `metadata.name=${this.name}`,
           resourceVersion: this.lastVersion,
           allowWatchBookmarks: true,
+          timeoutSeconds: this.timeoutSeconds,
         },
         (phase, object: V1Job) => {
           const version = object?.metadata?.resourceVersion;
@@ -646,6 +659,7 @@ class JobWatch {
           this.wake?.();
         },
       );
+      this.onOpen();
     } catch {
       this.open = false;
     }
