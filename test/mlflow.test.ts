@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
@@ -8,6 +8,7 @@ import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Bundle,
+  listBundleVersions,
   promote,
   readBundle,
   readChampion,
@@ -58,6 +59,16 @@ async function raw(path: string): Promise<any> {
   const response = await fetch(`${mlflow.url}/api/2.0/mlflow/${path}`);
   expect(response.status, path).toBe(200);
   return response.json();
+}
+
+async function waitUntil<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 beforeAll(async () => {
@@ -150,7 +161,7 @@ describe("MLflow mirror against a real server", () => {
 });
 
 describe("pipeline and functions with mlflow.tracking_uri set", () => {
-  it("a weekly run's promote step logs and registers the champion; rollback through onModelPublished moves the alias back", async () => {
+  it("a weekly run registers the champion; churn models promote/rollback move the alias and a running server follows; onModelPublished mirrors too", async () => {
     expect(existsSync(cli), "dist/ missing: run npm run build").toBe(true);
     const bucketDir = join(dir, "pipeline");
     const init = spawnSync(
@@ -185,6 +196,68 @@ describe("pipeline and functions with mlflow.tracking_uri set", () => {
     expect(tracked.data.metrics.map((m: { key: string }) => m.key)).toContain("roc_auc");
     expect((await client.listArtifacts(alias!.run_id!)).sort()).toEqual(["bundle", "evaluation.json"]);
 
+    // A second real model (retrain with other settings), then `churn models promote` and
+    // `churn models rollback`: the alias follows each, and so does a running model server.
+    await writeFile(
+      yamlPath,
+      yaml.replace(/families: \[[^\]]*\]/, "families: [logistic]").replace(/seed: 42/, "seed: 7"),
+    );
+    const retrain = spawnSync(
+      process.execPath,
+      [cli, "pipeline", "run", "retrain", "--bucket", bucketDir, "--json"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(retrain.status, retrain.stderr).toBe(0);
+    const all = (await listBundleVersions(storage)).map((b) => b.version);
+    const second = all.find((v) => v !== champion)!;
+    expect(second).toBeDefined();
+    const serve = spawn(
+      process.execPath,
+      [cli, "serve", "--bucket", bucketDir, "--port", "0", "--poll", "1"],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let serveOut = "";
+    serve.stdout!.on("data", (c) => (serveOut += c));
+    serve.stderr!.on("data", (c) => (serveOut += c));
+    try {
+      const port = await waitUntil(
+        "serve to listen",
+        async () => /:(\d+)/.exec(serveOut.match(/listening[^\n]*/i)?.[0] ?? "")?.[1],
+      );
+      const served = async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/v2/models/churn`).catch(() => null);
+        return r?.ok ? ((await r.json()) as { versions: string[] }).versions[0] : null;
+      };
+      const cliJson = (args: string[]) => {
+        const r = spawnSync(process.execPath, [cli, "models", ...args, "--bucket", bucketDir, "--json"], {
+          encoding: "utf8",
+        });
+        expect(r.status, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as { version: string; mlflow?: string };
+      };
+      const current = (await readChampion(storage))!.pointer.version;
+      if (current !== second) {
+        expect(cliJson(["promote", second]).mlflow).toContain("MLflow alias champion");
+      }
+      expect((await client.getAlias("churn-pipeline", CHAMPION_ALIAS))?.tags).toContainEqual({
+        key: VERSION_TAG,
+        value: second,
+      });
+      await waitUntil("the server to load the promoted model", async () => (await served()) === second);
+
+      const back = cliJson(["rollback"]);
+      expect(back.version).toBe(champion);
+      expect(back.mlflow).toContain("MLflow alias champion");
+      expect((await client.getAlias("churn-pipeline", CHAMPION_ALIAS))?.version).toBe(alias?.version);
+      await waitUntil("the server to follow the rollback", async () => (await served()) === champion);
+    } finally {
+      serve.kill();
+    }
+
     // A second, different model promoted by hand, then rolled back: onModelPublished mirrors both.
     const other = await writeBundle(storage, bundle(0.95));
     const logger = createLogger({ json: true, level: "warn" });
@@ -215,7 +288,7 @@ describe("pipeline and functions with mlflow.tracking_uri set", () => {
       await event("models/champion");
       const back = await client.getAlias("churn-pipeline", CHAMPION_ALIAS);
       expect(back?.version).toBe(alias?.version);
-      expect(await client.modelVersions("churn-pipeline")).toHaveLength(2);
+      expect(await client.modelVersions("churn-pipeline")).toHaveLength(3);
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -6,6 +6,7 @@ import {
   readChampion,
   rollback,
 } from "../../components/common/bundle/index.js";
+import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
@@ -78,7 +79,12 @@ export function registerModels(program: Command, wrap: Wrap): void {
       wrap<ChangeOptions>(async (options, ctx, [version]) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
         const pointer = await promote(storage, version!, options.reason ?? "promoted by hand");
-        emit(ctx, pointer, `champion is now ${pointer.version} (was ${pointer.previous[0] ?? "none"})`);
+        const mlflow = await mirrorChampion(storage);
+        emit(
+          ctx,
+          mlflow ? { ...pointer, mlflow } : pointer,
+          `champion is now ${pointer.version} (was ${pointer.previous[0] ?? "none"})${mlflow ? `\n${mlflow}` : ""}`,
+        );
       }),
     );
 
@@ -93,7 +99,12 @@ export function registerModels(program: Command, wrap: Wrap): void {
       wrap<ChangeOptions>(async (options, ctx) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
         const pointer = await rollback(storage, options.reason ?? "rolled back by hand");
-        emit(ctx, pointer, `champion is now ${pointer.version}`);
+        const mlflow = await mirrorChampion(storage);
+        emit(
+          ctx,
+          mlflow ? { ...pointer, mlflow } : pointer,
+          `champion is now ${pointer.version}${mlflow ? `\n${mlflow}` : ""}`,
+        );
       }),
     );
 }

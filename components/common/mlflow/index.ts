@@ -1,2 +1,3 @@
 export * from "./client.js";
 export * from "./mirror.js";
+export * from "./sync.js";

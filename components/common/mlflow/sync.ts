@@ -1,0 +1,25 @@
+import { readChampion } from "../bundle/index.js";
+import { CONFIG_OBJECT, loadConfig } from "../config/index.js";
+import type { Storage } from "../storage/index.js";
+import { MlflowClient } from "./client.js";
+import { MlflowMirror } from "./mirror.js";
+
+/**
+ * After the champion pointer moved (promote, rollback): move the MLflow
+ * `champion` alias to the same version when the bucket's churn.yaml sets
+ * `mlflow.tracking_uri` (DESIGN: pointer first, then the mirror). Returns
+ * what was done, or null when MLflow is not configured.
+ */
+export async function mirrorChampion(storage: Storage): Promise<string | null> {
+  if (!(await storage.stat(CONFIG_OBJECT))) return null;
+  const config = await loadConfig(storage);
+  if (!config.mlflow.tracking_uri) return null;
+  const champion = await readChampion(storage);
+  if (!champion) return null;
+  const mirror = new MlflowMirror(
+    new MlflowClient(config.mlflow.tracking_uri),
+    storage,
+    config.mlflow.model_name,
+  );
+  return mirror.setChampion(champion.pointer.version);
+}
