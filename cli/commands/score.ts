@@ -14,6 +14,7 @@ interface ScoreOptions {
   bucket?: string;
   weekly?: string;
   out?: string;
+  viaServer?: string;
 }
 
 async function step(
@@ -41,6 +42,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
     .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
     .requiredOption("--weekly <object>", "the weekly file, e.g. weekly/2024-W18.csv")
     .option("--out <object>", "where scores.csv goes (default: output/<stem>/scores.csv)")
+    .option("--via-server <url>", "score through a model server (Open Inference Protocol V2) at this URL")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExample:\n  churn score --bucket ./demo-bucket --weekly weekly/2026-W48.csv\n")
     .action(
@@ -69,15 +71,31 @@ export function registerScore(program: Command, wrap: Wrap): void {
           { data: [weekly], config: [CONFIG_OBJECT], schema: [schemaObject] },
           { mode: "scoring" },
         );
-        const scored = await step(storage, run, "score", "score", {
-          rows: [ingested.outputs.rows!.object],
-          champion: [bundleObject(version)],
-          config: [CONFIG_OBJECT],
-        });
+        const viaServer = options.viaServer ?? null;
+        const scored = await step(
+          storage,
+          run,
+          viaServer === null ? "score" : "score-via-server",
+          "score",
+          {
+            rows: [ingested.outputs.rows!.object],
+            champion: [bundleObject(version)],
+            config: [CONFIG_OBJECT],
+          },
+          viaServer === null ? {} : { server_url: viaServer },
+        );
         const rejected = posix.join(posix.dirname(out), "rejected.csv");
         const tag = { metadata: { "churn-writer": "score" }, contentType: "text/csv" };
         await storage.copy(scored.outputs.scores!.object, out, tag);
-        await storage.copy(ingested.outputs.rejected!.object, rejected, tag);
+        // Rows the server refused join the ingest step's rejected rows.
+        const refused = (scored.summary as { server_rejected?: string } | undefined)?.server_rejected ?? "";
+        if (refused === "") await storage.copy(ingested.outputs.rejected!.object, rejected, tag);
+        else
+          await storage.write(
+            rejected,
+            (await storage.readText(ingested.outputs.rejected!.object)) + refused,
+            tag,
+          );
         const data = {
           weekly,
           scores: out,
@@ -85,7 +103,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
           model_version: version,
           rows_in: ingested.counts.rowsIn ?? null,
           scored: scored.counts.scored ?? 0,
-          rejected_rows: ingested.counts.rejected ?? 0,
+          rejected_rows: (ingested.counts.rejected ?? 0) + (scored.counts.rejected ?? 0),
         };
         emit(
           ctx,

@@ -237,8 +237,12 @@ export function scoresHeader(schema: DatasetSchema, passthrough: readonly string
   return `${names.map(csvField).join(",")}\n`;
 }
 
-/** Text of a passthrough value from a typed batch column. */
-function passthroughText(schema: DatasetSchema, column: string, value: string | number | null): string {
+/** Text of a passthrough value from a typed batch column (also used by the batch client). */
+export function passthroughText(
+  schema: DatasetSchema,
+  column: string,
+  value: string | number | null,
+): string {
   if (value === null) return "";
   if (typeof value === "string") return csvField(value);
   if (Number.isNaN(value)) return "";

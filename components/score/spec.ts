@@ -1,8 +1,15 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
-import { NotFoundError } from "../common/errors.js";
+import {
+  BatchClient,
+  rejectedLines,
+  type ServerRejectedRow,
+  scoreViaServer,
+} from "../../serving/batch-client/client.js";
+import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
+import { ChurnError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
+import type { RowBatch } from "../common/schema/types.js";
 import { readBundleInput } from "../evaluate/spec.js";
 import { readConfigInput } from "../train/rows.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
@@ -28,6 +35,25 @@ export const scoreParameters = z.strictObject({
     .describe(
       "worker threads (0: score on the main thread); auto: cores - 1 on 4+ cores for inputs over 8 MB, else 0",
     ),
+  server_url: z
+    .url()
+    .nullable()
+    .default(null)
+    .describe(
+      "score through this model server (V2) instead of in-process; default: churn.yaml score.server_url when score.mode is server",
+    ),
+  server_concurrency: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe("requests in flight when scoring through a server"),
+  server_batch_rows: z
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(500)
+    .describe("rows per request when scoring through a server"),
 });
 
 /** Inputs smaller than this are scored on the main thread (starting workers would cost more). */
@@ -68,6 +94,11 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
         ? defaultWorkers()
         : 1
       : ctx.parameters.workers;
+  const serverUrl =
+    ctx.parameters.server_url ?? (config.score.mode === "server" ? config.score.server_url : null);
+  if (config.score.mode === "server" && serverUrl === null)
+    throw new UsageError("churn.yaml score.mode is server but score.server_url is not set");
+  if (serverUrl !== null) return runViaServer(ctx, serverUrl, predictor, options, rowsRef, from, to);
   const out = new PassThrough();
   const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
   written.catch(() => {});
@@ -98,6 +129,72 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   return {
     counts: { scored: rows },
     summary: { model_version: predictor.version, family: predictor.family, shard: { index, count }, workers },
+  };
+}
+
+/** An async iterable of the batches [from, to) of a stream. */
+async function* batchRange(
+  batches: AsyncIterable<RowBatch>,
+  from: number,
+  to: number,
+): AsyncGenerator<RowBatch> {
+  let i = 0;
+  for await (const batch of batches) {
+    if (i >= from && i < to) yield batch;
+    i++;
+  }
+}
+
+/** score.mode server: the same scores.csv, computed by a model server over V2 (serving/batch-client). */
+async function runViaServer(
+  ctx: ComponentContext<ScoreParameters>,
+  url: string,
+  predictor: ReturnType<typeof loadPredictor>,
+  options: { reasons: number; passthrough: readonly string[] },
+  rowsRef: ObjectRef,
+  from: number,
+  to: number,
+) {
+  const client = new BatchClient({
+    url,
+    concurrency: ctx.parameters.server_concurrency,
+    batchRows: ctx.parameters.server_batch_rows,
+  });
+  const served = await client.connect();
+  // Identity rule: a server holding another model would write another file.
+  if (served !== predictor.version)
+    throw new ChurnError(
+      `the server at ${url} serves model ${served}, but the champion is ${predictor.version}`,
+    );
+  const index = ctx.parameters.shard_index;
+  const out = new PassThrough();
+  const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
+  written.catch(() => {});
+  const rejected: ServerRejectedRow[] = [];
+  let rows = 0;
+  try {
+    if (index === 0) out.write(scoresHeader(predictor.schema, options.passthrough, options.reasons));
+    const batches = batchRange(readRowBatches(ctx.openInput(rowsRef)), from, to);
+    for await (const text of scoreViaServer(client, predictor.schema, batches, options, rejected)) {
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) rows++;
+      if (!out.write(text)) await new Promise((resolve) => out.once("drain", resolve));
+    }
+    out.end();
+  } catch (error) {
+    out.destroy(error as Error);
+    throw error;
+  }
+  await written;
+  return {
+    counts: { scored: rows, rejected: rejected.length },
+    summary: {
+      model_version: predictor.version,
+      family: predictor.family,
+      shard: { index, count: ctx.parameters.shard_count },
+      server: { url, retried: client.retried, concurrency: client.options.concurrency },
+      // rejected.csv lines of rows the server refused (the ingest step's rejected.csv has the others).
+      server_rejected: rejectedLines(rejected),
+    },
   };
 }
 
