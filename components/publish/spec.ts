@@ -25,6 +25,7 @@ const PUBLIC_NAMES: Record<string, string> = {
   scores: "scores.csv",
   rejected: "rejected.csv",
   report: "report.html",
+  drift: "drift.json",
   customers: "customers.csv",
   alerts: "alerts.csv",
 };
@@ -75,6 +76,7 @@ export const publishComponent: ComponentSpec<typeof publishParameters> = {
     rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
     summary: { type: "json", description: "the week's summary from the report step" },
     report: { type: "html", description: "report.html", optional: true },
+    drift: { type: "json", description: "drift.json of the report step", optional: true },
     customers: { type: "csv", description: "customers.csv of the lifetime pipeline", optional: true },
     alerts: { type: "csv", description: "alerts.csv of the lifetime pipeline", optional: true },
   },

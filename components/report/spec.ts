@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { InputError } from "../common/errors.js";
+import type { Profile } from "../ingest/profile.js";
+import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js";
 import { renderReport } from "./html.js";
 import { type IngestCounts, summariseScores } from "./summary.js";
 
@@ -30,6 +32,20 @@ async function readJson(
   }
 }
 
+/** The parts of the evaluate step's report.json the report uses. */
+export interface EvaluationSection {
+  rocAuc?: number | null;
+  prAuc?: number | null;
+  calibration?: Array<{
+    bin: number;
+    count: number;
+    meanPredicted: number;
+    observedRate: number;
+    maxPredicted: number;
+  }>;
+  lift?: Array<{ decile: number; count: number; rate: number; lift: number; cumulativeGain: number }>;
+}
+
 async function run(ctx: ComponentContext<ReportParameters>) {
   const profile = await readJson(ctx, "ingest");
   const rows = (profile?.rows ?? null) as IngestCounts | null;
@@ -37,18 +53,50 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     throw new InputError("the weekly ingest profile has no row counts");
   const decision = await readJson(ctx, "evaluation");
   const reason = typeof decision?.reason === "string" ? decision.reason : null;
+  const evaluation = (await readJson(ctx, "evaluation_report")) as EvaluationSection | null;
+  const calibration = Array.isArray(evaluation?.calibration) ? evaluation.calibration : [];
+  const binner = calibration.length > 1 ? new ScoreBinner(calibration) : null;
   const summary = await summariseScores(
     ctx.openInput(ctx.inputs.scores![0]!),
     rows,
     reason,
     ctx.inputs.scores![0]!.object,
+    binner ? (p) => binner.add(p) : undefined,
   );
-  await ctx.writeOutput("summary", `${JSON.stringify(summary, null, 2)}\n`, {
+  const training = (await readJson(ctx, "training")) as Profile | null;
+  let drift: DriftReport | null = null;
+  if (training && Array.isArray(training.columns) && profile && Array.isArray(profile.columns)) {
+    drift = computeDrift(training, profile as unknown as Profile, binner);
+  }
+  // Always written: a missing output would fail every consumer of the port.
+  const driftDoc = drift ?? {
+    available: false,
+    reason: "the training profile was not an input of this step",
+  };
+  await ctx.writeOutput("drift", `${JSON.stringify(driftDoc, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  const published = {
+    ...summary,
+    drift: drift
+      ? {
+          max_feature_psi: drift.max_feature_psi,
+          significant: drift.significant,
+          score_psi: drift.score?.psi ?? null,
+        }
+      : null,
+  };
+  await ctx.writeOutput("summary", `${JSON.stringify(published, null, 2)}\n`, {
     contentType: "application/json",
   });
   const stem = (ctx.parameters.trigger ?? "this week").replace(/^.*\//, "").replace(/\.csv(\.gz)?$/i, "");
-  await ctx.writeOutput("report", renderReport(summary, stem), { contentType: "text/html" });
-  return { counts: summary.counts };
+  await ctx.writeOutput("report", renderReport(summary, stem, { drift, evaluation }), {
+    contentType: "text/html",
+  });
+  return {
+    counts: summary.counts,
+    summary: drift ? { max_feature_psi: drift.max_feature_psi, drifted: drift.significant } : undefined,
+  };
 }
 
 export const reportComponent: ComponentSpec<typeof reportParameters> = {
@@ -58,10 +106,26 @@ export const reportComponent: ComponentSpec<typeof reportParameters> = {
     scores: { type: "csv", description: "the merged scores.csv" },
     ingest: { type: "json", description: "profile.json of the weekly ingest (row counts)" },
     evaluation: { type: "json", description: "the evaluate step's decision", optional: true },
+    evaluation_report: {
+      type: "json",
+      description: "the evaluate step's metrics report (calibration, lift: model metrics and score drift)",
+      optional: true,
+    },
+    training: {
+      type: "json",
+      description: "profile.json of the training ingest (reference distributions for drift)",
+      optional: true,
+    },
   },
   outputs: {
     summary: { type: "json", file: "summary.json", description: "counts, tiers, expected churners" },
     report: { type: "html", file: "report.html", description: "self-contained report" },
+    drift: {
+      type: "json",
+      file: "drift.json",
+      description:
+        "PSI per feature and of the scores against training ({available: false} without a training profile)",
+    },
   },
   parameters: reportParameters,
   run,

@@ -31,6 +31,7 @@ export async function summariseScores(
   ingest: IngestCounts,
   decision: string | null,
   source = "scores.csv",
+  onProbability?: (p: number) => void,
 ): Promise<WeekSummary> {
   let header: string[] | null = null;
   let pCol = -1;
@@ -63,6 +64,7 @@ export async function summariseScores(
       if (!Number.isFinite(p) || !(tier in tiers))
         throw new InputError(`${source} line ${line}: not a scored row`);
       scored++;
+      onProbability?.(p);
       tiers[tier]++;
       expected[tier] += p;
       histogram[Math.min(9, Math.floor(p * 10))]!++;

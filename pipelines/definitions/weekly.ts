@@ -103,6 +103,9 @@ export const weeklyPipeline: PipelineDefinition = {
         scores: { step: "merge-scores", output: "scores" },
         ingest: { step: "ingest-weekly", output: "profile" },
         evaluation: { step: "evaluate", output: "decision" },
+        evaluation_report: { step: "evaluate", output: "report" },
+        // The training profile is the reference for drift (no separate drift step in DESIGN).
+        training: { step: "ingest-history", output: "profile" },
       },
     },
     {
@@ -114,6 +117,7 @@ export const weeklyPipeline: PipelineDefinition = {
         rejected: { step: "ingest-weekly", output: "rejected" },
         summary: { step: "report", output: "summary" },
         report: { step: "report", output: "report" },
+        drift: { step: "report", output: "drift" },
       },
       cache: false,
     },

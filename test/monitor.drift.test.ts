@@ -1,0 +1,80 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStorage } from "../components/common/storage/index.js";
+import type { DriftReport } from "../components/monitor/drift.js";
+
+// Drift through the real weekly pipeline (built CLI, local runner): the example
+// weekly file with one numeric column shifted by +50% must be flagged in
+// output/<stem>/drift.json, and only that column.
+const root = resolve(import.meta.dirname, "..");
+const bin = join(root, "dist", "cli", "bin.js");
+const SHIFTED = "Customer_Age";
+
+function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  child.stderr.on("data", (c) => (stderr += c));
+  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+}
+
+/** Multiplies one column of a simple (unquoted-number) CSV by a factor. */
+function shiftColumn(csv: string, column: string, factor: number): string {
+  const lines = csv.split("\n");
+  const index = lines[0]!.split(",").indexOf(column);
+  expect(index, `${column} in the weekly header`).toBeGreaterThan(0);
+  return lines
+    .map((line, i) => {
+      if (i === 0 || line === "") return line;
+      // The example generator quotes text fields only, and none contains a comma before a numeric column's value.
+      const fields = line.split(",");
+      const v = Number(fields[index]);
+      if (fields[index] !== "" && Number.isFinite(v)) fields[index] = String(v * factor);
+      return fields.join(",");
+    })
+    .join("\n");
+}
+
+let dir: string;
+beforeAll(async () => {
+  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  dir = await mkdtemp(join(tmpdir(), "monitor-drift-"));
+  const init = await churn(["init", "--bucket", dir, "--rows", "3000", "--weekly-rows", "1000"]);
+  expect(init.code, init.stderr).toBe(0);
+  const storage = await openStorage(dir);
+  const config = await storage.readText("churn.yaml");
+  await storage.write(
+    "churn.yaml",
+    config.replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]"),
+  );
+  const weekly = await storage.readText("weekly/2026-W48.csv");
+  await storage.write("weekly/2026-W48.csv", shiftColumn(weekly, SHIFTED, 1.5), { contentType: "text/csv" });
+}, 60_000);
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("drift through the weekly pipeline", () => {
+  it("publishes drift.json flagging exactly the shifted feature, and the report shows it", async () => {
+    const run = await churn(["pipeline", "run", "--bucket", dir, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const storage = await openStorage(dir);
+    const drift = JSON.parse(await storage.readText("output/2026-W48/drift.json")) as DriftReport;
+    const byName = new Map(drift.features.map((f) => [f.column, f]));
+    expect(byName.get(SHIFTED)!.psi).toBeGreaterThan(0.25);
+    expect(drift.significant).toEqual([SHIFTED]);
+    const others = drift.features.filter((f) => f.column !== SHIFTED);
+    expect(others.length).toBeGreaterThan(10);
+    for (const f of others) expect(f.psi, f.column).toBeLessThan(0.1);
+    expect(drift.score).not.toBeNull();
+    const summary = JSON.parse(await storage.readText("output/2026-W48/summary.json"));
+    expect(summary.drift.significant).toEqual([SHIFTED]);
+    const html = await storage.readText("output/2026-W48/report.html");
+    expect(html).toContain('id="drift"');
+    expect(html).toContain(SHIFTED);
+    expect(html).not.toMatch(/<script/);
+  }, 240_000);
+});
