@@ -15,6 +15,7 @@ bash test/services/install-mlflow.sh
 bash test/services/install-terraform-tools.sh
 bash test/services/install-kube.sh
 bash test/services/install-helm.sh
+bash test/services/install-triton-client.sh
 
 echo "== static checks"
 npm run --silent lint
