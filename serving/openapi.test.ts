@@ -62,7 +62,10 @@ function check(method: string, url: string, status: number, contentType: string,
 }
 
 beforeAll(async () => {
-  ({ server } = await fakeServer());
+  // A lifetime model (CDNOW parameters) so POST /predict answers too.
+  const params = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+  const lifetime = { version: "lifetime-0123456789ab", object: "models/lifetime/x.json", params };
+  ({ server } = await fakeServer({ lifetime: { load: async () => ({ ...lifetime, timeUnit: "week" }) } }));
   routes.push(...server.routes);
 });
 afterAll(async () => {
@@ -103,6 +106,8 @@ describe("openapi.yaml", () => {
       ["POST", "/api/v1.0/predictions", "[", { "content-type": "application/json" }],
       ["POST", "/api/v1.0/explain", { jsonData: { nope: 1 } }],
       ["GET", "/metrics"],
+      ["POST", "/predict", { customers: [{ id: "c1", frequency: 2, recency: 30.43, T: 38.86 }] }],
+      ["POST", "/predict", { customers: [{ frequency: 2, recency: 40, T: 38.86 }] }],
     ];
     for (const [method, url, payload, headers] of requests) {
       const r = await server.app.inject({

@@ -4,7 +4,9 @@ import { type Logger, silentLogger } from "../components/common/log.js";
 import { encodeSeldonError } from "./codecs/seldon.js";
 import { DEFAULT_CORE_LIMITS, InferenceCore, type InferenceModel, type ModelSource } from "./core.js";
 import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
+import type { LifetimeSource, LoadedLifetime } from "./lifetime-source.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
+import { predictRoutes } from "./protocols/predict.js";
 import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
 
@@ -41,7 +43,14 @@ export interface ServerOptions {
   processMetrics?: boolean;
   serverName?: string;
   serverVersion?: string;
+  /** The lifetime (BG/NBD) model for `POST /predict`; optional, churn is served without it. */
+  lifetime?: LifetimeSource;
+  /** Default /predict horizon in days (churn.yaml lifetime.horizon_days); default 90. */
+  lifetimeHorizonDays?: number;
 }
+
+/** What /predict answers (503) while no lifetime model is loaded. */
+export const NO_LIFETIME_MODEL = "no lifetime model: run `churn pipeline run lifetime`";
 
 interface RouteConfig {
   protocol?: "v2" | "seldon";
@@ -57,15 +66,22 @@ export class ModelServer {
   readonly routes: string[] = [];
   private readonly logger: Logger;
   private readonly sources: ModelSource[];
+  private readonly options: ServerOptions;
   private readonly unwatch: Array<() => void> = [];
   private readonly reloading = new Map<ModelSource, Promise<void>>();
   private readonly pending = new Set<ModelSource>();
   private accepting = true;
+  /** The lifetime model in service (hot swapped like the churn model). */
+  lifetimeModel: LoadedLifetime | undefined;
+  private lifetimeProblem: string | undefined;
+  private lifetimeLoading: Promise<void> | undefined;
+  private lifetimeAgain = false;
 
   constructor(options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     this.sources = options.sources;
+    this.options = options;
     this.metrics = createMetrics(options.processMetrics ?? true);
     this.core = new InferenceCore(
       { maxRows: this.limits.maxRows, maxProblems: DEFAULT_CORE_LIMITS.maxProblems },
@@ -139,6 +155,13 @@ export class ModelServer {
       accepting: () => this.accepting,
     });
     app.register(seldonRoutes, { core: this.core });
+    app.register(predictRoutes, {
+      model: () => this.lifetimeModel,
+      missing: () =>
+        this.lifetimeProblem ? `${NO_LIFETIME_MODEL} (${this.lifetimeProblem})` : NO_LIFETIME_MODEL,
+      horizonDays: options.lifetimeHorizonDays ?? 90,
+      maxRows: this.limits.maxRows,
+    });
   }
 
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {
@@ -150,10 +173,54 @@ export class ModelServer {
 
   /** Load every model (in parallel) and start following their sources; rejects if a first load fails. */
   async start(): Promise<void> {
-    await Promise.all(this.sources.map((source) => this.load(source, true)));
+    await Promise.all([...this.sources.map((source) => this.load(source, true)), this.reloadLifetime()]);
     for (const source of this.sources) {
       if (source.watch) this.unwatch.push(source.watch(() => void this.reload(source)));
     }
+    const lifetime = this.options.lifetime;
+    if (lifetime?.watch) this.unwatch.push(lifetime.watch(() => void this.reloadLifetime()));
+  }
+
+  /**
+   * Load the lifetime model again (calls during a load coalesce into one
+   * more). Never rejects: the model is optional, so a failed load is logged
+   * and the previous model, if any, stays in service.
+   */
+  reloadLifetime(): Promise<void> {
+    const source = this.options.lifetime;
+    if (!source) return Promise.resolve();
+    if (this.lifetimeLoading) {
+      this.lifetimeAgain = true;
+      return this.lifetimeLoading;
+    }
+    this.lifetimeLoading = (async () => {
+      try {
+        const model = await source.load();
+        this.lifetimeProblem = undefined;
+        if (!model) return;
+        const previous = this.lifetimeModel;
+        this.lifetimeModel = model;
+        if (previous?.version !== model.version) {
+          this.metrics.modelInfo.set({ model: "lifetime", version: model.version }, 1);
+          if (previous) this.metrics.modelInfo.remove({ model: "lifetime", version: previous.version });
+          this.logger.info(previous ? "lifetime model swapped" : "lifetime model loaded", {
+            version: model.version,
+            previous: previous?.version,
+          });
+        }
+      } catch (error) {
+        this.lifetimeProblem = messageOf(error);
+        this.metrics.loads.inc({ model: "lifetime", result: "error" });
+        this.logger.error("lifetime model load failed", { error: this.lifetimeProblem });
+      } finally {
+        this.lifetimeLoading = undefined;
+        if (this.lifetimeAgain && this.accepting) {
+          this.lifetimeAgain = false;
+          void this.reloadLifetime();
+        }
+      }
+    })();
+    return this.lifetimeLoading;
   }
 
   /**
@@ -228,7 +295,7 @@ export class ModelServer {
     this.accepting = false;
     for (const stop of this.unwatch.splice(0)) stop();
     await this.app.close();
-    await Promise.allSettled(this.reloading.values());
+    await Promise.allSettled([...this.reloading.values(), this.lifetimeLoading]);
   }
 }
 

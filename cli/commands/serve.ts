@@ -1,8 +1,11 @@
 import type { Command } from "commander";
-import { UsageError } from "../../components/common/errors.js";
-import { openStorage } from "../../components/common/storage/index.js";
+import { loadConfig } from "../../components/common/config/index.js";
+import { messageOf, UsageError } from "../../components/common/errors.js";
+import type { Logger } from "../../components/common/log.js";
+import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { championSource } from "../../serving/champion-source.js";
 import { championLoader } from "../../serving/inference-core.js";
+import { lifetimeSource } from "../../serving/lifetime-source.js";
 import { runUntilSignal } from "../../serving/run.js";
 import { createModelServer, DEFAULT_LIMITS } from "../../serving/server.js";
 import { bucketOption, emit } from "../io.js";
@@ -24,12 +27,23 @@ function positiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER)
   return n;
 }
 
+/** The /predict default horizon: churn.yaml lifetime.horizon_days, or its default when there is no usable churn.yaml. */
+async function horizonDays(storage: Storage, logger: Logger): Promise<number> {
+  try {
+    return (await loadConfig(storage)).lifetime.horizon_days;
+  } catch (error) {
+    // Serving churn does not need churn.yaml; only /predict's default horizon does.
+    logger.warn("no usable churn.yaml: /predict defaults to a 90-day horizon", { error: messageOf(error) });
+    return 90;
+  }
+}
+
 /** `churn serve`: the model server (V2, Seldon v1, metrics) following the bucket's champion. */
 export function registerServe(program: Command, wrap: Wrap): void {
   program
     .command("serve")
     .description(
-      "serve the champion model over Open Inference Protocol V2 and Seldon v1, with Prometheus /metrics; follows models/champion and swaps models without failing requests",
+      "serve the champion model over Open Inference Protocol V2 and Seldon v1, and the newest lifetime model on POST /predict, with Prometheus /metrics; follows models/champion and models/lifetime/ and swaps models without failing requests",
     )
     .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
     .option("--port <n>", "TCP port (0 picks a free one)", "8080")
@@ -43,7 +57,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
     .option("--poll <seconds>", "how often to check models/champion for a new model", "5")
     .addHelpText(
       "after",
-      "\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n",
+      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
     )
     .action(
       wrap<ServeOptions>(async (options, ctx) => {
@@ -58,7 +72,17 @@ export function registerServe(program: Command, wrap: Wrap): void {
           pollMs,
           onPollError: (error) => logger.warn("could not check models/champion", { error: String(error) }),
         });
-        const server = await createModelServer({ sources: [source], logger, limits: { maxRows, bodyBytes } });
+        const lifetime = lifetimeSource(storage, {
+          pollMs,
+          onPollError: (error) => logger.warn("could not list models/lifetime/", { error: String(error) }),
+        });
+        const server = await createModelServer({
+          sources: [source],
+          lifetime,
+          lifetimeHorizonDays: await horizonDays(storage, logger),
+          logger,
+          limits: { maxRows, bodyBytes },
+        });
         const { address } = await runUntilSignal(server, { host: options.host, port, logger });
         emit(ctx, { ok: true, address }, `model server on ${address} stopped`);
       }),

@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync, rmSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { openStorage } from "../components/common/storage/index.js";
+import { type BgNbdParams, bgnbdExpectedPurchases, bgnbdProbAlive } from "../components/lifetime/bgnbd.js";
+import { LIFETIME_FORMAT } from "../components/lifetime/params.js";
+import { type LifetimeSource, type LoadedLifetime, lifetimeSource } from "./lifetime-source.js";
+import { type ModelServer, NO_LIFETIME_MODEL } from "./server.js";
+import { fakeServer } from "./testing/index.js";
+
+// POST /predict through HTTP (inject): success bodies against the BG/NBD
+// functions called directly, every error status and message, the optional
+// model (503 without one), and each body against serving/openapi.yaml.
+const CDNOW: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+const loaded: LoadedLifetime = {
+  version: "lifetime-0123456789ab",
+  object: "models/lifetime/lifetime-0123456789ab.json",
+  params: CDNOW,
+  timeUnit: "week",
+};
+
+const doc = parse(readFileSync(new URL("./openapi.yaml", import.meta.url), "utf8"), { merge: true });
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+ajv.addSchema({ $id: "openapi", components: doc.components }, "openapi");
+const validateOk = ajv.compile({ $ref: "openapi#/components/schemas/PredictResponse" });
+const validateError = ajv.compile({ $ref: "openapi#/components/schemas/V2Error" });
+const documented = Object.keys(doc.paths["/predict"].post.responses);
+
+const servers: ModelServer[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function serve(lifetime?: LifetimeSource, maxRows?: number): Promise<ModelServer> {
+  const { server } = await fakeServer({
+    lifetime,
+    lifetimeHorizonDays: 91,
+    ...(maxRows ? { limits: { maxRows } } : {}),
+  });
+  servers.push(server);
+  return server;
+}
+const fixed = (model: LoadedLifetime | null): LifetimeSource => ({ load: async () => model });
+
+async function post(server: ModelServer, payload: unknown, contentType = "application/json") {
+  const r = await server.app.inject({
+    method: "POST",
+    url: "/predict",
+    payload: typeof payload === "string" ? payload : JSON.stringify(payload),
+    headers: { "content-type": contentType },
+  });
+  const body = r.json();
+  expect(documented, `status ${r.statusCode} is not documented`).toContain(String(r.statusCode));
+  const validate = r.statusCode === 200 ? validateOk : validateError;
+  expect(validate(body), ajv.errorsText(validate.errors)).toBe(true);
+  return { status: r.statusCode, body };
+}
+
+describe("POST /predict", () => {
+  it("answers P(alive) and expected purchases equal to bgnbd.ts for the same inputs", async () => {
+    const server = await serve(fixed(loaded));
+    const customers = [
+      { id: "a", frequency: 2, recency: 30.43, T: 38.86 },
+      { id: "b", frequency: 0, recency: 0, T: 38.86 },
+      { frequency: 7, recency: 35, T: 38.86 },
+    ];
+    const { status, body } = await post(server, { customers, horizon: 39 });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ model_version: loaded.version, time_unit: "week", horizon: 39 });
+    expect(body.predictions.map((p: { id: unknown }) => p.id)).toEqual(["a", "b", null]);
+    customers.forEach((c, i) => {
+      expect(body.predictions[i].prob_alive).toBe(bgnbdProbAlive(CDNOW, c));
+      expect(body.predictions[i].expected_purchases).toBe(bgnbdExpectedPurchases(CDNOW, 39, c));
+    });
+    // Published CDNOW reference values (FHL 2005 parameters).
+    expect(body.predictions[0].prob_alive).toBeCloseTo(0.727, 2);
+    expect(body.predictions[1].prob_alive).toBe(1);
+    expect(body.predictions[0].expected_purchases).toBeGreaterThan(0);
+  });
+
+  it("defaults the horizon to lifetime.horizon_days in the model's unit", async () => {
+    const server = await serve(fixed({ ...loaded, timeUnit: "day" }));
+    const c = { frequency: 3, recency: 100, T: 200 };
+    const { status, body } = await post(server, { customers: [c] });
+    expect(status).toBe(200);
+    expect(body.horizon).toBe(91);
+    expect(body.predictions[0].expected_purchases).toBe(bgnbdExpectedPurchases(CDNOW, 91, c));
+    const weekly = await serve(fixed(loaded));
+    expect((await post(weekly, { customers: [c] })).body.horizon).toBe(13);
+  });
+
+  const errors: Array<[string, unknown, number, RegExp]> = [
+    ["malformed JSON", "{not json", 400, /malformed JSON/],
+    ["an array body", [], 400, /must be a JSON object/],
+    ["no customers field", {}, 400, /^customers: /],
+    ["customers not an array", { customers: 3 }, 400, /^customers: .*array/],
+    [
+      "a string frequency",
+      { customers: [{ frequency: "2", recency: 1, T: 2 }] },
+      400,
+      /customers\[0\]\.frequency: .*number/,
+    ],
+    [
+      "a missing T",
+      {
+        customers: [
+          { frequency: 1, recency: 1 },
+          { frequency: 1, recency: 1 },
+        ],
+      },
+      400,
+      /customers\[0\]\.T: .*customers\[1\]\.T: /,
+    ],
+    [
+      "a null recency",
+      { customers: [{ frequency: 1, recency: null, T: 2 }] },
+      400,
+      /customers\[0\]\.recency: /,
+    ],
+    [
+      "a negative recency",
+      {
+        customers: [
+          { frequency: 0, recency: 0, T: 2 },
+          { frequency: 1, recency: -1, T: 2 },
+        ],
+      },
+      422,
+      /^customers\[1\]\.recency: .*>=0/,
+    ],
+    ["a negative T", { customers: [{ frequency: 0, recency: 0, T: -1 }] }, 422, /customers\[0\]\.T: /],
+    [
+      "a fractional frequency",
+      { customers: [{ frequency: 1.5, recency: 1, T: 2 }] },
+      422,
+      /customers\[0\]\.frequency: .*int/i,
+    ],
+    [
+      "recency after T",
+      { customers: [{ frequency: 2, recency: 40, T: 38.86 }] },
+      422,
+      /customers\[0\]\.recency: must be <= T \(got recency 40, T 38\.86\)/,
+    ],
+    [
+      "recency without repeat purchases",
+      { customers: [{ frequency: 0, recency: 5, T: 10 }] },
+      422,
+      /customers\[0\]\.recency: must be 0 when frequency is 0/,
+    ],
+    ["a huge value", { customers: [{ frequency: 1, recency: 1, T: 1e300 }] }, 422, /customers\[0\]\.T: /],
+    [
+      "a negative horizon",
+      { customers: [{ frequency: 1, recency: 1, T: 2 }], horizon: -1 },
+      422,
+      /^horizon: /,
+    ],
+    ["an empty list", { customers: [] }, 422, /customers: must list at least one customer/],
+    [
+      "too many customers",
+      { customers: Array(4).fill({ frequency: 1, recency: 1, T: 2 }) },
+      422,
+      /customers: must list at most 3 customers/,
+    ],
+  ];
+  for (const [what, payload, status, message] of errors) {
+    it(`answers ${status} for ${what}`, async () => {
+      const server = await serve(fixed(loaded), 3);
+      const r = await post(server, payload);
+      expect(r.status).toBe(status);
+      expect(r.body.error).toMatch(message);
+    });
+  }
+
+  it("answers 415 for a body that is not JSON", async () => {
+    const server = await serve(fixed(loaded));
+    const r = await post(server, "x", "application/octet-stream");
+    expect(r.status).toBe(415);
+  });
+
+  it("answers 503 with the reason while no lifetime model exists, and churn is still served", async () => {
+    for (const server of [await serve(), await serve(fixed(null))]) {
+      const r = await post(server, { customers: [{ frequency: 1, recency: 1, T: 2 }] });
+      expect(r).toEqual({ status: 503, body: { error: NO_LIFETIME_MODEL } });
+      expect(NO_LIFETIME_MODEL).toContain("churn pipeline run lifetime");
+      expect(server.ready()).toBe(true);
+      expect((await server.app.inject({ method: "GET", url: "/v2/models/churn" })).statusCode).toBe(200);
+    }
+  });
+});
+
+describe("lifetime model source", () => {
+  const model = (params: Record<string, number>, kind = "bgnbd") =>
+    JSON.stringify({
+      format: LIFETIME_FORMAT,
+      model: kind,
+      params,
+      time_unit: "week",
+      fit: { log_likelihood: -9582.4, customers: 2357, penalizer: 0, converged: true },
+    });
+  async function bucket(files: Record<string, [string, number]>) {
+    const dir = mkdtempSync(join(tmpdir(), "predict-"));
+    dirs.push(dir);
+    const storage = await openStorage(dir);
+    for (const [name, [text, mtime]] of Object.entries(files)) {
+      await storage.write(name, text);
+      utimesSync(join(dir, name), mtime, mtime);
+    }
+    return storage;
+  }
+
+  it("serves the newest models/lifetime/*.json by update time", async () => {
+    const storage = await bucket({
+      "models/lifetime/lifetime-aaaaaaaaaaaa.json": [model({ ...CDNOW, r: 0.5 }), 2_000_000],
+      "models/lifetime/lifetime-bbbbbbbbbbbb.json": [model({ ...CDNOW }), 3_000_000],
+      "models/lifetime/lifetime-cccccccccccc.json": [model({ ...CDNOW, r: 0.9 }), 1_000_000],
+      "models/lifetime/notes.txt": ["x", 4_000_000],
+    });
+    const server = await serve(lifetimeSource(storage));
+    const c = { frequency: 2, recency: 30.43, T: 38.86 };
+    const r = await post(server, { customers: [c] });
+    expect(r.body.model_version).toBe("lifetime-bbbbbbbbbbbb");
+    expect(r.body.predictions[0].prob_alive).toBe(bgnbdProbAlive(CDNOW, c));
+  });
+
+  it("keeps serving churn and answers 503 naming the file when the newest model is invalid", async () => {
+    const storage = await bucket({
+      "models/lifetime/lifetime-dddddddddddd.json": [
+        model({ r: 1, alpha: 1, s: 1, beta: 1 }, "pareto-nbd"),
+        1_000,
+      ],
+      "models/lifetime/lifetime-eeeeeeeeeeee.json": ['{"format": "nope"}', 2_000],
+    });
+    const server = await serve(lifetimeSource(storage));
+    expect(server.ready()).toBe(true);
+    const r = await post(server, { customers: [{ frequency: 1, recency: 1, T: 2 }] });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toContain(NO_LIFETIME_MODEL);
+    expect(r.body.error).toContain(
+      "models/lifetime/lifetime-eeeeeeeeeeee.json: not a churn-lifetime/1 model",
+    );
+  });
+
+  it("rejects a Pareto/NBD document by name rather than serving it with BG/NBD formulas", async () => {
+    const storage = await bucket({
+      "models/lifetime/lifetime-ffffffffffff.json": [
+        model({ r: 1, alpha: 1, s: 1, beta: 1 }, "pareto-nbd"),
+        1_000,
+      ],
+    });
+    const server = await serve(lifetimeSource(storage));
+    const r = await post(server, { customers: [{ frequency: 1, recency: 1, T: 2 }] });
+    expect(r.status).toBe(503);
+    expect(r.body.error).toMatch(
+      /lifetime-ffffffffffff\.json: model "pareto-nbd" is not served by \/predict/,
+    );
+  });
+
+  it("swaps in a newer model on reload", async () => {
+    const storage = await bucket({
+      "models/lifetime/lifetime-aaaaaaaaaaaa.json": [model({ ...CDNOW }), 1_000],
+    });
+    const server = await serve(lifetimeSource(storage));
+    const payload = { customers: [{ frequency: 1, recency: 1, T: 2 }] };
+    expect((await post(server, payload)).body.model_version).toBe("lifetime-aaaaaaaaaaaa");
+    await storage.write("models/lifetime/lifetime-bbbbbbbbbbbb.json", model({ ...CDNOW, r: 0.5 }));
+    await server.reloadLifetime();
+    expect((await post(server, payload)).body.model_version).toBe("lifetime-bbbbbbbbbbbb");
+  });
+});
