@@ -31,8 +31,14 @@ let flakyScript: string;
 let startError: unknown;
 let namespaceCount = 0;
 
-function churn(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+function churn(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let stderr = "";
   child.stderr.on("data", (c) => (stderr += c));
   return new Promise((done) => child.on("close", (code) => done({ code, stderr })));
@@ -453,6 +459,34 @@ describe("Kubernetes runner on a real control plane", () => {
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(exec.watchesOpened).toBeGreaterThanOrEqual(3);
   }, 60_000);
+
+  it("fails with exit 2 and the apiserver's sentence when the namespace does not exist", async () => {
+    const outcome = await executor("no-such-namespace", "file:///unused").execute(
+      { runId: "r-0000000000000011", step: "feature", component: "feature", timeoutSeconds: 60, attempt: 0 },
+      new PassThrough().resume(),
+      new AbortController().signal,
+    );
+    expect(outcome).toEqual({
+      exitCode: 2,
+      error:
+        'could not create the step\'s Job in namespace no-such-namespace: namespaces "no-such-namespace" not found',
+    });
+  });
+
+  it("churn pipeline run --runner kubernetes uses KUBECONFIG and --namespace; runner flags are checked", async () => {
+    const dir = await bucket("cli");
+    const missing = await churn(
+      ["pipeline", "run", "--bucket", dir, "--runner", "kubernetes", "--namespace", "nowhere"],
+      { KUBECONFIG: cluster.kubeconfigPath },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /ingest-history .*: could not create the step's Job in namespace nowhere: namespaces "nowhere" not found/,
+    );
+    const usage = await churn(["pipeline", "run", "--bucket", dir, "--in-cluster"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("--in-cluster and --namespace apply to --runner kubernetes only");
+  });
 
   it("creates one driver Job per run id; a duplicate create is a harmless 409", async () => {
     const ns = await namespace();

@@ -109,6 +109,20 @@ function isStatus(error: unknown, code: number): boolean {
   return (error as { code?: number } | null)?.code === code;
 }
 
+/** The apiserver's own sentence from an API error (its Status message), not the client's dump of headers. */
+export function apiMessage(error: unknown): string {
+  const body = (error as { body?: unknown } | null)?.body;
+  if (typeof body === "string") {
+    try {
+      const status = JSON.parse(body) as { message?: string };
+      if (status.message) return status.message;
+    } catch {
+      // not a Status document
+    }
+  }
+  return messageOf(error);
+}
+
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
@@ -449,7 +463,13 @@ export class KubernetesJobExecutor implements StepExecutor {
         log.write(`job ${namespace}/${body.metadata?.name} already exists: waiting for it\n`);
       }
     } catch (error) {
-      return { exitCode: 1, error: `could not create the step's Job: ${messageOf(error)}` };
+      // Forbidden, missing namespace or an invalid object: configuration, which a retry cannot fix.
+      const code = (error as { code?: number } | null)?.code;
+      const exitCode: ExitCode = code === 403 || code === 404 || code === 422 ? 2 : 1;
+      return {
+        exitCode,
+        error: `could not create the step's Job in namespace ${namespace}: ${apiMessage(error)}`,
+      };
     }
     const name = job.metadata?.name ?? "";
     const follower = new PodLogs(this.options.kubeConfig, namespace, log);
@@ -460,7 +480,7 @@ export class KubernetesJobExecutor implements StepExecutor {
       return result;
     } catch (error) {
       await follower.drain(2_000);
-      return { exitCode: 1, error: `lost track of Job ${name}: ${messageOf(error)}` };
+      return { exitCode: 1, error: `lost track of Job ${name}: ${apiMessage(error)}` };
     }
   }
 
