@@ -50,7 +50,9 @@ beforeAll(async () => {
   const config = await storage.readText("churn.yaml");
   await storage.write(
     "churn.yaml",
-    config.replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]"),
+    config
+      .replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]")
+      .replace("min_realised_roc_auc: null", "min_realised_roc_auc: 0.6"),
   );
   const weekly = await storage.readText("weekly/2026-W48.csv");
   await storage.write("weekly/2026-W48.csv", shiftColumn(weekly, SHIFTED, 1.5), { contentType: "text/csv" });
@@ -76,5 +78,42 @@ describe("drift through the weekly pipeline", () => {
     expect(html).toContain('id="drift"');
     expect(html).toContain(SHIFTED);
     expect(html).not.toMatch(/<script/);
+    expect(summary.retrain_triggers.fired).toContain("psi_above_max");
+    expect(summary.retrain_triggers.fired).not.toContain("labels_arrived");
+  }, 240_000);
+
+  it("labels of a scored week give realised metrics in the next run and fire the realised trigger", async () => {
+    const storage = await openStorage(dir);
+    // Outcomes opposite to the scores (the lowest scores churned): a realised ROC-AUC far below 0.6.
+    const scores = (await storage.readText("output/2026-W48/scores.csv")).trimEnd().split("\n");
+    const pCol = scores[0]!.split(",").indexOf("churn_probability");
+    const labelled = scores.slice(1, 401).map((line) => {
+      const fields = line.split(",");
+      return `${fields[0]},${Number(fields[pCol]) < 0.15 ? 1 : 0}`;
+    });
+    await storage.write("labels/2026-W48.csv", `CLIENTNUM,churned\n${labelled.join("\n")}\n`);
+    await storage.write("weekly/2026-W49.csv", await storage.readText("weekly/2026-W48.csv"));
+    const run = await churn([
+      "pipeline",
+      "run",
+      "--bucket",
+      dir,
+      "--weekly",
+      "weekly/2026-W49.csv",
+      "--json",
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(await storage.readText("output/2026-W49/summary.json"));
+    const week = summary.realised.find((w: { week: string }) => w.week === "2026-W48");
+    expect(week).toMatchObject({ labelled: 400, matched: 400 });
+    expect(week.roc_auc).toBeLessThan(0.6);
+    expect(summary.retrain_triggers.fired).toEqual(
+      expect.arrayContaining(["labels_arrived", "realised_roc_auc_below_min", "psi_above_max"]),
+    );
+    const realised = JSON.parse(await storage.readText("monitoring/realised.json"));
+    expect(realised.weeks.map((w: { week: string }) => w.week)).toEqual(["2026-W48"]);
+    expect(await storage.readText("output/2026-W49/report.html")).toContain(
+      "How did past predictions turn out?",
+    );
   }, 240_000);
 });

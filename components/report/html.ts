@@ -1,4 +1,5 @@
 import type { DriftBand, DriftReport } from "../monitor/drift.js";
+import type { RealisedHistory } from "../monitor/realised.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
 
@@ -114,10 +115,32 @@ function overview(summary: WeekSummary, drift: DriftReport | null): string {
   return `<p id="overview">${escapeHtml(parts.join(" "))}</p>`;
 }
 
+function realisedSection(realised: RealisedHistory | null, triggers: string[] | null): string {
+  const weeks = realised?.weeks ?? [];
+  const rows = weeks
+    .map(
+      (w) =>
+        `<tr><td>${escapeHtml(w.week)}</td><td>${fmt(w.matched)}</td><td>${fmt(w.positives)}</td><td>${num(w.roc_auc)}</td><td>${w.precision === null ? "n/a" : pct(w.precision)}</td><td>${w.recall === null ? "n/a" : pct(w.recall)}</td></tr>`,
+    )
+    .join("");
+  const table = rows
+    ? `<table><tr><th>Week</th><th>Customers with outcomes</th><th>Churned</th><th>ROC-AUC</th><th>High-risk who churned</th><th>Churners flagged high risk</th></tr>${rows}</table>`
+    : "<p>No outcomes (labels/&lt;week&gt;.csv) have arrived for past weeks yet.</p>";
+  const fired =
+    triggers === null
+      ? ""
+      : triggers.length
+        ? `<p>Reasons to retrain the model now: ${escapeHtml(triggers.join(", ").replaceAll("_", " "))}.</p>`
+        : "<p>No retraining trigger fired this week.</p>";
+  return `<h2 id="realised">How did past predictions turn out?</h2>${table}${fired}`;
+}
+
 /** Optional sections from the monitoring inputs. */
 export interface ReportExtras {
   drift?: DriftReport | null;
   evaluation?: EvaluationSection | null;
+  realised?: RealisedHistory | null;
+  triggers?: string[] | null;
 }
 
 /** A self-contained page a marketer can open from the bucket. */
@@ -156,6 +179,7 @@ ${bars(histogram, "#3b6ea5")}
 ${reasons.length ? bars(reasons, "#6b4fa0") : "<p>No reasons were computed for this week.</p>"}
 ${driftSection(drift)}
 ${metricsSection(extras.evaluation ?? null)}
+${realisedSection(extras.realised ?? null, extras.triggers ?? null)}
 </main></body></html>
 `;
 }

@@ -1,8 +1,12 @@
 import { z } from "zod";
+import { readChampion } from "../common/bundle/champion.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { parseConfigText } from "../common/config/index.js";
 import { InputError } from "../common/errors.js";
 import type { Profile } from "../ingest/profile.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js";
+import { type RealisedHistory, updateRealised } from "../monitor/realised.js";
+import { evaluateTriggers } from "../monitor/triggers.js";
 import { renderReport } from "./html.js";
 import { type IngestCounts, summariseScores } from "./summary.js";
 
@@ -16,6 +20,14 @@ export const reportParameters = z.strictObject({
   trigger: z.string().nullable().default(null),
 });
 type ReportParameters = z.output<typeof reportParameters>;
+
+async function readText(ctx: ComponentContext<ReportParameters>, port: string): Promise<string | null> {
+  const ref = ctx.inputs[port]?.[0];
+  if (!ref) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 async function readJson(
   ctx: ComponentContext<ReportParameters>,
@@ -76,8 +88,30 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   await ctx.writeOutput("drift", `${JSON.stringify(driftDoc, null, 2)}\n`, {
     contentType: "application/json",
   });
+  // Realised performance of past weeks whose labels arrived, and the retraining triggers.
+  const configText = await readText(ctx, "config");
+  const config = configText === null ? null : parseConfigText(configText, ctx.inputs.config![0]!.object);
+  const positive = typeof training?.label?.positive === "string" ? training.label.positive : null;
+  const realised = await updateRealised(ctx.storage, positive);
+  const champion = await readChampion(ctx.storage);
+  const candidate = typeof decision?.candidate_version === "string" ? decision.candidate_version : null;
+  const compared = typeof decision?.champion_version === "string" ? decision.champion_version : null;
+  const triggers = config
+    ? evaluateTriggers({
+        settings: config.retrain,
+        // The champion is left out of evaluate when it equals the candidate, so only a differing one proves new training.
+        trainedThisRun: candidate && compared ? candidate !== compared : null,
+        maxFeaturePsi: drift ? drift.max_feature_psi : null,
+        drifted: drift?.significant ?? [],
+        arrived: realised.arrived,
+        championSince: champion ? new Date(champion.pointer.changed_at) : null,
+        now: new Date(),
+      })
+    : null;
   const published = {
     ...summary,
+    realised: realised.history.weeks,
+    retrain_triggers: triggers ? { fired: triggers.fired, checks: triggers.states } : null,
     drift: drift
       ? {
           max_feature_psi: drift.max_feature_psi,
@@ -90,12 +124,26 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     contentType: "application/json",
   });
   const stem = (ctx.parameters.trigger ?? "this week").replace(/^.*\//, "").replace(/\.csv(\.gz)?$/i, "");
-  await ctx.writeOutput("report", renderReport(summary, stem, { drift, evaluation }), {
-    contentType: "text/html",
-  });
+  await ctx.writeOutput(
+    "report",
+    renderReport(summary, stem, {
+      drift,
+      evaluation,
+      realised: realised.history as RealisedHistory,
+      triggers: triggers?.fired ?? null,
+    }),
+    {
+      contentType: "text/html",
+    },
+  );
   return {
     counts: summary.counts,
-    summary: drift ? { max_feature_psi: drift.max_feature_psi, drifted: drift.significant } : undefined,
+    summary: {
+      max_feature_psi: drift?.max_feature_psi ?? null,
+      drifted: drift?.significant ?? [],
+      realised_weeks: realised.arrived.map((w) => ({ week: w.week, roc_auc: w.roc_auc })),
+      retrain_triggers: triggers?.fired ?? null,
+    },
   };
 }
 
@@ -111,6 +159,7 @@ export const reportComponent: ComponentSpec<typeof reportParameters> = {
       description: "the evaluate step's metrics report (calibration, lift: model metrics and score drift)",
       optional: true,
     },
+    config: { type: "yaml", description: "churn.yaml (retrain triggers)", optional: true },
     training: {
       type: "json",
       description: "profile.json of the training ingest (reference distributions for drift)",

@@ -106,6 +106,7 @@ export const weeklyPipeline: PipelineDefinition = {
         evaluation_report: { step: "evaluate", output: "report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
         training: { step: "ingest-history", output: "profile" },
+        config: CONFIG,
       },
     },
     {
