@@ -14,6 +14,7 @@ import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
 import { loadChampionModel } from "../components/score/predictor.js";
 import { championSource } from "../serving/champion-source.js";
+import { decodeInferRequest, encodeInferResponse } from "../serving/codecs/v2.js";
 import { createModelServer, type ModelServer } from "../serving/server.js";
 import { runCli } from "./ingest-support/helpers.js";
 import { removeTempBuckets, tempBucket } from "./models-support/datasets.js";
@@ -194,4 +195,29 @@ describe("churn score --via-server", () => {
       await storage.write("churn.yaml", text);
     }
   }, 60_000);
+});
+
+describe("V2 reasons as JSON arrays (what the batch client asks for)", () => {
+  it("keeps a reason whose value contains the separator in one piece", () => {
+    const decoded = decodeInferRequest({
+      inputs: [{ name: "Customer_Age", shape: [1], datatype: "FP64", data: [40] }],
+      outputs: [{ name: "reasons", parameters: { format: "json" } }],
+    });
+    expect(decoded.reasonsJson).toBe(true);
+    const reasons = ["Card_Category=Blue; Gold", "Customer_Age=40 (typical)"];
+    const response = encodeInferResponse(
+      { name: "churn", version: "v1" },
+      [{ probability: 0.5, tier: "high", reasons }],
+      decoded,
+    );
+    expect(response.outputs.map((o) => o.name)).toEqual(["reasons"]);
+    expect(JSON.parse(response.outputs[0]!.data[0] as string)).toEqual(reasons);
+    // without the parameter the documented default stays: joined with "; "
+    const plain = encodeInferResponse(
+      { name: "churn", version: "v1" },
+      [{ probability: 0.5, tier: "high", reasons }],
+      { outputs: ["reasons"] },
+    );
+    expect(plain.outputs[0]!.data[0]).toBe(reasons.join("; "));
+  });
 });

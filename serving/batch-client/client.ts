@@ -228,10 +228,11 @@ export function inferRequest(schema: DatasetSchema, batch: RowBatch, from: numbe
       for (let i = 0; i < n; i++) data[i] = values[from + i] ?? null;
       return { name: c.name, shape: [n], datatype: "BYTES", data };
     });
-  return { inputs, outputs: [{ name: "probability" }, { name: "tier" }, { name: "reasons" }] };
+  return {
+    inputs,
+    outputs: [{ name: "probability" }, { name: "tier" }, { name: "reasons", parameters: { format: "json" } }],
+  };
 }
-
-const REASON_SEPARATOR = "; ";
 
 /** scores.csv lines of rows [from, to) from a V2 response, formatted exactly as in-process scoring does. */
 function formatLines(
@@ -271,7 +272,8 @@ function formatLines(
     if (typeof pi !== "number" || typeof tier !== "string" || typeof reasons[i] !== "string")
       throw new ChurnError(`the server's infer response has a malformed element ${i}`);
     let line = `${csvField(batch.ids[r]!)},${formatProbability(pi)},${tier}`;
-    const texts = reasons[i] === "" ? [] : (reasons[i] as string).split(REASON_SEPARATOR);
+    // Reasons come as JSON arrays (asked for in the request), so a "; " inside a value cannot split one.
+    const texts = reasonList(reasons[i] as string, batch.lines[r] ?? r + 1);
     if (texts.length > k)
       throw new ChurnError(
         `line ${batch.lines[r]}: the server sent ${texts.length} reasons, more than score.reasons = ${k} (is it serving with the same churn.yaml?)`,
@@ -283,6 +285,16 @@ function formatLines(
     out += `${line}\n`;
   }
   return out;
+}
+
+function reasonList(text: string, line: number): string[] {
+  try {
+    const list = JSON.parse(text) as unknown;
+    if (Array.isArray(list) && list.every((x) => typeof x === "string")) return list;
+  } catch {}
+  throw new ChurnError(
+    `line ${line}: the server's reasons are not a JSON array of strings (does it support reasons format json?)`,
+  );
 }
 
 /** rejected.csv lines (no header) of rows the server refused; raw is left empty (the CSV text is not at hand). */

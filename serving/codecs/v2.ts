@@ -13,10 +13,15 @@ import { parseEnvelope } from "./zod.js";
  * - one row-major input, shape [n, k], with the k column names in
  *   `parameters.columns` (on the input or on the request).
  * Outputs: `probability` FP64 [n], `tier` BYTES [n], `reasons` BYTES [n]
- * (a row's reasons joined with REASON_SEPARATOR, "" when it has none).
+ * (a row's reasons joined with REASON_SEPARATOR, "" when it has none; with
+ * `parameters.format: "json"` on the requested reasons output, each element
+ * is instead a JSON array of the reasons, which no reason text can make
+ * ambiguous: the batch client asks for that).
  */
 export const COLUMNS_PARAMETER = "columns";
 export const REASON_SEPARATOR = "; ";
+/** Value of `outputs[].parameters.format` asking for reasons as JSON arrays. */
+export const REASONS_JSON_FORMAT = "json";
 export const OUTPUT_NAMES = ["probability", "tier", "reasons"] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 export const EXPLAIN_OUTPUT_NAMES = ["base", "contributions"] as const;
@@ -58,6 +63,8 @@ export interface DecodedRequest {
   rows: RawRow[];
   /** Output names asked for, or undefined for all of them. */
   outputs?: string[];
+  /** The reasons output was asked for with parameters.format "json". */
+  reasonsJson?: boolean;
 }
 
 function columnsParameter(value: unknown, where: string): string[] | undefined {
@@ -148,6 +155,8 @@ export function decodeInferRequest(body: unknown): DecodedRequest {
   const decoded: DecodedRequest = { rows };
   if (request.id !== undefined) decoded.id = request.id;
   if (request.outputs) decoded.outputs = request.outputs.map((o) => o.name);
+  const reasons = request.outputs?.find((o) => o.name === "reasons");
+  if (reasons?.parameters?.format === REASONS_JSON_FORMAT) decoded.reasonsJson = true;
   return decoded;
 }
 
@@ -170,7 +179,7 @@ export function checkOutputs(outputs: string[] | undefined, model: string, expla
 export function encodeInferResponse(
   model: Pick<InferenceModel, "name" | "version">,
   scored: ScoredRow[],
-  request: Pick<DecodedRequest, "id" | "outputs">,
+  request: Pick<DecodedRequest, "id" | "outputs" | "reasonsJson">,
 ): InferResponse {
   const n = scored.length;
   const want = wanted(request.outputs, OUTPUT_NAMES, model.name);
@@ -201,10 +210,10 @@ export function encodeInferResponse(
           name,
           "BYTES",
           [n],
-          scored.map((s) => s.reasons.join(REASON_SEPARATOR)),
-          {
-            separator: REASON_SEPARATOR,
-          },
+          scored.map((s) =>
+            request.reasonsJson ? JSON.stringify(s.reasons) : s.reasons.join(REASON_SEPARATOR),
+          ),
+          request.reasonsJson ? { format: REASONS_JSON_FORMAT } : { separator: REASON_SEPARATOR },
         ),
       );
     }
