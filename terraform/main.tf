@@ -1,5 +1,3 @@
-data "google_project" "this" {}
-
 data "google_storage_project_service_account" "gcs" {}
 
 locals {
