@@ -87,6 +87,14 @@ describe("openapi.yaml", () => {
   it("documents health, metadata, versioned routes, errors and metrics", async () => {
     const version = server.core.model("churn").version;
     const columns = loadFixtures().find((f) => f.file === "v2-infer-columns.json")!.body as object;
+    const lifetimeInfer = {
+      inputs: ["frequency", "recency", "T"].map((name, i) => ({
+        name,
+        shape: [1],
+        datatype: "FP64",
+        data: [[2, 30.43, 38.86][i]],
+      })),
+    };
     const requests: Array<[string, string, unknown?, Record<string, string>?]> = [
       ["GET", "/v2/health/live"],
       ["GET", "/v2/health/ready"],
@@ -108,6 +116,18 @@ describe("openapi.yaml", () => {
       ["GET", "/metrics"],
       ["POST", "/predict", { customers: [{ id: "c1", frequency: 2, recency: 30.43, T: 38.86 }] }],
       ["POST", "/predict", { customers: [{ frequency: 2, recency: 40, T: 38.86 }] }],
+      ["GET", "/v2/models/lifetime"],
+      ["GET", "/v2/models/lifetime/versions/lifetime-0123456789ab"],
+      ["GET", "/v2/models/lifetime/versions/0"],
+      ["GET", "/v2/models/lifetime/ready"],
+      ["GET", "/v2/models/lifetime/versions/lifetime-0123456789ab/ready"],
+      ["POST", "/v2/models/lifetime/infer", lifetimeInfer],
+      ["POST", "/v2/models/lifetime/versions/lifetime-0123456789ab/infer", lifetimeInfer],
+      [
+        "POST",
+        "/v2/models/lifetime/infer",
+        { inputs: [{ name: "T", shape: [1], datatype: "FP64", data: [-1] }] },
+      ],
     ];
     for (const [method, url, payload, headers] of requests) {
       const r = await server.app.inject({

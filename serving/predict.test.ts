@@ -274,3 +274,127 @@ describe("lifetime model source", () => {
     expect((await post(server, payload)).body.model_version).toBe("lifetime-bbbbbbbbbbbb");
   });
 });
+
+describe("V2 model lifetime", () => {
+  const tensor = (name: string, data: number[], datatype = "FP64") => ({
+    name,
+    shape: [data.length],
+    datatype,
+    data,
+  });
+  const customers = [
+    { frequency: 2, recency: 30.43, T: 38.86 },
+    { frequency: 0, recency: 0, T: 38.86 },
+  ];
+  const inputs = [
+    tensor("frequency", [2, 0], "INT32"),
+    tensor("recency", [30.43, 0]),
+    tensor("T", [38.86, 38.86]),
+  ];
+  const infer = async (server: ModelServer, payload: unknown, url = "/v2/models/lifetime/infer") => {
+    const r = await server.app.inject({ method: "POST", url, payload: payload as object });
+    return { status: r.statusCode, body: r.json() };
+  };
+
+  it("infers prob_alive and expected_purchases equal to bgnbd.ts, honouring outputs and horizon", async () => {
+    const server = await serve(fixed(loaded));
+    const r = await infer(server, { id: "q1", inputs, parameters: { horizon: 39 } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      model_name: "lifetime",
+      model_version: loaded.version,
+      id: "q1",
+      parameters: { time_unit: "week", horizon: 39 },
+    });
+    expect(r.body.outputs).toEqual([
+      tensor(
+        "prob_alive",
+        customers.map((c) => bgnbdProbAlive(CDNOW, c)),
+      ),
+      tensor(
+        "expected_purchases",
+        customers.map((c) => bgnbdExpectedPurchases(CDNOW, 39, c)),
+      ),
+    ]);
+    const rowMajor = {
+      inputs: [
+        {
+          name: "x",
+          shape: [1, 3],
+          datatype: "FP64",
+          data: [2, 30.43, 38.86],
+          parameters: { columns: ["frequency", "recency", "T"] },
+        },
+      ],
+      outputs: [{ name: "prob_alive" }],
+    };
+    const one = await infer(server, rowMajor, `/v2/models/lifetime/versions/${loaded.version}/infer`);
+    expect(one.body.outputs).toEqual([tensor("prob_alive", [bgnbdProbAlive(CDNOW, customers[0]!)])]);
+    expect(one.body.parameters.horizon).toBe(13);
+  });
+
+  it("serves metadata and readiness, and keeps churn on the generic routes", async () => {
+    const server = await serve(fixed(loaded));
+    const meta = await server.app.inject({ method: "GET", url: "/v2/models/lifetime" });
+    expect(meta.json()).toMatchObject({
+      name: "lifetime",
+      versions: [loaded.version],
+      inputs: ["frequency", "recency", "T"].map((name) => ({ name, datatype: "FP64", shape: [-1] })),
+      outputs: ["prob_alive", "expected_purchases"].map((name) => ({ name, datatype: "FP64" })),
+    });
+    const ready = await server.app.inject({ method: "GET", url: "/v2/models/lifetime/ready" });
+    expect([ready.statusCode, ready.json()]).toEqual([200, { name: "lifetime", ready: true }]);
+    const churn = await server.app.inject({ method: "GET", url: "/v2/models/churn" });
+    expect(churn.json().name).toBe("churn");
+  });
+
+  const errors: Array<[string, unknown, number, RegExp, string?]> = [
+    ["an unknown input", { inputs: [...inputs, tensor("age", [1, 2])] }, 400, /unknown input "age"/],
+    [
+      "an unknown output",
+      { inputs, outputs: [{ name: "probability" }] },
+      400,
+      /unknown output "probability"/,
+    ],
+    ["a missing input", { inputs: inputs.slice(0, 2) }, 400, /rows\[0\]\.T: /],
+    [
+      "recency after T",
+      { inputs: [inputs[0], tensor("recency", [40, 0]), inputs[2]] },
+      422,
+      /rows\[0\]\.recency: must be <= T/,
+    ],
+    [
+      "a fractional frequency",
+      { inputs: [tensor("frequency", [1.5, 0]), ...inputs.slice(1)] },
+      422,
+      /rows\[0\]\.frequency: /,
+    ],
+    ["a bad horizon", { inputs, parameters: { horizon: "long" } }, 400, /^horizon: /],
+    [
+      "a version not served",
+      { inputs },
+      404,
+      /version 0 is not served/,
+      "/v2/models/lifetime/versions/0/infer",
+    ],
+  ];
+  for (const [what, payload, status, message, url] of errors) {
+    it(`answers ${status} for ${what}`, async () => {
+      const server = await serve(fixed(loaded));
+      const r = await infer(server, payload, url);
+      expect(r.status).toBe(status);
+      expect(r.body.error).toMatch(message);
+    });
+  }
+
+  it("answers 503 (metadata, infer) and not ready without a model, while the server stays ready", async () => {
+    const server = await serve(fixed(null));
+    expect((await infer(server, { inputs })).body).toEqual({ error: NO_LIFETIME_MODEL });
+    const meta = await server.app.inject({ method: "GET", url: "/v2/models/lifetime" });
+    expect(meta.statusCode).toBe(503);
+    const ready = await server.app.inject({ method: "GET", url: "/v2/models/lifetime/ready" });
+    expect([ready.statusCode, ready.json()]).toEqual([400, { name: "lifetime", ready: false }]);
+    const health = await server.app.inject({ method: "GET", url: "/v2/health/ready" });
+    expect(health.statusCode).toBe(200);
+  });
+});

@@ -161,6 +161,7 @@ export class ModelServer {
         this.lifetimeProblem ? `${NO_LIFETIME_MODEL} (${this.lifetimeProblem})` : NO_LIFETIME_MODEL,
       horizonDays: options.lifetimeHorizonDays ?? 90,
       maxRows: this.limits.maxRows,
+      accepting: () => this.accepting,
     });
   }
 
