@@ -262,6 +262,16 @@ describe("lifetime model source", () => {
     );
   });
 
+  it("follows models/lifetime/ by polling: a model written later is served without a restart", async () => {
+    const storage = await bucket({});
+    const server = await serve(lifetimeSource(storage, { pollMs: 20 }));
+    const payload = { customers: [{ frequency: 1, recency: 1, T: 2 }] };
+    expect((await post(server, payload)).status).toBe(503);
+    await storage.write("models/lifetime/lifetime-aaaaaaaaaaaa.json", model({ ...CDNOW }));
+    for (let i = 0; i < 100 && !server.lifetimeModel; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await post(server, payload)).body.model_version).toBe("lifetime-aaaaaaaaaaaa");
+  });
+
   it("swaps in a newer model on reload", async () => {
     const storage = await bucket({
       "models/lifetime/lifetime-aaaaaaaaaaaa.json": [model({ ...CDNOW }), 1_000],
