@@ -108,7 +108,7 @@ function overview(summary: WeekSummary, drift: DriftReport | null): string {
   if (drift) {
     parts.push(
       drift.significant.length
-        ? `The data changed a lot since the model was trained for ${drift.significant.join(", ")}: treat scores with care and consider retraining.`
+        ? `Compared with the data the model learnt from, these customer attributes changed a lot: ${drift.significant.join(", ")}. Treat the scores with care and consider retraining.`
         : "The customer data looks similar to the data the model was trained on.",
     );
   }
