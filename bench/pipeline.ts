@@ -4,6 +4,8 @@
  * under 2 minutes, a run with an unchanged model in under 10 seconds, on the
  * 2-core machine). Prints each run's wall time and step times, next to the
  * time of a bare parse of the same weekly file measured in the same run.
+ * Run it on a quiet machine and do not rebuild while it runs: the cache key
+ * holds a hash of dist/, so a rebuild in between is a code change and retrains.
  *
  *   npm run build && npx tsx bench/pipeline.ts [--rows 100000] [--weekly-rows 100000] [--keep]
  */
