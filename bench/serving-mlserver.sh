@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
 # Sets up and starts MLServer (PyPI mlserver + mlserver-sklearn) on 127.0.0.1
-# with a scikit-learn logistic regression over the same 12 features as the
-# fake churn model, for bench/serving.ts. Idempotent: the venv is cached at
-# ~/.cache/churn-test/venv-bench. Usage: bench/serving-mlserver.sh PORT DIR
+# with a comparable model for bench/serving.ts: scikit-learn's
+# HistGradientBoostingClassifier (31 leaves, early stopping, like our GBDT)
+# trained on the numeric columns of the same example history. Idempotent: the
+# venv is cached at ~/.cache/churn-test/venv-bench.
+# Usage: bench/serving-mlserver.sh PORT DIR HISTORY_CSV COLUMNS(comma-separated)
 # (runs in the foreground; the caller stops it by pid).
 set -euo pipefail
 PORT="${1:?port}"
 DIR="${2:?model directory}"
+HISTORY="${3:?history csv}"
+COLUMNS="${4:?numeric columns}"
 VENV="${HOME}/.cache/churn-test/venv-bench"
 if [[ ! -x "${VENV}/bin/mlserver" ]]; then
   python3 -m venv "${VENV}"
-  "${VENV}/bin/pip" install -q mlserver mlserver-sklearn scikit-learn
+  "${VENV}/bin/pip" install -q mlserver mlserver-sklearn scikit-learn pandas
 fi
 mkdir -p "${DIR}/churn"
-"${VENV}/bin/python" - "${DIR}/churn" <<'PY'
+"${VENV}/bin/python" - "${DIR}/churn" "${HISTORY}" "${COLUMNS}" <<'PY'
 import json, sys
-import numpy as np, joblib
-from sklearn.linear_model import LogisticRegression
-rng = np.random.default_rng(42)
-X = rng.normal(size=(5000, 12))
-y = (X @ rng.normal(size=12) + rng.normal(size=5000) > 0).astype(int)
-model = LogisticRegression(max_iter=1000).fit(X, y)
+import joblib, pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+history = pd.read_csv(sys.argv[2])
+columns = sys.argv[3].split(",")
+X = history[columns].to_numpy(dtype=float)
+y = (history["Attrition_Flag"] == "Attrited Customer").astype(int).to_numpy()
+model = HistGradientBoostingClassifier(max_leaf_nodes=31, learning_rate=0.05, max_iter=300,
+                                       early_stopping=True, random_state=42).fit(X, y)
 joblib.dump(model, f"{sys.argv[1]}/model.joblib")
 json.dump({"name": "churn", "implementation": "mlserver_sklearn.SKLearnModel",
            "parameters": {"uri": "./model.joblib", "extra": {"method": "predict_proba"}}},
           open(f"{sys.argv[1]}/model-settings.json", "w"))
-json.dump({"host": "127.0.0.1", "http_port": int(sys.argv[2]) if len(sys.argv) > 2 else 0,
-           "grpc_port": 0, "metrics_port": 0}, open(f"{sys.argv[1]}/../settings.json", "w"))
 PY
 cat > "${DIR}/settings.json" <<JSON
 {"host": "127.0.0.1", "http_port": ${PORT}, "grpc_port": $((PORT + 1)), "metrics_port": $((PORT + 2)), "parallel_workers": 0}

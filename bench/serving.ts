@@ -1,19 +1,20 @@
 /**
  * Model server benchmark on loopback: requests/s and p50/p99 latency for
- * 1-row and 100-row V2 infer requests against our server (fake model until
- * the real inference core lands), and against MLServer (scikit-learn runtime,
- * a logistic regression over the same 12 features) started in the same run.
- * Only 127.0.0.1 is targeted; every run is bounded in time.
- * Usage: npx tsx bench/serving.ts [--seconds 10] [--connections 16] [--no-mlserver]
+ * 1-row and 100-row V2 infer requests against `churn serve` with a real model
+ * (GBDT trained by `churn train` on an example bucket; rows from its weekly
+ * file), and against MLServer (scikit-learn runtime, HistGradientBoosting with
+ * the same leaf count on the numeric columns of the same history) started in
+ * the same run. Only 127.0.0.1 is targeted; every run is bounded in time.
+ * Usage: npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 16] [--no-mlserver]
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { loadFixtures } from "../serving/testing/index.js";
+import { CsvParser } from "../components/common/csv/parse.js";
 
 const { values } = parseArgs({
   options: {
@@ -101,41 +102,52 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`${url} not ready after ${timeoutMs} ms`);
 }
 
-// Requests: the documented per-column example, 1 row and 100 rows.
-const fixture = loadFixtures().find((f) => f.file === "v2-infer-columns.json")!;
-const base = fixture.body as {
-  inputs: Array<{ name: string; shape: number[]; datatype: string; data: unknown[] }>;
+// A real model: an example bucket trained with `churn train` (GBDT, as selected on this data).
+const bin = join(root, "dist", "cli", "bin.js");
+const bucket = mkdtempSync(join(tmpdir(), "serving-bench-bucket-"));
+const cli = (args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`churn ${args.join(" ")}: ${r.stderr}`);
 };
-const rowsBody = (n: number) =>
-  JSON.stringify({
-    inputs: base.inputs.map((t) => ({
-      ...t,
-      shape: [n],
-      data: Array.from({ length: n }, (_, i) => t.data[i % t.data.length]),
-    })),
-  });
-const mlBody = (n: number) =>
-  JSON.stringify({
-    inputs: [
-      {
-        name: "predict",
-        shape: [n, 12],
-        datatype: "FP64",
-        data: Array.from({ length: n * 12 }, (_, i) => Math.sin(i) * 2),
-      },
-    ],
-  });
+cli(["init", "--bucket", bucket, "--rows", "5000", "--weekly-rows", "200"]);
+const configPath = join(bucket, "churn.yaml");
+writeFileSync(configPath, readFileSync(configPath, "utf8").replace("[logistic, gbdt, mlp]", "[gbdt]"));
+cli(["train", "--bucket", bucket]);
+
+// The weekly file's first 100 rows, as records.
+const records: Array<Record<string, string>> = [];
+let header: string[] = [];
+const parser = new CsvParser(
+  { delimiter: ",", source: "weekly" },
+  (fields) => {
+    if (header.length === 0) header = [...fields];
+    else if (records.length < 100) records.push(Object.fromEntries(header.map((h, i) => [h, fields[i]!])));
+  },
+  () => {},
+);
+parser.push(readFileSync(join(bucket, "weekly", "2026-W48.csv"), "utf8"));
+parser.end();
 
 const results: Result[] = [];
-const ours = await start(
-  process.execPath,
-  ["--import", "tsx", "serving/testing/serve-fake.ts", "--port", "0"],
-  (out) => {
-    const line = out.split("\n").find((l) => l.includes('"model server ready"'));
-    return line ? JSON.parse(line).address : undefined;
-  },
-);
+const ours = await start(process.execPath, [bin, "serve", "--bucket", bucket, "--port", "0"], (out) => {
+  const line = out.split("\n").find((l) => l.includes('"model server ready"'));
+  return line ? JSON.parse(line).address : undefined;
+});
+let numeric: string[] = [];
 try {
+  const meta = (await (await fetch(`${ours.address}/v2/models/churn`)).json()) as {
+    inputs: Array<{ name: string; datatype: string }>;
+  };
+  numeric = meta.inputs.filter((i) => i.datatype !== "BYTES").map((i) => i.name);
+  const rowsBody = (n: number) =>
+    JSON.stringify({
+      inputs: meta.inputs.map((t) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: [n],
+        data: records.slice(0, n).map((r) => (t.datatype === "BYTES" ? r[t.name] : Number(r[t.name]))),
+      })),
+    });
   const url = `${ours.address}/v2/models/churn/infer`;
   await load("warm-up", url, rowsBody(1));
   results.push(await load("churn  1 row", url, rowsBody(1)));
@@ -143,6 +155,17 @@ try {
 } finally {
   stop(ours.child);
 }
+const mlBody = (n: number) =>
+  JSON.stringify({
+    inputs: [
+      {
+        name: "predict",
+        shape: [n, numeric.length],
+        datatype: "FP64",
+        data: records.slice(0, n).flatMap((r) => numeric.map((c) => Number(r[c]))),
+      },
+    ],
+  });
 
 let mlserverNote = "";
 if (!values["no-mlserver"]) {
@@ -150,8 +173,12 @@ if (!values["no-mlserver"]) {
   const dir = mkdtempSync(join(tmpdir(), "mlserver-bench-"));
   let ml: { child: ChildProcess } | undefined;
   try {
-    ml = await start("bash", ["bench/serving-mlserver.sh", String(port), dir], (out) =>
-      /Uvicorn running|Application startup complete|HTTP server running/i.test(out) ? "up" : undefined,
+    const history = join(bucket, "input", "history.csv");
+    ml = await start(
+      "bash",
+      ["bench/serving-mlserver.sh", String(port), dir, history, numeric.join(",")],
+      (out) =>
+        /Uvicorn running|Application startup complete|HTTP server running/i.test(out) ? "up" : undefined,
     );
     await waitReady(`http://127.0.0.1:${port}/v2/models/churn/ready`, 120_000);
     const url = `http://127.0.0.1:${port}/v2/models/churn/infer`;
@@ -166,7 +193,7 @@ if (!values["no-mlserver"]) {
 }
 
 console.log(
-  `loopback, ${connections} connections, ${seconds} s per run, server on one Node process (fake model)`,
+  `loopback, ${connections} connections, ${seconds} s per run, churn serve on one Node process (GBDT from churn train; MLServer: sklearn HistGradientBoosting on the ${numeric.length} numeric columns)`,
 );
 console.log("run                 req/s      rows/s     p50 ms  p99 ms  non-2xx errors");
 for (const r of results) {
