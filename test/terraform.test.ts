@@ -10,14 +10,31 @@ import { MODEL_FUNCTION, WEEKLY_FUNCTION } from "../functions/register.js";
  * (python-hcl2, from the same venv): the module passes every check, any
  * skipped check is justified in terraform/README.md, a deliberately insecure
  * fixture fails the rules it breaks, and the resources say what DESIGN asks.
- * No terraform binary is available from the registries here, so there is no
- * `terraform validate` (provider downloads are impossible anyway).
+ * TFLint's bundled rules check the Terraform language itself. No terraform
+ * binary is available here, so there is no `terraform validate` (provider
+ * downloads are impossible anyway).
  */
 
 const root = join(import.meta.dirname, "..");
 const venv = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "venv-terraform");
 const checkov = join(venv, "bin", "checkov");
 const python = join(venv, "bin", "python");
+const tflint = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "bin", "tflint");
+
+/** TFLint with terraform/.tflint.hcl (bundled Terraform rules, preset "all") on a folder. */
+function runTflint(dir: string): { status: number | null; output: string } {
+  const result = spawnSync(
+    tflint,
+    [
+      `--chdir=${dir}`,
+      `--config=${join(root, "terraform", ".tflint.hcl")}`,
+      "--format=compact",
+      "--minimum-failure-severity=notice",
+    ],
+    { encoding: "utf8" },
+  );
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
 
 interface CheckovReport {
   summary: {
@@ -131,6 +148,18 @@ describe("terraform/ policy checks (checkov)", () => {
     const readme = "## Skipped checks\n- CKV_GCP_62: logs go elsewhere\n";
     const dir = join(root, "test", "terraform-fixtures", "skips");
     expect(unjustifiedSkips(dir, readme)).toEqual(["CKV_GCP_78 (main.tf)"]);
+  });
+});
+
+describe("terraform/ under TFLint (bundled Terraform rules, offline)", () => {
+  it("reports nothing on the module and fails the insecure fixture", () => {
+    expect(existsSync(tflint), "run bash test/services/install-terraform-tools.sh").toBe(true);
+    const clean = runTflint(join(root, "terraform"));
+    expect(clean.output.trim(), clean.output).toBe("");
+    expect(clean.status).toBe(0);
+    const bad = runTflint(join(root, "test", "terraform-fixtures", "insecure"));
+    expect(bad.status).not.toBe(0);
+    expect(bad.output).toContain("terraform_required_providers");
   });
 });
 
