@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Bundle } from "../components/common/bundle/bundle.js";
 import { readChampion } from "../components/common/bundle/champion.js";
-import { hashObject, runStep, writeInputDoc } from "../components/common/component/run.js";
+import { planAndRunStep } from "../components/common/component/run.js";
 import { readRowBatches } from "../components/common/schema/arrow.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { Storage } from "../components/common/storage/types.js";
@@ -45,6 +45,7 @@ const HISTORY = Number(values.history);
 const REASON_ROWS = Number(values["reason-rows"]);
 const SEED = 42;
 
+/** Plan and run one step in this process, timing only the run (not the input hashing). */
 async function step(
   storage: Storage,
   run: string,
@@ -53,12 +54,8 @@ async function step(
   inputs: Record<string, string[]>,
   parameters: Record<string, unknown> = {},
 ) {
-  const resolved: Record<string, Awaited<ReturnType<typeof hashObject>>[]> = {};
-  for (const [port, names] of Object.entries(inputs))
-    resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
-  await writeInputDoc(storage, { component, run, step: name, inputs: resolved, parameters });
   const started = performance.now();
-  const { output } = await runStep(storage, run, name, { expectComponent: component });
+  const output = await planAndRunStep(storage, run, name, component, inputs, parameters);
   return { output, seconds: (performance.now() - started) / 1000 };
 }
 

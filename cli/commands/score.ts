@@ -1,12 +1,11 @@
 import { posix } from "node:path";
 import type { Command } from "commander";
 import { bundleObject, readBundle, readChampion } from "../../components/common/bundle/index.js";
-import { hashObject, runStep, writeInputDoc } from "../../components/common/component/run.js";
+import { hashObject, planAndRunStep } from "../../components/common/component/run.js";
 import { CONFIG_OBJECT } from "../../components/common/config/load.js";
 import { GateRefusedError, UsageError } from "../../components/common/errors.js";
 import { sha256Hex } from "../../components/common/hash.js";
 import { openStorage } from "../../components/common/storage/index.js";
-import type { Storage } from "../../components/common/storage/types.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -15,21 +14,6 @@ interface ScoreOptions {
   weekly?: string;
   out?: string;
   viaServer?: string;
-}
-
-async function step(
-  storage: Storage,
-  run: string,
-  name: string,
-  component: string,
-  inputs: Record<string, string[]>,
-  parameters: Record<string, unknown> = {},
-) {
-  const resolved: Record<string, Awaited<ReturnType<typeof hashObject>>[]> = {};
-  for (const [port, names] of Object.entries(inputs))
-    resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
-  await writeInputDoc(storage, { component, run, step: name, inputs: resolved, parameters });
-  return (await runStep(storage, run, name, { expectComponent: component })).output;
 }
 
 /** `churn score`: ingest a weekly file with the recorded schema and score it with the champion. */
@@ -63,7 +47,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
         await storage.write(schemaObject, `${JSON.stringify(bundle.schema, null, 2)}\n`, {
           metadata: { "churn-writer": "score" },
         });
-        const ingested = await step(
+        const ingested = await planAndRunStep(
           storage,
           run,
           "ingest-weekly",
@@ -72,7 +56,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
           { mode: "scoring" },
         );
         const viaServer = options.viaServer ?? null;
-        const scored = await step(
+        const scored = await planAndRunStep(
           storage,
           run,
           viaServer === null ? "score" : "score-via-server",

@@ -194,3 +194,24 @@ export async function writeInputDoc(storage: Storage, doc: Omit<InputDoc, "versi
   });
   return name;
 }
+
+/**
+ * Plan one step on named objects (hashing them into its input.json) and run it
+ * in this process. For commands and benchmarks that run a single component
+ * outside a pipeline; pipelines plan through the runner instead.
+ */
+export async function planAndRunStep(
+  storage: Storage,
+  run: string,
+  step: string,
+  component: string,
+  inputs: Record<string, string[]>,
+  parameters: Record<string, unknown> = {},
+): Promise<OutputDoc> {
+  const resolved: Record<string, ObjectRef[]> = {};
+  for (const [port, names] of Object.entries(inputs)) {
+    resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
+  }
+  await writeInputDoc(storage, { component, run, step, inputs: resolved, parameters });
+  return (await runStep(storage, run, step, { expectComponent: component })).output;
+}
