@@ -3,6 +3,7 @@
  * measured in the same run.
  *
  *   npx tsx bench/score.ts [--rows 1000000] [--history 20000] [--keep]
+ *   (BENCH_WORKERS=N sets the worker count of the second score run; default cores - 1)
  *
  * Writes an example bucket (the `churn init` generator: a labelled history and
  * a weekly file of --rows rows) to a temp folder, trains a model with the real
@@ -152,7 +153,7 @@ async function main() {
       "score",
       "score",
       { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
-      { workers: Math.max(1, cpus().length - 1) },
+      { workers: Number(process.env.BENCH_WORKERS) || Math.max(1, cpus().length - 1) },
     );
     const summary = score.output.summary as { workers: number };
     line(
