@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { type Bundle, bundleSchema, bundleVersion } from "../common/bundle/bundle.js";
+import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
 import { InputError } from "../common/errors.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { loadPredictor, type Predictor } from "../score/predictor.js";
-import { holdoutSplit, readConfigInput, readInputText, readLabelledRows, selectRows } from "../train/rows.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "../train/rows.js";
 import { decideGate, type GateDecision } from "./gate.js";
 import { rocAuc } from "./metrics.js";
 import {

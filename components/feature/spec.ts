@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { readConfigInput } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
-import { holdoutSplit, readConfigInput, readLabelledRows, selectRows } from "../train/rows.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "../train/rows.js";
 import { fitTransform } from "./fit.js";
 
 /**

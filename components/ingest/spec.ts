@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
+import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
-import { parseConfigText } from "../common/config/load.js";
 import { ArrowStreamWriter } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { parseDatasetSchema } from "../common/schema/parse.js";
@@ -21,12 +21,6 @@ export const ingestParameters = z.strictObject({
 });
 export type IngestParameters = z.output<typeof ingestParameters>;
 
-async function readAll(ctx: ComponentContext<IngestParameters>, ref: ObjectRef): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 /** Summary of one ingested file (what output.json and the CLI show). */
 export interface IngestFileSummary {
   object: string;
@@ -41,10 +35,10 @@ export interface IngestFileSummary {
 
 async function run(ctx: ComponentContext<IngestParameters>) {
   const { parameters } = ctx;
-  const config = parseConfigText(await readAll(ctx, ctx.inputs.config![0]!), ctx.inputs.config![0]!.object);
+  const config = await readConfigInput(ctx);
   const schemaRef = ctx.inputs.schema?.[0];
   let recorded: DatasetSchema | undefined = schemaRef
-    ? parseDatasetSchema(await readAll(ctx, schemaRef), schemaRef.object)
+    ? parseDatasetSchema(await readInputText(ctx, schemaRef), schemaRef.object)
     : undefined;
 
   // rejected.csv streams out as rows are rejected; the Arrow stream as batches complete.

@@ -1,7 +1,6 @@
 import { z } from "zod";
-import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
-import { parseConfigText } from "../common/config/load.js";
-import type { ChurnConfig } from "../common/config/schema.js";
+import { readConfigInput, readInputJson, readInputText } from "../common/component/inputs.js";
+import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
 import { csvField } from "../ingest/ingest.js";
@@ -27,25 +26,8 @@ const RFM_FORMAT = "churn-lifetime-rfm/1";
 const noParameters = z.strictObject({});
 type NoParameters = z.output<typeof noParameters>;
 
-async function readText<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-async function readConfig<P>(ctx: ComponentContext<P>): Promise<ChurnConfig> {
-  const ref = ctx.inputs.config![0]!;
-  return parseConfigText(await readText(ctx, ref), ref.object);
-}
-
-async function readJson<P>(ctx: ComponentContext<P>, port: string): Promise<unknown> {
-  const ref = ctx.inputs[port]![0]!;
-  try {
-    return JSON.parse(await readText(ctx, ref));
-  } catch {
-    throw new InputError(`${ref.object} is not valid JSON`);
-  }
-}
+/** A required port's single object as JSON. */
+const readPortJson = <P>(ctx: ComponentContext<P>, port: string) => readInputJson(ctx, ctx.inputs[port]![0]!);
 
 const json = (value: unknown) => `${JSON.stringify(value)}\n`;
 const isoDay = (day: number) => new Date(day * 86_400_000).toISOString().slice(0, 10);
@@ -63,7 +45,7 @@ const customersDocSchema = z.strictObject({
 type CustomersDoc = z.output<typeof customersDocSchema>;
 
 async function readCustomers<P>(ctx: ComponentContext<P>): Promise<CustomersDoc> {
-  const parsed = customersDocSchema.safeParse(await readJson(ctx, "customers"));
+  const parsed = customersDocSchema.safeParse(await readPortJson(ctx, "customers"));
   if (!parsed.success)
     throw new InputError(`${ctx.inputs.customers![0]!.object} is not a ${CUSTOMERS_FORMAT} document`);
   return parsed.data;
@@ -75,7 +57,7 @@ const asHistories = (doc: CustomersDoc) =>
 // --- ingest-transactions -------------------------------------------------
 
 async function ingestTransactions(ctx: ComponentContext<NoParameters>) {
-  const config = await readConfig(ctx);
+  const config = await readConfigInput(ctx);
   const ref = ctx.inputs.data![0]!;
   const rejected: string[] = [];
   const result = await readTransactions(ctx.openInput(ref), ref.object, config, {
@@ -193,7 +175,7 @@ export const rfmComponent: ComponentSpec<typeof rfmParameters> = {
 // --- fit-lifetime --------------------------------------------------------
 
 async function fitLifetime(ctx: ComponentContext<NoParameters>) {
-  const config = await readConfig(ctx);
+  const config = await readConfigInput(ctx);
   const doc = await readCustomers(ctx);
   if (doc.time_unit !== config.transactions.time_unit)
     throw new InputError(
@@ -243,9 +225,9 @@ export const fitLifetimeComponent: ComponentSpec<typeof noParameters> = {
 const fmt = (x: number, digits: number): string => String(Number(x.toFixed(digits)));
 
 async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
-  const config = await readConfig(ctx);
+  const config = await readConfigInput(ctx);
   const doc = await readCustomers(ctx);
-  const rfmParsed = rfmDocSchema.safeParse(await readJson(ctx, "rfm"));
+  const rfmParsed = rfmDocSchema.safeParse(await readPortJson(ctx, "rfm"));
   if (!rfmParsed.success)
     throw new InputError(`${ctx.inputs.rfm![0]!.object} is not a ${RFM_FORMAT} document`);
   const rfmDoc = rfmParsed.data;
@@ -253,7 +235,7 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
     throw new InputError(
       `rfm.json has ${rfmDoc.rows.length} customers, the summary ${doc.customers.length}: they come from different runs`,
     );
-  const modelText = await readText(ctx, ctx.inputs.model![0]!);
+  const modelText = await readInputText(ctx, ctx.inputs.model![0]!);
   const model = parseLifetimeModel(modelText, ctx.inputs.model![0]!.object);
   if (model.model !== "bgnbd") throw new InputError(`model ${model.model} cannot be scored yet (bgnbd only)`);
   if (model.time_unit !== doc.time_unit)
@@ -306,7 +288,9 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
   await ctx.writeOutput("alerts", alertLines.join(""), { contentType: "text/csv" });
 
   const ingest = ctx.inputs.ingest?.[0]
-    ? ((await readJson(ctx, "ingest")) as { rows?: { rowsIn: number; accepted: number; rejected: number } })
+    ? ((await readPortJson(ctx, "ingest")) as {
+        rows?: { rowsIn: number; accepted: number; rejected: number };
+      })
     : null;
   const segments: Record<string, number> = {};
   for (const row of rfmDoc.rows) segments[row[3]] = (segments[row[3]] ?? 0) + 1;

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
+import { readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
 import type { DecisionDocument } from "../evaluate/spec.js";
 import { readBundleInput } from "../evaluate/spec.js";
-import { readInputText } from "../train/rows.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { readChampion } from "../common/bundle/champion.js";
+import { readInputJson, readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
 import { InputError } from "../common/errors.js";
@@ -21,27 +22,19 @@ export const reportParameters = z.strictObject({
 });
 type ReportParameters = z.output<typeof reportParameters>;
 
+/** An optional port's object as text, or null when the port is empty. */
 async function readText(ctx: ComponentContext<ReportParameters>, port: string): Promise<string | null> {
   const ref = ctx.inputs[port]?.[0];
-  if (!ref) return null;
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
+  return ref ? readInputText(ctx, ref) : null;
 }
 
+/** An optional port's object as JSON, or null when the port is empty. */
 async function readJson(
   ctx: ComponentContext<ReportParameters>,
   port: string,
 ): Promise<Record<string, unknown> | null> {
   const ref = ctx.inputs[port]?.[0];
-  if (!ref) return null;
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-  } catch {
-    throw new InputError(`${ref.object} is not valid JSON`);
-  }
+  return ref ? ((await readInputJson(ctx, ref)) as Record<string, unknown>) : null;
 }
 
 /** The parts of the evaluate step's report.json the report uses. */

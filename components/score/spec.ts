@@ -6,12 +6,12 @@ import {
   type ServerRejectedRow,
   scoreViaServer,
 } from "../../serving/batch-client/client.js";
+import { readConfigInput } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
 import { ChurnError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { readBundleInput } from "../evaluate/spec.js";
-import { readConfigInput } from "../train/rows.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
 import { loadPredictor, scoresHeader } from "./predictor.js";
 

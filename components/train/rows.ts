@@ -1,6 +1,4 @@
-import type { ComponentContext, ObjectRef } from "../common/component/spec.js";
-import { parseConfigText } from "../common/config/load.js";
-import type { ChurnConfig } from "../common/config/schema.js";
+import type { ComponentContext } from "../common/component/spec.js";
 import { InputError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
@@ -61,19 +59,6 @@ export function selectRows(batch: RowBatch, rows: ArrayLike<number>): RowBatch {
     columns,
     label: batch.label ? Uint8Array.from({ length: n }, (_, k) => batch.label![rows[k]!]!) : undefined,
   };
-}
-
-/** Reads a whole input object as text. */
-export async function readInputText<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.openInput(ref)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** Reads and validates churn.yaml from the `config` input. */
-export async function readConfigInput<P>(ctx: ComponentContext<P>): Promise<ChurnConfig> {
-  const ref = ctx.inputs.config![0]!;
-  return parseConfigText(await readInputText(ctx, ref), ref.object);
 }
 
 /** Reads ingest's labelled rows (rows.arrow) into one batch, with the schema it carries. */

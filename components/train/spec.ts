@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { serializeBundle } from "../common/bundle/bundle.js";
+import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 import { parseFeatureTransform } from "../feature/schema.js";
 import { transformBatch } from "../feature/transform.js";
-import { holdoutSplit, readConfigInput, readInputText, readLabelledRows, selectRows } from "./rows.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "./rows.js";
 import { buildBundle, selectModel } from "./select.js";
 
 /**
