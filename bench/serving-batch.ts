@@ -17,11 +17,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
-import { main } from "../cli/main.js";
+import { runInProcess } from "../cli/main.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
 
@@ -36,25 +35,7 @@ const ROWS = Number(values.rows);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 async function cli(argv: string[]): Promise<string> {
-  let stdout = "";
-  let stderr = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        append(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, {
-    stdout: sink((s) => {
-      stdout += s;
-    }),
-    stderr: sink((s) => {
-      stderr += s;
-    }),
-    env: { ...process.env, CHURN_BUCKET: "" },
-    cwd: root,
-  });
+  const { code, stdout, stderr } = await runInProcess(argv, root);
   if (code !== 0) throw new Error(`churn ${argv[0]} exited ${code}: ${stderr.slice(-2000)}`);
   return stdout;
 }

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { Command, CommanderError } from "commander";
 import { ChurnError, type ExitCode, exitCodeOf, messageOf } from "../components/common/errors.js";
 import { registerCommands } from "./commands/index.js";
@@ -87,4 +88,35 @@ export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
     return reportError(error, { json: argv.includes("--json"), ...io });
   }
   return exitCode;
+}
+
+/**
+ * Run the CLI in this process with captured output: what tests and benchmarks
+ * use to drive the real commands without spawning a process.
+ */
+export async function runInProcess(
+  argv: string[],
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = { ...process.env, CHURN_BUCKET: "" },
+): Promise<{ code: ExitCode; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, callback) {
+        append(String(chunk));
+        callback();
+      },
+    });
+  const code = await main(argv, {
+    stdout: sink((s) => {
+      stdout += s;
+    }),
+    stderr: sink((s) => {
+      stderr += s;
+    }),
+    env,
+    cwd,
+  });
+  return { code, stdout, stderr };
 }

@@ -1,5 +1,4 @@
-import { Writable } from "node:stream";
-import { main } from "../../cli/main.js";
+import { runInProcess } from "../../cli/main.js";
 import { type ChurnConfigInput, parseConfig } from "../../components/common/config/index.js";
 import { ArrowStreamWriter, readRowBatches } from "../../components/common/schema/arrow.js";
 import type { RowBatch } from "../../components/common/schema/types.js";
@@ -57,25 +56,4 @@ export function columnValues(batches: RowBatch[], name: string): Array<number | 
 }
 
 /** Run the real CLI in-process; returns exit code and captured output. */
-export async function runCli(argv: string[], cwd = process.cwd()) {
-  let stdout = "";
-  let stderr = "";
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        append(String(chunk));
-        cb();
-      },
-    });
-  const code = await main(argv, {
-    stdout: sink((s) => {
-      stdout += s;
-    }),
-    stderr: sink((s) => {
-      stderr += s;
-    }),
-    env: { ...process.env, CHURN_BUCKET: "" },
-    cwd,
-  });
-  return { code, stdout, stderr };
-}
+export const runCli = (argv: string[], cwd = process.cwd()) => runInProcess(argv, cwd);
