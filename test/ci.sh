@@ -16,6 +16,7 @@ bash test/services/install-terraform-tools.sh
 bash test/services/install-kube.sh
 bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh
+bash test/services/install-chromium.sh
 
 echo "== static checks"
 npm run --silent lint
