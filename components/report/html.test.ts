@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DriftReport } from "../monitor/drift.js";
 import { PSI_BANDS } from "../monitor/drift.js";
-import { renderReport } from "./html.js";
+import { curvesFromLift, renderReport } from "./html.js";
 import type { WeekSummary } from "./summary.js";
 
 const summary: WeekSummary = {
@@ -54,5 +54,87 @@ describe("report.html monitoring sections", () => {
     const html = renderReport(summary, "2026-W48");
     expect(html).toContain("drift was not measured");
     expect(html).not.toContain("How good is the model?");
+  });
+});
+
+describe("report.html charts", () => {
+  it("derives ROC and precision-recall points from the gains deciles", () => {
+    const { roc, pr } = curvesFromLift([
+      { decile: 2, count: 10, positives: 2, rate: 0.2, lift: 0.4, cumulativeGain: 1 },
+      { decile: 1, count: 10, positives: 8, rate: 0.8, lift: 1.6, cumulativeGain: 0.8 },
+    ]);
+    expect(roc).toEqual([
+      [0, 0],
+      [0.2, 0.8],
+      [1, 1],
+    ]);
+    expect(pr).toEqual([
+      [0.8, 0.8],
+      [1, 0.5],
+    ]);
+  });
+
+  it("draws every chart as a captioned figure when all inputs are there", () => {
+    const html = renderReport({ ...summary, top_reasons: [{ column: "tenure", count: 5 }] }, "2026-W48", {
+      drift: {
+        ...drift,
+        score: {
+          psi: 0.05,
+          band: "stable",
+          reference: "held-out",
+          bins: [
+            { bin: "≤ 0.2", training: 0.5, weekly: 0.4 },
+            { bin: "> 0.2", training: 0.5, weekly: 0.6 },
+          ],
+        },
+      },
+      evaluation: {
+        rocAuc: 0.9,
+        prAuc: 0.7,
+        calibration: [{ bin: 1, count: 50, meanPredicted: 0.1, observedRate: 0.12, maxPredicted: 0.2 }],
+        lift: [{ decile: 1, count: 10, rate: 0.6, lift: 3, cumulativeGain: 0.3 }],
+        drivers: [{ column: "spend", meanAbs: 0.4, mean: 0.1 }],
+      },
+      realised: {
+        weeks: [
+          {
+            week: "2026-W47",
+            labels_object: "labels/2026-W47.csv",
+            labels_generation: "1",
+            labelled: 9,
+            matched: 9,
+            positives: 3,
+            roc_auc: 0.8,
+            precision: 0.5,
+            recall: 0.4,
+            computed_at: "2026-11-25T00:00:00Z",
+          },
+        ],
+      },
+      missing: [{ column: "spend", missing: 2, rate: 0.2 }],
+    });
+    const charts = [
+      ...html.matchAll(/<figure data-chart="([a-z-]+)"><svg[^>]*>(.*?)<\/svg><figcaption>[^<]+/g),
+    ];
+    expect(charts.map((m) => m[1]).sort()).toEqual(
+      [
+        "calibration",
+        "drift",
+        "drivers",
+        "gains",
+        "pr",
+        "quality",
+        "realised",
+        "reasons",
+        "roc",
+        "score-distribution",
+        "tiers",
+      ].sort(),
+    );
+    for (const m of charts) expect(m[2]!.length, m[1]).toBeGreaterThan(50);
+    expect(html).toContain("customers held back from training");
+    expect(html).toContain("missing spend");
+    expect(html).toContain("(mostly towards leaving)");
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });
 });

@@ -5,11 +5,15 @@ import type { WeekSummary } from "./summary.js";
 
 /*
  * Charts are hand-written inline SVG rather than Vega-Lite or a JS chart
- * library: the page must open offline from a bucket or an e-mail attachment,
- * with no scripts (nothing to block, nothing to fetch, nothing to audit) and
- * render the same in every browser and in print. Horizontal bars and small
- * tables carry everything this report shows, so a renderer would add weight
- * without adding meaning.
+ * library. The page must open offline from a bucket or an e-mail attachment:
+ * Vega-Lite would either ship ~1 MB of runtime script inside every report or
+ * need a server-side render step (vega's node renderer pulls in a native
+ * canvas build) for what are, here, a dozen bar and line charts. Plain SVG has
+ * no scripts (nothing to block, fetch or audit), renders the same in every
+ * browser, in print and in mail clients, and each chart is a few lines of
+ * markup tested like any other string. Every chart sits in a
+ * <figure data-chart="name"> with a plain-words caption, so a reader without
+ * statistics knows what to look at, and tests can find each one.
  */
 
 function escapeHtml(text: string): string {
@@ -18,18 +22,121 @@ function escapeHtml(text: string): string {
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const num = (x: number | null | undefined, digits = 3) =>
+  typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "n/a";
+/** Coordinates printed with 1 decimal: sub-pixel precision would only bloat the page. */
+const px = (x: number) => (Math.round(x * 10) / 10).toString();
+
+/** A chart with its plain-words caption; data-chart names it for tests and readers' tools. */
+function figure(name: string, svg: string, caption: string): string {
+  return `<figure data-chart="${name}">${svg}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
+}
 
 /** Horizontal bars as inline SVG: no scripts, no external requests, readable offline. */
-function bars(rows: Array<{ label: string; value: number; text: string }>, color: string): string {
+function bars(
+  rows: Array<{ label: string; value: number; text: string }>,
+  color: string,
+  label: string,
+): string {
   const max = Math.max(1e-9, ...rows.map((r) => r.value));
   const h = 22;
   const items = rows
     .map((r, i) => {
-      const w = Math.round((r.value / max) * 300);
-      return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label)}</text><rect x="150" y="${i * h + 4}" width="${w}" height="14" fill="${color}"/><text x="${156 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
+      const w = Math.max(1, Math.round((r.value / max) * 300));
+      return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label.slice(0, 24))}</text><rect x="150" y="${i * h + 4}" width="${w}" height="14" fill="${color}"/><text x="${156 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
     })
     .join("");
-  return `<svg role="img" width="560" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
+  return `<svg role="img" aria-label="${escapeHtml(label)}" width="680" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
+}
+
+/** Two bars per row (training vs this week), so a shift shows as bars of unequal length. */
+function pairedBars(
+  rows: Array<{ label: string; a: number; b: number }>,
+  names: [string, string],
+  label: string,
+): string {
+  const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
+  const h = 30;
+  const colours = ["#9e9e9e", "#3b6ea5"] as const;
+  const legend = names
+    .map(
+      (n, i) =>
+        `<rect x="${150 + i * 260}" y="2" width="12" height="12" fill="${colours[i]}"/><text x="${166 + i * 260}" y="12" font-size="12">${escapeHtml(n)}</text>`,
+    )
+    .join("");
+  const items = rows
+    .map((r, i) => {
+      const y = 22 + i * h;
+      const wa = Math.max(1, Math.round((r.a / max) * 300));
+      const wb = Math.max(1, Math.round((r.b / max) * 300));
+      return `<text x="0" y="${y + 16}" font-size="12">${escapeHtml(r.label.slice(0, 24))}</text><rect x="150" y="${y + 2}" width="${wa}" height="11" fill="${colours[0]}"/><text x="${156 + wa}" y="${y + 12}" font-size="11">${pct(r.a)}</text><rect x="150" y="${y + 14}" width="${wb}" height="11" fill="${colours[1]}"/><text x="${156 + wb}" y="${y + 24}" font-size="11">${pct(r.b)}</text>`;
+    })
+    .join("");
+  return `<svg role="img" aria-label="${escapeHtml(label)}" width="680" height="${rows.length * h + 26}" xmlns="http://www.w3.org/2000/svg">${legend}${items}</svg>`;
+}
+
+interface Series {
+  name: string;
+  points: Array<[number, number]>;
+  colour: string;
+  dashed?: boolean;
+  markers?: boolean;
+}
+
+/**
+ * A line chart on [0, xMax] × [0, yMax] with axes, ticks, labels and a legend;
+ * xTicks replace the numeric x ticks (weeks on the realised chart).
+ */
+function lineChart(options: {
+  series: Series[];
+  xLabel: string;
+  yLabel: string;
+  label: string;
+  xMax?: number;
+  yMax?: number;
+  xTicks?: Array<{ at: number; text: string }>;
+}): string {
+  const W = 340;
+  const H = 260;
+  const left = 48;
+  const top = 24;
+  const pw = W - left - 12;
+  const ph = H - top - 44;
+  const xMax = options.xMax ?? 1;
+  const sx = (x: number) => left + (x / xMax) * pw;
+  const yMax = options.yMax ?? 1;
+  const sy = (y: number) => top + ph - Math.min(1, Math.max(0, y / yMax)) * ph;
+  const yTicks = [0, 0.25, 0.5, 0.75, 1];
+  const xTicks = options.xTicks ?? yTicks.map((t) => ({ at: t * xMax, text: (t * xMax).toFixed(2) }));
+  const grid = [
+    ...yTicks.map(
+      (t) =>
+        `<line x1="${left}" x2="${left + pw}" y1="${px(sy(t * yMax))}" y2="${px(sy(t * yMax))}" stroke="#e0e0e0"/><text x="${left - 4}" y="${px(sy(t * yMax) + 4)}" font-size="10" text-anchor="end">${(t * yMax).toFixed(2)}</text>`,
+    ),
+    ...xTicks.map(
+      (t) =>
+        `<text x="${px(sx(t.at))}" y="${top + ph + 14}" font-size="10" text-anchor="middle">${escapeHtml(t.text)}</text>`,
+    ),
+  ].join("");
+  const axes = `<line x1="${left}" x2="${left}" y1="${top}" y2="${top + ph}" stroke="#444"/><line x1="${left}" x2="${left + pw}" y1="${top + ph}" y2="${top + ph}" stroke="#444"/><text x="${left + pw / 2}" y="${H - 6}" font-size="11" text-anchor="middle">${escapeHtml(options.xLabel)}</text><text x="12" y="${top + ph / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${top + ph / 2})">${escapeHtml(options.yLabel)}</text>`;
+  const lines = options.series
+    .map((s) => {
+      const path = s.points.map(([x, y]) => `${px(sx(x))},${px(sy(y))}`).join(" ");
+      const dots = s.markers
+        ? s.points
+            .map(([x, y]) => `<circle cx="${px(sx(x))}" cy="${px(sy(y))}" r="3" fill="${s.colour}"/>`)
+            .join("")
+        : "";
+      return `<polyline points="${path}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/>${dots}`;
+    })
+    .join("");
+  const legend = options.series
+    .map(
+      (s, i) =>
+        `<line x1="${left + i * 140}" x2="${left + 16 + i * 140}" y1="10" y2="10" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/><text x="${left + 20 + i * 140}" y="14" font-size="11">${escapeHtml(s.name)}</text>`,
+    )
+    .join("");
+  return `<svg role="img" aria-label="${escapeHtml(options.label)}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${grid}${axes}${lines}${legend}</svg>`;
 }
 
 const BAND_COLOUR: Record<DriftBand, string> = {
@@ -53,11 +160,8 @@ function colouredBars(rows: Array<{ label: string; value: number; text: string; 
       return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label.slice(0, 26))}</text><rect x="170" y="${i * h + 4}" width="${w}" height="14" fill="${r.colour}"/><text x="${176 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
     })
     .join("");
-  return `<svg role="img" aria-label="drift per feature" width="620" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
+  return `<svg role="img" aria-label="drift per feature" width="680" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
 }
-
-const num = (x: number | null | undefined, digits = 3) =>
-  typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 
 function driftSection(drift: DriftReport | null): string {
   if (!drift)
@@ -72,20 +176,178 @@ function driftSection(drift: DriftReport | null): string {
     ? `<p>The spread of churn scores this week compared with the model's test data: PSI ${drift.score.psi.toFixed(3)} (${BAND_WORDS[drift.score.band]}).</p>`
     : "";
   return `<h2 id="drift">Has the customer data changed since training?</h2>
-<p class="note">Population stability index (PSI) per customer attribute: below 0.1 is stable (green), 0.1–0.25 some change (amber), 0.25 or more a large change (red) that can make scores less reliable.</p>
-${rows.length ? colouredBars(rows) : "<p>No attribute could be compared.</p>"}
+${
+  rows.length
+    ? figure(
+        "drift",
+        colouredBars(rows),
+        "Population stability index (PSI) per customer attribute: below 0.1 is stable (green), 0.1–0.25 some change (amber), 0.25 or more a large change (red) that can make scores less reliable.",
+      )
+    : "<p>No attribute could be compared.</p>"
+}
 ${score}`;
+}
+
+/**
+ * ROC and precision-recall points at the decile cut-offs of the held-out
+ * gains table (the evaluate step keeps deciles, not every threshold): "contact
+ * the top k tenths" is also the decision marketing actually makes. The AUC
+ * figures beside the charts are the exact ones.
+ */
+export function curvesFromLift(lift: NonNullable<EvaluationSection["lift"]>): {
+  roc: Array<[number, number]>;
+  pr: Array<[number, number]>;
+} {
+  const rows = [...lift].sort((a, b) => a.decile - b.decile);
+  const positivesOf = (r: (typeof rows)[number]) => r.positives ?? Math.round(r.count * r.rate);
+  const P = rows.reduce((a, r) => a + positivesOf(r), 0);
+  const N = rows.reduce((a, r) => a + r.count - positivesOf(r), 0);
+  const roc: Array<[number, number]> = [[0, 0]];
+  const pr: Array<[number, number]> = [];
+  let tp = 0;
+  let fp = 0;
+  for (const r of rows) {
+    tp += positivesOf(r);
+    fp += r.count - positivesOf(r);
+    roc.push([N ? fp / N : 0, P ? tp / P : 0]);
+    pr.push([P ? tp / P : 0, tp + fp ? tp / (tp + fp) : 0]);
+  }
+  return { roc, pr };
 }
 
 function metricsSection(evaluation: EvaluationSection | null): string {
   if (!evaluation) return "";
-  const calibration = (evaluation.calibration ?? [])
+  const lift = evaluation.lift ?? [];
+  const calibration = evaluation.calibration ?? [];
+  const { roc, pr } = curvesFromLift(lift);
+  const baseRate = (() => {
+    const n = lift.reduce((a, r) => a + r.count, 0);
+    const p = lift.reduce((a, r) => a + (r.positives ?? r.count * r.rate), 0);
+    return n ? p / n : 0;
+  })();
+  const charts: string[] = [];
+  if (lift.length) {
+    charts.push(
+      figure(
+        "roc",
+        lineChart({
+          label: "ROC curve",
+          xLabel: "share of stayers wrongly flagged",
+          yLabel: "share of churners caught",
+          series: [
+            { name: "model", points: roc, colour: "#3b6ea5", markers: true },
+            {
+              name: "guessing",
+              points: [
+                [0, 0],
+                [1, 1],
+              ],
+              colour: "#9e9e9e",
+              dashed: true,
+            },
+          ],
+        }),
+        `ROC curve (ROC-AUC ${num(evaluation.rocAuc)}): the further the blue line bends towards the top left, the better the model separates churners from stayers. The grey line is guessing.`,
+      ),
+      figure(
+        "pr",
+        lineChart({
+          label: "precision-recall curve",
+          xLabel: "share of churners caught (recall)",
+          yLabel: "share of flagged who churn",
+          series: [
+            { name: "model", points: pr, colour: "#6b4fa0", markers: true },
+            {
+              name: "random list",
+              points: [
+                [0, baseRate],
+                [1, baseRate],
+              ],
+              colour: "#9e9e9e",
+              dashed: true,
+            },
+          ],
+        }),
+        `Precision and recall (PR-AUC ${num(evaluation.prAuc)}): as the contact list grows to catch more churners (to the right), the share of contacted customers who really churn falls. The grey line is a random list.`,
+      ),
+      figure(
+        "gains",
+        lineChart({
+          label: "cumulative gains",
+          xLabel: "share of customers contacted, highest scores first",
+          yLabel: "share of all churners reached",
+          series: [
+            {
+              name: "model",
+              points: [
+                [0, 0],
+                ...[...lift]
+                  .sort((a, b) => a.decile - b.decile)
+                  .map((r) => [r.decile / lift.length, r.cumulativeGain] as [number, number]),
+              ],
+              colour: "#b3261e",
+              markers: true,
+            },
+            {
+              name: "random",
+              points: [
+                [0, 0],
+                [1, 1],
+              ],
+              colour: "#9e9e9e",
+              dashed: true,
+            },
+          ],
+        }),
+        "Gains: contacting the top 10%, 20%, ... of customers by score reaches this share of all churners. The further above the grey line, the more a campaign gains from using the scores.",
+      ),
+    );
+  }
+  if (calibration.length) {
+    const top = Math.max(
+      0.05,
+      ...calibration.flatMap((b) => [b.meanPredicted, b.observedRate]).map((v) => Math.min(1, v)),
+    );
+    const xMax = Math.min(1, Math.ceil(top * 10) / 10);
+    // Both axes share one scale, so "on the diagonal" means "as predicted".
+    charts.push(
+      figure(
+        "calibration",
+        lineChart({
+          label: "calibration",
+          xLabel: "predicted churn probability",
+          yLabel: "churn rate that happened",
+          xMax,
+          yMax: xMax,
+          series: [
+            {
+              name: "model",
+              points: calibration.map((b) => [b.meanPredicted, b.observedRate] as [number, number]),
+              colour: "#2e7d32",
+              markers: true,
+            },
+            {
+              name: "perfect",
+              points: [
+                [0, 0],
+                [xMax, xMax],
+              ],
+              colour: "#9e9e9e",
+              dashed: true,
+            },
+          ],
+        }),
+        "Calibration: customers grouped by predicted probability; each dot compares the predicted churn rate with the rate that happened. Dots on the grey line mean a probability of 20% really means 1 in 5.",
+      ),
+    );
+  }
+  const calibrationRows = calibration
     .map(
       (b) =>
         `<tr><td>${b.bin}</td><td>${fmt(b.count)}</td><td>${pct(b.meanPredicted)}</td><td>${pct(b.observedRate)}</td></tr>`,
     )
     .join("");
-  const gains = (evaluation.lift ?? [])
+  const gains = lift
     .map(
       (r) =>
         `<tr><td>${r.decile}</td><td>${pct(r.rate)}</td><td>${num(r.lift, 2)}</td><td>${pct(r.cumulativeGain)}</td></tr>`,
@@ -94,8 +356,113 @@ function metricsSection(evaluation: EvaluationSection | null): string {
   return `<h2 id="model">How good is the model?</h2>
 <p class="note">Measured on customers held back from training. ROC-AUC: how well the model ranks churners above stayers (0.5 = guessing, 1 = perfect). PR-AUC: how precise the high-risk list is.</p>
 <table><tr><th>ROC-AUC</th><td>${num(evaluation.rocAuc)}</td></tr><tr><th>PR-AUC</th><td>${num(evaluation.prAuc)}</td></tr></table>
-${calibration ? `<h3>Do the probabilities match reality? (calibration)</h3><table><tr><th>Group</th><th>Customers</th><th>Predicted churn</th><th>Actual churn</th></tr>${calibration}</table>` : ""}
-${gains ? `<h3>Gains by decile (decile 1 = highest scores)</h3><table><tr><th>Decile</th><th>Churn rate</th><th>Lift</th><th>Share of all churners found so far</th></tr>${gains}</table>` : ""}`;
+<div class="grid">${charts.join("\n")}</div>
+${calibrationRows ? `<details><summary>Calibration table</summary><table><tr><th>Group</th><th>Customers</th><th>Predicted churn</th><th>Actual churn</th></tr>${calibrationRows}</table></details>` : ""}
+${gains ? `<details><summary>Gains by decile (decile 1 = highest scores)</summary><table><tr><th>Decile</th><th>Churn rate</th><th>Lift</th><th>Share of all churners found so far</th></tr>${gains}</table></details>` : ""}`;
+}
+
+function driversSection(summary: WeekSummary, evaluation: EvaluationSection | null): string {
+  const drivers = (evaluation?.drivers ?? []).slice(0, 10);
+  const global = drivers.length
+    ? figure(
+        "drivers",
+        bars(
+          drivers.map((d) => ({
+            label: d.column,
+            value: d.meanAbs,
+            text: `${d.meanAbs.toFixed(3)}${d.mean > 0 ? " (mostly towards leaving)" : d.mean < 0 ? " (mostly towards staying)" : ""}`,
+          })),
+          "#8a5a00",
+          "churn drivers",
+        ),
+        "What moves the churn score most, on average over customers held back from training (mean absolute effect on the score's log-odds): the longer the bar, the more that attribute matters.",
+      )
+    : "<p>The model's churn drivers were not available for this run.</p>";
+  const reasons = summary.top_reasons.length
+    ? figure(
+        "reasons",
+        bars(
+          summary.top_reasons.map((r) => ({ label: r.column, value: r.count, text: fmt(r.count) })),
+          "#6b4fa0",
+          "most common reasons",
+        ),
+        "How often each attribute appears among the top reasons given for this week's high- and medium-risk customers (see the reason columns of scores.csv).",
+      )
+    : "<p>No reasons were computed for this week.</p>";
+  return `<h2 id="drivers">Why do customers leave?</h2>${global}<h3>Most common reasons this week</h3>${reasons}`;
+}
+
+/** Per-column missing values of the weekly file (only columns with any). */
+export interface MissingCount {
+  column: string;
+  missing: number;
+  rate: number;
+}
+
+function qualitySection(summary: WeekSummary, missing: MissingCount[]): string {
+  const c = summary.counts;
+  const rows = [
+    {
+      label: "scored",
+      value: c.scored,
+      text: `${fmt(c.scored)} (${pct(c.rows_in ? c.scored / c.rows_in : 0)})`,
+    },
+    {
+      label: "rejected",
+      value: c.rejected,
+      text: `${fmt(c.rejected)} (${pct(c.rows_in ? c.rejected / c.rows_in : 0)})`,
+    },
+    ...missing
+      .filter((m) => m.missing > 0)
+      .sort((a, b) => b.missing - a.missing || a.column.localeCompare(b.column))
+      .slice(0, 8)
+      .map((m) => ({
+        label: `missing ${m.column}`,
+        value: m.missing,
+        text: `${fmt(m.missing)} (${pct(m.rate)})`,
+      })),
+  ];
+  return `<h2 id="quality">Data quality</h2>
+${figure(
+  "quality",
+  bars(rows, "#5f6b7a", "data quality counts"),
+  "Rows of this week's file that were scored or rejected (rejected rows and the reason are in rejected.csv), and the attributes with the most empty values.",
+)}
+<table><tr><th>Rows received</th><td>${fmt(c.rows_in)}</td></tr><tr><th>Scored</th><td>${fmt(c.scored)}</td></tr>
+<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr></table>`;
+}
+
+/** "0.0034 – 0.0051" as "0.3% – 0.5%": probabilities read as percentages everywhere else in the page. */
+function asPercentages(bin: string): string {
+  return bin.replace(/\d+(?:\.\d+)?(?:e-?\d+)?/g, (n) => pct(Number(n)));
+}
+
+function distributionSection(summary: WeekSummary, drift: DriftReport | null): string {
+  const bins = drift?.score?.bins ?? [];
+  if (bins.length) {
+    return `<h2 id="distribution">Churn scores this week compared with training</h2>${figure(
+      "score-distribution",
+      pairedBars(
+        bins.map((b) => ({ label: asPercentages(b.bin), a: b.training, b: b.weekly })),
+        ["customers held back from training", "this week"],
+        "score distribution this week against training",
+      ),
+      "Share of customers in each band of churn probability (each band holds about a tenth of the test customers), for the customers the model was tested on (grey) and this week (blue). Similar bars mean this week looks like the data the model knows.",
+    )}`;
+  }
+  return `<h2 id="distribution">Churn scores this week</h2>${figure(
+    "score-distribution",
+    bars(
+      summary.probability_histogram.map((share, i) => ({
+        label: `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`,
+        value: share,
+        text: pct(share),
+      })),
+      "#3b6ea5",
+      "score distribution this week",
+    ),
+    "Share of this week's customers in each band of churn probability (no training distribution was available to compare with).",
+  )}`;
 }
 
 /** The one-paragraph plain-words summary at the top. */
@@ -123,6 +490,37 @@ function realisedSection(realised: RealisedHistory | null, triggers: string[] | 
         `<tr><td>${escapeHtml(w.week)}</td><td>${fmt(w.matched)}</td><td>${fmt(w.positives)}</td><td>${num(w.roc_auc)}</td><td>${w.precision === null ? "n/a" : pct(w.precision)}</td><td>${w.recall === null ? "n/a" : pct(w.recall)}</td></tr>`,
     )
     .join("");
+  const xOf = (i: number) => (weeks.length > 1 ? i / (weeks.length - 1) : 0.5);
+  const series = (
+    name: string,
+    pick: (w: (typeof weeks)[number]) => number | null,
+    colour: string,
+  ): Series => ({
+    name,
+    colour,
+    markers: true,
+    points: weeks.flatMap((w, i) => {
+      const v = pick(w);
+      return v === null ? [] : [[xOf(i), v] as [number, number]];
+    }),
+  });
+  const chart = weeks.length
+    ? figure(
+        "realised",
+        lineChart({
+          label: "realised performance by week",
+          xLabel: "scored week",
+          yLabel: "measured on real outcomes",
+          xTicks: weeks.map((w, i) => ({ at: xOf(i), text: w.week })),
+          series: [
+            series("ROC-AUC", (w) => w.roc_auc, "#3b6ea5"),
+            series("precision", (w) => w.precision, "#b3261e"),
+            series("recall", (w) => w.recall, "#2e7d32"),
+          ],
+        }),
+        "For past weeks whose outcomes arrived: ROC-AUC (ranking quality), precision (share of high-risk customers who did churn) and recall (share of churners the high-risk tier caught). A falling line means the model is getting worse.",
+      )
+    : "";
   const table = rows
     ? `<table><tr><th>Week</th><th>Customers with outcomes</th><th>Churned</th><th>ROC-AUC</th><th>High-risk who churned</th><th>Churners flagged high risk</th></tr>${rows}</table>`
     : "<p>No outcomes (labels/&lt;week&gt;.csv) have arrived for past weeks yet.</p>";
@@ -132,7 +530,7 @@ function realisedSection(realised: RealisedHistory | null, triggers: string[] | 
       : triggers.length
         ? `<p>Reasons to retrain the model now: ${escapeHtml(triggers.join(", ").replaceAll("_", " "))}.</p>`
         : "<p>No retraining trigger fired this week.</p>";
-  return `<h2 id="realised">How did past predictions turn out?</h2>${table}${fired}`;
+  return `<h2 id="realised">How did past predictions turn out?</h2>${chart}${table}${fired}`;
 }
 
 /** Optional sections from the monitoring inputs. */
@@ -141,44 +539,41 @@ export interface ReportExtras {
   evaluation?: EvaluationSection | null;
   realised?: RealisedHistory | null;
   triggers?: string[] | null;
+  /** Missing values per column of the weekly file, for the data-quality chart. */
+  missing?: MissingCount[];
 }
 
 /** A self-contained page a marketer can open from the bucket. */
 export function renderReport(summary: WeekSummary, stem: string, extras: ReportExtras = {}): string {
   const drift = extras.drift ?? null;
+  const evaluation = extras.evaluation ?? null;
   const c = summary.counts;
   const tiers = (["high", "medium", "low"] as const).map((t) => ({
     label: `${t} risk`,
     value: c[t],
     text: `${fmt(c[t])} customers, ~${fmt(Math.round(summary.expected_churners[t]))} expected to churn`,
   }));
-  const histogram = summary.probability_histogram.map((share, i) => ({
-    label: `${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}`,
-    value: share,
-    text: pct(share),
-  }));
-  const reasons = summary.top_reasons.map((r) => ({ label: r.column, value: r.count, text: fmt(r.count) }));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Churn report ${escapeHtml(stem)}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1a1a1a;line-height:1.4}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}
-th{text-align:left}.note{color:#444}</style></head>
+th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{font-size:.9em;max-width:680px}
+.grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px}svg{max-width:100%;height:auto}</style></head>
 <body><main>
 <h1>Churn scores for ${escapeHtml(stem)}</h1>
 ${overview(summary, drift)}
 <p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
-<h2>Customers by risk tier</h2>
-${bars(tiers, "#b3261e")}
-<h2 id="quality">Data quality</h2>
-<table><tr><th>Rows received</th><td>${fmt(c.rows_in)}</td></tr><tr><th>Scored</th><td>${fmt(c.scored)}</td></tr>
-<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr>
-<tr><th>Expected churners (sum of probabilities)</th><td>${fmt(Math.round(summary.expected_churners.total))}</td></tr></table>
-<h2>Churn probability distribution</h2>
-${bars(histogram, "#3b6ea5")}
-<h2>Most common reasons</h2>
-${reasons.length ? bars(reasons, "#6b4fa0") : "<p>No reasons were computed for this week.</p>"}
+<h2 id="tiers">Customers by risk tier</h2>
+${figure(
+  "tiers",
+  bars(tiers, "#b3261e", "customers and expected churners per risk tier"),
+  "How many customers fall in each risk tier, and how many of them are expected to leave (the sum of their churn probabilities). The high tier is the list to contact first.",
+)}
+${distributionSection(summary, drift)}
+${driversSection(summary, evaluation)}
+${qualitySection(summary, extras.missing ?? [])}
 ${driftSection(drift)}
-${metricsSection(extras.evaluation ?? null)}
+${metricsSection(evaluation)}
 ${realisedSection(extras.realised ?? null, extras.triggers ?? null)}
 </main></body></html>
 `;

@@ -8,7 +8,7 @@ import type { Profile } from "../ingest/profile.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js";
 import { type RealisedHistory, updateRealised } from "../monitor/realised.js";
 import { evaluateTriggers } from "../monitor/triggers.js";
-import { renderReport } from "./html.js";
+import { type MissingCount, renderReport } from "./html.js";
 import { type IngestCounts, summariseScores } from "./summary.js";
 
 /**
@@ -48,7 +48,24 @@ export interface EvaluationSection {
     observedRate: number;
     maxPredicted: number;
   }>;
-  lift?: Array<{ decile: number; count: number; rate: number; lift: number; cumulativeGain: number }>;
+  lift?: Array<{
+    decile: number;
+    count: number;
+    positives?: number;
+    rate: number;
+    lift: number;
+    cumulativeGain: number;
+  }>;
+  /** Global importance on the held-out rows (churn drivers), largest first. */
+  drivers?: Array<{ column: string; meanAbs: number; mean: number }>;
+}
+
+/** Missing values per column of the weekly profile (pii columns are not profiled, so never shown). */
+function missingCounts(profile: Profile): MissingCount[] {
+  if (!Array.isArray(profile.columns)) return [];
+  return profile.columns
+    .filter((c) => c.role === "feature" && c.missing > 0)
+    .map((c) => ({ column: c.name, missing: c.missing, rate: c.missingRate }));
 }
 
 async function run(ctx: ComponentContext<ReportParameters>) {
@@ -124,6 +141,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       evaluation,
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
+      missing: missingCounts(profile as unknown as Profile),
     }),
     {
       contentType: "text/html",
