@@ -80,5 +80,8 @@ mlflow:
 
 notify:
   webhook_url: null        # e.g. a Slack incoming webhook for run results
+
+monitoring:
+  pushgateway_url: null    # e.g. http://pushgateway:9091: each run pushes its metrics (env CHURN_PUSHGATEWAY_URL)
 `;
 }

@@ -10,6 +10,7 @@ import { type Notification, sendNotification } from "../notify.js";
 import { runIdFor, type TriggerObject } from "../run-id.js";
 import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
+import { pushRunMetrics } from "./metrics-push.js";
 import { type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
 import { cacheKey, cacheObject, ObjectHasher, resolveInputs } from "./resolve.js";
 import { selectWeeklyFile, stemOf, trainingData } from "./trigger.js";
@@ -388,6 +389,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
       });
     }
     await persist();
+    await pushRunMetrics({ storage, record, env: options.env, logger });
     if (options.webhookUrl)
       await sendNotification(options.webhookUrl, notificationFor(record, upstream), { logger });
     return { record, exitCode: record.exit_code as ExitCode, reused: false };

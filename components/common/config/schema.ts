@@ -150,6 +150,15 @@ export const churnConfigSchema = z
     notify: section({
       webhook_url: z.url().nullable().default(null),
     }),
+    monitoring: section({
+      pushgateway_url: z
+        .url()
+        .nullable()
+        .default(null)
+        .describe(
+          "Prometheus Pushgateway that receives each run's metrics (null: no push; CHURN_PUSHGATEWAY_URL overrides)",
+        ),
+    }),
   })
   .superRefine(
     (config, ctx) => {
