@@ -9,6 +9,7 @@ import { registerRuns } from "./runs.js";
 import { registerScore } from "./score.js";
 import { registerServe } from "./serve.js";
 import { registerTrain } from "./train.js";
+import { registerUi } from "./ui.js";
 import { registerValidate } from "./validate.js";
 import { registerWatch } from "./watch.js";
 
@@ -28,4 +29,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerWatch(program, wrap);
   registerTrain(program, wrap);
   registerScore(program, wrap);
+  registerUi(program, wrap);
 }

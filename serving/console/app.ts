@@ -1,0 +1,358 @@
+import { timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { promote, rollback } from "../../components/common/bundle/index.js";
+import { ChurnError, InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { type Logger, silentLogger } from "../../components/common/log.js";
+import { mirrorChampion } from "../../components/common/mlflow/sync.js";
+import type { Storage } from "../../components/common/storage/index.js";
+import { PIPELINES } from "../../pipelines/definitions/index.js";
+import { toChurnError } from "../errors.js";
+import {
+  listModels,
+  listRuns,
+  listWeeks,
+  modelDetail,
+  type PiiContext,
+  piiContext,
+  rejectedCsv,
+  runDetail,
+  stepLogObject,
+  tailText,
+  weekDetail,
+  weekFile,
+} from "./data.js";
+
+/**
+ * The web console (`churn ui`): a JSON API under /api/ and the static pages
+ * that use it, on Fastify like the model server. Safe by default: read-only
+ * unless `allowChanges`, and every change needs the bearer token when one is
+ * set. Listening lives in the command, so tests drive this with `inject`.
+ */
+
+/** The client is not authenticated for a change (no or malformed bearer token). */
+export class UnauthorizedError extends ChurnError {
+  override readonly exitCode = 2;
+  override readonly httpStatus = 401;
+}
+
+/** The change is not allowed: read-only console, wrong token or cross-site request. */
+export class ForbiddenError extends ChurnError {
+  override readonly exitCode = 2;
+  override readonly httpStatus = 403;
+}
+
+export interface ConsoleOptions {
+  storage: Storage;
+  /** Serve promote/rollback; without it every change request gets 403. */
+  allowChanges?: boolean;
+  /** When set, change requests need `Authorization: Bearer <token>`. */
+  authToken?: string;
+  /** The address the console listens on, to check Host headers against DNS rebinding. */
+  host?: string;
+  logger?: Logger;
+  /** How long the pii settings read from churn.yaml are reused. */
+  configCacheMs?: number;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h === "::1") return true;
+  return isIP(h) === 4 && h.startsWith("127.");
+}
+
+/**
+ * The start-up rule: a console reachable from other machines may change the
+ * champion only with a token. Throws a UsageError (exit 2) otherwise.
+ */
+export function checkExposure(options: { host: string; allowChanges: boolean; authToken?: string }): void {
+  if (options.authToken !== undefined && options.authToken.length < 16)
+    throw new UsageError("--auth-token must be at least 16 characters");
+  if (!isLoopback(options.host) && options.allowChanges && !options.authToken) {
+    throw new UsageError(
+      `refusing to serve changes on ${options.host} without a token: add --auth-token <secret> (or bind 127.0.0.1, or drop --allow-changes)`,
+    );
+  }
+}
+
+/** The folder of the checked-in pages: beside this file in the source tree, under the package root in dist/. */
+export function staticDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "static"), resolve(here, "..", "..", "..", "serving", "console", "static")];
+  const found = candidates.find((dir) => existsSync(join(dir, "index.html")));
+  if (!found) throw new Error(`the console's pages are missing (looked in ${candidates.join(", ")})`);
+  return found;
+}
+
+const STATIC_FILES: Record<string, string> = {
+  "index.html": "text/html; charset=utf-8",
+  "app.js": "text/javascript; charset=utf-8",
+  "style.css": "text/css; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
+};
+
+/** Everything the pages load is same-origin; nothing reaches the network beyond the console. */
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** Published reports are our own HTML but are shown sandboxed: no scripts, inline styles only. */
+const REPORT_CSP =
+  "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'";
+
+const runsQuery = z
+  .object({
+    state: z.string().optional(),
+    pipeline: z.string().max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+const logQuery = z
+  .object({
+    tail: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(16 * 1024 * 1024)
+      .optional(),
+  })
+  .strict();
+const changeBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+    throw new InputError(`bad ${what}: ${where}${issue.message}`);
+  }
+  return result.data;
+}
+
+function bearer(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  return match ? match[1]! : null;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** True when an Origin header names the host the request was sent to (default ports normalised). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    const from = new URL(origin);
+    return from.host === new URL(`${from.protocol}//${host ?? ""}`).host;
+  } catch {
+    return false;
+  }
+}
+
+function hostName(header: string | undefined): string {
+  const value = header ?? "";
+  const match = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(value);
+  return (match?.[1] ?? value).toLowerCase();
+}
+
+/** Build the console app (not listening). */
+export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
+  const { storage } = options;
+  const logger = options.logger ?? silentLogger;
+  const allowChanges = options.allowChanges ?? false;
+  const token = options.authToken;
+  const boundHost = options.host ?? "127.0.0.1";
+  const pages = staticDir();
+  const files = new Map(
+    Object.entries(STATIC_FILES)
+      .filter(([name]) => existsSync(join(pages, name)))
+      .map(([name, type]) => [name, { type, body: readFileSync(join(pages, name)) }]),
+  );
+
+  let piiCache: { at: number; value: Promise<PiiContext | null> } | null = null;
+  const pii = (): Promise<PiiContext | null> => {
+    const now = Date.now();
+    if (!piiCache || now - piiCache.at > (options.configCacheMs ?? 5_000))
+      piiCache = { at: now, value: piiContext(storage) };
+    return piiCache.value;
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+
+  // An empty JSON body means "no options" (`curl -X POST` without -d works).
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new InputError(`malformed JSON in the request body: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const churn = toChurnError(error);
+    if (churn.httpStatus >= 500)
+      logger.error("console request failed", { url: request.url, error: String(error) });
+    await reply
+      .code(churn.httpStatus)
+      .header("cache-control", "no-store")
+      .send({ error: churn.message, status: churn.httpStatus });
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    await reply
+      .code(404)
+      .send({ error: `no such page or API: ${request.method} ${request.url.split("?")[0]}`, status: 404 });
+  });
+
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header("x-content-type-options", "nosniff");
+    reply.header("referrer-policy", "no-referrer");
+    // A page on another site could point a name at 127.0.0.1 (DNS rebinding) and read the API.
+    if (isLoopback(boundHost) && !isLoopback(hostName(request.headers.host)))
+      throw new ForbiddenError(
+        `unexpected Host header "${request.headers.host ?? ""}" for a console on ${boundHost}`,
+      );
+    if (["GET", "HEAD", "OPTIONS"].includes(request.method)) return;
+    if (!allowChanges)
+      throw new ForbiddenError(
+        "the console is read-only: restart it with `churn ui --allow-changes` to promote or roll back",
+      );
+    if (token !== undefined) {
+      const given = bearer(request.headers.authorization);
+      if (given === null)
+        throw new UnauthorizedError("this console needs `Authorization: Bearer <token>` for changes");
+      if (!sameSecret(given, token)) throw new ForbiddenError("wrong token");
+    }
+    // Browsers always send Origin on cross-site POSTs: refuse those (CSRF).
+    const origin = request.headers.origin;
+    if (origin && !sameOrigin(origin, request.headers.host))
+      throw new ForbiddenError(`change requests from another site (${origin}) are refused`);
+    if (!/^application\/json\b/.test(request.headers["content-type"] ?? ""))
+      throw new InputError("change requests need Content-Type: application/json");
+  });
+
+  // Pages.
+  const sendFile = async (name: string, reply: FastifyReply) => {
+    const file = files.get(name);
+    if (!file) throw new NotFoundError(`no such file ${name}`);
+    return reply
+      .header("content-type", file.type)
+      .header("content-security-policy", PAGE_CSP)
+      .header("cache-control", "no-cache")
+      .send(file.body);
+  };
+  app.get("/", async (_request, reply) => sendFile("index.html", reply));
+  app.get<{ Params: { file: string } }>("/static/:file", async (request, reply) =>
+    sendFile(request.params.file, reply),
+  );
+
+  // API.
+  app.get("/api/status", async () => ({
+    bucket: storage.uri,
+    read_only: !allowChanges,
+    auth_required: allowChanges && token !== undefined,
+    pipelines: Object.keys(PIPELINES),
+  }));
+
+  app.get("/api/runs", async (request) => {
+    const query = parse(runsQuery, request.query, "query");
+    return { runs: await listRuns(storage, query) };
+  });
+
+  app.get<{ Params: { run: string } }>("/api/runs/:run", async (request, reply) => {
+    reply.header("cache-control", "no-store");
+    return runDetail(storage, request.params.run);
+  });
+
+  app.get<{ Params: { run: string; step: string } }>(
+    "/api/runs/:run/steps/:step/log",
+    async (request, reply) => {
+      const query = parse(logQuery, request.query, "query");
+      const log = await stepLogObject(storage, request.params.run, request.params.step);
+      reply
+        .header("cache-control", "no-store")
+        .header("x-log-run", log.run)
+        .header("x-log-step", log.step)
+        .header("content-type", "text/plain; charset=utf-8");
+      if (query.tail !== undefined) {
+        const tail = await tailText(storage.createReadStream(log.object), query.tail);
+        return reply
+          .header("x-log-size", String(tail.size))
+          .header("x-log-truncated", String(tail.truncated))
+          .send(tail.text);
+      }
+      // The full log streams through: big logs never sit in memory.
+      return reply.header("x-log-size", String(log.info.size)).send(storage.createReadStream(log.object));
+    },
+  );
+
+  app.get("/api/models", async () => listModels(storage));
+
+  app.get<{ Params: { version: string } }>("/api/models/:version", async (request) => {
+    const context = await pii();
+    return modelDetail(storage, request.params.version, new Set(context?.pii ?? []));
+  });
+
+  // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
+  app.post<{ Params: { version: string } }>("/api/models/:version/promote", async (request) => {
+    const body = parse(changeBody, request.body, "request body");
+    if (!/^[0-9a-f]{16}$/.test(request.params.version))
+      throw new InputError(`"${request.params.version}" is not a model version (16 hex digits)`);
+    const pointer = await promote(storage, request.params.version, body.reason ?? "promoted in the console");
+    const mlflow = await mirrorChampion(storage);
+    logger.info("champion promoted from the console", { version: pointer.version });
+    return mlflow ? { ...pointer, mlflow } : pointer;
+  });
+
+  app.post("/api/models/rollback", async (request) => {
+    const body = parse(changeBody, request.body, "request body");
+    const pointer = await rollback(storage, body.reason ?? "rolled back in the console");
+    const mlflow = await mirrorChampion(storage);
+    logger.info("champion rolled back from the console", { version: pointer.version });
+    return mlflow ? { ...pointer, mlflow } : pointer;
+  });
+
+  app.get("/api/weeks", async () => ({ weeks: await listWeeks(storage) }));
+
+  app.get<{ Params: { stem: string } }>("/api/weeks/:stem", async (request, reply) => {
+    reply.header("cache-control", "no-store");
+    return weekDetail(storage, request.params.stem, await pii());
+  });
+
+  app.get<{ Params: { stem: string; name: string } }>(
+    "/api/weeks/:stem/files/:name",
+    async (request, reply) => {
+      const { stem, name } = request.params;
+      const info = await weekFile(storage, stem, name);
+      if (name === "rejected.csv") {
+        // Served after the pii rules, like the page shows it.
+        return reply
+          .header("content-type", "text/csv; charset=utf-8")
+          .header("content-disposition", `attachment; filename="${stem}-rejected.csv"`)
+          .send(await rejectedCsv(storage, stem, await pii()));
+      }
+      if (name.endsWith(".html"))
+        reply
+          .header("content-type", "text/html; charset=utf-8")
+          .header("content-security-policy", REPORT_CSP);
+      else {
+        const type = name.endsWith(".json")
+          ? "application/json"
+          : name.endsWith(".csv")
+            ? "text/csv"
+            : "text/plain";
+        reply
+          .header("content-type", `${type}; charset=utf-8`)
+          .header("content-disposition", `attachment; filename="${stem}-${name}"`);
+      }
+      return reply.send(storage.createReadStream(info.name));
+    },
+  );
+
+  return app;
+}
