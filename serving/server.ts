@@ -5,10 +5,13 @@ import { encodeSeldonError } from "./codecs/seldon.js";
 import { DEFAULT_CORE_LIMITS, InferenceCore, type InferenceModel, type ModelSource } from "./core.js";
 import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
 import type { LifetimeSource, LoadedLifetime } from "./lifetime-source.js";
+import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
 import { predictRoutes } from "./protocols/predict.js";
 import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
+
+export { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 
 /**
  * The model server: one InferenceCore, the V2 and Seldon v1 adapters on
@@ -16,23 +19,6 @@ import { encodeV2Error, v2Routes } from "./protocols/v2.js";
  * graceful close. Listening and signals live in run.ts so tests can drive
  * this through `app.inject` without sockets.
  */
-export interface ServerLimits {
-  /** Largest request body accepted, in bytes (413 beyond). */
-  bodyBytes: number;
-  /** Largest batch accepted in one request, in rows (422 beyond). */
-  maxRows: number;
-  /** Time a request may take to arrive completely (408 beyond). */
-  requestTimeoutMs: number;
-  /** Idle keep-alive connections are closed after this. */
-  keepAliveTimeoutMs: number;
-}
-
-export const DEFAULT_LIMITS: ServerLimits = {
-  bodyBytes: 16 * 1024 * 1024,
-  maxRows: DEFAULT_CORE_LIMITS.maxRows,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 65_000,
-};
 
 export interface ServerOptions {
   /** Where the served models come from; one per model name. */

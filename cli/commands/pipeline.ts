@@ -5,8 +5,6 @@ import { openStorage, type Storage } from "../../components/common/storage/index
 import { dependenciesOf, renderMermaid, renderText, topologicalOrder } from "../../pipelines/dag.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor, type StepExecutor } from "../../pipelines/runner/executor.js";
-import { KubernetesJobExecutor } from "../../pipelines/runner/kubernetes.js";
-import { inClusterNamespace, loadKubeConfig } from "../../pipelines/runner/kubernetes-driver.js";
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { type RunEvent, runPipeline } from "../../pipelines/runner/run.js";
 import { bucketOption, type CommandContext, emit } from "../io.js";
@@ -179,6 +177,12 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
         const config = await loadConfig(storage);
         let executor: StepExecutor = new LocalProcessExecutor(storage.uri, ctx.env);
         if (options.runner === "kubernetes") {
+          // Loaded only here: the Kubernetes client alone takes ~0.4 s to import, and
+          // every local step process starts this CLI.
+          const [{ KubernetesJobExecutor }, { inClusterNamespace, loadKubeConfig }] = await Promise.all([
+            import("../../pipelines/runner/kubernetes.js"),
+            import("../../pipelines/runner/kubernetes-driver.js"),
+          ]);
           const inCluster = options.inCluster === true;
           executor = new KubernetesJobExecutor({
             kubeConfig: loadKubeConfig({ inCluster, env: ctx.env }),

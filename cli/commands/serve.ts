@@ -3,11 +3,7 @@ import { loadConfig } from "../../components/common/config/index.js";
 import { messageOf, UsageError } from "../../components/common/errors.js";
 import type { Logger } from "../../components/common/log.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
-import { championSource } from "../../serving/champion-source.js";
-import { championLoader } from "../../serving/inference-core.js";
-import { lifetimeSource } from "../../serving/lifetime-source.js";
-import { runUntilSignal } from "../../serving/run.js";
-import { createModelServer, DEFAULT_LIMITS } from "../../serving/server.js";
+import { DEFAULT_LIMITS } from "../../serving/limits.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -66,6 +62,20 @@ export function registerServe(program: Command, wrap: Wrap): void {
         const bodyBytes = positiveInt(options.maxBodyMb, "--max-body-mb", 1024) * 1024 * 1024;
         const pollMs = positiveInt(options.poll, "--poll", 86_400) * 1000 || 5_000;
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        // The server stack loads only for this command: every pipeline step starts this CLI.
+        const [
+          { championSource },
+          { championLoader },
+          { lifetimeSource },
+          { runUntilSignal },
+          { createModelServer },
+        ] = await Promise.all([
+          import("../../serving/champion-source.js"),
+          import("../../serving/inference-core.js"),
+          import("../../serving/lifetime-source.js"),
+          import("../../serving/run.js"),
+          import("../../serving/server.js"),
+        ]);
         const load = await championLoader();
         const logger = ctx.logger.child({ component: "serve" });
         const source = championSource(storage, load, {

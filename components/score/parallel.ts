@@ -28,12 +28,15 @@ import { loadPredictor, type ReasonOptions, type ScoreScratch, scoreBatchCsv } f
 export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
 
 /**
- * Worker threads for a big input: one per core but one (the main thread reads,
- * hashes and writes). Below 4 cores, none: on a 2-core machine the measured
- * gain was nil (bench/score.ts), and the threads only competed with the reader.
+ * Worker threads for a big input. Probabilities alone: one per core but one
+ * (the main thread reads, hashes and writes), and none below 4 cores: on a
+ * 2-core machine the measured gain was nil (bench/score.ts), the threads only
+ * competed with the reader. With reasons, TreeSHAP dominates (~100x the cost
+ * of a probability) and the reader is nearly idle, so every core gets a worker.
  */
-export function defaultWorkers(): number {
+export function defaultWorkers(explaining: boolean): number {
   const cores = availableParallelism();
+  if (explaining) return cores >= 2 ? cores : 0;
   return cores >= 4 ? cores - 1 : 0;
 }
 

@@ -33,7 +33,7 @@ export const scoreParameters = z.strictObject({
     .union([z.literal("auto"), z.int().min(0)])
     .default("auto")
     .describe(
-      "worker threads (0: score on the main thread); auto: cores - 1 on 4+ cores for inputs over 8 MB, else 0",
+      "worker threads (0: score on the main thread); auto: with reasons, one per core for inputs over 1 MB; without, cores - 1 on 4+ cores for inputs over 8 MB; else 0",
     ),
   server_url: z
     .url()
@@ -56,8 +56,9 @@ export const scoreParameters = z.strictObject({
     .describe("rows per request when scoring through a server"),
 });
 
-/** Inputs smaller than this are scored on the main thread (starting workers would cost more). */
+/** Inputs smaller than these are scored on the main thread (starting workers would cost more). */
 const PARALLEL_MIN_BYTES = 8 << 20;
+const PARALLEL_MIN_BYTES_EXPLAINING = 1 << 20;
 export type ScoreParameters = z.output<typeof scoreParameters>;
 
 /** The batches [from, to) of shard `index` among `count` over `batches` batches. */
@@ -88,11 +89,14 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
     reasonsFor: config.score.reasons_for,
     passthrough: config.passthrough,
   };
+  const explaining = options.reasons > 0 && options.reasonsFor.length > 0;
+  const minBytes = (explaining ? PARALLEL_MIN_BYTES_EXPLAINING : PARALLEL_MIN_BYTES) * count;
+  const inputBytes = rowsRef.size ?? (await ctx.storage.stat(rowsRef.object))?.size ?? 0;
   const workers =
     ctx.parameters.workers === "auto"
-      ? (rowsRef.size ?? 0) >= PARALLEL_MIN_BYTES * count
-        ? defaultWorkers()
-        : 1
+      ? inputBytes >= minBytes
+        ? defaultWorkers(explaining)
+        : 0
       : ctx.parameters.workers;
   const serverUrl =
     ctx.parameters.server_url ?? (config.score.mode === "server" ? config.score.server_url : null);

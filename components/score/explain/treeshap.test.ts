@@ -96,18 +96,20 @@ describe("TreeSHAP", () => {
         trees,
         params: {},
       };
-      const shap = createTreeShap(model);
-      const phi = new Float64Array(m + 1);
-      for (let row = 0; row < 5; row++) {
-        const x = Float64Array.from({ length: m }, () =>
-          rng.nextFloat() < 0.15 ? Number.NaN : rng.nextGaussian(),
-        );
-        shap.explainRow(x, 0, phi);
-        const exact = bruteForceShap(model, x);
-        for (let i = 0; i < m; i++) expect(Math.abs(phi[i] - exact[i])).toBeLessThan(1e-9);
-        expect(Math.abs(phi[m] - condExpectation0(model))).toBeLessThan(1e-9);
-        const margin = predictMarginPlain(model, x, 1)[0];
-        expect(Math.abs(phi.reduce((s, p) => s + p, 0) - margin)).toBeLessThan(1e-9);
+      // Both algorithms: leaf tables (the default) and the recursion.
+      for (const shap of [createTreeShap(model), createTreeShap(model, { tables: false })]) {
+        const phi = new Float64Array(m + 1);
+        for (let row = 0; row < 5; row++) {
+          const x = Float64Array.from({ length: m }, () =>
+            rng.nextFloat() < 0.15 ? Number.NaN : rng.nextGaussian(),
+          );
+          shap.explainRow(x, 0, phi);
+          const exact = bruteForceShap(model, x);
+          for (let i = 0; i < m; i++) expect(Math.abs(phi[i] - exact[i])).toBeLessThan(1e-9);
+          expect(Math.abs(phi[m] - condExpectation0(model))).toBeLessThan(1e-9);
+          const margin = predictMarginPlain(model, x, 1)[0];
+          expect(Math.abs(phi.reduce((s, p) => s + p, 0) - margin)).toBeLessThan(1e-9);
+        }
       }
     }
   });
@@ -139,6 +141,32 @@ describe("TreeSHAP", () => {
       for (let i = 0; i < d; i++) meanAbs[i] += Math.abs(phi[i]) / rows;
     }
     expect(meanAbs[0]).toBeGreaterThan(3 * meanAbs[4]);
+  });
+
+  it("gives the same values from leaf tables and from the recursion on a trained model", () => {
+    const d = 8;
+    const data = syntheticData(2000, d, 5, 0.1);
+    const { model } = trainGbdt({
+      ...data,
+      numFeatures: d,
+      params: { maxRounds: 60, earlyStoppingRounds: 0 },
+    });
+    const tables = createTreeShap(model);
+    const recursion = createTreeShap(model, { tables: false });
+    const a = new Float64Array(d + 1);
+    const b = new Float64Array(d + 1);
+    let maxDiff = 0;
+    let maxAbs = 0;
+    for (let r = 0; r < 300; r++) {
+      tables.explainRow(data.x, r * d, a);
+      recursion.explainRow(data.x, r * d, b);
+      for (let i = 0; i <= d; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(b[i]));
+      }
+    }
+    expect(maxAbs).toBeGreaterThan(0.01);
+    expect(maxDiff).toBeLessThan(1e-10);
   });
 
   it("refuses a too-short output buffer", () => {

@@ -1,12 +1,30 @@
 /**
- * Exact path-dependent TreeSHAP (Lundberg, Erion et al. 2018, "Consistent
- * individualized feature attribution for tree ensembles", Algorithm 2) for GBDT
- * models. The contributions of one row, plus the expected margin, sum to the
- * row's raw margin. Precomputed once per model: typed node arrays, each
- * child's share of its parent's cover, each tree's expected value and the
- * path buffers sized for the deepest tree; explaining a row allocates nothing.
+ * Exact path-dependent TreeSHAP for GBDT models: the contributions of one row,
+ * plus the expected margin, sum to the row's raw margin.
+ *
+ * Two exact algorithms, chosen per tree:
+ * - leaf tables (the default): path-dependent TreeSHAP is a sum over leaves of
+ *   the Shapley values of each leaf's product game, and that game depends on
+ *   the row only through which of the leaf's path features the row satisfies
+ *   (a bit mask H over the K unique features of the path). Tabulating, per
+ *   leaf, T(M) = sum over S subset of M of |S|!(K-|S|-1)!/K! * prod over j in
+ *   path, not in S of z_j (z_j: the cover share of the path's splits on j)
+ *   gives each feature's share in O(1): (1-z_i)/z_i * T(H without i) when the
+ *   row satisfies i, and -T(H) when it does not. A row then costs O(leaves x K)
+ *   per tree instead of O(leaves x depth^2), about 5x less on our models. This
+ *   is the idea of Fast TreeSHAP v2 (Yang 2021, arXiv:2109.09847), derived and
+ *   written here for our tree layout; tables take 2^K numbers per leaf.
+ * - the recursive Algorithm 2 of Lundberg, Erion et al. 2018 ("Consistent
+ *   individualized feature attribution for tree ensembles"), for trees whose
+ *   tables would be too big (deep paths) or whose paths hold an empty child.
+ * Explaining a row allocates nothing.
  */
 import type { GbdtModel } from "../../train/gbdt/model.js";
+
+/** Largest number of unique features on one leaf's path for which a table is built (2^K entries). */
+const MAX_TABLE_FEATURES = 14;
+/** Table entries (numbers) across the whole model; trees beyond the budget use the recursion. */
+const MAX_TABLE_ENTRIES = 16 << 20;
 
 /** Explains rows of one model. */
 export interface TreeShapExplainer {
@@ -26,8 +44,14 @@ function coverShare(parentCover: number, childCover: number): number {
   return parentCover > 0 ? childCover / parentCover : 0.5;
 }
 
+/** How TreeSHAP runs; both algorithms give the same values (to rounding). */
+export interface TreeShapOptions {
+  /** Leaf tables where they fit (default true); false: the recursion for every tree. */
+  tables?: boolean;
+}
+
 /** Builds the per-model precomputation for TreeSHAP. */
-export function createTreeShap(model: GbdtModel): TreeShapExplainer {
+export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}): TreeShapExplainer {
   const d = model.numFeatures;
   let total = 0;
   for (const t of model.trees) total += t.feature.length;
@@ -218,6 +242,57 @@ export function createTreeShap(model: GbdtModel): TreeShapExplainer {
     recurse(cold, depth + 1, p, coldZero * inZero, 0, f);
   }
 
+  // Leaf tables (see the header): per tree, either tables for every leaf or the recursion.
+  const tables = buildLeafTables(
+    model,
+    roots,
+    feature,
+    left,
+    right,
+    leftShare,
+    rightShare,
+    value,
+    options.tables === false ? 0 : MAX_TABLE_ENTRIES,
+  );
+  const miss = new Int32Array(total);
+
+  /** Adds tree t's contributions from its leaf tables. */
+  function explainByTables(t: number): void {
+    const begin = roots[t]!;
+    const end = t + 1 < roots.length ? roots[t + 1]! : total;
+    const { nodeBit, nodeLeaf, slotStart, slotFeature, slotRatio, tableAt, table } = tables;
+    // One forward pass (children follow their parent): each node gets the slots of
+    // the path features the row fails on the way down; at a leaf that is H's complement.
+    miss[begin] = 0;
+    for (let g = begin; g < end; g++) {
+      const f = feature[g]!;
+      const m = miss[g]!;
+      if (f !== -1) {
+        const xv = xIn[xOff + f]!;
+        const bit = nodeBit[g]!;
+        if (xv <= threshold[g]! || (Number.isNaN(xv) && defaultLeft[g] === 1)) {
+          miss[left[g]!] = m;
+          miss[right[g]!] = m | bit;
+        } else {
+          miss[left[g]!] = m | bit;
+          miss[right[g]!] = m;
+        }
+        continue;
+      }
+      const l = nodeLeaf[g]!;
+      const s0 = slotStart[l]!;
+      const k = slotStart[l + 1]! - s0;
+      const h = ((1 << k) - 1) & ~m;
+      const base = tableAt[l]!;
+      const cold = table[base + h]!;
+      for (let i = 0; i < k; i++) {
+        const bit = 1 << i;
+        if (h & bit) phiOut[slotFeature[s0 + i]!] += slotRatio[s0 + i]! * table[base + (h ^ bit)]!;
+        else phiOut[slotFeature[s0 + i]!] -= cold;
+      }
+    }
+  }
+
   return {
     numFeatures: d,
     expectedValue: expected,
@@ -231,9 +306,182 @@ export function createTreeShap(model: GbdtModel): TreeShapExplainer {
         const root = roots[t];
         // A single-leaf tree adds a constant, which the expected value already holds.
         if (feature[root] === -1) continue;
-        recurse(root, 0, 0, 1, 1, -1);
+        if (tables.hasTables[t] === 1) explainByTables(t);
+        else recurse(root, 0, 0, 1, 1, -1);
       }
       phi[d] = expected;
     },
   };
+}
+
+/** Per-leaf tables of the trees that get them, in flat typed arrays indexed by global node or leaf number. */
+interface LeafTables {
+  /** 1 for trees explained by tables, 0 for the recursion. */
+  hasTables: Uint8Array;
+  /** Internal node: 1 << the slot of its feature among its path's unique features (the same for every leaf below). */
+  nodeBit: Int32Array;
+  /** Leaf node: its leaf number. */
+  nodeLeaf: Int32Array;
+  /** Each leaf's unique path features (slots): model feature index and (1 - z) / z. */
+  slotStart: Int32Array;
+  slotFeature: Int32Array;
+  slotRatio: Float64Array;
+  /** Where each leaf's 2^K table starts in `table`; entries are already multiplied by the leaf value. */
+  tableAt: Int32Array;
+  table: Float64Array;
+}
+
+interface LeafPlan {
+  node: number;
+  features: number[];
+  zeros: number[];
+  value: number;
+}
+
+/**
+ * The leaves of one tree with their paths' unique features (slots numbered by
+ * first appearance from the root, so a feature's slot is the same for every
+ * leaf below a node) and zero fractions; writes each internal node's slot bit.
+ */
+function leafPlans(
+  root: number,
+  feature: Int32Array,
+  left: Int32Array,
+  right: Int32Array,
+  leftShare: Float64Array,
+  rightShare: Float64Array,
+  value: Float64Array,
+  nodeBit: Int32Array,
+): LeafPlan[] {
+  const plans: LeafPlan[] = [];
+  const walk = (node: number, features: number[], zeros: number[]) => {
+    const f = feature[node]!;
+    if (f === -1) {
+      plans.push({ node, features, zeros, value: value[node]! });
+      return;
+    }
+    let slot = features.indexOf(f);
+    if (slot === -1) slot = features.length;
+    nodeBit[node] = 1 << Math.min(slot, 30);
+    const child = (share: number) => {
+      const z = [...zeros];
+      z[slot] = (slot < zeros.length ? zeros[slot]! : 1) * share;
+      return z;
+    };
+    const next = slot < features.length ? features : [...features, f];
+    walk(left[node]!, next, child(leftShare[node]!));
+    walk(right[node]!, next, child(rightShare[node]!));
+  };
+  walk(root, [], []);
+  return plans;
+}
+
+/**
+ * v * T(M) for every mask M over a leaf's K path features (see the file header),
+ * written at out[at .. at + 2^K). T(M) = Z(not M) * sum_k w(|M| - k) e_k(z over M),
+ * with e_k the elementary symmetric polynomials, built mask by mask from the mask
+ * without its lowest bit, so a table costs O(2^K K).
+ */
+function fillLeafTable(zeros: number[], v: number, out: Float64Array, at: number): void {
+  const k = zeros.length;
+  const size = 1 << k;
+  const full = size - 1;
+  // w[s] = s! (K-1-s)! / K! = 1 / (K * C(K-1, s)).
+  const w = new Float64Array(k);
+  let binom = 1;
+  for (let s = 0; s < k; s++) {
+    w[s] = 1 / (k * binom);
+    binom = (binom * (k - 1 - s)) / (s + 1);
+  }
+  const product = new Float64Array(size);
+  const poly = new Float64Array(size * (k + 1));
+  const bits = new Uint8Array(size);
+  product[0] = 1;
+  poly[0] = 1;
+  for (let m = 1; m < size; m++) {
+    const rest = m & (m - 1);
+    const b = 31 - Math.clz32(m & -m);
+    const z = zeros[b]!;
+    product[m] = product[rest]! * z;
+    bits[m] = bits[rest]! + 1;
+    const from = rest * (k + 1);
+    const to = m * (k + 1);
+    poly[to] = poly[from]!;
+    for (let e = 1; e <= bits[m]!; e++) poly[to + e] = poly[from + e]! + z * poly[from + e - 1]!;
+  }
+  for (let m = 0; m < size; m++) {
+    const n = bits[m]!;
+    // T(full) is never read: a row satisfying every path feature uses only T(H without i).
+    if (n === k) {
+      out[at + m] = 0;
+      continue;
+    }
+    let sum = 0;
+    for (let e = 0; e <= n; e++) sum += w[n - e]! * poly[m * (k + 1) + e]!;
+    out[at + m] = v * product[full ^ m]! * sum;
+  }
+}
+
+/** Builds leaf tables for every tree whose paths are short enough and whose splits all have covered children, within `maxEntries` numbers. */
+function buildLeafTables(
+  model: GbdtModel,
+  roots: Int32Array,
+  feature: Int32Array,
+  left: Int32Array,
+  right: Int32Array,
+  leftShare: Float64Array,
+  rightShare: Float64Array,
+  value: Float64Array,
+  maxEntries: number,
+): LeafTables {
+  const total = feature.length;
+  const hasTables = new Uint8Array(model.trees.length);
+  const nodeBit = new Int32Array(total);
+  const nodeLeaf = new Int32Array(total).fill(-1);
+  const chosen: LeafPlan[] = [];
+  let entries = 0;
+  for (let t = 0; t < model.trees.length; t++) {
+    const root = roots[t]!;
+    if (feature[root] === -1 || maxEntries === 0) continue;
+    const plans = leafPlans(root, feature, left, right, leftShare, rightShare, value, nodeBit);
+    let size = 0;
+    let usable = true;
+    for (const plan of plans) {
+      // A zero share (a child without cover) would divide by zero in (1 - z) / z.
+      if (plan.features.length > MAX_TABLE_FEATURES || plan.zeros.some((z) => !(z > 0))) usable = false;
+      size += 1 << Math.min(plan.features.length, MAX_TABLE_FEATURES);
+    }
+    if (!usable || entries + size > maxEntries) continue;
+    entries += size;
+    hasTables[t] = 1;
+    chosen.push(...plans);
+  }
+  let slots = 0;
+  for (const plan of chosen) slots += plan.features.length;
+  const out: LeafTables = {
+    hasTables,
+    nodeBit,
+    nodeLeaf,
+    slotStart: new Int32Array(chosen.length + 1),
+    slotFeature: new Int32Array(slots),
+    slotRatio: new Float64Array(slots),
+    tableAt: new Int32Array(chosen.length),
+    table: new Float64Array(entries),
+  };
+  let s = 0;
+  let at = 0;
+  chosen.forEach((plan, l) => {
+    nodeLeaf[plan.node] = l;
+    out.slotStart[l] = s;
+    plan.features.forEach((f, i) => {
+      out.slotFeature[s] = f;
+      out.slotRatio[s] = (1 - plan.zeros[i]!) / plan.zeros[i]!;
+      s++;
+    });
+    out.tableAt[l] = at;
+    fillLeafTable(plan.zeros, plan.value, out.table, at);
+    at += 1 << plan.features.length;
+  });
+  out.slotStart[chosen.length] = s;
+  return out;
 }
