@@ -1,0 +1,344 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStorage } from "../components/common/storage/index.js";
+import type { RunRecord } from "../pipelines/runner/records.js";
+import { collectPageErrors, keepScreenshot, launchBrowser } from "./support/browser.js";
+import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
+
+// The web console end to end: an example bucket, two real weekly runs (the
+// second retrains with one more model family, so the champion has a
+// predecessor to roll back to) and a failing run on a bad weekly file, all
+// through the built CLI; then `churn ui` as a user starts it, driven by
+// headless chromium, and the same console over the GCS emulator.
+const root = resolve(import.meta.dirname, "..");
+const bin = join(root, "dist", "cli", "bin.js");
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function churn(args: string[]): Promise<Result> {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, CHURN_BUCKET: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c) => (stdout += c));
+  child.stderr.on("data", (c) => (stderr += c));
+  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+}
+
+interface Console {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Start `churn ui` on a free port and wait for its "console on <url>" line. */
+async function startConsole(bucket: string, extra: string[] = []): Promise<Console> {
+  const child = spawn(process.execPath, [bin, "ui", "--bucket", bucket, "--port", "0", ...extra], {
+    env: { ...process.env, CHURN_BUCKET: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`churn ui did not start within 20 s:\n${output}`)), 20_000);
+    child.stderr!.on("data", (chunk) => {
+      output += chunk;
+      const match = /console on (http:\/\/[^/ "]+)\//.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        done(match[1]!);
+      }
+    });
+    child.on("exit", (code) => fail(new Error(`churn ui exited with ${code}:\n${output}`)));
+  });
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const response = await fetch(url);
+  expect(response.status, url).toBe(200);
+  return response.json();
+}
+
+let base: string;
+let bucket: string;
+let good: RunRecord;
+let bad: RunRecord;
+let browser: Browser;
+const consoles: Console[] = [];
+
+beforeAll(async () => {
+  expect(existsSync(bin), "dist/ missing: run npx tsc -p tsconfig.build.json").toBe(true);
+  base = await mkdtemp(join(tmpdir(), "console-browser-"));
+  bucket = join(base, "bucket");
+  const init = await churn(["init", "--bucket", bucket, "--rows", "3000", "--weekly-rows", "800"]);
+  expect(init.code, init.stderr).toBe(0);
+  const config = await readFile(join(bucket, "churn.yaml"), "utf8");
+  // First a logistic-only champion, then a run that adds GBDT (config is a
+  // training input, so it retrains) and promotes the better model.
+  await writeFile(
+    join(bucket, "churn.yaml"),
+    config
+      .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
+      .replace("min_roc_auc: 0.80", "min_roc_auc: 0.70"),
+  );
+  const first = await churn(["pipeline", "run", "--bucket", bucket, "--json"]);
+  expect(first.code, first.stderr).toBe(0);
+  await writeFile(
+    join(bucket, "churn.yaml"),
+    config
+      .replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]")
+      .replace("min_roc_auc: 0.80", "min_roc_auc: 0.70"),
+  );
+  const second = await churn(["pipeline", "run", "--bucket", bucket, "--force", "--json"]);
+  expect(second.code, second.stderr).toBe(0);
+  good = JSON.parse(second.stdout);
+
+  // A weekly file whose rows are mostly bad: ingest-weekly fails the run.
+  const weekly = (await readFile(join(bucket, "weekly", "2026-W48.csv"), "utf8")).trimEnd().split("\n");
+  const header = weekly[0]!.split(",");
+  const age = header.indexOf("Customer_Age");
+  expect(age).toBeGreaterThan(0);
+  const rows = weekly.slice(1, 201).map((line, i) => {
+    if (i % 10 === 0) return line;
+    const fields = line.split(",");
+    fields[age] = "not-an-age";
+    return fields.join(",");
+  });
+  await writeFile(join(bucket, "weekly", "2026-W49.csv"), `${weekly[0]}\n${rows.join("\n")}\n`);
+  const failing = await churn([
+    "pipeline",
+    "run",
+    "--bucket",
+    bucket,
+    "--weekly",
+    "weekly/2026-W49.csv",
+    "--json",
+  ]);
+  expect(failing.code, failing.stderr).toBe(2);
+  bad = JSON.parse(failing.stdout);
+  expect(bad.state).toBe("failed");
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(consoles.map((c) => c.stop()));
+  if (base) await rm(base, { recursive: true, force: true });
+});
+
+async function open(path: string, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = collectPageErrors(page);
+  // The console must not reach beyond its own origin.
+  await page.route("**/*", (route) =>
+    route.request().url().startsWith(url) ? route.continue() : route.abort("blockedbyclient"),
+  );
+  await page.goto(`${url}/${path}`);
+  return { page, errors };
+}
+
+describe("churn ui in a browser", () => {
+  it("shows the run with every step, a step's log, and the week's report", async () => {
+    const ui = await startConsole(bucket);
+    consoles.push(ui);
+    const { page, errors } = await open("#/runs", ui.url);
+    const row = page.locator(`tr[data-run="${good.run_id}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain("succeeded");
+    await row.getByRole("link", { name: good.run_id }).click();
+    await page.getByRole("heading", { name: `Run ${good.run_id}` }).waitFor();
+    // Every step is in the DAG and in the table, with its state.
+    for (const step of good.steps) {
+      const node = page.locator(`svg.dag a[data-step="${step.name}"]`);
+      expect(await node.getAttribute("aria-label"), step.name).toContain(step.state);
+      expect(await page.locator(`table.steps tr[data-step="${step.name}"]`).textContent()).toContain(
+        step.state,
+      );
+    }
+    expect(await page.locator("svg.dag a[data-step]").count()).toBe(good.steps.length);
+    await keepScreenshot(page, "console-run");
+
+    // Keyboard: the DAG boxes are links; open train's step page from the DAG.
+    await page.locator('svg.dag a[data-step="train"]').focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Step train" }).waitFor();
+    const log = page.locator("pre.log");
+    await expect.poll(() => log.textContent()).toMatch(/train \(step train, run r-[0-9a-f]{16}/);
+    await page.getByRole("button", { name: "Show the full log" }).click();
+    await expect.poll(() => page.locator(".log-note").textContent()).toBe("Full log.");
+    expect(await log.textContent()).toMatch(/^--- attempt 1 of step train/);
+    expect(await page.locator("table.refs").first().textContent()).toMatch(/churn\.yaml/);
+    await keepScreenshot(page, "console-step-log");
+
+    await page.getByRole("link", { name: "Weeks" }).click();
+    await page.locator('tr[data-week="2026-W48"]').getByRole("link", { name: "2026-W48" }).click();
+    await page.getByRole("heading", { name: "Week 2026-W48" }).waitFor();
+    expect(await page.locator("table.counts").textContent()).toMatch(/scored\s*\d+/);
+    await keepScreenshot(page, "console-week");
+    await page.getByRole("link", { name: "Open the report" }).click();
+    await page.waitForURL(/\/files\/report\.html$/);
+    expect(await page.content()).toMatch(/2026-W48/);
+    await keepScreenshot(page, "console-report");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a failed run's failed step and its one-sentence reason", async () => {
+    const ui = consoles[0]!;
+    const { page, errors } = await open("#/runs?state=failed", ui.url);
+    await page.locator(`tr[data-run="${bad.run_id}"]`).getByRole("link").click();
+    const why = page.getByRole("region", { name: "Why it failed" });
+    await why.waitFor();
+    expect(bad.reason).toBeTruthy();
+    expect(await why.locator(".reason").textContent()).toBe(bad.reason);
+    expect(await why.locator("a.failed-step").textContent()).toBe("ingest-weekly");
+    expect(await page.locator('svg.dag a[data-step="ingest-weekly"]').getAttribute("aria-label")).toMatch(
+      /failed.*exit 2/,
+    );
+    await keepScreenshot(page, "console-failed-run");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("refuses every change with 403 and a reason when read-only", async () => {
+    const ui = consoles[0]!;
+    const champion = await readFile(join(bucket, "models", "champion"), "utf8");
+    for (const [method, path] of [
+      ["POST", "/api/models/rollback"],
+      ["POST", "/api/models/0123456789abcdef/promote"],
+      ["PUT", "/api/models/rollback"],
+      ["DELETE", "/api/models/rollback"],
+    ] as const) {
+      const response = await fetch(`${ui.url}${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(response.status, `${method} ${path}`).toBe(403);
+      expect(((await response.json()) as { error: string }).error).toMatch(/read-only.*--allow-changes/);
+    }
+    // The page says so too, and the button does not change anything.
+    const { page } = await open("#/models", ui.url);
+    await page.getByText("Read-only console").waitFor();
+    // aria-disabled (not disabled) keeps the button focusable, so the reason can be read out.
+    await page.locator("#rollback").focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#notice p").textContent()).toMatch(/read-only/);
+    expect(await readFile(join(bucket, "models", "champion"), "utf8")).toBe(champion);
+    await page.close();
+  });
+
+  it("rolls the champion back through the page with --allow-changes", async () => {
+    const storage = await openStorage(bucket);
+    const before = JSON.parse(await storage.readText("models/champion")) as {
+      version: string;
+      previous: string[];
+    };
+    expect(before.previous.length).toBeGreaterThan(0);
+    const ui = await startConsole(bucket, ["--allow-changes"]);
+    consoles.push(ui);
+    const { page, errors } = await open("#/models", ui.url);
+    await page.locator("#champion-version").waitFor();
+    expect(await page.locator("#champion-version").textContent()).toBe(before.version);
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    await page.locator("#rollback").click();
+    await expect
+      .poll(() => page.locator("#notice p").textContent())
+      .toBe(`Champion is now ${before.previous[0]}.`);
+    expect(dialogs).toHaveLength(1);
+    expect(dialogs[0]).toMatch(new RegExp(`Roll back from ${before.version} to ${before.previous[0]}`));
+    const after = JSON.parse(await storage.readText("models/champion")) as {
+      version: string;
+      reason: string;
+    };
+    expect(after.version).toBe(before.previous[0]);
+    expect(after.reason).toBe("rolled back in the console");
+    await expect.poll(() => page.locator("#champion-version").textContent()).toBe(before.previous[0]);
+    await keepScreenshot(page, "console-models-after-rollback");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("churn ui over the GCS emulator", () => {
+  let emulator: GcsEmulator;
+  beforeAll(async () => {
+    emulator = await startGcsEmulator();
+  });
+  afterAll(async () => {
+    await emulator?.stop();
+  });
+
+  it("answers the same API JSON as over the local folder", async () => {
+    const local = await openStorage(bucket);
+    const remote = await openStorage(`gs://${emulator.bucket}`);
+    for (const object of await local.list("")) {
+      await remote.write(object.name, await local.readBytes(object.name, { gunzip: false }), {
+        metadata: object.metadata,
+        gzip: false,
+      });
+    }
+    const fileUi = consoles[0]!;
+    const gcsUi = await startConsole(`gs://${emulator.bucket}`);
+    consoles.push(gcsUi);
+    // Object timestamps are upload times, which a copy cannot keep; everything else must match.
+    const normalise = (value: unknown): unknown =>
+      JSON.parse(JSON.stringify(value), (key, v) => (key === "updated" || key === "created" ? undefined : v));
+    const paths = [
+      "/api/runs",
+      `/api/runs/${good.run_id}`,
+      `/api/runs/${bad.run_id}`,
+      "/api/models",
+      "/api/weeks",
+      "/api/weeks/2026-W48",
+    ];
+    // Bundles are listed in upload order, which the copy does not keep either.
+    const byVersion = (value: unknown) => {
+      const v = value as { models?: Array<{ version: string }> };
+      v.models?.sort((a, b) => a.version.localeCompare(b.version));
+      return v;
+    };
+    for (const path of paths) {
+      const fromFile = byVersion(normalise(await getJson(`${fileUi.url}${path}`)));
+      const fromGcs = byVersion(normalise(await getJson(`${gcsUi.url}${path}`)));
+      expect(fromGcs, path).toEqual(fromFile);
+    }
+    const log = `/api/runs/${good.run_id}/steps/train/log`;
+    expect(await (await fetch(`${gcsUi.url}${log}`)).text()).toBe(
+      await (await fetch(`${fileUi.url}${log}`)).text(),
+    );
+    expect(((await getJson(`${gcsUi.url}/api/status`)) as { bucket: string }).bucket).toBe(
+      `gs://${emulator.bucket}`,
+    );
+    const { page, errors } = await open(`#/runs/${good.run_id}`, gcsUi.url);
+    await page.getByRole("heading", { name: `Run ${good.run_id}` }).waitFor();
+    expect(await page.locator("svg.dag a[data-step]").count()).toBe(good.steps.length);
+    await keepScreenshot(page, "console-run-gcs");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
