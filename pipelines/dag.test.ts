@@ -6,9 +6,11 @@ import { PIPELINES, pipelineByName } from "./definitions/index.js";
 describe("pipeline definitions", () => {
   it("use DESIGN's step names, in an order that respects every dependency", () => {
     expect(topologicalOrder(PIPELINES.weekly!).map((s) => s.name)).toEqual([
+      "join-labels",
       "ingest-history",
       "ingest-weekly",
       "feature",
+      "retrain-triggers",
       "train",
       "evaluate",
       "promote",
@@ -18,6 +20,7 @@ describe("pipeline definitions", () => {
       "publish",
     ]);
     expect(PIPELINES.retrain!.steps.map((s) => s.name)).toEqual([
+      "join-labels",
       "ingest-history",
       "feature",
       "train",

@@ -7,12 +7,20 @@ import { UsageError } from "../components/common/errors.js";
  * Step names are the same in code, CLI, Jobs and chart (DESIGN).
  */
 export type InputSource =
-  /** An output of an upstream step, e.g. `{ step: "ingest-history", output: "rows" }`. */
-  | { step: string; output: string }
+  /**
+   * An output of an upstream step, e.g. `{ step: "ingest-history", output: "rows" }`.
+   * `optional`: the port is left empty when the upstream step wrote no such output.
+   */
+  | { step: string; output: string; optional?: boolean }
   /** A bucket object given at run time (the weekly file, the transactions file). */
   | { trigger: true }
-  /** Every object under a prefix, e.g. all of `input/` (content-hashed together). */
-  | { prefix: string; pattern?: string; optional?: boolean }
+  /**
+   * Every object under a prefix, e.g. all of `input/` (content-hashed together).
+   * `withStemIn`: only objects whose stem (the name after the prefix, up to the
+   * first `/` or `.`) also names an object under that other prefix, e.g. the
+   * weekly files that have labels, so unlabelled weeks are never read or hashed.
+   */
+  | { prefix: string; pattern?: string; optional?: boolean; withStemIn?: string }
   /** One named bucket object, e.g. `churn.yaml` (content-hashed like any input). */
   | { object: string; optional?: boolean }
   /** The current champion bundle (resolved at the time the step starts; absent when there is none). */
@@ -30,6 +38,13 @@ export interface StepDefinition {
   after?: string[];
   /** Steps that write the bucket's public outputs are never cached. */
   cache?: boolean;
+  /**
+   * Run this step even when its cache holds a result, if the named upstream
+   * step (an ordering dependency) asked for it: its output.json summary has a
+   * non-empty `bypass_cache` list of reasons (read by `bypassReasons` in runner/run.ts). Used by the
+   * retraining triggers to force train/evaluate when the training data is unchanged.
+   */
+  cacheBypass?: { step: string };
   /** Per-step limits, also used for Kubernetes resources. */
   timeoutSeconds?: number;
   retries?: number;
@@ -47,6 +62,7 @@ export interface PipelineDefinition {
 /** Upstream step names of a step (from inputs and `after`). */
 export function dependenciesOf(step: StepDefinition): string[] {
   const deps = new Set<string>(step.after ?? []);
+  if (step.cacheBypass) deps.add(step.cacheBypass.step);
   for (const source of Object.values(step.inputs)) if ("step" in source) deps.add(source.step);
   return [...deps];
 }

@@ -55,7 +55,8 @@ async function run(ctx: ComponentContext<IngestParameters>) {
   const results: IngestResult[] = [];
 
   try {
-    for (const ref of ctx.inputs.data!) {
+    // Labelled weekly rows (join-labels) come after input/, so the schema is the history's.
+    for (const ref of [...ctx.inputs.data!, ...(ctx.inputs.labelled ?? [])]) {
       ctx.logger.info("ingest: reading", { object: ref.object });
       const result = await ingest(
         ctx.openInput(ref),
@@ -149,6 +150,12 @@ export const ingestComponent: ComponentSpec<typeof ingestParameters> = {
   inputs: {
     data: { type: "csv", description: "the CSV file(s) to ingest (.csv or .csv.gz)", many: true },
     config: { type: "yaml", description: "churn.yaml" },
+    labelled: {
+      type: "csv",
+      description:
+        "training mode: labelled weekly rows from join-labels (retrain.on_labels), read after data",
+      optional: true,
+    },
     schema: {
       type: "json",
       description: "the recorded training schema (weekly files are read with it, never re-inferred)",

@@ -52,6 +52,28 @@ function isPositive(value: string, positive: string | null): boolean {
   return v === positive || /^(1|true|yes)$/i.test(v);
 }
 
+/**
+ * A labels file (header, then id,label by position) as id -> 1 (churned) or 0.
+ * A row without an id or a label is an error naming the file and line.
+ */
+export function parseLabels(
+  labelsText: string,
+  labelsObject: string,
+  positive: string | null,
+): Map<string, 0 | 1> {
+  const labels = parseCsv(labelsText, labelsObject);
+  if (labels.length === 0 || (labels[0]?.length ?? 0) < 2)
+    throw new InputError(`${labelsObject}: expected a header and two columns (id, label)`);
+  const outcome = new Map<string, 0 | 1>();
+  labels.slice(1).forEach((row, i) => {
+    const [id, label] = row;
+    if (!id || label === undefined || label.trim() === "")
+      throw new InputError(`${labelsObject} line ${i + 2}: id and label are required`);
+    outcome.set(id.trim(), isPositive(label, positive) ? 1 : 0);
+  });
+  return outcome;
+}
+
 /** Metrics of one labelled week (labels: id,label with a header row; scores: output/<stem>/scores.csv). */
 export function realisedMetrics(
   labelsText: string,
@@ -60,16 +82,7 @@ export function realisedMetrics(
   scoresObject: string,
   positive: string | null,
 ): Omit<RealisedWeek, "week" | "labels_generation" | "computed_at"> {
-  const labels = parseCsv(labelsText, labelsObject);
-  if (labels.length === 0 || (labels[0]?.length ?? 0) < 2)
-    throw new InputError(`${labelsObject}: expected a header and two columns (id, label)`);
-  const outcome = new Map<string, number>();
-  labels.slice(1).forEach((row, i) => {
-    const [id, label] = row;
-    if (!id || label === undefined || label.trim() === "")
-      throw new InputError(`${labelsObject} line ${i + 2}: id and label are required`);
-    outcome.set(id.trim(), isPositive(label, positive) ? 1 : 0);
-  });
+  const outcome = parseLabels(labelsText, labelsObject, positive);
   const scores = parseCsv(scoresText, scoresObject);
   const header = scores[0] ?? [];
   const pCol = header.indexOf("churn_probability");
@@ -119,7 +132,7 @@ export async function updateRealised(
   const byWeek = new Map(previous.weeks.map((w) => [w.week, w]));
   const arrived: RealisedWeek[] = [];
   for (const info of await storage.list("labels/")) {
-    const match = /^labels\/([^/]+)\.csv$/.exec(info.name);
+    const match = /^labels\/([^/]+)\.csv(\.gz)?$/i.exec(info.name);
     if (!match) continue;
     const week = match[1]!;
     if (byWeek.get(week)?.labels_generation === info.generation) continue;

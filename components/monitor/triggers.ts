@@ -43,17 +43,7 @@ const WEEK_MS = 7 * 24 * 3600 * 1000;
 export function evaluateTriggers(input: TriggerInputs): { states: TriggerState[]; fired: string[] } {
   const s = input.settings;
   const states: TriggerState[] = [];
-  states.push({
-    trigger: "history_changed",
-    fired: s.on_history_change ? input.trainedThisRun : null,
-    detail: !s.on_history_change
-      ? "disabled (retrain.on_history_change: false)"
-      : input.trainedThisRun === null
-        ? "unknown (no evaluate decision)"
-        : input.trainedThisRun
-          ? "training data or code changed: a new candidate was trained and evaluated this run"
-          : "training data unchanged: the trained model is the champion",
-  });
+  states.push(historyChangedState(s, input.trainedThisRun));
   states.push({
     trigger: "labels_arrived",
     fired: s.on_labels ? input.arrived.length > 0 : null,
@@ -101,4 +91,48 @@ export function evaluateTriggers(input: TriggerInputs): { states: TriggerState[]
           : `champion for ${ageWeeks.toFixed(1)} weeks vs max ${s.max_model_age_weeks}`,
   });
   return { states, fired: states.filter((t) => t.fired === true).map((t) => t.trigger) };
+}
+
+/** The history_changed check: known only once evaluate has compared the trained candidate with the champion. */
+export function historyChangedState(s: RetrainSettings, trainedThisRun: boolean | null): TriggerState {
+  return {
+    trigger: "history_changed",
+    fired: s.on_history_change ? trainedThisRun : null,
+    detail: !s.on_history_change
+      ? "disabled (retrain.on_history_change: false)"
+      : trainedThisRun === null
+        ? "unknown (no evaluate decision)"
+        : trainedThisRun
+          ? "training data or code changed: a new candidate was trained and evaluated this run"
+          : "training data unchanged: the trained model is the champion",
+  };
+}
+
+/**
+ * Triggers that force a retrain even when the training data is unchanged
+ * (the cache would otherwise reuse the last model). History and label
+ * changes need no forcing: they change the training data, so the content-hash
+ * cache misses by itself.
+ */
+export const FORCING_TRIGGERS: readonly TriggerState["trigger"][] = [
+  "psi_above_max",
+  "realised_roc_auc_below_min",
+  "model_too_old",
+];
+
+/** The fired triggers that ask the runner to bypass the train/evaluate cache. */
+export function cacheBypassReasons(fired: readonly string[]): string[] {
+  return fired.filter((t) => (FORCING_TRIGGERS as readonly string[]).includes(t));
+}
+
+/** Replace the history_changed check of pre-training states with the post-evaluate one; recompute `fired`. */
+export function withHistoryChanged(
+  states: TriggerState[],
+  settings: RetrainSettings,
+  trainedThisRun: boolean | null,
+): { states: TriggerState[]; fired: string[] } {
+  const updated = states.map((t) =>
+    t.trigger === "history_changed" ? historyChangedState(settings, trainedThisRun) : t,
+  );
+  return { states: updated, fired: updated.filter((t) => t.fired === true).map((t) => t.trigger) };
 }

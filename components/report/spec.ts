@@ -6,8 +6,8 @@ import { parseConfigText } from "../common/config/index.js";
 import { InputError } from "../common/errors.js";
 import type { Profile } from "../ingest/profile.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js";
-import { type RealisedHistory, updateRealised } from "../monitor/realised.js";
-import { evaluateTriggers } from "../monitor/triggers.js";
+import { type RealisedHistory, type RealisedWeek, updateRealised } from "../monitor/realised.js";
+import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../monitor/triggers.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { type IngestCounts, summariseScores } from "./summary.js";
 
@@ -19,6 +19,8 @@ import { type IngestCounts, summariseScores } from "./summary.js";
 export const reportParameters = z.strictObject({
   /** The weekly object, for the report's title. */
   trigger: z.string().nullable().default(null),
+  /** Steps whose cached result the runner bypassed because a retraining trigger fired (run-time). */
+  cache_bypassed: z.array(z.string()).default([]),
 });
 type ReportParameters = z.output<typeof reportParameters>;
 
@@ -102,26 +104,48 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const configText = await readText(ctx, "config");
   const config = configText === null ? null : parseConfigText(configText, ctx.inputs.config![0]!.object);
   const positive = typeof training?.label?.positive === "string" ? training.label.positive : null;
-  const realised = await updateRealised(ctx.storage, positive);
-  const champion = await readChampion(ctx.storage);
   const candidate = typeof decision?.candidate_version === "string" ? decision.candidate_version : null;
   const compared = typeof decision?.champion_version === "string" ? decision.champion_version : null;
-  const triggers = config
-    ? evaluateTriggers({
-        settings: config.retrain,
-        // The champion is left out of evaluate when it equals the candidate, so only a differing one proves new training.
-        trainedThisRun: candidate && compared ? candidate !== compared : null,
-        maxFeaturePsi: drift ? drift.max_feature_psi : null,
-        drifted: drift?.significant ?? [],
-        arrived: realised.arrived,
-        championSince: champion ? new Date(champion.pointer.changed_at) : null,
-        now: new Date(),
-      })
-    : null;
+  // The champion is left out of evaluate when it equals the candidate, so only a differing one proves new training.
+  const trainedThisRun = candidate && compared ? candidate !== compared : null;
+  // The weekly pipeline decides the triggers before training (retrain-triggers step); without that
+  // step's outputs (a bare report run) they are evaluated here, after the fact.
+  const pre = (await readJson(ctx, "retrain")) as { checks?: TriggerState[] } | null;
+  const preRealised = (await readJson(ctx, "realised")) as
+    | (RealisedHistory & { arrived?: RealisedWeek[] })
+    | null;
+  const realised =
+    preRealised && Array.isArray(preRealised.weeks)
+      ? { history: { weeks: preRealised.weeks }, arrived: preRealised.arrived ?? [] }
+      : await updateRealised(ctx.storage, positive);
+  let triggers: { fired: string[]; states: TriggerState[] } | null = null;
+  if (config && pre && Array.isArray(pre.checks)) {
+    triggers = withHistoryChanged(pre.checks, config.retrain, trainedThisRun);
+  } else if (config) {
+    const champion = await readChampion(ctx.storage);
+    triggers = evaluateTriggers({
+      settings: config.retrain,
+      trainedThisRun,
+      maxFeaturePsi: drift ? drift.max_feature_psi : null,
+      drifted: drift?.significant ?? [],
+      arrived: realised.arrived,
+      championSince: champion ? new Date(champion.pointer.changed_at) : null,
+      now: new Date(),
+    });
+  }
+  const bypassed = ctx.parameters.cache_bypassed;
   const published = {
     ...summary,
     realised: realised.history.weeks,
-    retrain_triggers: triggers ? { fired: triggers.fired, checks: triggers.states } : null,
+    retrain_triggers: triggers
+      ? {
+          fired: triggers.fired,
+          // Steps (train, evaluate) re-run although their cache held a result, because a trigger fired.
+          cache_bypassed: bypassed,
+          forced_retrain: bypassed.includes("train"),
+          checks: triggers.states,
+        }
+      : null,
     drift: drift
       ? {
           max_feature_psi: drift.max_feature_psi,
@@ -154,6 +178,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       drifted: drift?.significant ?? [],
       realised_weeks: realised.arrived.map((w) => ({ week: w.week, roc_auc: w.roc_auc })),
       retrain_triggers: triggers?.fired ?? null,
+      cache_bypassed: bypassed,
     },
   };
 }
@@ -171,6 +196,16 @@ export const reportComponent: ComponentSpec<typeof reportParameters> = {
       optional: true,
     },
     config: { type: "yaml", description: "churn.yaml (retrain triggers)", optional: true },
+    retrain: {
+      type: "json",
+      description: "the retrain-triggers step's decision (checks made before training)",
+      optional: true,
+    },
+    realised: {
+      type: "json",
+      description: "the retrain-triggers step's realised metrics of labelled weeks",
+      optional: true,
+    },
     training: {
       type: "json",
       description: "profile.json of the training ingest (reference distributions for drift)",

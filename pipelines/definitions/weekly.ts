@@ -1,15 +1,35 @@
 import type { PipelineDefinition, StepDefinition } from "../dag.js";
 
 const CONFIG = { object: "churn.yaml" } as const;
+const CSV = "\\.csv(\\.gz)?$";
 
 /** Training steps shared by `weekly` and `retrain` (DESIGN step names). */
 export const trainingSteps: StepDefinition[] = [
   {
+    // The feedback loop (retrain.on_labels): scored weeks whose outcomes arrived become training rows.
+    name: "join-labels",
+    component: "join-labels",
+    description:
+      "join weekly/<stem> rows with labels/<stem>.csv into extra training rows (retrain.on_labels)",
+    inputs: {
+      labels: { prefix: "labels/", pattern: CSV, optional: true },
+      // Only the weeks that have labels: unlabelled weekly files are never read or hashed here.
+      weekly: { prefix: "weekly/", pattern: CSV, optional: true, withStemIn: "labels/" },
+      history: { prefix: "input/", pattern: CSV, optional: true },
+      config: CONFIG,
+    },
+    resources: { cpu: "1", memory: "1Gi" },
+  },
+  {
     name: "ingest-history",
     component: "ingest",
-    description: "validate every labelled history file under input/ (and labels/ joined to scored weeks)",
-    // labels/ joins the history with the monitoring work (DESIGN feedback loop).
-    inputs: { data: { prefix: "input/", pattern: "\\.csv(\\.gz)?$" }, config: CONFIG },
+    description: "validate every labelled history file under input/, then the labelled weekly rows",
+    inputs: {
+      data: { prefix: "input/", pattern: CSV },
+      // Absent when no weekly row joined: the cache key is then the one of input/ alone.
+      labelled: { step: "join-labels", output: "labelled", optional: true },
+      config: CONFIG,
+    },
     parameters: { mode: "training" },
     resources: { cpu: "1", memory: "2Gi" },
   },
@@ -57,13 +77,20 @@ export const trainingSteps: StepDefinition[] = [
   },
 ];
 
+function training(name: string): StepDefinition {
+  const step = trainingSteps.find((s) => s.name === name);
+  if (!step) throw new Error(`no training step ${name}`);
+  return step;
+}
+
 /** The weekly run: train when data or code changed (cache), score the weekly file, publish. */
 export const weeklyPipeline: PipelineDefinition = {
   name: "weekly",
   description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
   trigger: { kind: "object", prefix: "weekly/" },
   steps: [
-    trainingSteps[0]!,
+    training("join-labels"),
+    training("ingest-history"),
     {
       name: "ingest-weekly",
       component: "ingest",
@@ -76,7 +103,24 @@ export const weeklyPipeline: PipelineDefinition = {
       parameters: { mode: "scoring" },
       resources: { cpu: "1", memory: "1Gi" },
     },
-    ...trainingSteps.slice(1),
+    training("feature"),
+    {
+      name: "retrain-triggers",
+      component: "retrain-triggers",
+      description:
+        "before training: drift against max_psi, realised ROC-AUC, champion age; a fired trigger forces train and evaluate past the cache",
+      inputs: {
+        training: { step: "ingest-history", output: "profile" },
+        weekly: { step: "ingest-weekly", output: "profile" },
+        config: CONFIG,
+      },
+      // It reads monitoring/realised.json, labels/ and the champion pointer: always re-evaluated.
+      cache: false,
+    },
+    // A trigger with no new data retrains with the cache bypassed (the run record says so).
+    { ...training("train"), cacheBypass: { step: "retrain-triggers" } },
+    { ...training("evaluate"), cacheBypass: { step: "retrain-triggers" } },
+    training("promote"),
     {
       name: "score",
       component: "score",
@@ -106,6 +150,8 @@ export const weeklyPipeline: PipelineDefinition = {
         evaluation_report: { step: "evaluate", output: "report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
         training: { step: "ingest-history", output: "profile" },
+        retrain: { step: "retrain-triggers", output: "decision" },
+        realised: { step: "retrain-triggers", output: "realised" },
         config: CONFIG,
       },
     },

@@ -21,7 +21,15 @@ export const stepRecordSchema = z.object({
   started: z.string().nullable(),
   finished: z.string().nullable(),
   seconds: z.number().nullable(),
-  cache: z.object({ key: z.string(), hit: z.boolean(), from: z.string().nullable() }).nullable(),
+  cache: z
+    .object({
+      key: z.string(),
+      hit: z.boolean(),
+      from: z.string().nullable(),
+      /** Set when a cached result existed and was not used: the reasons (retraining triggers that fired). */
+      bypassed: z.array(z.string()).optional(),
+    })
+    .nullable(),
   inputs: z.record(z.string(), z.array(refSchema)),
   outputs: z.record(z.string(), refSchema),
   parameters: z.record(z.string(), z.unknown()),
@@ -51,6 +59,11 @@ export const runRecordSchema = z.object({
   seconds: z.number().nullable(),
   code_version: z.string(),
   output_prefix: z.string().nullable(),
+  /**
+   * Weekly runs: the retraining triggers that asked for a forced retrain, and
+   * the steps whose cached result was bypassed because of them (absent: none asked).
+   */
+  retrain: z.object({ fired: z.array(z.string()), cache_bypassed: z.array(z.string()) }).optional(),
   steps: z.array(stepRecordSchema),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -41,6 +41,7 @@ export async function resolveInputs(
     if ("step" in source) {
       const doc = ctx.upstream.get(source.step);
       const ref = doc?.outputs[source.output];
+      if (!ref && source.optional && doc) continue;
       if (!ref)
         throw new ChurnError(`step ${step.name}: upstream ${source.step} has no output "${source.output}"`);
       inputs[port] = [{ object: ref.object, sha256: ref.sha256 }];
@@ -55,9 +56,14 @@ export async function resolveInputs(
       inputs[port] = [await ctx.hasher.ref(ctx.trigger)];
     } else if ("prefix" in source) {
       const pattern = source.pattern ? new RegExp(source.pattern, "i") : null;
-      const names = (await ctx.storage.list(source.prefix))
+      let names = (await ctx.storage.list(source.prefix))
         .map((o) => o.name)
         .filter((n) => !pattern || pattern.test(n));
+      if (source.withStemIn) {
+        const other = source.withStemIn;
+        const stems = new Set((await ctx.storage.list(other)).map((o) => prefixStem(o.name, other)));
+        names = names.filter((n) => stems.has(prefixStem(n, source.prefix)));
+      }
       if (names.length === 0 && !source.optional) {
         throw new NotFoundError(`step ${step.name}: no objects under ${ctx.storage.uri}/${source.prefix}`);
       }
@@ -79,6 +85,17 @@ export async function resolveInputs(
     if (other && inputs[port]?.[0]?.sha256 === other.sha256) delete inputs[port];
   }
   return inputs;
+}
+
+/**
+ * The stem of an object under a prefix: the rest of its name up to the first
+ * `/`, without a `.csv`/`.csv.gz` ending (`weekly/w1.csv.gz` and
+ * `output/w1/scores.csv` both give `w1`).
+ */
+export function prefixStem(name: string, prefix: string): string {
+  const rest = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+  const slash = rest.indexOf("/");
+  return (slash < 0 ? rest : rest.slice(0, slash)).replace(/\.csv(\.gz)?$/i, "");
 }
 
 /**

@@ -9,7 +9,7 @@ import { InputError, TransientError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { PipelineDefinition } from "../dag.js";
 import { InProcessExecutor } from "./executor.js";
-import { runPipeline } from "./run.js";
+import { bypassReasons, runPipeline } from "./run.js";
 
 // Two tiny components: "upper" reads the trigger file and upper-cases it;
 // "count" counts its characters, and can be told to fail or to interrupt.
@@ -169,5 +169,82 @@ describe("local runner", () => {
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     expect([a.reused, b.reused].sort()).toEqual([false, true]);
     expect(executions).toHaveLength(2);
+  });
+});
+
+// "decide" stands in for retrain-triggers: it asks for a cache bypass when decide.txt names a reason.
+const decide: ComponentSpec = {
+  name: "test-decide",
+  description: "decide",
+  inputs: {},
+  outputs: {},
+  parameters: z.object({}).passthrough(),
+  async run(ctx) {
+    executions.push(`decide:${ctx.run}`);
+    const reason = (await ctx.storage.stat("decide.txt"))
+      ? (await ctx.storage.readText("decide.txt")).trim()
+      : "";
+    return { counts: {}, summary: { bypass_cache: reason ? [reason] : [] } };
+  },
+};
+registerComponent("test-decide", async () => decide);
+
+const bypassPipeline: PipelineDefinition = {
+  ...pipeline,
+  steps: [
+    pipeline.steps[0]!,
+    { name: "decide", component: "test-decide", description: "", inputs: {}, cache: false },
+    { ...pipeline.steps[1]!, cacheBypass: { step: "decide" } },
+  ],
+};
+
+describe("conditional cache bypass", () => {
+  const runBypass = (extra: Partial<Parameters<typeof runPipeline>[0]> = {}) =>
+    run({ pipeline: bypassPipeline, ...extra });
+
+  it("reuses the cache while the deciding step asks for nothing", async () => {
+    await runBypass();
+    const forced = await runBypass({ force: true });
+    expect(forced.record.steps.find((s) => s.name === "count")!.state).toBe("cached");
+    expect(forced.record.retrain).toBeUndefined();
+  });
+
+  it("re-runs a step whose cache would hit when the deciding step gives a reason, and records why", async () => {
+    await runBypass();
+    await storage.write("decide.txt", "psi_above_max\n");
+    const forced = await runBypass({ force: true });
+    expect(forced.exitCode).toBe(0);
+    const count = forced.record.steps.find((s) => s.name === "count")!;
+    expect(count.state).toBe("succeeded");
+    expect(count.cache).toMatchObject({ hit: false, from: null, bypassed: ["psi_above_max"] });
+    // Only the step that names the decider is forced.
+    expect(forced.record.steps.find((s) => s.name === "upper")!.state).toBe("cached");
+    expect(forced.record.retrain).toEqual({ fired: ["psi_above_max"], cache_bypassed: ["count"] });
+    expect(executions.filter((e) => e.startsWith("count"))).toHaveLength(2);
+  });
+
+  it("a step that misses the cache anyway is not marked as bypassed", async () => {
+    await storage.write("decide.txt", "model_too_old\n");
+    const first = await runBypass();
+    expect(first.record.steps.find((s) => s.name === "count")!.cache).toMatchObject({ hit: false });
+    expect(first.record.steps.find((s) => s.name === "count")!.cache?.bypassed).toBeUndefined();
+    expect(first.record.retrain).toBeUndefined();
+  });
+
+  it("bypassReasons reads only a well-formed bypass_cache list", () => {
+    const doc = (summary: unknown) => ({
+      version: 1 as const,
+      component: "c",
+      run: "r",
+      step: "s",
+      outputs: {},
+      counts: {},
+      timings: { startedAt: "", finishedAt: "", seconds: 0 },
+      summary,
+    });
+    expect(bypassReasons(doc({ bypass_cache: ["a", "b"] }))).toEqual(["a", "b"]);
+    expect(bypassReasons(doc({ bypass_cache: "a" }))).toEqual([]);
+    expect(bypassReasons(doc(undefined))).toEqual([]);
+    expect(bypassReasons(undefined)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import { z } from "zod";
 import { writeInputDoc } from "../../components/common/component/run.js";
 import { type OutputDoc, outputDocSchema, stepPrefix } from "../../components/common/component/spec.js";
 import { ConflictError, type ExitCode, messageOf } from "../../components/common/errors.js";
@@ -237,9 +238,18 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
         const key = cacheKey(step.component, inputs, parameters, code);
         const cacheable = step.cache !== false;
         rec.cache = cacheable ? { key, hit: false, from: null } : null;
+        const bypass = step.cacheBypass ? bypassReasons(upstream.get(step.cacheBypass.step)) : [];
         if (cacheable && !options.noCache) {
           const hit = await readCache(storage, key);
-          if (hit) {
+          if (hit && bypass.length > 0) {
+            // Same inputs as a finished step, but a retraining trigger asked for a fresh run.
+            rec.cache = { key, hit: false, from: null, bypassed: bypass };
+            record.retrain = {
+              fired: bypass,
+              cache_bypassed: [...(record.retrain?.cache_bypassed ?? []), step.name],
+            };
+            logger.info("cache bypassed by a retraining trigger", { step: step.name, triggers: bypass });
+          } else if (hit) {
             await storage.write(
               `${stepPrefix(runId, step.name)}output.json`,
               `${JSON.stringify(hit.output, null, 2)}\n`,
@@ -409,9 +419,25 @@ function refsOf(doc: OutputDoc): StepRecord["outputs"] {
   );
 }
 
+const bypassRequestSchema = z.object({ bypass_cache: z.array(z.string()) });
+
+/**
+ * The reasons an upstream step gave for bypassing the cache (its output.json
+ * summary's `bypass_cache`); empty when it asked for nothing.
+ */
+export function bypassReasons(doc: OutputDoc | undefined): string[] {
+  const parsed = bypassRequestSchema.safeParse(doc?.summary);
+  return parsed.success ? parsed.data.bypass_cache : [];
+}
+
 /** Parameters only known at run time (where to publish, which run). */
 function runtimeParameters(step: StepDefinition, record: RunRecord): Record<string, unknown> {
-  if (step.component === "report") return { trigger: record.trigger?.object ?? null };
+  if (step.component === "report")
+    return {
+      trigger: record.trigger?.object ?? null,
+      // Only when something was bypassed, so ordinary runs keep their cache keys.
+      ...(record.retrain ? { cache_bypassed: record.retrain.cache_bypassed } : {}),
+    };
   if (step.component === "publish") {
     return {
       output_prefix: record.output_prefix,

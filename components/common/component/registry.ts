@@ -22,6 +22,10 @@ const LOADERS: Record<string, () => Promise<ComponentSpec>> = {
     (await import("../../lifetime/spec.js")).fitLifetimeComponent as unknown as ComponentSpec,
   "score-lifetime": async () =>
     (await import("../../lifetime/spec.js")).scoreLifetimeComponent as unknown as ComponentSpec,
+  "join-labels": async () =>
+    (await import("../../monitor/spec.js")).joinLabelsComponent as unknown as ComponentSpec,
+  "retrain-triggers": async () =>
+    (await import("../../monitor/spec.js")).retrainTriggersComponent as unknown as ComponentSpec,
   "merge-scores": async () =>
     (await import("../../merge-scores/spec.js")).mergeScoresComponent as unknown as ComponentSpec,
 };
