@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Action } from "../main.js";
 import { registerComponent } from "./component.js";
 import { registerConfig } from "./config.js";
+import { registerForget } from "./forget.js";
 import { registerInit } from "./init.js";
 import { registerModels } from "./models.js";
 import { registerPipeline } from "./pipeline.js";
@@ -30,4 +31,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerTrain(program, wrap);
   registerScore(program, wrap);
   registerUi(program, wrap);
+  registerForget(program, wrap);
 }

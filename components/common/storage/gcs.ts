@@ -344,6 +344,45 @@ export class GcsStorage implements Storage {
     }
   }
 
+  async listNoncurrent(prefix: string): Promise<ObjectInfo[]> {
+    const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    let all: File[];
+    try {
+      [all] = await this.gcsBucket.getFiles({ prefix: full, versions: true, autoPaginate: true });
+    } catch (error) {
+      throw mapGcsError(error, "list versions of", this.objectUri(prefix));
+    }
+    // The live generation of each name; every other generation is noncurrent.
+    const live = new Map((await this.list(prefix)).map((o) => [o.name, o.generation]));
+    return all
+      .filter((f) => !f.name.endsWith("/"))
+      .map((f) => this.toInfo({ ...f.metadata, name: f.name }))
+      .filter((o) => live.get(o.name) !== o.generation)
+      .sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : Number(BigInt(a.generation) - BigInt(b.generation)),
+      );
+  }
+
+  async readVersion(name: string, generation: string, options: ReadOptions = {}): Promise<Buffer> {
+    const uri = `${this.objectUri(name)}#${generation}`;
+    const raw = this.file(name, generation).createReadStream({ decompress: false });
+    return collect(
+      readerOf(raw, {
+        gunzip: options.gunzip ?? isGzipName(name),
+        sourceError: (error) => mapGcsError(error, "read", uri),
+        gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
+      }),
+    );
+  }
+
+  async deleteVersion(name: string, generation: string): Promise<void> {
+    try {
+      await this.file(name, generation).delete({ ignoreNotFound: true });
+    } catch (error) {
+      throw mapGcsError(error, "delete", `${this.objectUri(name)}#${generation}`);
+    }
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     const objects = await this.list(prefix);
     await mapLimit(objects, 16, (object) => this.delete(object.name));

@@ -79,4 +79,14 @@ export interface Storage {
   delete(name: string, options?: { allVersions?: boolean; ifGenerationMatch?: string }): Promise<void>;
   /** Delete every object under a prefix. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * Versioned buckets only (gs:// with versioning; drivers without versions
+   * leave these out): the noncurrent versions of objects under a prefix,
+   * including those of deleted objects, sorted by name then generation.
+   */
+  listNoncurrent?(prefix: string): Promise<ObjectInfo[]>;
+  /** Versioned buckets only: one generation's bytes (gunzipped by extension unless told). */
+  readVersion?(name: string, generation: string, options?: ReadOptions): Promise<Buffer>;
+  /** Versioned buckets only: delete exactly one generation (absent is not an error). */
+  deleteVersion?(name: string, generation: string): Promise<void>;
 }
