@@ -11,7 +11,11 @@ export type Action<O> = (options: O, ctx: CommandContext, args: string[]) => Pro
  * The program: global flags, one sub-command per file under cli/commands,
  * and the single place where errors become exit codes and messages.
  */
-export function buildProgram(io: CliIO, onExit: (code: ExitCode) => void): Command {
+export async function buildProgram(
+  io: CliIO,
+  onExit: (code: ExitCode) => void,
+  argv: readonly string[] = [],
+): Promise<Command> {
   const program = new Command("churn")
     .description("Weekly churn scoring: ingest, train, score and publish, on a local folder or a GCS bucket.")
     .option("--json", "print one machine-readable JSON document")
@@ -21,7 +25,7 @@ export function buildProgram(io: CliIO, onExit: (code: ExitCode) => void): Comma
       writeErr: (text) => io.stderr.write(text),
     })
     .exitOverride();
-  registerCommands(program, (action) => wrap(program, io, action, onExit));
+  await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
   return program;
 }
 
@@ -75,9 +79,13 @@ export function reportError(
 /** Run the CLI with argv (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
   let exitCode: ExitCode = 0;
-  const program = buildProgram(io, (code) => {
-    exitCode = code;
-  });
+  const program = await buildProgram(
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    argv,
+  );
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (error) {

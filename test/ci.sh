@@ -17,6 +17,7 @@ bash test/services/install-kube.sh
 bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh
 bash test/services/install-chromium.sh
+bash test/services/install-pushgateway.sh
 
 echo "== static checks"
 npm run --silent lint
