@@ -205,7 +205,15 @@ describe("churn ui in a browser", () => {
 
   it("shows a failed run's failed step and its one-sentence reason", async () => {
     const ui = consoles[0]!;
-    const { page, errors } = await open("#/runs?state=failed", ui.url);
+    const { page, errors } = await open("#/runs", ui.url);
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    expect(await page.getByRole("main").count()).toBe(1);
+    // The filter form works by its labels.
+    await page.getByLabel("State").selectOption("failed");
+    await page.getByLabel("Pipeline").selectOption("weekly");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/state=failed/);
+    await expect.poll(() => page.locator("tr[data-run]").count()).toBe(1);
     await page.locator(`tr[data-run="${bad.run_id}"]`).getByRole("link").click();
     const why = page.getByRole("region", { name: "Why it failed" });
     await why.waitFor();
@@ -340,5 +348,49 @@ describe("churn ui over the GCS emulator", () => {
     await keepScreenshot(page, "console-run-gcs");
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe("a run in progress", () => {
+  it("updates the run page live until the run finishes", async () => {
+    const ui = consoles[0]!;
+    const runId = "r-aaaaaaaaaaaaaaaa";
+    const at = good.steps.findIndex((s) => s.name === "train");
+    const running: RunRecord = {
+      ...good,
+      run_id: runId,
+      state: "running",
+      exit_code: null,
+      reason: null,
+      finished: null,
+      seconds: null,
+      started: new Date().toISOString(),
+      steps: good.steps.map((s, i) =>
+        i < at
+          ? s
+          : i === at
+            ? { ...s, state: "running", exit_code: null, finished: null, seconds: null }
+            : { ...s, state: "pending", exit_code: null, started: null, finished: null, seconds: null },
+      ),
+    };
+    const storage = await openStorage(bucket);
+    const write = (record: RunRecord) => storage.write(`runs/${runId}/run.json`, JSON.stringify(record));
+    await write(running);
+    const { page, errors } = await open(`#/runs/${runId}`, ui.url);
+    const train = page.locator('svg.dag a[data-step="train"]');
+    await expect.poll(() => train.getAttribute("aria-label")).toMatch(/^train: running/);
+    expect(await page.locator('svg.dag a[data-step="publish"]').getAttribute("aria-label")).toMatch(
+      /pending/,
+    );
+    await keepScreenshot(page, "console-run-live");
+    await write({ ...good, run_id: runId });
+    // No reload: the page polls while the run is going.
+    await expect
+      .poll(() => train.getAttribute("aria-label"), { timeout: 10_000 })
+      .toMatch(/^train: succeeded/);
+    expect(await page.locator("dl.facts .badge").first().textContent()).toBe("succeeded");
+    expect(errors).toEqual([]);
+    await page.close();
+    await storage.deletePrefix(`runs/${runId}/`);
   });
 });

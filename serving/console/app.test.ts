@@ -93,6 +93,7 @@ beforeAll(async () => {
   storage = await openStorage(dir);
   await storage.write("churn.yaml", 'id_column: id\nlabel: {column: churn, positive: "Yes"}\npii: [email]\n');
   await storage.write("weekly/2026-W01.csv", "id,email,age,churn\n1,a@example.com,40,No\n");
+  await storage.write("weekly/2026-W02.csv.gz", "id,email,age,churn\n");
   await storage.write(`runs/${SOURCE_RUN}/steps/ingest-history/log.txt`, "history log of the source run\n");
   await storage.write(`runs/${RUN}/steps/ingest-weekly/log.txt`, `${LOG_LINES.join("\n")}\n`);
   await storage.write(
@@ -381,14 +382,16 @@ describe("models and champion changes", () => {
 describe("weeks", () => {
   it("lists weeks with status, failure sentence, counts, files and runs (not lifetime outputs)", async () => {
     const { weeks } = (await readOnly().inject("/api/weeks")).json();
-    expect(weeks.map((w: { stem: string }) => w.stem)).toEqual(["2026-W01"]);
-    expect(weeks[0]).toMatchObject({
+    expect(weeks.map((w: { stem: string }) => w.stem)).toEqual(["2026-W02", "2026-W01"]);
+    expect(weeks[0]).toMatchObject({ weekly_file: "weekly/2026-W02.csv.gz", status: "waiting", files: [] });
+    expect(weeks[1]).toMatchObject({
+      weekly_file: "weekly/2026-W01.csv",
       status: "failed",
       failure: REASON,
       counts: { rows_in: 10, scored: 1, rejected: 9 },
       runs: [RUN, SOURCE_RUN],
     });
-    expect(weeks[0].files.map((f: { name: string }) => f.name)).toContain("report.html");
+    expect(weeks[1].files.map((f: { name: string }) => f.name)).toContain("report.html");
   });
 
   it("never shows pii: rejected rows and summary are blanked, on the page API and the download", async () => {

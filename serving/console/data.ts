@@ -301,11 +301,16 @@ export interface WeekFile {
   url: string;
 }
 
-/** One week's output folder. */
+/** One weekly file and its output folder. */
 export interface WeekSummary {
   stem: string;
-  /** published: `_SUCCESS` is there; failed: only `_FAILED`; incomplete: neither. */
-  status: "published" | "failed" | "incomplete";
+  /** The weekly file of this stem (`weekly/<stem>.csv[.gz]`), when it is still in the bucket. */
+  weekly_file: string | null;
+  /**
+   * published: `_SUCCESS` is there; failed: only `_FAILED`; incomplete: outputs
+   * without either; waiting: a weekly file with no outputs yet.
+   */
+  status: "published" | "failed" | "incomplete" | "waiting";
   /** The sentence in `_FAILED`, when the last run of this week failed. */
   failure: string | null;
   files: WeekFile[];
@@ -322,6 +327,7 @@ async function weekOf(
   stem: string,
   objects: ObjectInfo[],
   runs: RunRecord[],
+  weeklyFile: string | null,
 ): Promise<WeekSummary> {
   const files = objects.map((o) => ({
     name: o.name.slice(`output/${stem}/`.length),
@@ -336,11 +342,23 @@ async function weekOf(
     : null;
   return {
     stem,
-    status: names.has("_SUCCESS") ? "published" : failure !== null ? "failed" : "incomplete",
+    weekly_file: weeklyFile,
+    status: names.has("_SUCCESS")
+      ? "published"
+      : failure !== null
+        ? "failed"
+        : files.length
+          ? "incomplete"
+          : "waiting",
     failure,
     files,
     counts: isNumberRecord(summary?.counts) ? summary.counts : null,
-    runs: runs.filter((r) => r.output_prefix === `output/${stem}/`).map((r) => r.run_id),
+    runs: runs
+      .filter(
+        (r) =>
+          r.output_prefix === `output/${stem}/` || (weeklyFile !== null && r.trigger?.object === weeklyFile),
+      )
+      .map((r) => r.run_id),
   };
 }
 
@@ -357,13 +375,25 @@ function groupWeeks(objects: ObjectInfo[]): Map<string, ObjectInfo[]> {
   return weeks;
 }
 
-/** Every week with published (or failed) outputs, newest stem first. */
+/** Weekly files by stem (`weekly/<stem>.csv[.gz]`). */
+async function weeklyFiles(storage: Storage, stem = ""): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const o of await storage.list(`weekly/${stem}`)) {
+    const match = /^weekly\/([^/]+?)\.csv(\.gz)?$/.exec(o.name);
+    if (match) files.set(match[1]!, o.name);
+  }
+  return files;
+}
+
+/** Every weekly file and every output folder, newest stem first. */
 export async function listWeeks(storage: Storage): Promise<WeekSummary[]> {
   const weeks = groupWeeks(await storage.list("output/"));
+  const weekly = await weeklyFiles(storage);
   const runs = await listRunRecords(storage);
+  const stems = new Set([...weeks.keys(), ...weekly.keys()]);
   const result: WeekSummary[] = [];
-  for (const stem of [...weeks.keys()].sort().reverse())
-    result.push(await weekOf(storage, stem, weeks.get(stem)!, runs));
+  for (const stem of [...stems].sort().reverse())
+    result.push(await weekOf(storage, stem, weeks.get(stem) ?? [], runs, weekly.get(stem) ?? null));
   return result;
 }
 
@@ -446,9 +476,10 @@ export async function weekDetail(storage: Storage, stem: string, context: PiiCon
   const objects = (await storage.list(`output/${stem}/`)).filter(
     (o) => !o.name.slice(8 + stem.length).includes("/"),
   );
-  if (objects.length === 0)
-    throw new NotFoundError(`no outputs for week ${stem} (nothing under output/${stem}/)`);
-  const week = await weekOf(storage, stem, objects, await listRunRecords(storage));
+  const weeklyFile = (await weeklyFiles(storage, stem)).get(stem) ?? null;
+  if (objects.length === 0 && weeklyFile === null)
+    throw new NotFoundError(`no week ${stem}: no weekly/${stem}.csv and nothing under output/${stem}/`);
+  const week = await weekOf(storage, stem, objects, await listRunRecords(storage), weeklyFile);
   const pii = new Set(context?.pii ?? []);
   const summary = await readJsonIfPresent(storage, `output/${stem}/summary.json`);
   const hasRejected = week.files.some((f) => f.name === "rejected.csv");

@@ -964,7 +964,12 @@ async function weeksPage() {
               h(
                 "tr",
                 { "data-week": w.stem },
-                h("td", {}, h("a", { href: `#/weeks/${w.stem}` }, w.stem)),
+                h(
+                  "td",
+                  {},
+                  h("a", { href: `#/weeks/${w.stem}` }, w.stem),
+                  w.weekly_file ? h("div", { class: "sub" }, h("code", {}, w.weekly_file)) : null,
+                ),
                 h(
                   "td",
                   {},
@@ -994,6 +999,8 @@ async function weekPage(stem) {
       { class: "facts" },
       h("dt", {}, "Status"),
       h("dd", {}, badge(week.status)),
+      h("dt", {}, "Weekly file"),
+      h("dd", {}, week.weekly_file ? h("code", {}, week.weekly_file) : "no longer in weekly/"),
       week.failure ? [h("dt", {}, "Last failure"), h("dd", { class: "reason" }, week.failure)] : null,
       h("dt", {}, "Runs"),
       h(
