@@ -251,6 +251,17 @@ describe("models and champion changes", () => {
       roc_auc: 0.9,
       cv_roc_auc: { logistic: 0.9 },
     });
+    // A damaged bundle is reported, not fatal to the list.
+    await storage.write("models/0123456789abcdef/bundle.json", "{not json");
+    try {
+      const listed = (await readOnly().inject("/api/models")).json();
+      expect(listed.models).toHaveLength(2);
+      expect(listed.problems).toEqual([
+        { version: "0123456789abcdef", error: expect.stringMatching(/not valid JSON/) },
+      ]);
+    } finally {
+      await storage.deletePrefix("models/0123456789abcdef/");
+    }
     const detail = await readOnly().inject(`/api/models/${older}`);
     expect(detail.json().model).toMatchObject({ version: older, champion: false });
     expect((await readOnly().inject("/api/models/0000000000000000")).statusCode).toBe(404);

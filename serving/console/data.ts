@@ -1,12 +1,13 @@
 import type { Readable } from "node:stream";
 import {
+  type Bundle,
   type ChampionPointer,
   listBundleVersions,
   readBundle,
   readChampion,
 } from "../../components/common/bundle/index.js";
 import { type ChurnConfig, loadConfig } from "../../components/common/config/index.js";
-import { InputError, NotFoundError } from "../../components/common/errors.js";
+import { InputError, messageOf, NotFoundError } from "../../components/common/errors.js";
 import type { ObjectInfo, Storage } from "../../components/common/storage/index.js";
 import { dependenciesOf } from "../../pipelines/dag.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
@@ -223,14 +224,24 @@ async function readJsonIfPresent(storage: Storage, name: string): Promise<unknow
   }
 }
 
-/** Every complete bundle with its metrics, and the champion pointer. */
-export async function listModels(
-  storage: Storage,
-): Promise<{ champion: ChampionPointer | null; models: ModelSummary[] }> {
+/** Every complete bundle with its metrics, and the champion pointer; unreadable bundles are listed as problems. */
+export async function listModels(storage: Storage): Promise<{
+  champion: ChampionPointer | null;
+  models: ModelSummary[];
+  problems: Array<{ version: string; error: string }>;
+}> {
   const champion = await readChampion(storage);
   const models: ModelSummary[] = [];
+  const problems: Array<{ version: string; error: string }> = [];
   for (const { version, updated } of await listBundleVersions(storage)) {
-    const { bundle } = await readBundle(storage, version);
+    let bundle: Bundle;
+    try {
+      bundle = (await readBundle(storage, version)).bundle;
+    } catch (error) {
+      // One damaged bundle must not hide the others.
+      problems.push({ version, error: messageOf(error) });
+      continue;
+    }
     const metrics = bundle.metrics as Record<string, unknown>;
     const evaluation = (await readJsonIfPresent(storage, `models/${version}/evaluation.json`)) as {
       reason?: unknown;
@@ -247,7 +258,7 @@ export async function listModels(
       decision: typeof evaluation?.reason === "string" ? evaluation.reason : null,
     });
   }
-  return { champion: champion?.pointer ?? null, models };
+  return { champion: champion?.pointer ?? null, models, problems };
 }
 
 function isNumberRecord(value: unknown): value is Record<string, number> {

@@ -733,7 +733,7 @@ function tokenForm() {
 }
 
 async function modelsPage() {
-  const { champion, models } = await api("/api/models");
+  const { champion, models, problems } = await api("/api/models");
   const readOnly = status?.read_only;
   const rows = [...models].reverse().map((m) =>
     h(
@@ -789,6 +789,18 @@ async function modelsPage() {
         )
       : null,
     tokenForm(),
+    problems.length
+      ? h(
+          "section",
+          { class: "failure", "aria-labelledby": "problems" },
+          h("h2", { id: "problems" }, "Unreadable bundles"),
+          h(
+            "ul",
+            {},
+            problems.map((p) => h("li", {}, h("code", {}, p.version), `: ${p.error}`)),
+          ),
+        )
+      : null,
     h(
       "section",
       { "aria-labelledby": "champ" },
