@@ -33,13 +33,18 @@ function collectValues(value: string, previous: string[] = []): string[] {
 }
 
 function describe(record: ForgetRecord, object: string | null): string {
-  const verb = record.dry_run ? "would" : "";
+  const dry = record.dry_run;
   const lines = [
-    `${record.dry_run ? "dry run: " : ""}${record.ids.length} customer id(s), ${record.objects_scanned} object(s) and ${record.versions_scanned} noncurrent version(s) scanned`,
+    `${dry ? "dry run: " : ""}${record.ids.length} customer id(s), ${record.objects_scanned} object(s) and ${record.versions_scanned} noncurrent version(s) scanned`,
   ];
   let refsOnly = 0;
+  let cacheEntries = 0;
   for (const change of record.objects) {
-    if (change.action === "rewritten" && change.rows_removed + change.redacted === 0) {
+    if (change.action === "deleted" && change.object.startsWith("cache/")) {
+      cacheEntries++;
+      continue;
+    }
+    if (change.rows_removed + change.redacted === 0) {
       refsOnly++;
       continue;
     }
@@ -51,15 +56,19 @@ function describe(record: ForgetRecord, object: string | null): string {
       `  ${change.action === "deleted" ? "deleted  " : "rewritten"} ${change.object}  ${parts.join(", ")}`,
     );
   }
-  if (refsOnly > 0)
-    lines.push(
-      `  ${refsOnly} run record(s) ${verb ? "to point" : "now point"} at the rewritten objects by their new content hash`,
-    );
   for (const v of record.noncurrent_versions)
     lines.push(`  deleted   ${v.object}#${v.generation} (old version)`);
+  if (cacheEntries > 0)
+    lines.push(
+      `  ${cacheEntries} cached step result(s) computed from those rows ${dry ? "to delete" : "deleted"} (the next run recomputes them)`,
+    );
+  if (refsOnly > 0)
+    lines.push(`  ${refsOnly} run record(s) now point at the rewritten objects by their new content hash`);
   const t = record.totals;
   lines.push(
-    `${verb ? "would remove" : "removed"} ${t.rows_removed} row(s); ${t.objects_rewritten} object(s) ${verb ? "to rewrite" : "rewritten"}, ${t.objects_deleted} ${verb ? "to delete" : "deleted"}, ${t.versions_deleted} old version(s) ${verb ? "to delete" : "deleted"}`,
+    dry
+      ? `would remove ${t.rows_removed} row(s): ${t.objects_rewritten} object(s) to rewrite, ${t.objects_deleted} to delete, ${t.versions_deleted} old version(s) to delete`
+      : `removed ${t.rows_removed} row(s): ${t.objects_rewritten} object(s) rewritten, ${t.objects_deleted} deleted, ${t.versions_deleted} old version(s) deleted`,
   );
   if (record.ids_not_found.length > 0)
     lines.push(`${record.ids_not_found.length} id(s) were found nowhere (already forgotten, or a typo?)`);
