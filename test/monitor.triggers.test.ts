@@ -18,9 +18,12 @@ const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "bin.js");
 const SHIFTS = { Customer_Age: 1.5, Total_Trans_Amt: 3 } as const;
 const LABELLED = 250;
+const CODE_VERSION = `test-${process.pid}-${Date.now()}`;
 
 function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // A fixed code version: a rebuild of dist/ during the test (shared checkouts) must not empty the cache.
+  const env = { ...process.env, CHURN_CODE_VERSION: CODE_VERSION };
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));
@@ -83,6 +86,8 @@ let base: string;
 let withPsi: string;
 /** max_psi: null and on_labels: false (changed before its first run, so caches are comparable). */
 let withoutPsi: string;
+/** max_psi: null and a champion that is "too old" after a few seconds. */
+let aged: string;
 const first = new Map<string, RunRecord>();
 
 beforeAll(async () => {
@@ -97,18 +102,28 @@ beforeAll(async () => {
   );
   expect(config).toMatch(/max_psi: 0\.25/);
   expect(config).toMatch(/on_labels: true/);
+  expect(config).toMatch(/max_model_age_weeks: null/);
   withPsi = join(base, "with-psi");
   withoutPsi = join(base, "without-psi");
   await cp(template, withPsi, { recursive: true });
   await cp(template, withoutPsi, { recursive: true });
+  aged = join(base, "aged");
+  await cp(template, aged, { recursive: true });
+  // 1e-6 weeks is 0.6 s: the champion of the first run is too old by the second.
+  await writeFile(
+    join(aged, "churn.yaml"),
+    config
+      .replace(/max_psi: 0\.25/, "max_psi: null")
+      .replace("max_model_age_weeks: null", "max_model_age_weeks: 0.000001"),
+  );
   await writeFile(join(withPsi, "churn.yaml"), config);
   await writeFile(
     join(withoutPsi, "churn.yaml"),
     config.replace(/max_psi: 0\.25/, "max_psi: null").replace("on_labels: true", "on_labels: false"),
   );
-  for (const bucket of [withPsi, withoutPsi])
+  for (const bucket of [withPsi, withoutPsi, aged])
     first.set(bucket, await runWeekly(bucket, "weekly/2026-W48.csv"));
-}, 120_000);
+}, 150_000);
 afterAll(() => rm(base, { recursive: true, force: true }));
 
 describe("retraining triggers through the weekly pipeline", () => {
@@ -207,4 +222,25 @@ describe("retraining triggers through the weekly pipeline", () => {
       }
     }
   }, 180_000);
+
+  it("an old champion forces a retrain of the same week with the cache bypassed (model_too_old)", async () => {
+    const run = await churn([
+      "pipeline",
+      "run",
+      "--bucket",
+      aged,
+      "--weekly",
+      "weekly/2026-W48.csv",
+      "--force",
+      "--json",
+    ]);
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    const record = JSON.parse(run.stdout) as RunRecord;
+    expect(step(record, "ingest-history").state).toBe("cached");
+    expect(step(record, "train").cache).toMatchObject({ hit: false, bypassed: ["model_too_old"] });
+    expect(record.retrain).toEqual({ fired: ["model_too_old"], cache_bypassed: ["train", "evaluate"] });
+    const summary = JSON.parse(await readFile(join(aged, "output", "2026-W48", "summary.json"), "utf8"));
+    expect(summary.retrain_triggers.fired).toContain("model_too_old");
+    expect(summary.retrain_triggers.forced_retrain).toBe(true);
+  }, 120_000);
 });
