@@ -15,6 +15,7 @@ import { UsageError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { RunRecord, StepRecord } from "../../pipelines/runner/records.js";
 import { checkExposure, createConsoleApp, isLoopback } from "./app.js";
+import { cachedRunRecords } from "./data.js";
 
 // The console API over a small hand-made file bucket: one failed weekly run
 // (and the earlier run its cached step came from), two model bundles, and a
@@ -202,9 +203,44 @@ describe("runs API", () => {
     const missing = await readOnly().inject("/api/runs/r-1111111111111111");
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error).toMatch(/no run r-1111111111111111/);
+    const malformed = await readOnly().inject("/api/runs/%E0%A4%A");
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().error).toMatch(/not a valid url/);
     const bad = await readOnly().inject("/api/runs/..%2Fchurn.yaml");
     expect(bad.statusCode).toBe(422);
     expect(bad.json().error).toMatch(/not a run id/);
+  });
+});
+
+describe("run record cache", () => {
+  it("re-reads only the run records whose generation changed", async () => {
+    const reads: string[] = [];
+    const counting = new Proxy(storage, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key !== "readText") return typeof value === "function" ? value.bind(target) : value;
+        return (name: string, ...rest: unknown[]) => {
+          reads.push(name);
+          return (value as Storage["readText"]).call(target, name, ...(rest as []));
+        };
+      },
+    });
+    const runs = cachedRunRecords(counting);
+    expect((await runs()).map((r) => r.run_id)).toEqual([RUN, SOURCE_RUN]);
+    expect(reads).toHaveLength(2);
+    reads.length = 0;
+    await runs();
+    expect(reads).toEqual([]);
+    const name = `runs/${SOURCE_RUN}/run.json`;
+    const original = await storage.readText(name);
+    await storage.write(name, JSON.stringify({ ...JSON.parse(original), reason: "changed since" }));
+    try {
+      const again = await runs();
+      expect(reads).toEqual([name]);
+      expect(again.find((r) => r.run_id === SOURCE_RUN)?.reason).toBe("changed since");
+    } finally {
+      await storage.write(name, original);
+    }
   });
 });
 

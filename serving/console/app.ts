@@ -13,6 +13,7 @@ import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
 import { toChurnError } from "../errors.js";
 import {
+  cachedRunRecords,
   listModels,
   listRuns,
   listWeeks,
@@ -173,6 +174,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
       .map(([name, type]) => [name, { type, body: readFileSync(join(pages, name)) }]),
   );
 
+  const runs = cachedRunRecords(storage);
   let piiCache: { at: number; value: Promise<PiiContext | null> } | null = null;
   const pii = (): Promise<PiiContext | null> => {
     const now = Date.now();
@@ -181,7 +183,15 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     return piiCache.value;
   };
 
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // Malformed URLs and over-long parameters answer in the same shape as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as FastifyReply).code(status).send({ error: error.message, status });
+    },
+  });
 
   // An empty JSON body means "no options" (`curl -X POST` without -d works).
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
@@ -261,7 +271,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
 
   app.get("/api/runs", async (request) => {
     const query = parse(runsQuery, request.query, "query");
-    return { runs: await listRuns(storage, query) };
+    return { runs: await listRuns(storage, query, runs) };
   });
 
   app.get<{ Params: { run: string } }>("/api/runs/:run", async (request, reply) => {
@@ -295,7 +305,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
 
   app.get<{ Params: { version: string } }>("/api/models/:version", async (request) => {
     const context = await pii();
-    return modelDetail(storage, request.params.version, new Set(context?.pii ?? []));
+    return modelDetail(storage, request.params.version, new Set(context?.pii ?? []), runs);
   });
 
   // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
@@ -317,11 +327,11 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     return mlflow ? { ...pointer, mlflow } : pointer;
   });
 
-  app.get("/api/weeks", async () => ({ weeks: await listWeeks(storage) }));
+  app.get("/api/weeks", async () => ({ weeks: await listWeeks(storage, runs) }));
 
   app.get<{ Params: { stem: string } }>("/api/weeks/:stem", async (request, reply) => {
     reply.header("cache-control", "no-store");
-    return weekDetail(storage, request.params.stem, await pii());
+    return weekDetail(storage, request.params.stem, await pii(), runs);
   });
 
   app.get<{ Params: { stem: string; name: string } }>(

@@ -16,6 +16,7 @@ import {
   listRunRecords,
   type RunRecord,
   requireRunRecord,
+  runRecordSchema,
   runStates,
   type StepRecord,
 } from "../../pipelines/runner/records.js";
@@ -54,11 +55,52 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** Every run record of the bucket, newest first (listRunRecords, or a cache of it). */
+export type RunRecords = () => Promise<RunRecord[]>;
+
+/**
+ * Run records read once per generation: a poll lists `runs/` and re-reads
+ * only the run.json objects that changed, so finished runs cost nothing after
+ * the first look (on GCS each read is a round trip). Same order and the same
+ * skipping of unreadable records as listRunRecords.
+ */
+export function cachedRunRecords(storage: Storage, concurrency = 8): RunRecords {
+  const cache = new Map<string, { generation: string; record: RunRecord | null }>();
+  return async () => {
+    const objects = (await storage.list("runs/")).filter((o) => /^runs\/[^/]+\/run\.json$/.test(o.name));
+    const present = new Set(objects.map((o) => o.name));
+    for (const name of cache.keys()) if (!present.has(name)) cache.delete(name);
+    const stale = objects.filter((o) => cache.get(o.name)?.generation !== o.generation);
+    for (let i = 0; i < stale.length; i += concurrency) {
+      await Promise.all(
+        stale.slice(i, i + concurrency).map(async (o) => {
+          let record: RunRecord | null = null;
+          try {
+            const parsed = runRecordSchema.safeParse(JSON.parse(await storage.readText(o.name)));
+            record = parsed.success ? parsed.data : null;
+          } catch {
+            // removed or half-visible between list and read: skipped like listRunRecords does
+          }
+          cache.set(o.name, { generation: o.generation, record });
+        }),
+      );
+    }
+    return [...cache.values()]
+      .map((entry) => entry.record)
+      .filter((r): r is RunRecord => r !== null)
+      .sort((a, b) => b.started.localeCompare(a.started));
+  };
+}
+
 /** Runs, newest first, filtered by state and pipeline. */
-export async function listRuns(storage: Storage, filter: RunFilter = {}): Promise<RunSummary[]> {
+export async function listRuns(
+  storage: Storage,
+  filter: RunFilter = {},
+  runs: RunRecords = () => listRunRecords(storage),
+): Promise<RunSummary[]> {
   if (filter.state && !(runStates as readonly string[]).includes(filter.state))
     throw new InputError(`state must be one of ${runStates.join(", ")}, got "${filter.state}"`);
-  const records = (await listRunRecords(storage))
+  const records = (await runs())
     .filter((r) => !filter.state || r.state === filter.state)
     .filter((r) => !filter.pipeline || r.pipeline === filter.pipeline)
     .slice(0, filter.limit ?? 100);
@@ -273,9 +315,9 @@ function isNumberRecord(value: unknown): value is Record<string, number> {
 export async function evaluationReport(
   storage: Storage,
   version: string,
-  runs?: RunRecord[],
+  runs: RunRecords = () => listRunRecords(storage),
 ): Promise<{ run: string; report: unknown } | null> {
-  for (const run of (runs ?? (await listRunRecords(storage))).slice(0, 200)) {
+  for (const run of (await runs()).slice(0, 200)) {
     const step = run.steps.find((s) => s.component === "evaluate" && s.outputs.decision && s.outputs.report);
     if (!step) continue;
     const decision = (await readJsonIfPresent(storage, step.outputs.decision!.object)) as {
@@ -289,13 +331,18 @@ export async function evaluationReport(
 }
 
 /** One model with its evaluation decision and report. */
-export async function modelDetail(storage: Storage, version: string, pii: ReadonlySet<string>) {
+export async function modelDetail(
+  storage: Storage,
+  version: string,
+  pii: ReadonlySet<string>,
+  runs: RunRecords = () => listRunRecords(storage),
+) {
   if (!VERSION.test(version)) throw new InputError(`"${version}" is not a model version (16 hex digits)`);
   const { models, champion } = await listModels(storage);
   const model = models.find((m) => m.version === version);
   if (!model) throw new NotFoundError(`model ${version} does not exist in ${storage.uri}`);
   const evaluation = await readJsonIfPresent(storage, `models/${version}/evaluation.json`);
-  const report = await evaluationReport(storage, version);
+  const report = await evaluationReport(storage, version, runs);
   return {
     model,
     champion,
@@ -397,10 +444,13 @@ async function weeklyFiles(storage: Storage, stem = ""): Promise<Map<string, str
 }
 
 /** Every weekly file and every output folder, newest stem first. */
-export async function listWeeks(storage: Storage): Promise<WeekSummary[]> {
+export async function listWeeks(
+  storage: Storage,
+  records: RunRecords = () => listRunRecords(storage),
+): Promise<WeekSummary[]> {
   const weeks = groupWeeks(await storage.list("output/"));
   const weekly = await weeklyFiles(storage);
-  const runs = await listRunRecords(storage);
+  const runs = await records();
   const stems = new Set([...weeks.keys(), ...weekly.keys()]);
   const result: WeekSummary[] = [];
   for (const stem of [...stems].sort().reverse())
@@ -482,7 +532,12 @@ export async function rejectedRows(
 }
 
 /** A week with its summary (pii-free) and the first rejected rows. */
-export async function weekDetail(storage: Storage, stem: string, context: PiiContext | null) {
+export async function weekDetail(
+  storage: Storage,
+  stem: string,
+  context: PiiContext | null,
+  runs: RunRecords = () => listRunRecords(storage),
+) {
   checkStem(stem);
   const objects = (await storage.list(`output/${stem}/`)).filter(
     (o) => !o.name.slice(8 + stem.length).includes("/"),
@@ -490,7 +545,7 @@ export async function weekDetail(storage: Storage, stem: string, context: PiiCon
   const weeklyFile = (await weeklyFiles(storage, stem)).get(stem) ?? null;
   if (objects.length === 0 && weeklyFile === null)
     throw new NotFoundError(`no week ${stem}: no weekly/${stem}.csv and nothing under output/${stem}/`);
-  const week = await weekOf(storage, stem, objects, await listRunRecords(storage), weeklyFile);
+  const week = await weekOf(storage, stem, objects, await runs(), weeklyFile);
   const pii = new Set(context?.pii ?? []);
   const summary = await readJsonIfPresent(storage, `output/${stem}/summary.json`);
   const hasRejected = week.files.some((f) => f.name === "rejected.csv");
