@@ -14,6 +14,8 @@ let status = null;
 let refresh = null;
 /** Bumped on every navigation so slow answers for an old page are dropped. */
 let generation = 0;
+/** True while a live refresh re-renders the current page: focus stays where the user left it. */
+let refreshing = false;
 
 /** Build an element: h("a", {href: "#"}, "text", child). */
 function h(tag, attrs = {}, ...children) {
@@ -94,11 +96,11 @@ function showNotice(text, kind = "error") {
 function render(title, ...content) {
   document.title = `${title} · churn console`;
   main.replaceChildren(...content.flat().filter(Boolean));
-  main.focus({ preventScroll: true });
+  if (!refreshing) main.focus({ preventScroll: true });
 }
 
-function errorPage(error) {
-  render(
+function errorPage(error, view) {
+  view(
     "Error",
     h("h1", {}, "Something went wrong"),
     h("p", { class: "reason" }, error.message || String(error)),
@@ -107,7 +109,7 @@ function errorPage(error) {
 
 // ---------------------------------------------------------------- runs
 
-async function runsPage(params) {
+async function runsPage(params, view) {
   const query = new URLSearchParams();
   if (params.get("state")) query.set("state", params.get("state"));
   if (params.get("pipeline")) query.set("pipeline", params.get("pipeline"));
@@ -184,8 +186,8 @@ async function runsPage(params) {
             ),
           ),
         );
-  render("Runs", h("h1", {}, "Runs"), filter, table);
-  if (runs.some((r) => r.state === "running")) live(() => runsPage(params));
+  view("Runs", h("h1", {}, "Runs"), filter, table);
+  if (runs.some((r) => r.state === "running")) live((v) => runsPage(params, v));
 }
 
 function layers(dag) {
@@ -388,7 +390,7 @@ function refList(refs) {
   );
 }
 
-async function runPage(runId, stepName) {
+async function runPage(runId, stepName, view) {
   const { run, dag } = await api(`/api/runs/${encodeURIComponent(runId)}`);
   const step = stepName ? run.steps.find((st) => st.name === stepName) : null;
   if (stepName && !step) throw new Error(`run ${runId} has no step ${stepName}`);
@@ -481,7 +483,7 @@ async function runPage(runId, stepName) {
         ),
       ),
     );
-    render(`Run ${run.run_id}`, head, reason, facts, dagSvg(run, dag), table);
+    view(`Run ${run.run_id}`, head, reason, facts, dagSvg(run, dag), table);
   } else {
     const stepFacts = h(
       "dl",
@@ -513,7 +515,7 @@ async function runPage(runId, stepName) {
         : null,
     );
     const log = await logSection(run, step);
-    render(
+    view(
       `${step.name} · ${run.run_id}`,
       head,
       reason,
@@ -533,7 +535,7 @@ async function runPage(runId, stepName) {
       log,
     );
   }
-  if (run.state === "running") live(() => runPage(runId, stepName));
+  if (run.state === "running") live((v) => runPage(runId, stepName, v));
 }
 
 async function logSection(run, step) {
@@ -732,7 +734,7 @@ function tokenForm() {
   );
 }
 
-async function modelsPage() {
+async function modelsPage(view) {
   const { champion, models, problems } = await api("/api/models");
   const readOnly = status?.read_only;
   const rows = [...models].reverse().map((m) =>
@@ -776,7 +778,7 @@ async function modelsPage() {
     ),
   );
   const canRollBack = champion && champion.previous.length > 0;
-  render(
+  view(
     "Models",
     h("h1", {}, "Models"),
     readOnly
@@ -858,7 +860,7 @@ async function modelsPage() {
   );
 }
 
-async function modelPage(version) {
+async function modelPage(version, view) {
   const { model, evaluation, report } = await api(`/api/models/${encodeURIComponent(version)}`);
   const charts = [];
   if (model.cv_roc_auc)
@@ -880,7 +882,7 @@ async function modelPage(version) {
         { max: Math.max(...report.drivers.map((d) => d.meanAbs)), format: (v) => v.toFixed(2) },
       ),
     );
-  render(
+  view(
     `Model ${model.version}`,
     h("p", { class: "crumbs" }, h("a", { href: "#/models" }, "Models"), " / ", model.version),
     h(
@@ -949,9 +951,9 @@ function fileLinks(week) {
   );
 }
 
-async function weeksPage() {
+async function weeksPage(view) {
   const { weeks } = await api("/api/weeks");
-  render(
+  view(
     "Weeks",
     h("h1", {}, "Weeks"),
     weeks.length === 0
@@ -998,11 +1000,11 @@ async function weeksPage() {
   );
 }
 
-async function weekPage(stem) {
+async function weekPage(stem, view) {
   const week = await api(`/api/weeks/${encodeURIComponent(stem)}`);
   const counts = week.summary?.counts;
   const rejected = week.rejected;
-  render(
+  view(
     `Week ${stem}`,
     h("p", { class: "crumbs" }, h("a", { href: "#/weeks" }, "Weeks"), " / ", stem),
     h("h1", {}, `Week ${stem}`),
@@ -1116,24 +1118,39 @@ async function weekPage(stem) {
 
 // ---------------------------------------------------------------- router
 
+/** A render function for one page load: it does nothing once a newer page has started loading. */
+function viewFor(mine, keepFocus) {
+  return (title, ...content) => {
+    if (mine !== generation) return;
+    refreshing = keepFocus;
+    try {
+      render(title, ...content);
+    } finally {
+      refreshing = false;
+    }
+  };
+}
+
 function live(again) {
   const mine = generation;
   refresh = setTimeout(async () => {
     if (mine !== generation) return;
     const focused = document.activeElement?.getAttribute?.("href");
     try {
-      await again();
+      await again(viewFor(mine, true));
     } catch {
       // a failed refresh keeps the last page; the next navigation reports errors
     }
     // Keep keyboard focus where it was across refreshes.
-    const target = focused ? main.querySelector(`[href="${CSS.escape(focused)}"]`) : null;
+    const target =
+      mine === generation && focused ? main.querySelector(`[href="${CSS.escape(focused)}"]`) : null;
     if (target) target.focus();
   }, 2000);
 }
 
 async function route() {
-  generation++;
+  const mine = ++generation;
+  const view = viewFor(mine, false);
   clearTimeout(refresh);
   const [path, query = ""] = (location.hash.slice(1) || "/runs").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -1143,14 +1160,15 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   try {
-    if (parts[0] === "runs" && parts[1]) await runPage(parts[1], parts[2] === "steps" ? parts[3] : null);
-    else if (parts[0] === "models" && parts[1]) await modelPage(parts[1]);
-    else if (parts[0] === "models") await modelsPage();
-    else if (parts[0] === "weeks" && parts[1]) await weekPage(parts[1]);
-    else if (parts[0] === "weeks") await weeksPage();
-    else await runsPage(params);
+    if (parts[0] === "runs" && parts[1])
+      await runPage(parts[1], parts[2] === "steps" ? parts[3] : null, view);
+    else if (parts[0] === "models" && parts[1]) await modelPage(parts[1], view);
+    else if (parts[0] === "models") await modelsPage(view);
+    else if (parts[0] === "weeks" && parts[1]) await weekPage(parts[1], view);
+    else if (parts[0] === "weeks") await weeksPage(view);
+    else await runsPage(params, view);
   } catch (error) {
-    errorPage(error);
+    errorPage(error, view);
   }
 }
 
