@@ -16,7 +16,7 @@ export function looksLikeArrow(bytes: Uint8Array): boolean {
 }
 
 /** The rows of a batch at `keep` (ascending indexes), as a new batch. */
-function pick(batch: RowBatch, keep: number[]): RowBatch {
+export function pickRows(batch: RowBatch, keep: number[]): RowBatch {
   const out: RowBatch = {
     numRows: keep.length,
     lines: Uint32Array.from(keep, (i) => batch.lines[i]!),
@@ -69,7 +69,7 @@ export async function forgetArrow(
     }
     removed += batch.numRows - keep.length;
     kept += keep.length;
-    batches.push(keep.length === batch.numRows ? batch : pick(batch, keep));
+    batches.push(keep.length === batch.numRows ? batch : pickRows(batch, keep));
   }
   if (removed === 0 || !dataset)
     return { bytes: null, rowsRemoved: 0, rowsKept: kept, batches: batches.length };

@@ -9,6 +9,16 @@ import { arrowHoldsIds, forgetArrow, looksLikeArrow } from "./arrow.js";
 import { type CsvIdRule, forgetCsv } from "./csv.js";
 import { type ForgetIds, type IdHashing, idHasher } from "./ids.js";
 import { formatLike, jsonHoldsIds, type NewRef, scrubJson } from "./json.js";
+import {
+  type ArrowScan,
+  countArrow,
+  countCsv,
+  gzipped,
+  Hashed,
+  keptArrow,
+  keptCsv,
+  type PassResult,
+} from "./stream.js";
 
 /** Where forget records go; never scanned (they hold only hashed ids). */
 export const FORGET_PREFIX = "forget/";
@@ -102,6 +112,14 @@ function sha256(bytes: Uint8Array): string {
 
 const LEASE = /^runs\/[^/]+\/lease$/;
 
+/** CSV files and Arrow intermediates are streamed (they are the big objects). */
+function streamKind(name: string): "csv" | "arrow" | null {
+  const base = (isGzipName(name) ? name.slice(0, -3) : name).toLowerCase();
+  if (base.endsWith(".csv") || base.endsWith(".tsv")) return "csv";
+  if (base.endsWith(".arrow") || base.endsWith(".arrows")) return "arrow";
+  return null;
+}
+
 /** Objects forget never rewrites: its own records, the config, leases. */
 function skipped(name: string): boolean {
   return name.startsWith(FORGET_PREFIX) || name === "churn.yaml" || LEASE.test(name);
@@ -186,25 +204,12 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     for (const [start, end] of ids.mentions(text)) found.add(text.slice(start, end));
   };
 
-  /** Write a rewritten object in its own format, only over the generation that was read. */
-  const publish = async (
-    pending: Pending,
-    decoded: Buffer,
+  /** Note a rewritten object in the record and on the progress line. */
+  const noteChange = (
+    info: ObjectInfo,
     change: Omit<ObjectChange, "generation_after">,
+    generationAfter: string | null,
   ) => {
-    const { info } = pending;
-    const gzip = isGzipName(info.name);
-    const stored = gzip ? gzipSync(decoded) : decoded;
-    let generationAfter: string | null = null;
-    if (!dryRun) {
-      const written = await storage.write(info.name, stored, {
-        gzip: false,
-        metadata: info.metadata,
-        ifGenerationMatch: info.generation,
-      });
-      generationAfter = written.generation;
-      refs.set(info.name, { sha256: sha256(stored), size: stored.length, generation: written.generation });
-    }
     touched.add(info.name);
     const earlier = changes.find((c) => c.object === info.name);
     if (earlier) {
@@ -221,6 +226,89 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     say(`${dryRun ? "would rewrite" : "rewrote"} ${info.name}: ${what}`);
   };
 
+  const writeOptions = (info: ObjectInfo) => ({
+    gzip: false,
+    metadata: info.metadata,
+    // Only over the generation that was read: a concurrent writer makes us read again.
+    ifGenerationMatch: info.generation,
+  });
+
+  /** Write a rewritten object (whole, decoded bytes) in its own format. */
+  const publish = async (
+    pending: Pending,
+    decoded: Buffer,
+    change: Omit<ObjectChange, "generation_after">,
+  ) => {
+    const { info } = pending;
+    const stored = isGzipName(info.name) ? gzipSync(decoded) : decoded;
+    let generationAfter: string | null = null;
+    if (!dryRun) {
+      const written = await storage.write(info.name, stored, writeOptions(info));
+      generationAfter = written.generation;
+      refs.set(info.name, { sha256: sha256(stored), size: stored.length, generation: written.generation });
+    }
+    noteChange(info, change, generationAfter);
+  };
+
+  /** Write a rewritten object from a stream of decoded bytes, gzipping and hashing on the way. */
+  const publishStream = async (
+    info: ObjectInfo,
+    kind: ObjectKind,
+    rowsRemoved: number,
+    produce: (result: PassResult) => AsyncIterable<Uint8Array>,
+  ) => {
+    let generationAfter: string | null = null;
+    let removed = rowsRemoved;
+    if (!dryRun) {
+      const result: PassResult = { rowsRemoved: 0, rowsKept: 0, found: new Set() };
+      const decoded = produce(result);
+      const stored = new Hashed(isGzipName(info.name) ? gzipped(decoded) : decoded);
+      const written = await storage.write(info.name, stored, writeOptions(info));
+      generationAfter = written.generation;
+      refs.set(info.name, { sha256: stored.digest(), size: stored.size, generation: written.generation });
+      if (kind === "csv") removed = result.rowsRemoved;
+    }
+    const change = {
+      object: info.name,
+      kind,
+      gzip: isGzipName(info.name),
+      action: "rewritten" as const,
+      rows_removed: removed,
+      redacted: 0,
+      versions_deleted: 0,
+      generation_before: info.generation,
+    };
+    noteChange(info, change, generationAfter);
+  };
+
+  /** CSV and Arrow objects, streamed; false when the object is not one forget can stream. */
+  const streamed = async (info: ObjectInfo): Promise<boolean> => {
+    const kind = streamKind(info.name);
+    if (kind === "csv") {
+      const rule = ruleFor(info.name, idRule);
+      const count = await countCsv(storage, info.name, ids, rule);
+      if (count.rowsRemoved === 0) return true;
+      for (const id of count.found) found.add(id);
+      await publishStream(info, "csv", count.rowsRemoved, (result) =>
+        keptCsv(storage, info.name, ids, rule, result),
+      );
+      return true;
+    }
+    if (kind === "arrow") {
+      let scan: ArrowScan;
+      try {
+        scan = await countArrow(storage, info.name, ids);
+      } catch {
+        return false; // not an ingest intermediate: the whole-object path reports it
+      }
+      if (scan.rowsRemoved === 0 || !scan.dataset) return true;
+      for (const id of scan.found) found.add(id);
+      await publishStream(info, "arrow", scan.rowsRemoved, () => keptArrow(storage, info.name, ids, scan));
+      return true;
+    }
+    return false;
+  };
+
   const read = async (info: ObjectInfo): Promise<Pending> => {
     const bytes = await storage.readBytes(info.name);
     return { info, bytes, kind: kindOf(info.name, bytes) };
@@ -232,6 +320,7 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
       try {
         const current = attempt === 0 ? info : await storage.stat(info.name);
         if (!current) return;
+        if (phase === "data" && !checkOnly(current.name) && (await streamed(current))) return;
         await processOnce(await read(current), phase);
         return;
       } catch (error) {

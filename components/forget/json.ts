@@ -32,8 +32,9 @@ function isId(value: Json, ids: ForgetIds): boolean {
 
 /**
  * Remove forgotten customers from a parsed JSON document: an array element
- * that is an id, or an object with a field that is an id (a row such as
- * `{id, label}`), goes; an object key that is an id goes; any other string
+ * that is an id, an object with a field that is an id (a row such as
+ * `{id, label}`) or a tuple holding an id (`[id, frequency, ...]`, the
+ * lifetime customers document) goes; an object key that is an id goes; any other string
  * mentioning an id has the mention replaced by "[forgotten]". Numbers are
  * left alone. Structure is otherwise kept, so run records
  * and summaries still parse. `refs` brings `{object, sha256, size?,
@@ -56,7 +57,11 @@ export function scrubJson(
     if (Array.isArray(node)) {
       const out: Json[] = [];
       for (const element of node) {
-        if (isId(element, ids) || (isRecord(element) && Object.values(element).some((v) => isId(v, ids)))) {
+        const row =
+          isId(element, ids) ||
+          (isRecord(element) && Object.values(element).some((v) => isId(v, ids))) ||
+          (Array.isArray(element) && element.some((v) => isId(v, ids)));
+        if (row) {
           result.elementsRemoved++;
           continue;
         }
