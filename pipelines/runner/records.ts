@@ -61,7 +61,8 @@ export const runRecordSchema = z.object({
   output_prefix: z.string().nullable(),
   /**
    * Weekly runs: the retraining triggers that asked for a forced retrain, and
-   * the steps whose cached result was bypassed because of them (absent: none asked).
+   * the steps whose cached result was bypassed because of them (empty when
+   * they missed the cache anyway, e.g. new data; absent: no trigger asked).
    */
   retrain: z.object({ fired: z.array(z.string()), cache_bypassed: z.array(z.string()) }).optional(),
   steps: z.array(stepRecordSchema),

@@ -223,12 +223,12 @@ describe("conditional cache bypass", () => {
     expect(executions.filter((e) => e.startsWith("count"))).toHaveLength(2);
   });
 
-  it("a step that misses the cache anyway is not marked as bypassed", async () => {
+  it("a step that misses the cache anyway is not marked as bypassed, but the run says what fired", async () => {
     await storage.write("decide.txt", "model_too_old\n");
     const first = await runBypass();
     expect(first.record.steps.find((s) => s.name === "count")!.cache).toMatchObject({ hit: false });
     expect(first.record.steps.find((s) => s.name === "count")!.cache?.bypassed).toBeUndefined();
-    expect(first.record.retrain).toBeUndefined();
+    expect(first.record.retrain).toEqual({ fired: ["model_too_old"], cache_bypassed: [] });
   });
 
   it("bypassReasons reads only a well-formed bypass_cache list", () => {

@@ -239,6 +239,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
         const cacheable = step.cache !== false;
         rec.cache = cacheable ? { key, hit: false, from: null } : null;
         const bypass = step.cacheBypass ? bypassReasons(upstream.get(step.cacheBypass.step)) : [];
+        // Recorded even when nothing is bypassed (new data misses the cache anyway), so run.json says what fired.
+        if (bypass.length > 0) record.retrain ??= { fired: bypass, cache_bypassed: [] };
         if (cacheable && !options.noCache) {
           const hit = await readCache(storage, key);
           if (hit && bypass.length > 0) {
