@@ -140,20 +140,17 @@ describe.each([
     const init = await runInProcess(["init", "--bucket", uri, "--rows", "2000", "--weekly-rows", "600"]);
     expect(init.code, init.stderr).toBe(0);
     const storage = await openStorage(uri);
-    // Two model families keep the run quick; the families do not matter here.
+    // One model family keeps the runs quick; the family does not matter here.
     const config = await storage.readText("churn.yaml");
     await storage.write(
       "churn.yaml",
       config.replace("families: [logistic, gbdt, mlp]", "families: [logistic]"),
     );
-    const first = await runJson(uri);
-    expect(first.state).toBe("succeeded");
-
     const weeklyIds = await csvIds(storage, WEEKLY);
     const historyIds = await csvIds(storage, "input/history.csv");
     const forgotten = [weeklyIds[0]!, weeklyIds[7]!, weeklyIds[300]!, historyIds[3]!, historyIds[1500]!];
     const kept = [weeklyIds[1]!, historyIds[4]!];
-    // Labels for the scored week (two versions: the first is overwritten, so on GCS it is
+    // Before the run: labels for the week (two versions: the first is overwritten, so on GCS it is
     // a noncurrent version that holds a forgotten id), a gzip copy of the weekly file, and
     // an object that held the ids and was deleted (only its old version is left on GCS).
     const labelled = weeklyIds.slice(0, 40);
@@ -171,6 +168,11 @@ describe.each([
     await storage.write(GZ_COPY, await storage.readBytes(WEEKLY));
     await storage.write("weekly/2026-W46.csv", `CLIENTNUM,Customer_Age\n${forgotten[0]},40\n${kept[0]},41\n`);
     await storage.delete("weekly/2026-W46.csv");
+    // The week is named: the gzip copy is the newest upload. The labels join the training rows.
+    const first = await runJson(uri, ["--weekly", WEEKLY]);
+    expect(first.state).toBe("succeeded");
+    const joined = first.steps.find((s) => s.name === "join-labels")?.outputs.labelled?.object;
+    expect(joined).toBeDefined();
 
     const before = hits(await blobsOf(uri), forgotten);
     expect(before.length).toBeGreaterThan(8);
@@ -181,6 +183,7 @@ describe.each([
       history: await csvIds(storage, "input/history.csv"),
       labels: await csvIds(storage, LABELS),
       scores: await csvIds(storage, "output/2026-W48/scores.csv"),
+      joined: await csvIds(storage, joined!),
       arrowWeekly: await arrowIds(storage, `runs/${first.run_id}/steps/ingest-weekly/rows.arrow`),
       arrowHistory: await arrowIds(storage, `runs/${first.run_id}/steps/ingest-history/rows.arrow`),
     });
