@@ -157,6 +157,49 @@ async function open(path: string, url: string): Promise<{ page: Page; errors: st
   return { page, errors };
 }
 
+/**
+ * Text whose contrast with its background is below WCAG AA (4.5:1, or 3:1 for
+ * large text), as "text (ratio)". SVG text is left out (its background is a shape).
+ */
+function lowContrast(page: Page): Promise<string[]> {
+  // A string, so this file needs no DOM types: it runs in the page.
+  return page.evaluate(`(() => {
+    const parse = (c) => (c.match(/[\\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const f = (v) => {
+        const x = v / 255;
+        return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const problems = [];
+    for (const el of document.querySelectorAll("body *")) {
+      if (el.closest("svg") || !el.offsetParent) continue;
+      const text = [...el.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent ?? "")
+        .join("")
+        .trim();
+      if (!text) continue;
+      const style = getComputedStyle(el);
+      const a = luminance(parse(style.color));
+      const b = luminance(background(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = Number.parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(text.slice(0, 40) + " (" + ratio.toFixed(2) + ")");
+    }
+    return problems;
+  })()`);
+}
+
 describe("churn ui in a browser", () => {
   it("shows the run with every step, a step's log, and the week's report", async () => {
     const ui = await startConsole(bucket);
@@ -176,7 +219,13 @@ describe("churn ui in a browser", () => {
       );
     }
     expect(await page.locator("svg.dag a[data-step]").count()).toBe(good.steps.length);
+    expect(await lowContrast(page)).toEqual([]);
     await keepScreenshot(page, "console-run");
+    // The check itself catches faint text (set through the CSSOM: the page's CSP blocks style attributes).
+    await page.evaluate(
+      `(() => { const p = document.createElement("p"); p.textContent = "faint probe"; p.style.color = "#aaa"; document.querySelector("main").append(p); })()`,
+    );
+    expect(await lowContrast(page)).toEqual(["faint probe (2.32)"]);
 
     // Keyboard: the DAG boxes are links; open train's step page from the DAG.
     await page.locator('svg.dag a[data-step="train"]').focus();
@@ -194,6 +243,7 @@ describe("churn ui in a browser", () => {
     await page.locator('tr[data-week="2026-W48"]').getByRole("link", { name: "2026-W48" }).click();
     await page.getByRole("heading", { name: "Week 2026-W48" }).waitFor();
     expect(await page.locator("table.counts").textContent()).toMatch(/scored\s*\d+/);
+    expect(await lowContrast(page)).toEqual([]);
     await keepScreenshot(page, "console-week");
     await page.getByRole("link", { name: "Open the report" }).click();
     await page.waitForURL(/\/files\/report\.html$/);
@@ -223,6 +273,7 @@ describe("churn ui in a browser", () => {
     expect(await page.locator('svg.dag a[data-step="ingest-weekly"]').getAttribute("aria-label")).toMatch(
       /failed.*exit 2/,
     );
+    expect(await lowContrast(page)).toEqual([]);
     await keepScreenshot(page, "console-failed-run");
     expect(errors).toEqual([]);
     await page.close();
@@ -286,6 +337,7 @@ describe("churn ui in a browser", () => {
     expect(after.version).toBe(before.previous[0]);
     expect(after.reason).toBe("rolled back in the console");
     await expect.poll(() => page.locator("#champion-version").textContent()).toBe(before.previous[0]);
+    expect(await lowContrast(page)).toEqual([]);
     await keepScreenshot(page, "console-models-after-rollback");
     expect(errors).toEqual([]);
     await page.close();
