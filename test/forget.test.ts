@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -250,5 +250,46 @@ describe.each([
     expect(ingest.cache?.hit).toBe(false);
     expect(await csvIds(storage, "output/2026-W48/scores.csv")).toEqual(now.weekly);
     expect(hits(await blobsOf(uri), forgotten)).toEqual([]);
+  });
+});
+
+describe("churn forget, command line", () => {
+  it("reads --ids-file, refuses no ids and generate_id buckets with exit 2, and reports a dry run", async () => {
+    const dir = join(base, "cli");
+    const storage = await openStorage(dir);
+    await storage.write("churn.yaml", "id_column: customer_id\n");
+    await storage.write("weekly/w1.csv", "customer_id,age\nA-1,30\nB-2,40\nC-3,50\n");
+    const idsFile = join(base, "ids.txt");
+    await writeFile(idsFile, "# erasure requests\nB-2\n\nZ-9\n");
+
+    const none = await runInProcess(["forget", "--bucket", dir]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no customer id to forget/);
+
+    const dry = await runInProcess(["forget", "--bucket", dir, "--ids-file", idsFile, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: 2 customer id\(s\)/);
+    expect(dry.stdout).toMatch(/would remove 1 row\(s\)/);
+    expect(dry.stdout).toMatch(/1 id\(s\) were found nowhere/);
+    expect(await storage.readText("weekly/w1.csv")).toContain("B-2");
+    expect(await storage.list("forget/")).toEqual([]);
+
+    const done = await runInProcess([
+      "forget",
+      "--bucket",
+      dir,
+      "--ids-file",
+      idsFile,
+      "--customer-id",
+      "C-3",
+    ]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(await storage.readText("weekly/w1.csv")).toBe("customer_id,age\nA-1,30\n");
+    expect(await storage.list("forget/")).toHaveLength(1);
+
+    await storage.write("churn.yaml", "generate_id: true\n");
+    const generated = await runInProcess(["forget", "--bucket", dir, "--customer-id", "1"]);
+    expect(generated.code).toBe(2);
+    expect(generated.stderr).toMatch(/generate_id: ids there are row numbers/);
   });
 });
