@@ -73,6 +73,11 @@ async function startConsole(bucket: string, extra: string[] = []): Promise<Conso
   };
 }
 
+/** expect.poll with room for a loaded CI machine (vitest's default gives up after 1 s). */
+function poll<T>(read: () => T | Promise<T>) {
+  return expect.poll(read, { timeout: 15_000, interval: 100 });
+}
+
 async function getJson(url: string): Promise<unknown> {
   const response = await fetch(url);
   expect(response.status, url).toBe(200);
@@ -232,9 +237,9 @@ describe("churn ui in a browser", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Step train" }).waitFor();
     const log = page.locator("pre.log");
-    await expect.poll(() => log.textContent()).toMatch(/train \(step train, run r-[0-9a-f]{16}/);
+    await poll(() => log.textContent()).toMatch(/train \(step train, run r-[0-9a-f]{16}/);
     await page.getByRole("button", { name: "Show the full log" }).click();
-    await expect.poll(() => page.locator(".log-note").textContent()).toBe("Full log.");
+    await poll(() => page.locator(".log-note").textContent()).toBe("Full log.");
     expect(await log.textContent()).toMatch(/^--- attempt 1 of step train/);
     expect(await page.locator("table.refs").first().textContent()).toMatch(/churn\.yaml/);
     await keepScreenshot(page, "console-step-log");
@@ -263,7 +268,7 @@ describe("churn ui in a browser", () => {
     await page.getByLabel("Pipeline").selectOption("weekly");
     await page.getByRole("button", { name: "Filter" }).click();
     await page.waitForURL(/state=failed/);
-    await expect.poll(() => page.locator("tr[data-run]").count()).toBe(1);
+    await poll(() => page.locator("tr[data-run]").count()).toBe(1);
     await page.locator(`tr[data-run="${bad.run_id}"]`).getByRole("link").click();
     const why = page.getByRole("region", { name: "Why it failed" });
     await why.waitFor();
@@ -302,7 +307,7 @@ describe("churn ui in a browser", () => {
     // aria-disabled (not disabled) keeps the button focusable, so the reason can be read out.
     await page.locator("#rollback").focus();
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator("#notice p").textContent()).toMatch(/read-only/);
+    await poll(() => page.locator("#notice p").textContent()).toMatch(/read-only/);
     expect(await readFile(join(bucket, "models", "champion"), "utf8")).toBe(champion);
     await page.close();
   });
@@ -325,9 +330,7 @@ describe("churn ui in a browser", () => {
       void dialog.accept();
     });
     await page.locator("#rollback").click();
-    await expect
-      .poll(() => page.locator("#notice p").textContent())
-      .toBe(`Champion is now ${before.previous[0]}.`);
+    await poll(() => page.locator("#notice p").textContent()).toBe(`Champion is now ${before.previous[0]}.`);
     expect(dialogs).toHaveLength(1);
     expect(dialogs[0]).toMatch(new RegExp(`Roll back from ${before.version} to ${before.previous[0]}`));
     const after = JSON.parse(await storage.readText("models/champion")) as {
@@ -336,7 +339,7 @@ describe("churn ui in a browser", () => {
     };
     expect(after.version).toBe(before.previous[0]);
     expect(after.reason).toBe("rolled back in the console");
-    await expect.poll(() => page.locator("#champion-version").textContent()).toBe(before.previous[0]);
+    await poll(() => page.locator("#champion-version").textContent()).toBe(before.previous[0]);
     expect(await lowContrast(page)).toEqual([]);
     await keepScreenshot(page, "console-models-after-rollback");
     expect(errors).toEqual([]);
@@ -430,16 +433,14 @@ describe("a run in progress", () => {
     await write(running);
     const { page, errors } = await open(`#/runs/${runId}`, ui.url);
     const train = page.locator('svg.dag a[data-step="train"]');
-    await expect.poll(() => train.getAttribute("aria-label")).toMatch(/^train: running/);
+    await poll(() => train.getAttribute("aria-label")).toMatch(/^train: running/);
     expect(await page.locator('svg.dag a[data-step="publish"]').getAttribute("aria-label")).toMatch(
       /pending/,
     );
     await keepScreenshot(page, "console-run-live");
     await write({ ...good, run_id: runId });
     // No reload: the page polls while the run is going.
-    await expect
-      .poll(() => train.getAttribute("aria-label"), { timeout: 10_000 })
-      .toMatch(/^train: succeeded/);
+    await poll(() => train.getAttribute("aria-label")).toMatch(/^train: succeeded/);
     expect(await page.locator("dl.facts .badge").first().textContent()).toBe("succeeded");
     expect(errors).toEqual([]);
     await page.close();
