@@ -116,7 +116,9 @@ beforeAll(async () => {
       .replace(/max_psi: 0\.25/, "max_psi: null")
       .replace("max_model_age_weeks: null", "max_model_age_weeks: 0.000001"),
   );
-  await writeFile(join(withPsi, "churn.yaml"), config);
+  // Gender as pii: the joined weekly rows must not carry it into runs/.
+  expect(config).toMatch(/^pii: \[\]$/m);
+  await writeFile(join(withPsi, "churn.yaml"), config.replace(/^pii: \[\]$/m, "pii: [Gender]"));
   await writeFile(
     join(withoutPsi, "churn.yaml"),
     config.replace(/max_psi: 0\.25/, "max_psi: null").replace("on_labels: true", "on_labels: false"),
@@ -209,6 +211,11 @@ describe("retraining triggers through the weekly pipeline", () => {
         // Only the labelled week is read, not every weekly file.
         expect(join_.inputs.weekly!.map((r) => r.object)).toEqual(["weekly/2026-W48.csv"]);
         expect(history.inputs.labelled).toHaveLength(1);
+        const joined = parseCsv(await readFile(join(bucket, history.inputs.labelled![0]!.object), "utf8"));
+        expect(joined).toHaveLength(LABELLED + 1);
+        const gender = joined[0]!.indexOf("Gender");
+        expect(gender).toBeGreaterThanOrEqual(0);
+        expect(new Set(joined.slice(1).map((r) => r[gender]))).toEqual(new Set([""]));
         expect(history.counts.accepted).toBe(historyBefore + LABELLED);
         // New training data: a plain cache miss, not a bypass.
         expect(step(record, "train").state).toBe("succeeded");

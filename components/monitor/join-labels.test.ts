@@ -76,6 +76,16 @@ describe("joinLabelledWeeks", () => {
     expect(result.csv).toBe("age,id,extra,churn\n20,2,x,Yes\n10,1,,0\n");
   });
 
+  it("blanks pii columns, keeping the column so the header still matches the training schema", async () => {
+    const result = await joinLabelledWeeks([week("w", "id,label\n1,1\n", "id,email,age\n1,a@b.c,2\n")], {
+      idColumn: "id",
+      label,
+      history: history(),
+      blank: ["email"],
+    });
+    expect(result.csv).toBe("id,email,age,churn\n1,,2,Yes\n");
+  });
+
   it("nothing joined gives no CSV", async () => {
     const result = await joinLabelledWeeks([week("w", "id,label\n7,1\n", "id,age\n1,2\n")], {
       idColumn: "id",

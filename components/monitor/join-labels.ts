@@ -159,10 +159,13 @@ export async function joinLabelledWeeks(
     idColumn: string;
     label: { column: string; positive: string };
     history: HistoryIds;
+    /** Columns written empty (churn.yaml pii): personal data never reaches the run's intermediates. */
+    blank?: readonly string[];
     csv?: { delimiter?: string; encoding?: "auto" | "utf-8" | "utf-16le" | "utf-16be" | "windows-1252" };
   },
 ): Promise<JoinResult> {
   const { idColumn, label, history } = options;
+  const blank = new Set(options.blank ?? []);
   const negative = history.negative ?? (label.positive === "0" ? "1" : "0");
   const seen = new Set<string>();
   const lines: string[] = [];
@@ -197,7 +200,9 @@ export async function joinLabelledWeeks(
             `${week.weeklyObject}, line ${record.line}: no id column "${idColumn}" in the header`,
           );
         header ??= columns.includes(label.column) ? columns : [...columns, label.column];
-        positions = header.map((name) => (name === label.column ? LABEL : columns!.indexOf(name)));
+        positions = header.map((name) =>
+          name === label.column ? LABEL : blank.has(name) ? -1 : columns!.indexOf(name),
+        );
         continue;
       }
       if (record.fields.length === 0) {

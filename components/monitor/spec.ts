@@ -73,6 +73,7 @@ async function joinLabels(ctx: ComponentContext<z.output<typeof noParameters>>):
     idColumn: config.id_column,
     label: config.label,
     history,
+    blank: config.pii,
     csv,
   });
   if (joined.csv !== null) await ctx.writeOutput("labelled", joined.csv, { contentType: "text/csv" });
