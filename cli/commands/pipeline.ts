@@ -65,6 +65,10 @@ export function describeRun(record: RunRecord, reused: boolean): string {
     lines.push(
       `${record.pipeline} run ${record.run_id} succeeded${seconds}${cached ? ` (${cached} steps from cache)` : ""}`,
     );
+    if (record.retrain?.cache_bypassed.length)
+      lines.push(
+        `retrained on unchanged training data because ${record.retrain.fired.join(", ")} fired (cache bypassed for ${record.retrain.cache_bypassed.join(", ")})`,
+      );
     if (record.output_prefix) lines.push(`outputs: ${record.bucket}/${record.output_prefix}`);
   } else {
     lines.push(
