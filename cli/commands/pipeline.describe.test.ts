@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { describeRun } from "./pipeline.js";
+import { describeRunRecord } from "./runs.js";
 
 const record = (retrain?: RunRecord["retrain"]): RunRecord => ({
   version: 1,
@@ -33,5 +34,34 @@ describe("describeRun", () => {
       "retrained",
     );
     expect(describeRun(record(), false)).not.toContain("retrained");
+  });
+});
+
+describe("describeRunRecord (churn runs show)", () => {
+  it("shows the retrain line and which steps bypassed the cache", () => {
+    const text = describeRunRecord({
+      ...record({ fired: ["model_too_old"], cache_bypassed: ["train"] }),
+      steps: [
+        {
+          name: "train",
+          component: "train",
+          state: "succeeded",
+          attempts: 1,
+          exit_code: 0,
+          started: null,
+          finished: null,
+          seconds: 2,
+          cache: { key: "k", hit: false, from: null, bypassed: ["model_too_old"] },
+          inputs: {},
+          outputs: {},
+          parameters: {},
+          counts: {},
+          error: null,
+          log: null,
+        },
+      ],
+    });
+    expect(text).toContain("retrain   model_too_old fired; cache bypassed for train");
+    expect(text).toMatch(/train\s+succeeded\s+\S+\s+cache bypassed \(model_too_old\)/);
   });
 });

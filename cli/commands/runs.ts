@@ -35,9 +35,17 @@ export function describeRunRecord(record: RunRecord): string {
   ];
   if (record.reason) lines.push(`  reason    ${record.reason}`);
   if (record.output_prefix) lines.push(`  outputs   ${record.bucket}/${record.output_prefix}`);
+  if (record.retrain)
+    lines.push(
+      `  retrain   ${record.retrain.fired.join(", ")} fired; cache bypassed for ${record.retrain.cache_bypassed.join(", ") || "no step (the training data had changed)"}`,
+    );
   lines.push("  steps");
   for (const step of record.steps) {
-    const cache = step.cache?.hit ? `cached from ${step.cache.from}` : "";
+    const cache = step.cache?.hit
+      ? `cached from ${step.cache.from}`
+      : step.cache?.bypassed
+        ? `cache bypassed (${step.cache.bypassed.join(", ")})`
+        : "";
     const exit = step.exit_code !== null && step.exit_code !== 0 ? `exit ${step.exit_code}` : "";
     lines.push(
       `    ${step.name.padEnd(16)} ${step.state.padEnd(9)} ${duration(step.seconds).padStart(7)}  ${[cache, exit, step.error ?? ""].filter(Boolean).join("  ")}`,
