@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ArrowStreamWriter, readRowBatches } from "../common/schema/arrow.js";
@@ -235,9 +236,9 @@ class VersionedFake extends FileStorage {
   async listNoncurrent(prefix: string): Promise<ObjectInfo[]> {
     return this.old.filter((v) => v.info.name.startsWith(prefix)).map((v) => v.info);
   }
-  async readVersion(name: string, generation: string, options: ReadOptions = {}): Promise<Buffer> {
+  createVersionReadStream(name: string, generation: string, options: ReadOptions = {}): Readable {
     const v = this.old.find((o) => o.info.name === name && o.info.generation === generation)!;
-    return (options.gunzip ?? name.endsWith(".gz")) ? gunzipSync(v.bytes) : v.bytes;
+    return Readable.from([(options.gunzip ?? name.endsWith(".gz")) ? gunzipSync(v.bytes) : v.bytes]);
   }
   async deleteVersion(name: string, generation: string): Promise<void> {
     this.deleted.push(`${name}#${generation}`);

@@ -156,7 +156,38 @@ function ruleFor(name: string, rule: CsvIdRule): CsvIdRule {
   return name.startsWith("labels/") ? { ...rule, firstColumnIsId: true } : rule;
 }
 
-/** Does this content (decoded) still hold a forgotten id? Used for noncurrent versions. */
+/**
+ * Does one stored version still hold a forgotten id? CSV and Arrow are
+ * streamed; other objects are small and read whole. Returns the ids seen.
+ */
+async function versionHolds(
+  name: string,
+  open: () => AsyncIterable<Uint8Array>,
+  ids: ForgetIds,
+  rule: CsvIdRule,
+): Promise<Set<string> | null> {
+  const kind = streamKind(name);
+  if (kind === "csv") {
+    const count = await countCsv(open(), ids, ruleFor(name, rule));
+    return count.rowsRemoved > 0 ? count.found : null;
+  }
+  if (kind === "arrow") {
+    try {
+      const scan = await countArrow(open(), ids);
+      return scan.rowsRemoved > 0 ? scan.found : null;
+    } catch {
+      // not an ingest intermediate: read it whole below
+    }
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of open()) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  if (!(await holdsIds(name, bytes, ids, rule))) return null;
+  const text = bytes.toString("latin1");
+  return new Set(ids.mentions(text).map(([a, b]) => text.slice(a, b)));
+}
+
+/** Does this content (decoded) still hold a forgotten id? */
 async function holdsIds(name: string, bytes: Buffer, ids: ForgetIds, rule: CsvIdRule): Promise<boolean> {
   const kind = kindOf(name, bytes);
   if (kind === "arrow") return arrowHoldsIds(bytes, ids).catch(() => ids.mentioned(bytes.toString("latin1")));
@@ -286,24 +317,26 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     const kind = streamKind(info.name);
     if (kind === "csv") {
       const rule = ruleFor(info.name, idRule);
-      const count = await countCsv(storage, info.name, ids, rule);
+      const count = await countCsv(storage.createReadStream(info.name), ids, rule);
       if (count.rowsRemoved === 0) return true;
       for (const id of count.found) found.add(id);
       await publishStream(info, "csv", count.rowsRemoved, (result) =>
-        keptCsv(storage, info.name, ids, rule, result),
+        keptCsv(storage.createReadStream(info.name), ids, rule, result),
       );
       return true;
     }
     if (kind === "arrow") {
       let scan: ArrowScan;
       try {
-        scan = await countArrow(storage, info.name, ids);
+        scan = await countArrow(storage.createReadStream(info.name), ids);
       } catch {
         return false; // not an ingest intermediate: the whole-object path reports it
       }
       if (scan.rowsRemoved === 0 || !scan.dataset) return true;
       for (const id of scan.found) found.add(id);
-      await publishStream(info, "arrow", scan.rowsRemoved, () => keptArrow(storage, info.name, ids, scan));
+      await publishStream(info, "arrow", scan.rowsRemoved, () =>
+        keptArrow(storage.createReadStream(info.name), ids, scan),
+      );
       return true;
     }
     return false;
@@ -460,18 +493,18 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
   // version; older uploads of other objects may hold the customers too.
   const noncurrent: Array<{ object: string; generation: string }> = [];
   let versionsScanned = 0;
-  if (storage.listNoncurrent && storage.readVersion && storage.deleteVersion) {
+  if (storage.listNoncurrent && storage.createVersionReadStream && storage.deleteVersion) {
     const versions = (await storage.listNoncurrent("")).filter((v) => !skipped(v.name));
     versionsScanned = versions.length;
     say(`checking ${versions.length} noncurrent version(s)`);
     const deleteVersion = storage.deleteVersion.bind(storage);
-    const readVersion = storage.readVersion.bind(storage);
+    const openVersion = storage.createVersionReadStream.bind(storage);
     await mapLimit(versions, concurrency, async (v) => {
       let holds = touched.has(v.name);
       if (!holds) {
-        const bytes = await readVersion(v.name, v.generation);
-        holds = await holdsIds(v.name, bytes, ids, idRule);
-        if (holds) noteFound(bytes.toString("latin1"));
+        const seen = await versionHolds(v.name, () => openVersion(v.name, v.generation), ids, idRule);
+        if (seen) for (const id of seen) found.add(id);
+        holds = seen !== null;
       }
       if (!holds) return;
       if (!dryRun) await deleteVersion(v.name, v.generation);

@@ -3,7 +3,6 @@ import { pipeline, Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import { ArrowStreamWriter, readRowBatches } from "../common/schema/arrow.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
-import type { Storage } from "../common/storage/types.js";
 import { pickRows } from "./arrow.js";
 import { type CsvIdRule, CsvRowFilter } from "./csv.js";
 import { asLatin1, type ForgetIds } from "./ids.js";
@@ -48,8 +47,7 @@ export function gzipped(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8A
 
 /** Run a CSV object through the row filter; with `keep`, the kept text comes out chunk by chunk. */
 async function* csvPass(
-  storage: Storage,
-  name: string,
+  source: AsyncIterable<Uint8Array>,
   ids: ForgetIds,
   rule: CsvIdRule,
   result: PassResult,
@@ -61,8 +59,8 @@ async function* csvPass(
     out.length = 0;
     return Buffer.from(text, "latin1");
   };
-  for await (const chunk of storage.createReadStream(name)) {
-    filter.push((chunk as Buffer).toString("latin1"));
+  for await (const chunk of source) {
+    filter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1"));
     if (out.length > 0) yield flush();
   }
   filter.end();
@@ -71,15 +69,14 @@ async function* csvPass(
   result.rowsKept = filter.rowsKept;
 }
 
-/** Count the rows of forgotten customers in a CSV object (gunzipped by extension). */
+/** Count the rows of forgotten customers in CSV bytes (already gunzipped). */
 export async function countCsv(
-  storage: Storage,
-  name: string,
+  source: AsyncIterable<Uint8Array>,
   ids: ForgetIds,
   rule: CsvIdRule,
 ): Promise<PassResult> {
   const result: PassResult = { rowsRemoved: 0, rowsKept: 0, found: new Set() };
-  for await (const _ of csvPass(storage, name, ids, rule, result)) {
+  for await (const _ of csvPass(source, ids, rule, result)) {
     // only counting
   }
   return result;
@@ -87,13 +84,12 @@ export async function countCsv(
 
 /** The CSV object without the forgotten customers' rows, as a byte stream (not yet gzipped). */
 export function keptCsv(
-  storage: Storage,
-  name: string,
+  source: AsyncIterable<Uint8Array>,
   ids: ForgetIds,
   rule: CsvIdRule,
   result: PassResult,
 ): AsyncIterable<Uint8Array> {
-  return csvPass(storage, name, ids, rule, result);
+  return csvPass(source, ids, rule, result);
 }
 
 /** What an Arrow intermediate holds: its schema, whether it has labels, and the rows that would go. */
@@ -103,9 +99,9 @@ export interface ArrowScan extends PassResult {
 }
 
 /** Count the rows of forgotten customers in an ingest Arrow intermediate, one batch at a time. */
-export async function countArrow(storage: Storage, name: string, ids: ForgetIds): Promise<ArrowScan> {
+export async function countArrow(source: AsyncIterable<Uint8Array>, ids: ForgetIds): Promise<ArrowScan> {
   const scan: ArrowScan = { rowsRemoved: 0, rowsKept: 0, found: new Set(), dataset: null, withLabel: false };
-  for await (const batch of readRowBatches(storage.createReadStream(name), (schema) => {
+  for await (const batch of readRowBatches(source, (schema) => {
     scan.dataset = schema;
   })) {
     if (batch.label) scan.withLabel = true;
@@ -125,14 +121,13 @@ export async function countArrow(storage: Storage, name: string, ids: ForgetIds)
  * same batches in order (a batch left empty is dropped), streamed.
  */
 export function keptArrow(
-  storage: Storage,
-  name: string,
+  source: AsyncIterable<Uint8Array>,
   ids: ForgetIds,
   scan: ArrowScan,
 ): AsyncIterable<Uint8Array> {
   const writer = new ArrowStreamWriter(scan.dataset!, scan.withLabel);
   const produce = async () => {
-    for await (const batch of readRowBatches(storage.createReadStream(name))) {
+    for await (const batch of readRowBatches(source)) {
       const keep: number[] = [];
       for (let i = 0; i < batch.numRows; i++) if (!ids.hasText(batch.ids[i]!)) keep.push(i);
       const out: RowBatch = keep.length === batch.numRows ? batch : pickRows(batch, keep);

@@ -363,16 +363,14 @@ export class GcsStorage implements Storage {
       );
   }
 
-  async readVersion(name: string, generation: string, options: ReadOptions = {}): Promise<Buffer> {
+  createVersionReadStream(name: string, generation: string, options: ReadOptions = {}): Readable {
     const uri = `${this.objectUri(name)}#${generation}`;
     const raw = this.file(name, generation).createReadStream({ decompress: false });
-    return collect(
-      readerOf(raw, {
-        gunzip: options.gunzip ?? isGzipName(name),
-        sourceError: (error) => mapGcsError(error, "read", uri),
-        gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
-      }),
-    );
+    return readerOf(raw, {
+      gunzip: options.gunzip ?? isGzipName(name),
+      sourceError: (error) => mapGcsError(error, "read", uri),
+      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
+    });
   }
 
   async deleteVersion(name: string, generation: string): Promise<void> {

@@ -85,8 +85,8 @@ export interface Storage {
    * including those of deleted objects, sorted by name then generation.
    */
   listNoncurrent?(prefix: string): Promise<ObjectInfo[]>;
-  /** Versioned buckets only: one generation's bytes (gunzipped by extension unless told). */
-  readVersion?(name: string, generation: string, options?: ReadOptions): Promise<Buffer>;
+  /** Versioned buckets only: stream one generation's bytes (gunzipped by extension unless told). */
+  createVersionReadStream?(name: string, generation: string, options?: ReadOptions): Readable;
   /** Versioned buckets only: delete exactly one generation (absent is not an error). */
   deleteVersion?(name: string, generation: string): Promise<void>;
 }
