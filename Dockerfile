@@ -20,6 +20,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web console's pages are plain files beside its code (no build step).
+COPY --from=build /app/serving/console/static ./serving/console/static
 # Read-only root filesystem: the only writable place is /tmp (an emptyDir in the chart).
 ENV NODE_ENV=production \
     HOME=/tmp \

@@ -31,6 +31,13 @@ describe("container image", () => {
     expect(dockerfile).toContain(`"/app/${pkg.bin.churn}"`);
   });
 
+  it("copies the files the runtime reads from outside dist/ (the console's static pages)", async () => {
+    const { staticDir } = await import("../serving/console/app.js");
+    const relative = staticDir().slice(root.length + 1);
+    expect(existsSync(join(root, relative, "index.html"))).toBe(true);
+    expect(dockerfile).toContain(`COPY --from=build /app/${relative} ./${relative}`);
+  });
+
   it("entrypoint runs as a plain process with the image's environment", () => {
     expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
     const env = { PATH: process.env.PATH, NODE_ENV: "production", HOME: "/tmp", TMPDIR: "/tmp" };
