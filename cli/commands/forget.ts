@@ -62,6 +62,10 @@ function describe(record: ForgetRecord, object: string | null): string {
     lines.push(
       `  ${cacheEntries} cached step result(s) computed from those rows ${dry ? "to delete" : "deleted"} (the next run recomputes them)`,
     );
+  if (record.orphaned_temp_files_deleted > 0)
+    lines.push(
+      `  ${record.orphaned_temp_files_deleted} temp file(s) of interrupted writes ${dry ? "to delete" : "deleted"}`,
+    );
   if (refsOnly > 0)
     lines.push(`  ${refsOnly} run record(s) now point at the rewritten objects by their new content hash`);
   const t = record.totals;

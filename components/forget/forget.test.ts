@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -352,6 +352,26 @@ describe("forgetCustomers", () => {
     expect(record.noncurrent_versions).toEqual([{ object: "weekly/w0.csv.gz", generation: "2" }]);
     expect(record.totals.versions_deleted).toBe(2);
     expect(record.versions_scanned).toBe(3);
+  });
+
+  it("deletes temp files of writes whose process died, and no others", async () => {
+    const tmp = join(dir, ".churn-storage", "tmp");
+    await mkdir(tmp, { recursive: true });
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    // pid 2^22+1 is above Linux's pid_max: never a running process.
+    for (const name of ["4194305-dead", `${process.pid}-alive`]) {
+      await writeFile(join(tmp, name), "customer_id\n222\n");
+      await utimes(join(tmp, name), old, old);
+    }
+    await writeFile(join(tmp, "4194305-fresh"), "customer_id\n222\n");
+    const dry = await forget(["222"], { dryRun: true });
+    expect(dry.orphaned_temp_files_deleted).toBe(1);
+    expect((await readdir(tmp)).sort()).toEqual(
+      ["4194305-dead", "4194305-fresh", `${process.pid}-alive`].sort(),
+    );
+    const record = await forget(["222"]);
+    expect(record.orphaned_temp_files_deleted).toBe(1);
+    expect((await readdir(tmp)).sort()).toEqual(["4194305-fresh", `${process.pid}-alive`].sort());
   });
 
   it("refuses while a pipeline run holds a live lease", async () => {

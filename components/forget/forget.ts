@@ -65,6 +65,8 @@ export interface ForgetRecord {
   /** Noncurrent versions deleted whose object was not rewritten now (an older upload held the ids). */
   noncurrent_versions: Array<{ object: string; generation: string }>;
   unhandled: Unhandled[];
+  /** Local buckets: temp files of interrupted writes deleted (they could hold any object's data). */
+  orphaned_temp_files_deleted: number;
   totals: {
     rows_removed: number;
     objects_rewritten: number;
@@ -222,6 +224,10 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
 
   const all = await storage.list("");
   await assertNoRunInProgress(storage, all, now().getTime());
+  // Local buckets: a write killed half way leaves a temp file no listing shows.
+  const orphans = storage.purgeOrphans ? await storage.purgeOrphans({ dryRun }) : 0;
+  if (orphans > 0)
+    say(`${dryRun ? "would delete" : "deleted"} ${orphans} temp file(s) left by interrupted writes`);
   const candidates = all.filter((o) => !skipped(o.name));
   say(`scanning ${candidates.length} objects for ${ids.size} customer id(s)${dryRun ? " (dry run)" : ""}`);
 
@@ -537,6 +543,7 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     objects: changes,
     noncurrent_versions: noncurrent,
     unhandled,
+    orphaned_temp_files_deleted: orphans,
     totals: {
       rows_removed: changes.reduce((n, c) => n + c.rows_removed, 0),
       objects_rewritten: changes.filter((c) => c.action === "rewritten").length,

@@ -59,6 +59,19 @@ export function generationOf(stats: { mtimeNs: bigint; size: bigint }): string {
   return `${stats.mtimeNs}${String(stats.size).padStart(12, "0")}`;
 }
 
+/** A temp file is only an orphan once its writer is gone and it is this old. */
+const ORPHAN_AGE_MS = 60 * 60 * 1000;
+
+/** True when a process with this pid runs on this host (EPERM: it runs, as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 function codeOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -120,6 +133,32 @@ export class FileStorage implements Storage {
     const dir = join(this.root, INTERNAL, "tmp");
     await mkdir(dir, { recursive: true });
     return join(dir, `${process.pid}-${randomBytes(8).toString("hex")}`);
+  }
+
+  /**
+   * Delete the temp files of writes whose process died mid-write (they can
+   * hold any object's data, and no listing shows them): the writer's pid,
+   * which names the file, is not running here and the file is over an hour old.
+   */
+  async purgeOrphans(options: { dryRun?: boolean } = {}): Promise<number> {
+    const dir = join(this.root, INTERNAL, "tmp");
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw this.fsError(error, "list", `${INTERNAL}/tmp`);
+    }
+    let count = 0;
+    for (const name of names) {
+      const pid = Number(name.slice(0, name.indexOf("-")));
+      if (!Number.isSafeInteger(pid) || pid <= 0 || isRunning(pid)) continue;
+      const s = await stat(join(dir, name)).catch(() => null);
+      if (!s?.isFile() || Date.now() - s.mtimeMs < ORPHAN_AGE_MS) continue;
+      count++;
+      if (!options.dryRun) await rm(join(dir, name), { force: true });
+    }
+    return count;
   }
 
   /** The regular file behind an object name, or null (absent, or a folder). */

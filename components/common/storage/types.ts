@@ -89,4 +89,9 @@ export interface Storage {
   createVersionReadStream?(name: string, generation: string, options?: ReadOptions): Readable;
   /** Versioned buckets only: delete exactly one generation (absent is not an error). */
   deleteVersion?(name: string, generation: string): Promise<void>;
+  /**
+   * Local driver only: delete temp files left by writes whose process died
+   * (they may hold any object's data); returns how many (counted only with dryRun).
+   */
+  purgeOrphans?(options?: { dryRun?: boolean }): Promise<number>;
 }
