@@ -65,13 +65,15 @@ interface ArrowData {
   nullCount: number;
 }
 
-function rawUtf8(data: ArrowData): RawUtf8 {
-  const n = data.length;
-  const start = data.valueOffsets[0]!;
+/** Rows [from, to) of a utf8 Arrow column as plain buffers; `from` is a multiple of 8 so the validity bitmap stays byte-aligned. */
+function rawUtf8(data: ArrowData, from: number, to: number): RawUtf8 {
+  const n = to - from;
+  const start = data.valueOffsets[from]!;
   const offsets = new Int32Array(n + 1);
-  for (let i = 0; i <= n; i++) offsets[i] = data.valueOffsets[i]! - start;
-  const bytes = (data.values as Uint8Array).slice(start, data.valueOffsets[n]!);
-  const valid = data.nullCount > 0 && data.nullBitmap?.length ? data.nullBitmap.slice(0, (n + 7) >> 3) : null;
+  for (let i = 0; i <= n; i++) offsets[i] = data.valueOffsets[from + i]! - start;
+  const bytes = (data.values as Uint8Array).slice(start, data.valueOffsets[to]!);
+  const valid =
+    data.nullCount > 0 && data.nullBitmap?.length ? data.nullBitmap.slice(from >> 3, (to + 7) >> 3) : null;
   return { offsets, bytes, valid };
 }
 
@@ -127,31 +129,48 @@ function transferList(raw: RawBatch): ArrayBuffer[] {
   return list;
 }
 
-/** Reads an ingest Arrow stream as raw batches (copies of their buffers, ready to transfer). */
-export async function* readRawBatches(input: AsyncIterable<Uint8Array>): AsyncGenerator<RawBatch> {
+/**
+ * Reads an ingest Arrow stream as raw batches (copies of their buffers, ready
+ * to transfer): one array per record batch, split into pieces of at most
+ * `pieceRows` rows so the work spreads evenly over the workers.
+ */
+export async function* readRawBatches(
+  input: AsyncIterable<Uint8Array>,
+  pieceRows = Number.POSITIVE_INFINITY,
+): AsyncGenerator<RawBatch[]> {
   const reader = await RecordBatchReader.from(input);
   await reader.open();
   const columns = storedColumns(datasetSchemaOf(reader.schema));
+  // Pieces start at multiples of 8 rows: validity bitmaps then split on byte boundaries.
+  const step = Number.isFinite(pieceRows)
+    ? Math.max(8, pieceRows - (pieceRows % 8))
+    : Number.POSITIVE_INFINITY;
   for await (const batch of reader) {
     const child = (name: string) => {
       const vector = batch.getChild(name);
       if (!vector) throw new InputError(`the Arrow stream lacks column "${name}"`);
       return vector.data[0] as unknown as ArrowData;
     };
-    const n = batch.numRows;
-    const raw: RawBatch = {
-      numRows: n,
-      lines: (child(LINE_FIELD).values as Uint32Array).slice(0, n),
-      ids: rawUtf8(child(ID_FIELD)),
-      columns: {},
-    };
-    for (const column of columns) {
-      const data = child(column.name);
-      raw.columns[column.name] = isFloatColumn(column)
-        ? (data.values as Float64Array).slice(0, n)
-        : rawUtf8(data);
-    }
-    yield raw;
+    const pieces: RawBatch[] = [];
+    let from = 0;
+    do {
+      const to = Math.min(batch.numRows, from + step);
+      const raw: RawBatch = {
+        numRows: to - from,
+        lines: (child(LINE_FIELD).values as Uint32Array).slice(from, to),
+        ids: rawUtf8(child(ID_FIELD), from, to),
+        columns: {},
+      };
+      for (const column of columns) {
+        const data = child(column.name);
+        raw.columns[column.name] = isFloatColumn(column)
+          ? (data.values as Float64Array).slice(from, to)
+          : rawUtf8(data, from, to);
+      }
+      pieces.push(raw);
+      from = to;
+    } while (from < batch.numRows);
+    yield pieces;
   }
 }
 
@@ -202,6 +221,9 @@ export async function* scoreArrow(
     return;
   }
   const data = { bundle, version, options: { ...options, reasonsFor: [...options.reasonsFor] } };
+  // Reasons cost ~100x a probability and fall unevenly on rows (only some tiers get them),
+  // so they travel in small pieces; probabilities in bigger ones, where per-message cost shows.
+  const pieceRows = options.reasons > 0 && options.reasonsFor.length > 0 ? 1024 : 8192;
   const pool = Array.from({ length: workers }, () => startWorker(data));
   const waiting = new Map<number, { resolve: (bytes: Uint8Array) => void; reject: (error: Error) => void }>();
   const fail = (error: Error) => {
@@ -228,16 +250,18 @@ export async function* scoreArrow(
   try {
     let b = 0;
     let seq = 0;
-    for await (const raw of readRawBatches(input)) {
+    for await (const pieces of readRawBatches(input, pieceRows)) {
       if (b >= range.from && b < range.to) {
-        const id = seq++;
-        const done = new Promise<Uint8Array>((resolve, reject) => waiting.set(id, { resolve, reject }));
-        done.catch(() => {});
-        onRows(raw.numRows);
-        pool[id % workers]!.postMessage({ seq: id, raw }, transferList(raw));
-        inFlight.push(done);
-        // Two batches queued per worker keeps every core busy with bounded memory.
-        while (inFlight.length >= 2 * workers) yield await inFlight.shift()!;
+        for (const raw of pieces) {
+          const id = seq++;
+          const done = new Promise<Uint8Array>((resolve, reject) => waiting.set(id, { resolve, reject }));
+          done.catch(() => {});
+          onRows(raw.numRows);
+          pool[id % workers]!.postMessage({ seq: id, raw }, transferList(raw));
+          inFlight.push(done);
+          // Two pieces queued per worker keeps every core busy with bounded memory.
+          while (inFlight.length >= 2 * workers) yield await inFlight.shift()!;
+        }
       }
       b++;
     }

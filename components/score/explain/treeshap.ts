@@ -256,11 +256,11 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
   );
   const miss = new Int32Array(total);
 
-  /** Adds tree t's contributions from its leaf tables. */
-  function explainByTables(t: number): void {
+  /** Adds tree t's contributions for the row at x[off..] to phi, from its leaf tables. */
+  function explainByTables(t: number, x: ArrayLike<number>, off: number, phi: Float64Array): void {
     const begin = roots[t]!;
     const end = t + 1 < roots.length ? roots[t + 1]! : total;
-    const { nodeBit, nodeLeaf, slotStart, slotFeature, slotRatio, tableAt, table } = tables;
+    const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
     // One forward pass (children follow their parent): each node gets the slots of
     // the path features the row fails on the way down; at a leaf that is H's complement.
     miss[begin] = 0;
@@ -268,7 +268,7 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
       const f = feature[g]!;
       const m = miss[g]!;
       if (f !== -1) {
-        const xv = xIn[xOff + f]!;
+        const xv = x[off + f]!;
         const bit = nodeBit[g]!;
         if (xv <= threshold[g]! || (Number.isNaN(xv) && defaultLeft[g] === 1)) {
           miss[left[g]!] = m;
@@ -279,16 +279,15 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
         }
         continue;
       }
-      const l = nodeLeaf[g]!;
-      const s0 = slotStart[l]!;
-      const k = slotStart[l + 1]! - s0;
+      const s0 = slotStart[g]!;
+      const k = slotCount[g]!;
       const h = ((1 << k) - 1) & ~m;
-      const base = tableAt[l]!;
+      const base = tableAt[g]!;
       const cold = table[base + h]!;
       for (let i = 0; i < k; i++) {
         const bit = 1 << i;
-        if (h & bit) phiOut[slotFeature[s0 + i]!] += slotRatio[s0 + i]! * table[base + (h ^ bit)]!;
-        else phiOut[slotFeature[s0 + i]!] -= cold;
+        if (h & bit) phi[slotFeature[s0 + i]!] += slotRatio[s0 + i]! * table[base + (h ^ bit)]!;
+        else phi[slotFeature[s0 + i]!] -= cold;
       }
     }
   }
@@ -306,7 +305,7 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
         const root = roots[t];
         // A single-leaf tree adds a constant, which the expected value already holds.
         if (feature[root] === -1) continue;
-        if (tables.hasTables[t] === 1) explainByTables(t);
+        if (tables.hasTables[t] === 1) explainByTables(t, x, offset, phi);
         else recurse(root, 0, 0, 1, 1, -1);
       }
       phi[d] = expected;
@@ -320,13 +319,13 @@ interface LeafTables {
   hasTables: Uint8Array;
   /** Internal node: 1 << the slot of its feature among its path's unique features (the same for every leaf below). */
   nodeBit: Int32Array;
-  /** Leaf node: its leaf number. */
-  nodeLeaf: Int32Array;
-  /** Each leaf's unique path features (slots): model feature index and (1 - z) / z. */
+  /** Leaf node: where its unique path features (slots) start in slotFeature/slotRatio, and how many. */
   slotStart: Int32Array;
+  slotCount: Uint8Array;
+  /** Each slot's model feature index and (1 - z) / z. */
   slotFeature: Int32Array;
   slotRatio: Float64Array;
-  /** Where each leaf's 2^K table starts in `table`; entries are already multiplied by the leaf value. */
+  /** Leaf node: where its 2^K table starts in `table`; entries are already multiplied by the leaf value. */
   tableAt: Int32Array;
   table: Float64Array;
 }
@@ -437,7 +436,6 @@ function buildLeafTables(
   const total = feature.length;
   const hasTables = new Uint8Array(model.trees.length);
   const nodeBit = new Int32Array(total);
-  const nodeLeaf = new Int32Array(total).fill(-1);
   const chosen: LeafPlan[] = [];
   let entries = 0;
   for (let t = 0; t < model.trees.length; t++) {
@@ -461,27 +459,26 @@ function buildLeafTables(
   const out: LeafTables = {
     hasTables,
     nodeBit,
-    nodeLeaf,
-    slotStart: new Int32Array(chosen.length + 1),
+    slotStart: new Int32Array(total),
+    slotCount: new Uint8Array(total),
     slotFeature: new Int32Array(slots),
     slotRatio: new Float64Array(slots),
-    tableAt: new Int32Array(chosen.length),
+    tableAt: new Int32Array(total),
     table: new Float64Array(entries),
   };
   let s = 0;
   let at = 0;
-  chosen.forEach((plan, l) => {
-    nodeLeaf[plan.node] = l;
-    out.slotStart[l] = s;
+  for (const plan of chosen) {
+    out.slotStart[plan.node] = s;
+    out.slotCount[plan.node] = plan.features.length;
     plan.features.forEach((f, i) => {
       out.slotFeature[s] = f;
       out.slotRatio[s] = (1 - plan.zeros[i]!) / plan.zeros[i]!;
       s++;
     });
-    out.tableAt[l] = at;
+    out.tableAt[plan.node] = at;
     fillLeafTable(plan.zeros, plan.value, out.table, at);
     at += 1 << plan.features.length;
-  });
-  out.slotStart[chosen.length] = s;
+  }
   return out;
 }
