@@ -359,6 +359,9 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
       try {
         const current = attempt === 0 ? info : await storage.stat(info.name);
         if (!current) return;
+        // Each object is read in one phase only: CSV and Arrow (streamed) with the data, .json with the records.
+        if (phase === "json" && streamKind(current.name)) return;
+        if (phase === "data" && /\.json(\.gz)?$/i.test(current.name)) return;
         if (phase === "data" && !checkOnly(current.name) && (await streamed(current))) return;
         await processOnce(await read(current), phase);
         return;
