@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { collectPageErrors, keepScreenshot, launchBrowser } from "./support/browser.js";
+import { spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // The web console end to end: an example bucket, two real weekly runs (the
@@ -25,15 +26,7 @@ interface Result {
 }
 
 function churn(args: string[]): Promise<Result> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, CHURN_BUCKET: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+  return spawnChurn(args, { CHURN_BUCKET: "" });
 }
 
 interface Console {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +10,7 @@ import { createGcsClient } from "../components/common/storage/gcs.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import type { ForgetRecord } from "../components/forget/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // churn forget on both storage drivers, after a real weekly pipeline run: every
@@ -22,16 +22,8 @@ const WEEKLY = "weekly/2026-W48.csv";
 const GZ_COPY = "weekly/2026-W47.csv.gz";
 const LABELS = "labels/2026-W48.csv";
 
-function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, CHURN_BUCKET: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+function churn(args: string[]): Promise<CliResult> {
+  return spawnChurn(args, { CHURN_BUCKET: "" });
 }
 
 /** One stored version of one object: its name (with #generation on GCS) and raw bytes. */

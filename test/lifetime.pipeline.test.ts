@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -14,6 +13,7 @@ import { lifetimePipeline } from "../pipelines/definitions/lifetime.js";
 import { InProcessExecutor } from "../pipelines/runner/executor.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { runPipeline } from "../pipelines/runner/run.js";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 
 // The lifetime pipeline end to end on the full CDNOW master log (23,570
 // customers), through the built CLI with the local runner. The log is copied
@@ -31,13 +31,8 @@ transactions:
   format: {delimiter: whitespace, header: true, columns: [customer_id, date, cds, amount]}
 `;
 
-function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+function churn(args: string[]): Promise<CliResult> {
+  return spawnChurn(args);
 }
 
 /** Minimal CSV line splitter for our own outputs (quoted fields with doubled quotes). */

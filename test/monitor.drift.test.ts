@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,6 +5,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
 import type { DriftReport } from "../components/monitor/drift.js";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 
 // Drift through the real weekly pipeline (built CLI, local runner): the example
 // weekly file with one numeric column shifted by +50% must be flagged in
@@ -14,13 +14,8 @@ const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "bin.js");
 const SHIFTED = "Customer_Age";
 
-function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+function churn(args: string[]): Promise<CliResult> {
+  return spawnChurn(args);
 }
 
 /** Multiplies one column of a simple (unquoted-number) CSV by a factor. */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { CsvParser } from "../components/common/csv/parse.js";
 import { csvField } from "../components/ingest/ingest.js";
 import type { DriftReport } from "../components/monitor/drift.js";
 import type { RunRecord, StepRecord } from "../pipelines/runner/records.js";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 
 // Retraining triggers and the feedback loop through the real weekly pipeline
 // (built CLI, local runner, each step a child process): a weekly file shifted
@@ -20,15 +20,9 @@ const SHIFTS = { Customer_Age: 1.5, Total_Trans_Amt: 3 } as const;
 const LABELLED = 250;
 const CODE_VERSION = `test-${process.pid}-${Date.now()}`;
 
-function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  // A fixed code version: a rebuild of dist/ during the test (shared checkouts) must not empty the cache.
-  const env = { ...process.env, CHURN_CODE_VERSION: CODE_VERSION };
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], env });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
-  child.stderr.on("data", (c) => (stderr += c));
-  return new Promise((done) => child.on("close", (code) => done({ code, stdout, stderr })));
+// A fixed code version: a rebuild of dist/ during the test (shared checkouts) must not empty the cache.
+function churn(args: string[]): Promise<CliResult> {
+  return spawnChurn(args, { CHURN_CODE_VERSION: CODE_VERSION });
 }
 
 async function runWeekly(bucket: string, weekly: string): Promise<RunRecord> {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../pipelines/runner/records.js";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
 // it: churn init, then churn pipeline run with the local runner (each step a
@@ -14,29 +15,12 @@ import type { RunRecord } from "../pipelines/runner/records.js";
 const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "bin.js");
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function churn(args: string[], env: Record<string, string> = {}): Promise<Result> & { child: ChildProcess } {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, CHURN_LEASE_TTL_MS: "3000", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (c) => (stdout += c));
-  child.stderr!.on("data", (c) => (stderr += c));
-  const promise = new Promise<Result>((done) =>
-    child.on("close", (code) => done({ code, stdout, stderr })),
-  ) as Promise<Result> & {
-    child: ChildProcess;
-  };
-  promise.child = child;
-  return promise;
+/** The CLI with a short lease TTL, in its own process group (the kill test signals the group). */
+function churn(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> & { child: ChildProcess } {
+  return spawnChurn(args, { CHURN_LEASE_TTL_MS: "3000", ...env }, { detached: true });
 }
 
 async function runJson(

@@ -1,22 +1,15 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliResult, spawnChurn } from "./support/cli.js";
 
 // `churn watch`, the local stand-in for the cloud trigger, through the built CLI.
 const bin = join(resolve(import.meta.dirname, ".."), "dist", "cli", "bin.js");
 
-function churn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
-    child.stderr.on("data", (c) => (stderr += c));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
+function churn(args: string[]): Promise<CliResult> {
+  return spawnChurn(args);
 }
 
 let dir: string;
