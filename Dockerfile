@@ -28,5 +28,6 @@ ENV NODE_ENV=production \
     TMPDIR=/tmp
 # Numeric non-root user (nobody), so runAsNonRoot can verify it without /etc/passwd.
 USER 65534:65534
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/cli/bin.js"]
+# Node flags: STEP_NODE_FLAGS in pipelines/runner/executor.ts (the container test checks they match).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=64", "/app/dist/cli/bin.js"]
 CMD ["--help"]

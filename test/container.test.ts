@@ -31,6 +31,16 @@ describe("container image", () => {
     expect(dockerfile).toContain(`"/app/${pkg.bin.churn}"`);
   });
 
+  it("starts node with the same flags as a local step process", async () => {
+    const { STEP_NODE_FLAGS } = await import("../pipelines/runner/executor.js");
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(entrypoint ?? "[]")).toEqual([
+      "/nodejs/bin/node",
+      ...STEP_NODE_FLAGS,
+      "/app/dist/cli/bin.js",
+    ]);
+  });
+
   it("copies the files the runtime reads from outside dist/ (the console's static pages)", async () => {
     const { staticDir } = await import("../serving/console/app.js");
     const relative = staticDir().slice(root.length + 1);

@@ -212,6 +212,27 @@ describe("identity: one row alone equals the same row in a batch", () => {
   });
 });
 
+describe("column-wise batch encoding", () => {
+  it("treats non-finite numbers as missing exactly as the row path does", () => {
+    const odd = {
+      ...train,
+      columns: { ...train.columns, age: Float64Array.of(Infinity, -Infinity, N, 0, -0, 1e308) },
+    };
+    const whole = transformBatch(t, odd);
+    for (let i = 0; i < odd.numRows; i++) {
+      const row: Record<string, RawValue> = {};
+      for (const [name, col] of Object.entries(odd.columns)) row[name] = col[i];
+      const alone = transformRow(t, row);
+      const inBatch = Float64Array.from(whole.x.subarray(i * whole.numFeatures, (i + 1) * whole.numFeatures));
+      expect(Buffer.from(inBatch.buffer).equals(Buffer.from(alone.buffer))).toBe(true);
+    }
+    // Infinity is missing: value 0 and the missing indicator set, like NaN.
+    expect(Array.from(whole.x.subarray(0, 2))).toEqual(
+      Array.from(whole.x.subarray(2 * whole.numFeatures, 2 * whole.numFeatures + 2)),
+    );
+  });
+});
+
 describe("bad input", () => {
   it("names the column and line for a wrong value type", () => {
     const bad = { ...train, columns: { ...train.columns, plan: [1, 2, 3, 4, 5, 6] as unknown as string[] } };

@@ -9,6 +9,7 @@ import { parseFeatureTransform } from "../feature/schema.js";
 import {
   type ColumnEncoder,
   contributionsBySource,
+  encodeBatchInto,
   encodeValueInto,
   type FeatureTransform,
   type RawValue,
@@ -177,26 +178,7 @@ export function loadPredictor(bundle: Bundle, version = bundleVersion(bundle)): 
     },
     encodeBatch(batch, into) {
       const n = batch.numRows;
-      const x = into && into.length >= n * d ? into : new Float64Array(n * d);
-      const columns = transform.encoders.map((e) => {
-        const c = batch.columns[e.column];
-        if (c === undefined) throw new InputError(`the rows have no feature column "${e.column}"`);
-        return c;
-      });
-      const encs = transform.encoders;
-      for (let i = 0; i < n; i++) {
-        let offset = i * d;
-        for (let j = 0; j < encs.length; j++) {
-          try {
-            offset = encodeValueInto(encs[j]!, columns[j]![i], x, offset);
-          } catch (error) {
-            if (error instanceof InputError)
-              throw new InputError(`line ${batch.lines[i] ?? i + 1}: ${error.message}`, { cause: error });
-            throw error;
-          }
-        }
-      }
-      return x;
+      return encodeBatchInto(transform, batch, into && into.length >= n * d ? into : new Float64Array(n * d));
     },
     reasons(x, offset, value, k) {
       if (k <= 0) return [];

