@@ -9,6 +9,7 @@ import { AuthorizationV1Api, BatchV1Api, CoreV1Api } from "@kubernetes/client-no
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { openStorage } from "../components/common/storage/index.js";
+import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
 import { runIdFor } from "../pipelines/run-id.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
 import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
@@ -336,7 +337,8 @@ describe("Helm chart charts/churn", () => {
           namespace,
           labelSelector: `${LABELS.runId}=${runId},${LABELS.step}!=driver`,
         });
-        expect(steps.items).toHaveLength(10);
+        // One Job per step of the weekly pipeline (score runs as one Indexed Job).
+        expect(steps.items).toHaveLength(weeklyPipeline.steps.length);
         expect(driverLog).toContain(`weekly run ${runId} succeeded`);
       } finally {
         await rm(dir, { recursive: true, force: true });

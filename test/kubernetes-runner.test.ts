@@ -481,7 +481,10 @@ describe("Kubernetes runner on a real control plane", () => {
     );
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(
-      /ingest-history .*: could not create the step's Job in namespace nowhere: namespaces "nowhere" not found/,
+      // The first step of the weekly pipeline is the first Job the runner creates.
+      new RegExp(
+        `${weeklyPipeline.steps[0]!.name} .*: could not create the step's Job in namespace nowhere: namespaces "nowhere" not found`,
+      ),
     );
     const usage = await churn(["pipeline", "run", "--bucket", dir, "--in-cluster"]);
     expect(usage.code).toBe(2);
