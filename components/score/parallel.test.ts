@@ -57,11 +57,12 @@ describe("readRawBatches", () => {
   it("splits record batches into pieces that decode to exactly the rows readRowBatches gives", async () => {
     const bytes = await arrowBytes([batch(100, 0), batch(37, 100), batch(3, 137)]);
     const expected = [];
-    for await (const b of readRowBatches(Readable.from(bytes))) expected.push(plain(b));
+    for await (const b of readRowBatches(Readable.from(bytes, { objectMode: false })))
+      expected.push(plain(b));
     for (const pieceRows of [8, 20, Number.POSITIVE_INFINITY]) {
       const got: ReturnType<typeof plain>[] = [];
       const sizes: number[][] = [];
-      for await (const pieces of readRawBatches(Readable.from(bytes), pieceRows)) {
+      for await (const pieces of readRawBatches(Readable.from(bytes, { objectMode: false }), pieceRows)) {
         sizes.push(pieces.map((p) => p.numRows));
         const decoded = pieces.map((p) => plain(decodeRawBatch(p)));
         got.push({

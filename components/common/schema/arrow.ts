@@ -181,13 +181,19 @@ export class ArrowStreamWriter {
 
 const utf8Decoder = new TextDecoder("utf-8");
 
-function readUtf8Column(data: {
-  length: number;
-  values: Uint8Array;
-  valueOffsets: Int32Array;
-  nullBitmap?: Uint8Array;
-  nullCount: number;
-}): Array<string | null> {
+/** Distinct values a column may have before interning gives up on it (ids, free text). */
+const INTERN_LIMIT = 4096;
+
+function readUtf8Column(
+  data: {
+    length: number;
+    values: Uint8Array;
+    valueOffsets: Int32Array;
+    nullBitmap?: Uint8Array;
+    nullCount: number;
+  },
+  intern: boolean,
+): Array<string | null> {
   const { length, values, valueOffsets, nullBitmap } = data;
   const out: Array<string | null> = new Array(length);
   const hasNulls = data.nullCount > 0 && nullBitmap && nullBitmap.length > 0;
@@ -197,6 +203,10 @@ function readUtf8Column(data: {
   const whole = isAscii(bytes)
     ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
     : null;
+  // Categorical columns repeat a few values: one string per distinct value (found
+  // by a hash of its bytes, checked byte by byte) instead of one per row saves the
+  // allocation and lets later Map lookups reuse the string's cached hash.
+  let seen: Map<number, string> | null = intern && whole !== null ? new Map() : null;
   for (let i = 0; i < length; i++) {
     if (hasNulls && ((nullBitmap[i >> 3]! >> (i & 7)) & 1) === 0) {
       out[i] = null;
@@ -204,9 +214,30 @@ function readUtf8Column(data: {
     }
     const a = valueOffsets[i]!;
     const b = valueOffsets[i + 1]!;
+    if (seen !== null) {
+      let h = 0x811c9dc5 ^ (b - a);
+      for (let k = a; k < b; k++) h = Math.imul(h ^ values[k]!, 0x01000193);
+      const known = seen.get(h);
+      if (known !== undefined && sameAscii(known, values, a, b)) {
+        out[i] = known;
+        continue;
+      }
+      const text = whole!.slice(a - start, b - start);
+      if (known === undefined) seen.set(h, text);
+      if (seen.size > INTERN_LIMIT) seen = null;
+      out[i] = text;
+      continue;
+    }
     out[i] = whole !== null ? whole.slice(a - start, b - start) : utf8Decoder.decode(values.subarray(a, b));
   }
   return out;
+}
+
+/** True when the ASCII string equals bytes[a, b). */
+function sameAscii(text: string, bytes: Uint8Array, a: number, b: number): boolean {
+  if (text.length !== b - a) return false;
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) !== bytes[a + k]) return false;
+  return true;
 }
 
 /** The DatasetSchema stored in an intermediate's metadata. */
@@ -241,7 +272,7 @@ export async function* readRowBatches(
     const row: RowBatch = {
       numRows: n,
       lines,
-      ids: readUtf8Column(child(ID_FIELD) as never) as string[],
+      ids: readUtf8Column(child(ID_FIELD) as never, false) as string[],
       columns: {},
     };
     if (withLabel) row.label = child(LABEL_FIELD).values as Uint8Array;
@@ -249,7 +280,7 @@ export async function* readRowBatches(
       const data = child(column.name);
       row.columns[column.name] = isFloatColumn(column)
         ? (data.values as Float64Array)
-        : readUtf8Column(data as never);
+        : readUtf8Column(data as never, true);
     }
     yield row;
   }
