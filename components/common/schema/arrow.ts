@@ -204,7 +204,7 @@ function readUtf8Column(
     ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
     : null;
   // Categorical columns repeat a few values: one string per distinct value (found
-  // by a hash of its bytes, checked byte by byte) instead of one per row saves the
+  // by a key of its bytes, checked byte by byte) instead of one per row saves the
   // allocation and lets later Map lookups reuse the string's cached hash.
   let seen: Map<number, string> | null = intern && whole !== null ? new Map() : null;
   for (let i = 0; i < length; i++) {
@@ -215,8 +215,17 @@ function readUtf8Column(
     const a = valueOffsets[i]!;
     const b = valueOffsets[i + 1]!;
     if (seen !== null) {
-      let h = 0x811c9dc5 ^ (b - a);
-      for (let k = a; k < b; k++) h = Math.imul(h ^ values[k]!, 0x01000193);
+      // A key from the length and four bytes costs the same for any length; values
+      // sharing a key only miss the cache (each is still checked byte by byte).
+      const len = b - a;
+      const h =
+        len === 0
+          ? 0
+          : ((((len * 31 + values[a]!) * 31 + values[a + (len > 1 ? 1 : 0)]!) * 31 +
+              values[a + (len >> 1)]!) *
+              31 +
+              values[b - 1]!) |
+            0;
       const known = seen.get(h);
       if (known !== undefined && sameAscii(known, values, a, b)) {
         out[i] = known;
