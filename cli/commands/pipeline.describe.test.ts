@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunRecord } from "../../pipelines/runner/records.js";
+import { pendingStep, type RunRecord } from "../../pipelines/runner/records.js";
 import { describeRun } from "./pipeline.js";
 import { describeRunRecord } from "./runs.js";
 
@@ -43,21 +43,12 @@ describe("describeRunRecord (churn runs show)", () => {
       ...record({ fired: ["model_too_old"], cache_bypassed: ["train"] }),
       steps: [
         {
-          name: "train",
-          component: "train",
+          ...pendingStep({ name: "train", component: "train" }),
           state: "succeeded",
           attempts: 1,
           exit_code: 0,
-          started: null,
-          finished: null,
           seconds: 2,
           cache: { key: "k", hit: false, from: null, bypassed: ["model_too_old"] },
-          inputs: {},
-          outputs: {},
-          parameters: {},
-          counts: {},
-          error: null,
-          log: null,
         },
       ],
     });

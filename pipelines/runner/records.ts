@@ -39,6 +39,27 @@ export const stepRecordSchema = z.object({
 });
 export type StepRecord = z.infer<typeof stepRecordSchema>;
 
+/** The record of a step that has not run yet (how every step of a new run starts). */
+export function pendingStep(step: { name: string; component: string }): StepRecord {
+  return {
+    name: step.name,
+    component: step.component,
+    state: "pending",
+    attempts: 0,
+    exit_code: null,
+    started: null,
+    finished: null,
+    seconds: null,
+    cache: null,
+    inputs: {},
+    outputs: {},
+    parameters: {},
+    counts: {},
+    error: null,
+    log: null,
+  };
+}
+
 export const runStates = ["running", "succeeded", "failed"] as const;
 export type RunState = (typeof runStates)[number];
 

@@ -12,7 +12,7 @@ import { runIdFor, type TriggerObject } from "../run-id.js";
 import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
 import { pushRunMetrics } from "./metrics-push.js";
-import { type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
+import { pendingStep, type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
 import { cacheKey, cacheObject, ObjectHasher, resolveInputs } from "./resolve.js";
 import { selectWeeklyFile, stemOf, trainingData } from "./trigger.js";
 
@@ -57,26 +57,6 @@ export interface RunResult {
 
 const DEFAULT_TIMEOUT_SECONDS = 3600;
 const DEFAULT_RETRIES = 2;
-
-function emptyStep(step: StepDefinition): StepRecord {
-  return {
-    name: step.name,
-    component: step.component,
-    state: "pending",
-    attempts: 0,
-    exit_code: null,
-    started: null,
-    finished: null,
-    seconds: null,
-    cache: null,
-    inputs: {},
-    outputs: {},
-    parameters: {},
-    counts: {},
-    error: null,
-    log: null,
-  };
-}
 
 async function readOutputDoc(storage: Storage, runId: string, step: string): Promise<OutputDoc | null> {
   const name = `${stepPrefix(runId, step)}output.json`;
@@ -173,7 +153,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
       seconds: null,
       code_version: code,
       output_prefix: outputPrefixOf(pipeline, trigger),
-      steps: order.map(emptyStep),
+      steps: order.map(pendingStep),
     };
     const stepRecord = (name: string) => record.steps.find((s) => s.name === name)!;
     const upstream = new Map<string, OutputDoc>();

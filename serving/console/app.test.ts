@@ -13,7 +13,7 @@ import {
 } from "../../components/common/bundle/index.js";
 import { UsageError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
-import type { RunRecord, StepRecord } from "../../pipelines/runner/records.js";
+import { pendingStep, type RunRecord, type StepRecord } from "../../pipelines/runner/records.js";
 import { checkExposure, createConsoleApp, isLoopback } from "./app.js";
 import { cachedRunRecords } from "./data.js";
 
@@ -27,24 +27,7 @@ const SOURCE_RUN = "r-fedcba9876543210";
 const REASON = "ingest-weekly rejected 9 of 10 rows (90%), above ingest.max_reject_share 5%.";
 
 function step(name: string, component: string, extra: Partial<StepRecord> = {}): StepRecord {
-  return {
-    name,
-    component,
-    state: "pending",
-    attempts: 0,
-    exit_code: null,
-    started: null,
-    finished: null,
-    seconds: null,
-    cache: null,
-    inputs: {},
-    outputs: {},
-    parameters: {},
-    counts: {},
-    error: null,
-    log: null,
-    ...extra,
-  };
+  return { ...pendingStep({ name, component }), ...extra };
 }
 
 function record(runId: string, steps: StepRecord[], extra: Partial<RunRecord> = {}): RunRecord {
