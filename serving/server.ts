@@ -11,8 +11,6 @@ import { predictRoutes } from "./protocols/predict.js";
 import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
 
-export { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
-
 /**
  * The model server: one InferenceCore, the V2 and Seldon v1 adapters on
  * Fastify, Prometheus metrics, model loading with atomic hot swap, and a

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { collectPageErrors, keepScreenshot, launchBrowser } from "./support/browser.js";
-import { spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // The web console end to end: an example bucket, two real weekly runs (the
@@ -16,8 +16,7 @@ import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 // predecessor to roll back to) and a failing run on a bad weekly file, all
 // through the built CLI; then `churn ui` as a user starts it, driven by
 // headless chromium, and the same console over the GCS emulator.
-const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
+const _root = resolve(import.meta.dirname, "..");
 
 interface Result {
   code: number | null;
@@ -37,7 +36,7 @@ interface Console {
 
 /** Start `churn ui` on a free port and wait for its "console on <url>" line. */
 async function startConsole(bucket: string, extra: string[] = []): Promise<Console> {
-  const child = spawn(process.execPath, [bin, "ui", "--bucket", bucket, "--port", "0", ...extra], {
+  const child = spawn(process.execPath, [churnBin, "ui", "--bucket", bucket, "--port", "0", ...extra], {
     env: { ...process.env, CHURN_BUCKET: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -85,7 +84,7 @@ let browser: Browser;
 const consoles: Console[] = [];
 
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npx tsc -p tsconfig.build.json").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npx tsc -p tsconfig.build.json").toBe(true);
   base = await mkdtemp(join(tmpdir(), "console-browser-"));
   bucket = join(base, "bucket");
   const init = await churn(["init", "--bucket", bucket, "--rows", "3000", "--weekly-rows", "800"]);

@@ -10,14 +10,13 @@ import { createGcsClient } from "../components/common/storage/gcs.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import type { ForgetRecord } from "../components/forget/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // churn forget on both storage drivers, after a real weekly pipeline run: every
 // object and every version in the bucket (gzip and Arrow decoded) is scanned
 // independently of the forget code, before and after a following --force run.
-const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
+const _root = resolve(import.meta.dirname, "..");
 const WEEKLY = "weekly/2026-W48.csv";
 const GZ_COPY = "weekly/2026-W47.csv.gz";
 const LABELS = "labels/2026-W48.csv";
@@ -113,7 +112,7 @@ let emulator: GcsEmulator;
 let base: string;
 
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   emulator = await startGcsEmulator();
   await emulator.createBucket("forget-e2e", { versioning: true });
   base = await mkdtemp(join(tmpdir(), "forget-e2e-"));

@@ -13,13 +13,12 @@ import { lifetimePipeline } from "../pipelines/definitions/lifetime.js";
 import { InProcessExecutor } from "../pipelines/runner/executor.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { runPipeline } from "../pipelines/runner/run.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // The lifetime pipeline end to end on the full CDNOW master log (23,570
 // customers), through the built CLI with the local runner. The log is copied
 // from the read-only shared datasets into a temporary bucket at test time.
 const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
 const MASTER = join(root, "../shared/datasets/cdnow/CDNOW_master.txt");
 const present = existsSync(MASTER);
 if (!present) console.warn(`skipping the lifetime pipeline test: ${MASTER} is absent`);
@@ -57,7 +56,7 @@ const received: Array<Record<string, unknown>> = [];
 let webhook = "";
 
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   base = await mkdtemp(join(tmpdir(), "lifetime-pipeline-"));
   server = createServer((req, res) => {
     let body = "";

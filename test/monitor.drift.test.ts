@@ -5,13 +5,12 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
 import type { DriftReport } from "../components/monitor/drift.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // Drift through the real weekly pipeline (built CLI, local runner): the example
 // weekly file with one numeric column shifted by +50% must be flagged in
 // output/<stem>/drift.json, and only that column.
-const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
+const _root = resolve(import.meta.dirname, "..");
 const SHIFTED = "Customer_Age";
 
 function churn(args: string[]): Promise<CliResult> {
@@ -37,7 +36,7 @@ function shiftColumn(csv: string, column: string, factor: number): string {
 
 let dir: string;
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   dir = await mkdtemp(join(tmpdir(), "monitor-drift-"));
   const init = await churn(["init", "--bucket", dir, "--rows", "3000", "--weekly-rows", "1000"]);
   expect(init.code, init.stderr).toBe(0);

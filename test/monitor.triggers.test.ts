@@ -7,15 +7,14 @@ import { CsvParser } from "../components/common/csv/parse.js";
 import { csvField } from "../components/ingest/ingest.js";
 import type { DriftReport } from "../components/monitor/drift.js";
 import type { RunRecord, StepRecord } from "../pipelines/runner/records.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // Retraining triggers and the feedback loop through the real weekly pipeline
 // (built CLI, local runner, each step a child process): a weekly file shifted
 // in two features forces a retrain past the cache only when retrain.max_psi is
 // set; labels of a scored week give realised metrics in the next run and, with
 // retrain.on_labels, grow the training history by exactly the labelled rows.
-const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
+const _root = resolve(import.meta.dirname, "..");
 const SHIFTS = { Customer_Age: 1.5, Total_Trans_Amt: 3 } as const;
 const LABELLED = 250;
 const CODE_VERSION = `test-${process.pid}-${Date.now()}`;
@@ -85,7 +84,7 @@ let aged: string;
 const first = new Map<string, RunRecord>();
 
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   base = await mkdtemp(join(tmpdir(), "monitor-triggers-"));
   const template = join(base, "template");
   const init = await churn(["init", "--bucket", template, "--rows", "2000", "--weekly-rows", "600"]);

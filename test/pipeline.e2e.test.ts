@@ -7,13 +7,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../pipelines/runner/records.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
 // it: churn init, then churn pipeline run with the local runner (each step a
 // child process), on small example data so the suite stays quick.
-const root = resolve(import.meta.dirname, "..");
-const bin = join(root, "dist", "cli", "bin.js");
+const _root = resolve(import.meta.dirname, "..");
 
 /** The CLI with a short lease TTL, in its own process group (the kill test signals the group). */
 function churn(
@@ -42,7 +41,7 @@ async function bucket(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   base = await mkdtemp(join(tmpdir(), "pipeline-e2e-"));
   template = join(base, "template");
   const init = await churn(["init", "--bucket", template, "--rows", "3000", "--weekly-rows", "800"]);

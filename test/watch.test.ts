@@ -1,12 +1,11 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // `churn watch`, the local stand-in for the cloud trigger, through the built CLI.
-const bin = join(resolve(import.meta.dirname, ".."), "dist", "cli", "bin.js");
 
 function churn(args: string[]): Promise<CliResult> {
   return spawnChurn(args);
@@ -14,7 +13,7 @@ function churn(args: string[]): Promise<CliResult> {
 
 let dir: string;
 beforeAll(async () => {
-  expect(existsSync(bin), "dist/ missing: run npm run build").toBe(true);
+  expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   dir = await mkdtemp(join(tmpdir(), "watch-"));
   expect((await churn(["init", "--bucket", dir, "--rows", "2000", "--weekly-rows", "300"])).code).toBe(0);
   const config = await readFile(join(dir, "churn.yaml"), "utf8");

@@ -27,9 +27,6 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["forget", async () => (await import("./forget.js")).registerForget],
 ];
 
-/** The names of every sub-command. */
-export const commandNames: readonly string[] = COMMANDS.map(([name]) => name);
-
 /**
  * Registers the sub-command `argv` names (its first word that is not a flag),
  * or every sub-command when it names none (help, a typo, a global flag's value).
