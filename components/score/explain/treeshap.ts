@@ -244,14 +244,8 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
 
   // Leaf tables (see the header): per tree, either tables for every leaf or the recursion.
   const tables = buildLeafTables(
-    model,
     roots,
-    feature,
-    left,
-    right,
-    leftShare,
-    rightShare,
-    value,
+    { feature, left, right, leftShare, rightShare, value },
     options.tables === false ? 0 : MAX_TABLE_ENTRIES,
   );
   const miss = new Int32Array(total);
@@ -330,6 +324,17 @@ interface LeafTables {
   table: Float64Array;
 }
 
+/** All trees' nodes in one set of arrays (global indices), as createTreeShap lays them out. */
+interface NodeArrays {
+  feature: Int32Array;
+  left: Int32Array;
+  right: Int32Array;
+  /** Share of the parent's cover that reaches each child. */
+  leftShare: Float64Array;
+  rightShare: Float64Array;
+  value: Float64Array;
+}
+
 interface LeafPlan {
   node: number;
   features: number[];
@@ -342,16 +347,8 @@ interface LeafPlan {
  * first appearance from the root, so a feature's slot is the same for every
  * leaf below a node) and zero fractions; writes each internal node's slot bit.
  */
-function leafPlans(
-  root: number,
-  feature: Int32Array,
-  left: Int32Array,
-  right: Int32Array,
-  leftShare: Float64Array,
-  rightShare: Float64Array,
-  value: Float64Array,
-  nodeBit: Int32Array,
-): LeafPlan[] {
+function leafPlans(root: number, nodes: NodeArrays, nodeBit: Int32Array): LeafPlan[] {
+  const { feature, left, right, leftShare, rightShare, value } = nodes;
   const plans: LeafPlan[] = [];
   const walk = (node: number, features: number[], zeros: number[]) => {
     const f = feature[node]!;
@@ -422,26 +419,17 @@ function fillLeafTable(zeros: number[], v: number, out: Float64Array, at: number
 }
 
 /** Builds leaf tables for every tree whose paths are short enough and whose splits all have covered children, within `maxEntries` numbers. */
-function buildLeafTables(
-  model: GbdtModel,
-  roots: Int32Array,
-  feature: Int32Array,
-  left: Int32Array,
-  right: Int32Array,
-  leftShare: Float64Array,
-  rightShare: Float64Array,
-  value: Float64Array,
-  maxEntries: number,
-): LeafTables {
+function buildLeafTables(roots: Int32Array, nodes: NodeArrays, maxEntries: number): LeafTables {
+  const { feature } = nodes;
   const total = feature.length;
-  const hasTables = new Uint8Array(model.trees.length);
+  const hasTables = new Uint8Array(roots.length);
   const nodeBit = new Int32Array(total);
   const chosen: LeafPlan[] = [];
   let entries = 0;
-  for (let t = 0; t < model.trees.length; t++) {
+  for (let t = 0; t < roots.length; t++) {
     const root = roots[t]!;
     if (feature[root] === -1 || maxEntries === 0) continue;
-    const plans = leafPlans(root, feature, left, right, leftShare, rightShare, value, nodeBit);
+    const plans = leafPlans(root, nodes, nodeBit);
     let size = 0;
     let usable = true;
     for (const plan of plans) {
