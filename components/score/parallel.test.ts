@@ -1,6 +1,6 @@
-import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ArrowStreamWriter, readRowBatches } from "../common/schema/arrow.js";
+import { readRowBatches } from "../common/schema/arrow.js";
+import { arrowChunks, byteStream } from "../common/schema/testdata.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { decodeRawBatch, readRawBatches } from "./parallel.js";
 
@@ -31,18 +31,6 @@ function batch(rows: number, first: number): RowBatch {
   };
 }
 
-async function arrowBytes(batches: RowBatch[]): Promise<Uint8Array[]> {
-  const writer = new ArrowStreamWriter(schema, false);
-  const chunks: Uint8Array[] = [];
-  const done = (async () => {
-    for await (const chunk of writer.readable) chunks.push(chunk as Uint8Array);
-  })();
-  for (const b of batches) await writer.write(b);
-  writer.end();
-  await done;
-  return chunks;
-}
-
 /** A batch as plain arrays of its numRows rows (Arrow value buffers may be padded past the last row). */
 function plain(b: RowBatch) {
   return {
@@ -55,14 +43,13 @@ function plain(b: RowBatch) {
 
 describe("readRawBatches", () => {
   it("splits record batches into pieces that decode to exactly the rows readRowBatches gives", async () => {
-    const bytes = await arrowBytes([batch(100, 0), batch(37, 100), batch(3, 137)]);
+    const bytes = await arrowChunks(schema, [batch(100, 0), batch(37, 100), batch(3, 137)]);
     const expected = [];
-    for await (const b of readRowBatches(Readable.from(bytes, { objectMode: false })))
-      expected.push(plain(b));
+    for await (const b of readRowBatches(byteStream(bytes))) expected.push(plain(b));
     for (const pieceRows of [8, 20, Number.POSITIVE_INFINITY]) {
       const got: ReturnType<typeof plain>[] = [];
       const sizes: number[][] = [];
-      for await (const pieces of readRawBatches(Readable.from(bytes, { objectMode: false }), pieceRows)) {
+      for await (const pieces of readRawBatches(byteStream(bytes), pieceRows)) {
         sizes.push(pieces.map((p) => p.numRows));
         const decoded = pieces.map((p) => plain(decodeRawBatch(p)));
         got.push({

@@ -1,6 +1,6 @@
-import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ArrowStreamWriter, readRowBatches } from "./arrow.js";
+import { readRowBatches } from "./arrow.js";
+import { arrowChunks, byteStream } from "./testdata.js";
 import type { DatasetSchema, RowBatch } from "./types.js";
 
 const schema: DatasetSchema = {
@@ -16,17 +16,8 @@ const schema: DatasetSchema = {
 };
 
 async function roundTrip(batch: RowBatch): Promise<RowBatch[]> {
-  const writer = new ArrowStreamWriter(schema, false);
-  const chunks: Uint8Array[] = [];
-  const done = (async () => {
-    for await (const chunk of writer.readable) chunks.push(chunk as Uint8Array);
-  })();
-  await writer.write(batch);
-  writer.end();
-  await done;
   const out: RowBatch[] = [];
-  // Byte mode, like a file or GCS read stream (object mode would hand Arrow whole chunks).
-  for await (const b of readRowBatches(Readable.from(chunks, { objectMode: false }))) out.push(b);
+  for await (const b of readRowBatches(byteStream(await arrowChunks(schema, [batch])))) out.push(b);
   return out;
 }
 
