@@ -23,12 +23,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Bundle } from "../components/common/bundle/bundle.js";
 import { readChampion } from "../components/common/bundle/champion.js";
-import { planAndRunStep } from "../components/common/component/run.js";
+import { hashObject, runStep, writeInputDoc } from "../components/common/component/run.js";
+import type { ObjectRef } from "../components/common/component/spec.js";
 import { readRowBatches } from "../components/common/schema/arrow.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { exampleConfigText, exampleRows } from "../components/example-bucket/index.js";
-import { loadPredictor, scoreBatchCsv } from "../components/score/predictor.js";
+import { loadPredictor } from "../components/score/predictor.js";
+import { scoreBatchCsv } from "../components/score/scores-csv.js";
 import { selectRows } from "../components/train/rows.js";
 import { retrainPipeline } from "../pipelines/definitions/weekly.js";
 import { InProcessExecutor, STEP_NODE_FLAGS } from "../pipelines/runner/executor.js";
@@ -47,7 +49,11 @@ const HISTORY = Number(values.history);
 const REASON_ROWS = Number(values["reason-rows"]);
 const SEED = 42;
 
-/** Plan and run one step in this process, timing only the run (not the input hashing). */
+/**
+ * Plan one step (hash its inputs into input.json, as the runner does before
+ * starting it), then run it in this process, timing only the run: reading the
+ * input (its hash checked), the component, and writing the outputs.
+ */
 async function step(
   storage: Storage,
   run: string,
@@ -56,8 +62,12 @@ async function step(
   inputs: Record<string, string[]>,
   parameters: Record<string, unknown> = {},
 ) {
+  const resolved: Record<string, ObjectRef[]> = {};
+  for (const [port, names] of Object.entries(inputs))
+    resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
+  await writeInputDoc(storage, { component, run, step: name, inputs: resolved, parameters });
   const started = performance.now();
-  const output = await planAndRunStep(storage, run, name, component, inputs, parameters);
+  const { output } = await runStep(storage, run, name, { expectComponent: component });
   return { output, seconds: (performance.now() - started) / 1000 };
 }
 

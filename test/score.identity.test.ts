@@ -14,14 +14,8 @@ import { storedColumns } from "../components/common/schema/arrow.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import {
-  csvField,
-  formatProbability,
-  loadChampionModel,
-  loadPredictor,
-  scoreBatchCsv,
-  scoresHeader,
-} from "../components/score/predictor.js";
+import { formatProbability, loadChampionModel, loadPredictor } from "../components/score/predictor.js";
+import { csvField, scoreBatchCsv, scoresHeader } from "../components/score/scores-csv.js";
 import { selectRows } from "../components/train/rows.js";
 import { runCli } from "./ingest-support/helpers.js";
 import { readRows, removeTempBuckets, runComponent, tempBucket } from "./models-support/datasets.js";

@@ -17,12 +17,8 @@ import { readBundle, readChampion } from "../components/common/bundle/index.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import {
-  formatProbability,
-  loadChampionModel,
-  loadPredictor,
-  scoreBatchCsv,
-} from "../components/score/predictor.js";
+import { formatProbability, loadChampionModel, loadPredictor } from "../components/score/predictor.js";
+import { scoreBatchCsv } from "../components/score/scores-csv.js";
 import { selectRows } from "../components/train/rows.js";
 import { championSource } from "../serving/champion-source.js";
 import { createModelServer, type ModelServer } from "../serving/server.js";

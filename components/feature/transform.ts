@@ -109,13 +109,39 @@ function scaled(x: number, s: NumericStats): number {
 // Level lookups are built once per encoder object: JSON objects as maps would
 // let a category named "constructor" or "__proto__" hit Object.prototype.
 const lookups = new WeakMap<ColumnEncoder, Map<string, number>>();
-function lookup(e: ColumnEncoder & { levels: string[] }): Map<string, number> {
+
+/** A level-encoded value: an index into `levels`, or one of these two. */
+export const UNSEEN_CODE = -1;
+export const MISSING_CODE = -2;
+
+/** The code of a categorical value (null: missing) for a one-hot or frequency encoder. */
+export function levelCode(e: ColumnEncoder & { levels: string[] }, value: string | null): number {
+  if (value === null) return MISSING_CODE;
   let m = lookups.get(e);
   if (!m) {
     m = new Map(e.levels.map((level, i) => [level, i]));
     lookups.set(e, m);
   }
-  return m;
+  return m.get(value) ?? UNSEEN_CODE;
+}
+
+/** Writes a one-hot or frequency encoder's outputs for a level code at out[offset..]; returns the next offset. */
+export function encodeLevelInto(
+  e: ColumnEncoder & { kind: "onehot" | "frequency" },
+  code: number,
+  out: Float64Array,
+  offset: number,
+): number {
+  if (e.kind === "onehot") {
+    const width = e.levels.length + 2;
+    // A loop, not fill(): a handful of outputs per row, where the builtin call costs more.
+    for (let k = offset; k < offset + width; k++) out[k] = 0;
+    out[offset + (code >= 0 ? code : code === UNSEEN_CODE ? e.levels.length : e.levels.length + 1)] = 1;
+    return offset + width;
+  }
+  out[offset] = code >= 0 ? e.shares[code]! : 0;
+  if (e.missingIndicator) out[offset + 1] = code === MISSING_CODE ? 1 : 0;
+  return offset + encoderWidth(e);
 }
 
 function asNumber(value: RawValue, column: string): number {
@@ -156,24 +182,9 @@ export function encodeValueInto(
       if (e.missingIndicator) out[offset + 1] = missing ? 1 : 0;
       return offset + encoderWidth(e);
     }
-    case "onehot": {
-      const s = asText(value, e.column);
-      const width = e.levels.length + 2;
-      out.fill(0, offset, offset + width);
-      if (s === null) out[offset + e.levels.length + 1] = 1;
-      else {
-        const at = lookup(e).get(s);
-        out[offset + (at === undefined ? e.levels.length : at)] = 1;
-      }
-      return offset + width;
-    }
-    case "frequency": {
-      const s = asText(value, e.column);
-      const at = s === null ? undefined : lookup(e).get(s);
-      out[offset] = at === undefined ? 0 : e.shares[at];
-      if (e.missingIndicator) out[offset + 1] = s === null ? 1 : 0;
-      return offset + encoderWidth(e);
-    }
+    case "onehot":
+    case "frequency":
+      return encodeLevelInto(e, levelCode(e, asText(value, e.column)), out, offset);
     case "date": {
       const ms = asNumber(value, e.column);
       const missing = Number.isNaN(ms);

@@ -1,18 +1,10 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { RecordBatchReader } from "apache-arrow";
 import type { Bundle } from "../common/bundle/bundle.js";
 import { ChurnError, InputError } from "../common/errors.js";
-import {
-  datasetSchemaOf,
-  ID_FIELD,
-  isFloatColumn,
-  LINE_FIELD,
-  readRowBatches,
-  storedColumns,
-} from "../common/schema/arrow.js";
-import type { RowBatch } from "../common/schema/types.js";
-import { loadPredictor, type ReasonOptions, type ScoreScratch, scoreBatchCsv } from "./predictor.js";
+import { readRawBatches, transferList } from "../common/schema/raw-batch.js";
+import { loadPredictor } from "./predictor.js";
+import { type ScoreOptions, ScoresCsvWriter } from "./scores-csv.js";
 
 /**
  * Scoring on every core: record batches go round-robin to worker threads, each
@@ -25,8 +17,6 @@ import { loadPredictor, type ReasonOptions, type ScoreScratch, scoreBatchCsv } f
  * than scoring them, and would leave the main thread the bottleneck.
  */
 
-export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
-
 /**
  * Worker threads for a big input. Probabilities alone: one per core but one
  * (the main thread reads, hashes and writes), and none below 4 cores: on a
@@ -38,140 +28,6 @@ export function defaultWorkers(explaining: boolean): number {
   const cores = availableParallelism();
   if (explaining) return cores >= 2 ? cores : 0;
   return cores >= 4 ? cores - 1 : 0;
-}
-
-/** A utf8 Arrow column as plain buffers: offsets start at 0. */
-interface RawUtf8 {
-  offsets: Int32Array;
-  bytes: Uint8Array;
-  /** Validity bitmap, or null when nothing is missing. */
-  valid: Uint8Array | null;
-}
-
-/** One record batch as transferable buffers. */
-export interface RawBatch {
-  numRows: number;
-  lines: Uint32Array;
-  ids: RawUtf8;
-  columns: Record<string, Float64Array | RawUtf8>;
-}
-
-interface ArrowData {
-  length: number;
-  offset: number;
-  values: Uint8Array | Float64Array | Uint32Array;
-  valueOffsets: Int32Array;
-  nullBitmap?: Uint8Array;
-  nullCount: number;
-}
-
-/** Rows [from, to) of a utf8 Arrow column as plain buffers; `from` is a multiple of 8 so the validity bitmap stays byte-aligned. */
-function rawUtf8(data: ArrowData, from: number, to: number): RawUtf8 {
-  const n = to - from;
-  const start = data.valueOffsets[from]!;
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i <= n; i++) offsets[i] = data.valueOffsets[from + i]! - start;
-  const bytes = (data.values as Uint8Array).slice(start, data.valueOffsets[to]!);
-  const valid =
-    data.nullCount > 0 && data.nullBitmap?.length ? data.nullBitmap.slice(from >> 3, (to + 7) >> 3) : null;
-  return { offsets, bytes, valid };
-}
-
-const decoder = new TextDecoder("utf-8");
-
-function decodeUtf8(raw: RawUtf8, n: number): Array<string | null> {
-  const out: Array<string | null> = new Array(n);
-  const { offsets, bytes, valid } = raw;
-  let ascii = true;
-  for (let i = 0; i < bytes.length; i++)
-    if (bytes[i]! > 127) {
-      ascii = false;
-      break;
-    }
-  const whole = ascii
-    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
-    : null;
-  for (let i = 0; i < n; i++) {
-    if (valid && ((valid[i >> 3]! >> (i & 7)) & 1) === 0) out[i] = null;
-    else
-      out[i] =
-        whole !== null
-          ? whole.slice(offsets[i]!, offsets[i + 1]!)
-          : decoder.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!));
-  }
-  return out;
-}
-
-/** Rebuilds the RowBatch of a raw batch (what readRowBatches would have given). */
-export function decodeRawBatch(raw: RawBatch): RowBatch {
-  const columns: RowBatch["columns"] = {};
-  for (const [name, c] of Object.entries(raw.columns))
-    columns[name] = c instanceof Float64Array ? c : decodeUtf8(c, raw.numRows);
-  return {
-    numRows: raw.numRows,
-    lines: raw.lines,
-    ids: decodeUtf8(raw.ids, raw.numRows) as string[],
-    columns,
-  };
-}
-
-function transferList(raw: RawBatch): ArrayBuffer[] {
-  const list: ArrayBuffer[] = [raw.lines.buffer as ArrayBuffer];
-  const utf8 = (u: RawUtf8) => {
-    list.push(u.offsets.buffer as ArrayBuffer, u.bytes.buffer as ArrayBuffer);
-    if (u.valid) list.push(u.valid.buffer as ArrayBuffer);
-  };
-  utf8(raw.ids);
-  for (const c of Object.values(raw.columns)) {
-    if (c instanceof Float64Array) list.push(c.buffer as ArrayBuffer);
-    else utf8(c);
-  }
-  return list;
-}
-
-/**
- * Reads an ingest Arrow stream as raw batches (copies of their buffers, ready
- * to transfer): one array per record batch, split into pieces of at most
- * `pieceRows` rows so the work spreads evenly over the workers.
- */
-export async function* readRawBatches(
-  input: AsyncIterable<Uint8Array>,
-  pieceRows = Number.POSITIVE_INFINITY,
-): AsyncGenerator<RawBatch[]> {
-  const reader = await RecordBatchReader.from(input);
-  await reader.open();
-  const columns = storedColumns(datasetSchemaOf(reader.schema));
-  // Pieces start at multiples of 8 rows: validity bitmaps then split on byte boundaries.
-  const step = Number.isFinite(pieceRows)
-    ? Math.max(8, pieceRows - (pieceRows % 8))
-    : Number.POSITIVE_INFINITY;
-  for await (const batch of reader) {
-    const child = (name: string) => {
-      const vector = batch.getChild(name);
-      if (!vector) throw new InputError(`the Arrow stream lacks column "${name}"`);
-      return vector.data[0] as unknown as ArrowData;
-    };
-    const pieces: RawBatch[] = [];
-    let from = 0;
-    do {
-      const to = Math.min(batch.numRows, from + step);
-      const raw: RawBatch = {
-        numRows: to - from,
-        lines: (child(LINE_FIELD).values as Uint32Array).slice(from, to),
-        ids: rawUtf8(child(ID_FIELD), from, to),
-        columns: {},
-      };
-      for (const column of columns) {
-        const data = child(column.name);
-        raw.columns[column.name] = isFloatColumn(column)
-          ? (data.values as Float64Array).slice(from, to)
-          : rawUtf8(data, from, to);
-      }
-      pieces.push(raw);
-      from = to;
-    } while (from < batch.numRows);
-    yield pieces;
-  }
 }
 
 interface Reply {
@@ -198,7 +54,7 @@ export interface BatchRange {
 }
 
 /**
- * Scores an ingest Arrow stream into scores.csv chunks (text, or UTF-8 bytes from workers; no header), in
+ * Scores an ingest Arrow stream into scores.csv chunks (UTF-8, no header), in
  * input order, on `workers` worker threads (0: on this thread); `onRows` counts the rows scored.
  */
 export async function* scoreArrow(
@@ -209,15 +65,14 @@ export async function* scoreArrow(
   range: BatchRange,
   workers: number,
   onRows: (rows: number) => void,
-): AsyncGenerator<string | Uint8Array> {
+): AsyncGenerator<Uint8Array> {
   if (workers <= 0) {
-    const predictor = loadPredictor(bundle, version);
-    const scratch: ScoreScratch = { x: new Float64Array(0), p: new Float64Array(0) };
+    const writer = new ScoresCsvWriter(loadPredictor(bundle, version), options);
     let b = 0;
-    for await (const batch of readRowBatches(input)) {
+    for await (const [raw] of readRawBatches(input)) {
       if (b >= range.from && b < range.to) {
-        onRows(batch.numRows);
-        yield scoreBatchCsv(predictor, batch, options, scratch);
+        onRows(raw!.numRows);
+        yield writer.write(raw!);
       }
       b++;
     }
@@ -253,7 +108,7 @@ export async function* scoreArrow(
   try {
     let b = 0;
     let seq = 0;
-    for await (const pieces of readRawBatches(input, pieceRows)) {
+    for await (const pieces of readRawBatches(input, { pieceRows, copy: true })) {
       if (b >= range.from && b < range.to) {
         for (const raw of pieces) {
           const id = seq++;

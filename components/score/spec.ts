@@ -13,7 +13,8 @@ import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { readBundleInput } from "../evaluate/spec.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
-import { loadPredictor, scoresHeader } from "./predictor.js";
+import { loadPredictor } from "./predictor.js";
+import { scoresHeader } from "./scores-csv.js";
 
 /**
  * The score component: streams ingest-weekly's record batches through the
@@ -103,7 +104,9 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   if (config.score.mode === "server" && serverUrl === null)
     throw new UsageError("churn.yaml score.mode is server but score.server_url is not set");
   if (serverUrl !== null) return runViaServer(ctx, serverUrl, predictor, options, rowsRef, from, to);
-  const out = new PassThrough();
+  // Room for a few batches of text: scoring goes on while storage writes, rather than
+  // waiting for every chunk to drain (the default 16 KB buffer made the two take turns).
+  const out = new PassThrough({ highWaterMark: 8 << 20 });
   const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
   written.catch(() => {});
   let rows = 0;

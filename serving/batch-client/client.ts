@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ChurnError, NotFoundError, TransientError, UsageError } from "../../components/common/errors.js";
 import type { DatasetSchema, RowBatch } from "../../components/common/schema/types.js";
-import { csvField, formatProbability, passthroughText } from "../../components/score/predictor.js";
+import { formatProbability } from "../../components/score/predictor.js";
+import { csvField, passthroughText } from "../../components/score/scores-csv.js";
 
 /**
  * Batch scoring through a model server (Open Inference Protocol V2), like

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readRowBatches } from "../common/schema/arrow.js";
-import { arrowChunks, byteStream } from "../common/schema/testdata.js";
-import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
-import { decodeRawBatch, readRawBatches } from "./parallel.js";
+import { readRowBatches } from "./arrow.js";
+import { decodeRawBatch, readRawBatches } from "./raw-batch.js";
+import { arrowChunks, byteStream } from "./testdata.js";
+import type { DatasetSchema, RowBatch } from "./types.js";
 
 const schema: DatasetSchema = {
   version: 1,
@@ -49,7 +49,7 @@ describe("readRawBatches", () => {
     for (const pieceRows of [8, 20, Number.POSITIVE_INFINITY]) {
       const got: ReturnType<typeof plain>[] = [];
       const sizes: number[][] = [];
-      for await (const pieces of readRawBatches(byteStream(bytes), pieceRows)) {
+      for await (const pieces of readRawBatches(byteStream(bytes), { pieceRows, copy: true })) {
         sizes.push(pieces.map((p) => p.numRows));
         const decoded = pieces.map((p) => plain(decodeRawBatch(p)));
         got.push({

@@ -1,0 +1,241 @@
+import { InputError } from "../common/errors.js";
+import { type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../common/schema/raw-batch.js";
+import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
+import { RawEncoder } from "../feature/encode-raw.js";
+import { formatProbability, type Predictor, type ReasonOptions, type Tier } from "./predictor.js";
+
+/**
+ * scores.csv (DESIGN): the header, the quoting and the one writer of its
+ * lines. Lines are written as UTF-8 bytes straight from the raw Arrow buffers:
+ * ids and passthrough texts are copied byte for byte, so a million-row file
+ * makes no string per row (building and re-encoding those strings was most of
+ * the step's time besides the model itself).
+ */
+
+export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
+
+/** Quotes a CSV field when it needs it (RFC 4180). */
+export function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, model_version, passthrough. */
+export function scoresHeader(schema: DatasetSchema, passthrough: readonly string[], reasons: number): string {
+  const names = [schema.idColumn, "churn_probability", "risk_tier"];
+  for (let r = 1; r <= reasons; r++) names.push(`reason_${r}`);
+  names.push("model_version", ...passthrough);
+  return `${names.map(csvField).join(",")}\n`;
+}
+
+/** Text of a passthrough value from a typed batch column (also used by the batch client). */
+export function passthroughText(
+  schema: DatasetSchema,
+  column: string,
+  value: string | number | null,
+): string {
+  if (value === null) return "";
+  if (typeof value === "string") return csvField(value);
+  if (Number.isNaN(value)) return "";
+  const type = schema.columns.find((c) => c.name === column)?.type;
+  if (type === "date") return new Date(value).toISOString().slice(0, 10);
+  if (type === "boolean") return value === 0 ? "false" : "true";
+  return String(value);
+}
+
+const COMMA = 44;
+const QUOTE = 34;
+const NEWLINE = 10;
+const utf8 = new TextEncoder();
+
+/** A growing UTF-8 buffer. */
+export class ByteWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(Math.max(64, capacity));
+  }
+
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    bigger.set(this.buf.subarray(0, this.pos));
+    this.buf = bigger;
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** A few bytes (a loop: set() is a builtin call that costs more at this size). */
+  bytes(src: Uint8Array): void {
+    this.reserve(src.length);
+    const buf = this.buf;
+    let at = this.pos;
+    for (let k = 0; k < src.length; k++) buf[at++] = src[k]!;
+    this.pos = at;
+  }
+
+  /**
+   * formatProbability(p), i.e. p.toFixed(6), without making the string.
+   * toFixed takes the integer n nearest to p·10⁶ (the larger on a tie). For
+   * p in [0, 1] the product y = p * 1e6 is within half an ulp (< 1.2e-10) of
+   * the exact one, so when y's fraction is more than 1e-6 from one half,
+   * Math.round(y) is that n; the few values nearer a tie use toFixed itself.
+   */
+  probability(p: number): void {
+    const y = p * 1e6;
+    if (!(p >= 0 && p <= 1) || Math.abs(y - Math.floor(y) - 0.5) < 1e-6) {
+      this.ascii(formatProbability(p));
+      return;
+    }
+    let n = Math.round(y);
+    this.reserve(8);
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = n === 1_000_000 ? 49 : 48;
+    buf[at + 1] = 46;
+    for (let k = 7; k >= 2; k--) {
+      buf[at + k] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.pos = at + 8;
+  }
+
+  /** A string of code units below 128 (numbers, tiers). */
+  ascii(text: string): void {
+    this.reserve(text.length);
+    for (let k = 0; k < text.length; k++) this.buf[this.pos++] = text.charCodeAt(k);
+  }
+
+  text(text: string): void {
+    this.reserve(text.length * 3);
+    this.pos += utf8.encodeInto(text, this.buf.subarray(this.pos)).written;
+  }
+
+  /** Value i of a utf8 column as a CSV field, quoted exactly when csvField would quote its text (missing: empty). */
+  utf8Field(column: RawUtf8, i: number): void {
+    if (column.valid !== null && ((column.valid[i >> 3]! >> (i & 7)) & 1) === 0) return;
+    const { bytes } = column;
+    const a = column.offsets[i]!;
+    const b = column.offsets[i + 1]!;
+    // Bytes below 128 are whole characters in UTF-8, so this byte test is csvField's character test.
+    let quote = false;
+    for (let k = a; k < b; k++) {
+      const c = bytes[k]!;
+      if (c === QUOTE || c === COMMA || c === NEWLINE || c === 13) {
+        quote = true;
+        break;
+      }
+    }
+    if (!quote) {
+      // A loop, not set(subarray): ids are a few bytes, and a view per row is garbage.
+      this.reserve(b - a);
+      const buf = this.buf;
+      let at = this.pos;
+      for (let k = a; k < b; k++) buf[at++] = bytes[k]!;
+      this.pos = at;
+      return;
+    }
+    this.reserve(2 * (b - a) + 2);
+    this.buf[this.pos++] = QUOTE;
+    for (let k = a; k < b; k++) {
+      if (bytes[k] === QUOTE) this.buf[this.pos++] = QUOTE;
+      this.buf[this.pos++] = bytes[k]!;
+    }
+    this.buf[this.pos++] = QUOTE;
+  }
+
+  /** The bytes written, in a buffer of their own (it may be transferred or queued). */
+  take(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+const TIER_BYTES: Record<Tier, Uint8Array> = {
+  high: utf8.encode("high"),
+  medium: utf8.encode("medium"),
+  low: utf8.encode("low"),
+};
+
+/**
+ * Writes the scores.csv lines (no header) of a stream's batches, in order. One
+ * per stream: it keeps scratch matrices and the categorical level tables.
+ */
+export class ScoresCsvWriter {
+  private readonly encoder: RawEncoder;
+  private readonly withReasons: ReadonlySet<Tier>;
+  private readonly emptyReasons: Uint8Array;
+  private readonly tail: Uint8Array;
+  private x = new Float64Array(0);
+  private p = new Float64Array(0);
+
+  constructor(
+    private readonly predictor: Predictor,
+    private readonly options: ScoreOptions,
+  ) {
+    this.encoder = new RawEncoder(predictor.transform);
+    this.withReasons = new Set(options.reasonsFor);
+    this.emptyReasons = utf8.encode(",".repeat(options.reasons));
+    this.tail = utf8.encode(`,${predictor.version}`);
+  }
+
+  /** The lines of one raw batch as UTF-8. */
+  write(raw: RawBatch): Uint8Array {
+    const { predictor, options } = this;
+    const n = raw.numRows;
+    const d = predictor.numFeatures;
+    if (this.x.length < n * d) this.x = new Float64Array(n * d);
+    if (this.p.length < n) this.p = new Float64Array(n);
+    const x = this.encoder.encodeInto(raw, this.x);
+    const p = predictor.probabilities(x, n, this.p);
+    const pass = options.passthrough.map((name) => {
+      const c = raw.columns[name];
+      if (c === undefined) throw new InputError(`the rows have no passthrough column "${name}"`);
+      return c;
+    });
+    const k = options.reasons;
+    const schema = predictor.schema;
+    // About 40 bytes a line besides the id and the version; the writer grows if reasons need more.
+    const w = new ByteWriter(raw.ids.offsets[n]! - raw.ids.offsets[0]! + n * (40 + this.tail.length));
+    for (let i = 0; i < n; i++) {
+      const pi = p[i]!;
+      const tier = predictor.tierOf(pi);
+      w.utf8Field(raw.ids, i);
+      w.byte(COMMA);
+      w.probability(pi);
+      w.byte(COMMA);
+      w.bytes(TIER_BYTES[tier]);
+      if (k > 0) {
+        if (this.withReasons.has(tier)) {
+          const value = (column: string) => {
+            const c = raw.columns[column]!;
+            return c instanceof Float64Array ? c[i]! : utf8At(c, i);
+          };
+          const reasons = predictor.reasons(x, i * d, value, k);
+          for (let r = 0; r < k; r++) {
+            w.byte(COMMA);
+            if (reasons[r] !== undefined) w.text(csvField(reasons[r]!));
+          }
+        } else w.bytes(this.emptyReasons);
+      }
+      w.bytes(this.tail);
+      for (let j = 0; j < pass.length; j++) {
+        w.byte(COMMA);
+        const c = pass[j]!;
+        if (c instanceof Float64Array) w.ascii(passthroughText(schema, options.passthrough[j]!, c[i]!));
+        else w.utf8Field(c, i);
+      }
+      w.byte(NEWLINE);
+    }
+    return w.take();
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** Scores one decoded batch into scores.csv lines (no header), through the same writer. */
+export function scoreBatchCsv(predictor: Predictor, batch: RowBatch, options: ScoreOptions): string {
+  return decoder.decode(new ScoresCsvWriter(predictor, options).write(rawBatchOf(batch)));
+}
