@@ -104,9 +104,7 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   if (config.score.mode === "server" && serverUrl === null)
     throw new UsageError("churn.yaml score.mode is server but score.server_url is not set");
   if (serverUrl !== null) return runViaServer(ctx, serverUrl, predictor, options, rowsRef, from, to);
-  // Room for a few batches of text: scoring goes on while storage writes, rather than
-  // waiting for every chunk to drain (the default 16 KB buffer made the two take turns).
-  const out = new PassThrough({ highWaterMark: 8 << 20 });
+  const out = new PassThrough();
   const written = ctx.writeOutput("scores", out, { contentType: "text/csv" });
   written.catch(() => {});
   let rows = 0;
