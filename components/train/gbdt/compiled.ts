@@ -5,9 +5,10 @@
  * the block streams past. Each row's margin still starts at the base score
  * and adds tree outputs in tree order, exactly like the plain walk, so the
  * results are bit-identical to predictMarginPlain whatever the block size.
- * compileGbdtCode: the trees as generated JavaScript conditionals (about 4x
- * the plain walk, 3x the typed arrays, measured by bench/gbdt-predict.ts),
- * for hosts that allow `new Function`; it too keeps the plain walk's order.
+ * compileGbdtCode: the trees as generated JavaScript, conditionals near the
+ * root and branch-free arithmetic in small subtrees (about 6x the plain walk,
+ * 5x the typed arrays, measured by bench/gbdt-predict.ts), for hosts that
+ * allow `new Function`; it too keeps the plain walk's order.
  */
 import type { GbdtModel } from "./model.js";
 
@@ -128,19 +129,80 @@ export interface GbdtCodePredictor {
 }
 
 type TreeChunk = (x: Float64Array, o: number, m: number) => number;
+type Tree = GbdtModel["trees"][number];
 
-/** Nodes per generated function: small enough for V8 to optimise each function (500: -7%, 8,000: -87%). */
-const NODES_PER_FUNCTION = 2000;
+/**
+ * Source characters per generated function. V8 does not optimise a function
+ * past about 60 KB of bytecode, and then the scorer runs 30-70x slower
+ * (measured on the example model: chunks of ~65k characters fine, ~100k
+ * not). A budget in characters, not nodes, keeps clear of that edge whatever
+ * the trees look like; 1,000 or 2,000 nodes a function measured within 4%.
+ */
+const SOURCE_PER_FUNCTION = 40_000;
 /** Rows per block of the generated code (bench/gbdt-predict.ts: 64 rows 298k rows/s, 256 314k, 1,024 337k). */
 const CODE_BLOCK_ROWS = 1024;
+/**
+ * Subtrees with at most this many leaves are evaluated without branches. A
+ * row's path through a tree is unpredictable, so near the leaves a branch is
+ * mispredicted about every other time; computing every comparison of a small
+ * subtree and picking its leaf by arithmetic costs less. Measured on the
+ * example model (100 trees of 31 leaves): 2 leaves +13%, 4 +30%, 8 +50%;
+ * past about 10 V8 stops optimising the expressions and it collapses.
+ */
+const BRANCH_FREE_LEAVES = 8;
 
-function treeExpression(tree: GbdtModel["trees"][number], k: number): string {
+function countLeaves(tree: Tree, k: number): number {
+  return tree.feature[k] === -1 ? 1 : countLeaves(tree, tree.left[k]) + countLeaves(tree, tree.right[k]);
+}
+
+/** A node's test as 0 (left) or 1 (right). `f > t` is false for NaN and `!(f <= t)` true: the learned default side. */
+function goesRight(tree: Tree, k: number): string {
+  const f = tree.feature[k];
+  const t = num(tree.threshold[k]);
+  return tree.defaultLeft[k] === 1 ? `(f${f} > ${t})` : `!(f${f} <= ${t})`;
+}
+
+/**
+ * The index of the leaf a row reaches in the subtree at k (leaves numbered
+ * left to right), as integer arithmetic on every comparison of the subtree:
+ * left + right? * (leftLeaves + rightIndex - left). Booleans count as 0/1.
+ */
+function leafIndexExpression(tree: Tree, k: number): string {
+  if (tree.feature[k] === -1) return "0";
+  const left = leafIndexExpression(tree, tree.left[k]);
+  const rightIndex = leafIndexExpression(tree, tree.right[k]);
+  const leftLeaves = countLeaves(tree, tree.left[k]);
+  const right = rightIndex === "0" ? `${leftLeaves}` : `(${leftLeaves} + ${rightIndex})`;
+  if (left === "0") return `(${goesRight(tree, k)} * ${right})`;
+  return `(${left} + ${goesRight(tree, k)} * (${right} - ${left}))`;
+}
+
+function pushLeafValues(tree: Tree, k: number, into: number[]): void {
+  if (tree.feature[k] === -1) into.push(tree.value[k]);
+  else {
+    pushLeafValues(tree, tree.left[k], into);
+    pushLeafValues(tree, tree.right[k], into);
+  }
+}
+
+/**
+ * A tree as an expression of its leaf value. Subtrees of at most
+ * `branchFree` leaves read the value from `leaves` (the chunk's table L).
+ */
+function treeExpression(tree: Tree, k: number, leaves: number[], branchFree: number): string {
   const f = tree.feature[k];
   if (f === -1) return num(tree.value[k]);
+  if (countLeaves(tree, k) <= branchFree) {
+    const at = leaves.length;
+    pushLeafValues(tree, k, leaves);
+    return `L[${at} + ${leafIndexExpression(tree, k)}]`;
+  }
   const t = num(tree.threshold[k]);
   // `!(v > t)` is true for NaN, `v <= t` false: the learned default side without a NaN test.
   const cond = tree.defaultLeft[k] === 1 ? `!(f${f} > ${t})` : `f${f} <= ${t}`;
-  return `(${cond} ? ${treeExpression(tree, tree.left[k])} : ${treeExpression(tree, tree.right[k])})`;
+  const left = treeExpression(tree, tree.left[k], leaves, branchFree);
+  const right = treeExpression(tree, tree.right[k], leaves, branchFree);
+  return `(${cond} ? ${left} : ${right})`;
 }
 
 /** Exact literal of a finite double (String gives the shortest round-tripping form). */
@@ -151,26 +213,32 @@ function num(v: number): string {
 
 /**
  * Compiles the trees into straight-line JavaScript: each tree becomes nested
- * conditionals with its thresholds and leaf values as literals, so evaluation
- * loads only the row's features. The model must have passed GbdtModelSchema
- * (integer features, finite numbers), which is all the generated code contains.
- * Each row starts at the base score and adds the trees in order, like the plain walk.
+ * conditionals with its thresholds and leaf values as literals, down to
+ * subtrees of at most `branchFreeLeaves` leaves, which pick their leaf
+ * without branches (1: branches all the way, the bench's baseline). The model
+ * must have passed GbdtModelSchema (integer features, finite numbers), which
+ * is all the generated code contains. Each row starts at the base score and
+ * adds the trees in order, like the plain walk.
  */
-export function compileGbdtCode(model: GbdtModel): GbdtCodePredictor {
+export function compileGbdtCode(
+  model: GbdtModel,
+  { branchFreeLeaves = BRANCH_FREE_LEAVES }: { branchFreeLeaves?: number } = {},
+): GbdtCodePredictor {
   const chunks: TreeChunk[] = [];
   let body: string[] = [];
-  let nodes = 0;
+  let size = 0;
   let used = new Set<number>();
+  let leaves: number[] = [];
   const flush = () => {
     if (body.length === 0) return;
     // Each feature the chunk reads is loaded once into a local, not at every node.
     const loads = [...used].map((f) => `const f${f} = x[o + ${f}];`).join("\n");
-    chunks.push(
-      new Function("x", "o", "m", `"use strict";\n${loads}\n${body.join("\n")}\nreturn m;`) as TreeChunk,
-    );
+    const source = `"use strict";\nreturn function (x, o, m) {\n${loads}\n${body.join("\n")}\nreturn m;\n};`;
+    chunks.push(new Function("L", source)(Float64Array.from(leaves)) as TreeChunk);
     body = [];
-    nodes = 0;
+    size = 0;
     used = new Set();
+    leaves = [];
   };
   for (const tree of model.trees) {
     for (const f of tree.feature) {
@@ -178,9 +246,10 @@ export function compileGbdtCode(model: GbdtModel): GbdtCodePredictor {
         throw new RangeError(`bad feature index ${f}`);
     }
     for (const f of tree.feature) if (f !== -1) used.add(f);
-    body.push(`m += ${treeExpression(tree, 0)};`);
-    nodes += tree.feature.length;
-    if (nodes >= NODES_PER_FUNCTION) flush();
+    const statement = `m += ${treeExpression(tree, 0, leaves, branchFreeLeaves)};`;
+    body.push(statement);
+    size += statement.length;
+    if (size >= SOURCE_PER_FUNCTION) flush();
   }
   flush();
   const d = model.numFeatures;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { Rng } from "../../common/random.js";
 import { binOf, fitFeatureBins } from "./binning.js";
 import { compileGbdt, compileGbdtCode, predictMargin } from "./compiled.js";
 import { featureImportance } from "./importance.js";
-import { parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
+import { type GbdtModel, type GbdtTree, parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
 import { auc, syntheticData } from "./testdata.js";
 import { trainGbdt } from "./train.js";
 
@@ -146,6 +147,63 @@ describe("model format and inference", () => {
     const code = compileGbdtCode(fitted.model);
     expect(sameBits(code.predictMargin(test.x, 2000), plain)).toBe(true);
     expect(code.predictMargin(test.x.subarray(5 * D, 6 * D), 1)[0]).toBe(plain[5]);
+  });
+
+  it("generated code is bit-identical to the plain walk on random trees of every shape, with NaN and infinities", () => {
+    // Trees from a single leaf to lopsided ones of 60 leaves: both the branching
+    // part and the branch-free small subtrees (any left/right mix) are exercised.
+    const rng = new Rng(5);
+    const d = 6;
+    const tree = (maxLeaves: number): GbdtTree => {
+      const t: GbdtTree = {
+        feature: [],
+        threshold: [],
+        defaultLeft: [],
+        left: [],
+        right: [],
+        value: [],
+        cover: [],
+        gain: [],
+      };
+      let budget = maxLeaves;
+      const grow = (): number => {
+        const id = t.feature.length;
+        for (const a of [t.feature, t.left, t.right]) a.push(-1);
+        for (const a of [t.threshold, t.value, t.cover, t.gain]) a.push(0);
+        t.defaultLeft.push(0);
+        t.value[id] = rng.nextGaussian();
+        t.cover[id] = 1;
+        if (budget > 1 && rng.nextFloat() < 0.8) {
+          budget--;
+          t.feature[id] = rng.nextInt(d);
+          t.threshold[id] = rng.nextFloat() < 0.2 ? 0.5 : rng.nextGaussian();
+          t.defaultLeft[id] = rng.nextFloat() < 0.5 ? 1 : 0;
+          t.left[id] = grow();
+          t.right[id] = grow();
+        }
+        return id;
+      };
+      grow();
+      return t;
+    };
+    const model: GbdtModel = {
+      kind: "gbdt",
+      formatVersion: 1,
+      numFeatures: d,
+      featureNames: Array.from({ length: d }, (_, f) => `f${f}`),
+      baseScore: 0.25,
+      trees: Array.from({ length: 120 }, (_, i) => tree(1 + (i % 60))),
+      params: {},
+    };
+    parseGbdtModel(model);
+    const rows = 3000;
+    const specials = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -0];
+    const x = Float64Array.from({ length: rows * d }, () =>
+      rng.nextFloat() < 0.15 ? specials[rng.nextInt(specials.length)]! : rng.nextGaussian(),
+    );
+    expect(sameBits(compileGbdtCode(model).predictMargin(x, rows), predictMarginPlain(model, x, rows))).toBe(
+      true,
+    );
   });
 
   it("generated code refuses a model with an out-of-range feature index", () => {
