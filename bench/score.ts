@@ -2,8 +2,8 @@
  * Scoring throughput next to the fastest bare CSV parses of the same file,
  * measured in the same run.
  *
- *   npx tsx bench/score.ts [--rows 1000000] [--history 20000] [--keep]
- *   (BENCH_WORKERS=N sets the worker count of the second score run; default cores - 1)
+ *   npx tsx bench/score.ts [--rows 1000000] [--history 20000] [--reason-rows 20000] [--repeat 3] [--keep]
+ *   (BENCH_WORKERS=N sets the worker count of the worker score run; default cores - 1)
  *
  * Writes an example bucket (the `churn init` generator: a labelled history and
  * a weekly file of --rows rows) to a temp folder, trains a model with the real
@@ -14,17 +14,24 @@
  *   - ingest+score: the two steps end to end, CSV in, scores.csv out
  *   - score with reasons: every row gets reason_1..3 (reasons for every tier), timed
  *     over the first --reason-rows rows (TreeSHAP costs about a millisecond a row)
+ * Every measurement runs in a fresh child process under the Node flags every
+ * step process gets (STEP_NODE_FLAGS), as the pipeline runs a step: no
+ * measurement inherits the heap of training or of another measurement. A step
+ * is timed from reading its input.json to writing its output.json (planning,
+ * which hashes the inputs, happens before). The parses and the main-thread
+ * score run --repeat times, interleaved, and the ratio is of their medians.
  * DESIGN's bar: probabilities and tiers at least half the bare parse speed.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Bundle } from "../components/common/bundle/bundle.js";
 import { readChampion } from "../components/common/bundle/champion.js";
 import { hashObject, runStep, writeInputDoc } from "../components/common/component/run.js";
-import type { ObjectRef } from "../components/common/component/spec.js";
+import type { ObjectRef, OutputDoc } from "../components/common/component/spec.js";
 import { readRowBatches } from "../components/common/schema/arrow.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { Storage } from "../components/common/storage/types.js";
@@ -36,39 +43,70 @@ import { retrainPipeline } from "../pipelines/definitions/weekly.js";
 import { InProcessExecutor, STEP_NODE_FLAGS } from "../pipelines/runner/executor.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: "string", default: "1000000" },
-    history: { type: "string", default: "20000" },
-    keep: { type: "boolean", default: false },
-    "reason-rows": { type: "string", default: "20000" },
-  },
-});
-const ROWS = Number(values.rows);
-const HISTORY = Number(values.history);
-const REASON_ROWS = Number(values["reason-rows"]);
+const SELF = fileURLToPath(import.meta.url);
 const SEED = 42;
 
-/**
- * Plan one step (hash its inputs into input.json, as the runner does before
- * starting it), then run it in this process, timing only the run: reading the
- * input (its hash checked), the component, and writing the outputs.
- */
-async function step(
+interface Measurement {
+  rows: number;
+  seconds: number;
+  output?: OutputDoc;
+}
+
+/** One measurement, in this (child) process. */
+async function child(what: string, args: string[]): Promise<Measurement> {
+  if (what === "papaparse" || what === "udsv") {
+    const Papa = (await import("papaparse")).default;
+    const { inferSchema, initParser } = await import("udsv");
+    const text = readFileSync(args[0]!, "latin1");
+    const started = performance.now();
+    const rows =
+      what === "papaparse"
+        ? Papa.parse<string[]>(text, { header: false, skipEmptyLines: true }).data.length - 1
+        : initParser(inferSchema(text)).stringArrs(text).length;
+    return { rows, seconds: (performance.now() - started) / 1000 };
+  }
+  if (what === "step") {
+    const [bucket, run, step, component] = args as [string, string, string, string];
+    const storage = await openStorage(`file://${bucket}`);
+    // Load the component's modules first, as a step process has before it reads its input.
+    const { loadComponent } = await import("../components/common/component/registry.js");
+    await loadComponent(component);
+    const started = performance.now();
+    const { output } = await runStep(storage, run, step, { expectComponent: component });
+    const rows = output.counts?.scored ?? output.counts?.accepted ?? 0;
+    return { rows, seconds: (performance.now() - started) / 1000, output };
+  }
+  throw new Error(`unknown measurement ${what}`);
+}
+
+function measure(what: string, ...args: string[]): Measurement {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, ...STEP_NODE_FLAGS, SELF, "--child", what, ...args],
+    { encoding: "utf8", maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(out.trim().split("\n").pop()!) as Measurement;
+}
+
+/** Plan one step: hash its inputs into input.json, as the runner does before starting it. */
+async function plan(
   storage: Storage,
   run: string,
-  name: string,
+  step: string,
   component: string,
   inputs: Record<string, string[]>,
   parameters: Record<string, unknown> = {},
-) {
+): Promise<void> {
   const resolved: Record<string, ObjectRef[]> = {};
   for (const [port, names] of Object.entries(inputs))
     resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
-  await writeInputDoc(storage, { component, run, step: name, inputs: resolved, parameters });
-  const started = performance.now();
-  const { output } = await runStep(storage, run, name, { expectComponent: component });
-  return { output, seconds: (performance.now() - started) / 1000 };
+  await writeInputDoc(storage, { component, run, step, inputs: resolved, parameters });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function line(what: string, rows: number, seconds: number, note = ""): void {
@@ -77,11 +115,24 @@ function line(what: string, rows: number, seconds: number, note = ""): void {
 }
 
 async function main() {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: "string", default: "1000000" },
+      history: { type: "string", default: "20000" },
+      keep: { type: "boolean", default: false },
+      "reason-rows": { type: "string", default: "20000" },
+      repeat: { type: "string", default: "3" },
+    },
+  });
+  const ROWS = Number(values.rows);
+  const HISTORY = Number(values.history);
+  const REASON_ROWS = Number(values["reason-rows"]);
+  const REPEAT = Math.max(1, Number(values.repeat));
   const dir = mkdtempSync(join(tmpdir(), "churn-bench-score-"));
   const storage = await openStorage(`file://${dir}`);
   try {
     console.log(
-      `bucket ${dir}; ${cpus().length} cores; node ${process.version} ${STEP_NODE_FLAGS.join(" ")}`,
+      `bucket ${dir}; ${cpus().length} cores; node ${process.version}; measurements in child processes with ${STEP_NODE_FLAGS.join(" ")}`,
     );
     const config = exampleConfigText(SEED);
     await storage.write("churn.yaml", config);
@@ -91,16 +142,12 @@ async function main() {
       exampleRows({ rows: ROWS, seed: SEED, labelled: false, firstIndex: HISTORY }),
     );
     // Variants of churn.yaml for the two scoring measurements.
+    if (!/reasons_for: \[/.test(config))
+      throw new Error("the example churn.yaml has no reasons_for line to vary");
     await storage.write(
       "bench/no-reasons.yaml",
       config.replace(/reasons_for: \[[^\]]*\]/, "reasons_for: []"),
     );
-    await storage.write(
-      "bench/all-reasons.yaml",
-      config.replace(/reasons_for: \[[^\]]*\]/, "reasons_for: [high, medium, low]"),
-    );
-    if (!/reasons_for: \[/.test(config))
-      throw new Error("the example churn.yaml has no reasons_for line to vary");
 
     let started = performance.now();
     const trained = await runPipeline({
@@ -121,27 +168,12 @@ async function main() {
     console.log(
       `trained on ${HISTORY} rows in ${((performance.now() - started) / 1000).toFixed(1)} s: selected ${trainSummary.summary.selected} (${trainSummary.summary.candidates.map((c) => `${c.family} ${c.cvRocAuc.toFixed(4)}`).join(", ")}); model ${version}`,
     );
-    const bundle = JSON.parse(await storage.readText(`models/${version}/bundle.json`)) as { schema: unknown };
-    await storage.write("bench/schema.json", JSON.stringify(bundle.schema));
+    const bundleText = await storage.readText(`models/${version}/bundle.json`);
+    await storage.write("bench/schema.json", JSON.stringify((JSON.parse(bundleText) as Bundle).schema));
 
     const file = join(dir, "weekly/bench.csv");
     console.log(`\n${ROWS.toLocaleString("en-US")} rows, ${(readFileSync(file).length / 1e6).toFixed(0)} MB`);
-    {
-      const Papa = (await import("papaparse")).default;
-      const text = readFileSync(file, "latin1");
-      started = performance.now();
-      const n = Papa.parse<string[]>(text, { header: false, skipEmptyLines: true }).data.length - 1;
-      line("bare parse: papaparse", n, (performance.now() - started) / 1000);
-    }
-    {
-      const { inferSchema, initParser } = await import("udsv");
-      const text = readFileSync(file, "latin1");
-      started = performance.now();
-      const parser = initParser(inferSchema(text));
-      const n = parser.stringArrs(text).length;
-      line("bare parse: udsv", n, (performance.now() - started) / 1000);
-    }
-    const ingest = await step(
+    await plan(
       storage,
       "r-bench",
       "ingest-weekly",
@@ -149,44 +181,55 @@ async function main() {
       { data: ["weekly/bench.csv"], config: ["churn.yaml"], schema: ["bench/schema.json"] },
       { mode: "scoring" },
     );
-    line("ingest (CSV -> Arrow)", ROWS, ingest.seconds);
-    const rows = ingest.output.outputs.rows!.object;
-    const single = await step(
-      storage,
-      "r-bench",
-      "score-1",
-      "score",
-      { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
-      { workers: 0 },
-    );
-    line("score: probabilities + tiers, main thread", ROWS, single.seconds, "(Arrow -> scores.csv)");
-    const score = await step(
-      storage,
-      "r-bench",
-      "score",
-      "score",
-      { rows: [rows], champion: [`models/${version}/bundle.json`], config: ["bench/no-reasons.yaml"] },
-      { workers: Number(process.env.BENCH_WORKERS) || Math.max(1, cpus().length - 1) },
-    );
-    const summary = score.output.summary as { workers: number };
+    const ingest = measure("step", dir, "r-bench", "ingest-weekly", "ingest");
+    const rows = ingest.output!.outputs.rows!.object;
+    const scoreInputs = {
+      rows: [rows],
+      champion: [`models/${version}/bundle.json`],
+      config: ["bench/no-reasons.yaml"],
+    };
+    const workers = Number(process.env.BENCH_WORKERS) || Math.max(1, cpus().length - 1);
+    await plan(storage, "r-bench", "score-main", "score", scoreInputs, { workers: 0 });
+    await plan(storage, "r-bench", "score-workers", "score", scoreInputs, { workers });
+
+    const runs: Record<"papaparse" | "udsv" | "score", Measurement[]> = {
+      papaparse: [],
+      udsv: [],
+      score: [],
+    };
+    for (let r = 0; r < REPEAT; r++) {
+      runs.papaparse.push(measure("papaparse", file));
+      runs.udsv.push(measure("udsv", file));
+      runs.score.push(measure("step", dir, "r-bench", "score-main", "score"));
+    }
+    const scoreWorkers = measure("step", dir, "r-bench", "score-workers", "score");
+    const seconds = (m: Measurement[]) => median(m.map((x) => x.seconds));
+    const all = (m: Measurement[]) => `(runs: ${m.map((x) => x.seconds.toFixed(2)).join(", ")} s)`;
+    line("bare parse: papaparse", ROWS, seconds(runs.papaparse), all(runs.papaparse));
+    line("bare parse: udsv", ROWS, seconds(runs.udsv), all(runs.udsv));
+    line("ingest (CSV -> Arrow)", ingest.rows, ingest.seconds);
+    line("score: probabilities + tiers, main thread", ROWS, seconds(runs.score), all(runs.score));
     line(
-      `score: probabilities + tiers, ${summary.workers} worker(s)`,
+      `score: probabilities + tiers, ${workers} worker(s)`,
       ROWS,
-      score.seconds,
+      scoreWorkers.seconds,
       "(Arrow -> scores.csv)",
     );
-    if (score.output.outputs.scores!.sha256 !== single.output.outputs.scores!.sha256)
-      throw new Error("scores.csv differs between 1 thread and workers");
+    const hashes = new Set([...runs.score, scoreWorkers].map((m) => m.output!.outputs.scores!.sha256));
+    if (hashes.size !== 1) throw new Error("scores.csv differs between runs or between 1 thread and workers");
+    if (runs.score.some((m) => m.rows !== ROWS)) throw new Error("the score step did not score every row");
+    const fastestParse = Math.min(seconds(runs.papaparse), seconds(runs.udsv));
     line(
       "ingest + score, end to end",
       ROWS,
-      ingest.seconds + Math.min(single.seconds, score.seconds),
+      ingest.seconds + Math.min(seconds(runs.score), scoreWorkers.seconds),
       "(CSV -> scores.csv, the faster score)",
     );
-    // Reasons cost ~1 ms a row for a deep GBDT: time them over the first rows only.
-    const predictor = loadPredictor(
-      JSON.parse(await storage.readText(`models/${version}/bundle.json`)) as Bundle,
+    console.log(
+      `probabilities + tiers / fastest bare parse: ${(fastestParse / seconds(runs.score)).toFixed(2)} (medians of ${REPEAT} runs; the bar is 0.5)`,
     );
+    // Reasons cost ~1 ms a row for a deep GBDT: time them over the first rows only, in this process.
+    const predictor = loadPredictor(JSON.parse(bundleText) as Bundle);
     const options = { reasons: 3, reasonsFor: ["high", "medium", "low"] as const, passthrough: [] };
     let done = 0;
     started = performance.now();
@@ -211,16 +254,8 @@ async function main() {
   }
 }
 
-// Run with the Node flags every step process gets (STEP_NODE_FLAGS), so the
-// figures are the product's; the bare parses run under the same flags.
-if (STEP_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) await main();
-else {
-  const again = spawnSync(
-    process.execPath,
-    [...process.execArgv, ...STEP_NODE_FLAGS, ...process.argv.slice(1)],
-    {
-      stdio: "inherit",
-    },
-  );
-  process.exitCode = again.status ?? 1;
-}
+const childAt = process.argv.indexOf("--child");
+if (childAt >= 0) {
+  const m = await child(process.argv[childAt + 1]!, process.argv.slice(childAt + 2));
+  console.log(JSON.stringify(m));
+} else await main();
