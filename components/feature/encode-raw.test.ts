@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeRawBatch, rawBatchOf, readRawBatches } from "../common/schema/raw-batch.js";
-import { arrowChunks, byteStream } from "../common/schema/testdata.js";
-import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
+import { arrowChunks, byteStream, testSchema } from "../common/schema/testdata.js";
+import type { RowBatch } from "../common/schema/types.js";
 import { RawEncoder } from "./encode-raw.js";
 import { type ColumnEncoder, encodeBatchInto, encoderWidth, type FeatureTransform } from "./transform.js";
 
@@ -35,20 +35,13 @@ function transformOf(list: ColumnEncoder[]): FeatureTransform {
   };
 }
 
-const schema: DatasetSchema = {
-  version: 1,
-  idColumn: "id",
-  generatedId: false,
-  source: { delimiter: ",", encoding: "utf-8", decimal: ".", gzip: false },
-  columns: [
-    { name: "id", type: "categorical", role: "id", missingTokens: [] },
-    { name: "amount", type: "numeric", role: "feature", missingTokens: [""] },
-    { name: "city", type: "categorical", role: "feature", missingTokens: [""] },
-    { name: "name", type: "categorical", role: "feature", missingTokens: [""] },
-    { name: "flag", type: "boolean", role: "feature", missingTokens: [""] },
-    { name: "since", type: "date", role: "feature", missingTokens: [""] },
-  ],
-};
+const schema = testSchema([
+  ["amount", "numeric"],
+  ["city", "categorical"],
+  ["name", "categorical"],
+  ["flag", "boolean"],
+  ["since", "date"],
+]);
 
 function rows(n: number, first: number): RowBatch {
   const cities = ["Bern", "Zürich", null, "Genève", "__proto__", "constructor", "", "Bern "];

@@ -6,6 +6,7 @@ import {
   encodeLevelInto,
   encoderWidth,
   type FeatureTransform,
+  failAtLine,
   levelCode,
   MISSING_CODE,
 } from "./transform.js";
@@ -96,11 +97,7 @@ export class RawEncoder {
         // with the row path's message) goes through the row path's encoder.
         const values =
           column instanceof Float64Array ? column : Array.from({ length: n }, (_, i) => utf8At(column, i));
-        encodeColumnInto(e, values, n, out, d, start, (i, error) => {
-          if (error instanceof InputError)
-            throw new InputError(`line ${raw.lines[i] ?? i + 1}: ${error.message}`, { cause: error });
-          throw error;
-        });
+        encodeColumnInto(e, values, n, out, d, start, failAtLine(raw.lines));
       }
       start += encoderWidth(e);
     }

@@ -264,6 +264,15 @@ export function transformBatch(t: FeatureTransform, batch: RowBatch): FeatureMat
   return { x, numRows: batch.numRows, numFeatures: t.features.length, names: t.features.map((f) => f.name) };
 }
 
+/** An onError for encodeColumnInto: input errors name the source line of the row. */
+export function failAtLine(lines: Uint32Array): (row: number, error: unknown) => never {
+  return (i, error) => {
+    if (error instanceof InputError)
+      throw new InputError(`line ${lines[i] ?? i + 1}: ${error.message}`, { cause: error });
+    throw error;
+  };
+}
+
 /**
  * Encodes a batch into `out` (row-major, at least numRows x features long):
  * what training, batch scoring and the server's batches all use. Errors name
@@ -272,15 +281,12 @@ export function transformBatch(t: FeatureTransform, batch: RowBatch): FeatureMat
 export function encodeBatchInto(t: FeatureTransform, batch: RowBatch, out: Float64Array): Float64Array {
   const d = t.features.length;
   const n = batch.numRows;
+  const onError = failAtLine(batch.lines);
   let start = 0;
   for (const e of t.encoders) {
     const column = batch.columns[e.column];
     if (column === undefined) throw new InputError(`the rows have no feature column "${e.column}"`);
-    encodeColumnInto(e, column, n, out, d, start, (i, error) => {
-      if (error instanceof InputError)
-        throw new InputError(`line ${batch.lines[i] ?? i + 1}: ${error.message}`, { cause: error });
-      throw error;
-    });
+    encodeColumnInto(e, column, n, out, d, start, onError);
     start += encoderWidth(e);
   }
   return out;

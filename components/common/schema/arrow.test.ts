@@ -1,19 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { readRowBatches } from "./arrow.js";
-import { arrowChunks, byteStream } from "./testdata.js";
-import type { DatasetSchema, RowBatch } from "./types.js";
+import { arrowChunks, byteStream, testSchema } from "./testdata.js";
+import type { RowBatch } from "./types.js";
 
-const schema: DatasetSchema = {
-  version: 1,
-  idColumn: "id",
-  generatedId: false,
-  source: { delimiter: ",", encoding: "utf-8", decimal: ".", gzip: false },
-  columns: [
-    { name: "id", type: "categorical", role: "id", missingTokens: [] },
-    { name: "plan", type: "categorical", role: "feature", missingTokens: [""] },
-    { name: "note", type: "categorical", role: "passthrough", missingTokens: [""] },
-  ],
-};
+const schema = testSchema([
+  ["plan", "categorical"],
+  ["note", "categorical", "passthrough"],
+]);
 
 async function roundTrip(batch: RowBatch): Promise<RowBatch[]> {
   const out: RowBatch[] = [];

@@ -1,20 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { readRowBatches } from "./arrow.js";
 import { decodeRawBatch, readRawBatches } from "./raw-batch.js";
-import { arrowChunks, byteStream } from "./testdata.js";
-import type { DatasetSchema, RowBatch } from "./types.js";
+import { arrowChunks, byteStream, testSchema } from "./testdata.js";
+import type { RowBatch } from "./types.js";
 
-const schema: DatasetSchema = {
-  version: 1,
-  idColumn: "id",
-  generatedId: false,
-  source: { delimiter: ",", encoding: "utf-8", decimal: ".", gzip: false },
-  columns: [
-    { name: "id", type: "categorical", role: "id", missingTokens: [] },
-    { name: "amount", type: "numeric", role: "feature", missingTokens: [""] },
-    { name: "city", type: "categorical", role: "feature", missingTokens: [""] },
-  ],
-};
+const schema = testSchema([
+  ["amount", "numeric"],
+  ["city", "categorical"],
+]);
 
 function batch(rows: number, first: number): RowBatch {
   return {

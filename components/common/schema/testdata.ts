@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { ArrowStreamWriter } from "./arrow.js";
-import type { DatasetSchema, RowBatch } from "./types.js";
+import type { ColumnRole, ColumnType, DatasetSchema, RowBatch } from "./types.js";
 
 /** Test helper: RowBatches written as an ingest Arrow IPC stream, returned as its chunks. */
 export async function arrowChunks(schema: DatasetSchema, batches: RowBatch[]): Promise<Uint8Array[]> {
@@ -21,4 +21,20 @@ export async function arrowChunks(schema: DatasetSchema, batches: RowBatch[]): P
  */
 export function byteStream(chunks: Uint8Array[]): Readable {
   return Readable.from(chunks, { objectMode: false });
+}
+
+/** Test helper: the schema of a CSV file with an `id` column and these columns (missing as ""). */
+export function testSchema(
+  columns: Array<[name: string, type: ColumnType, role?: ColumnRole]>,
+): DatasetSchema {
+  return {
+    version: 1,
+    idColumn: "id",
+    generatedId: false,
+    source: { delimiter: ",", encoding: "utf-8", decimal: ".", gzip: false },
+    columns: [
+      { name: "id", type: "categorical", role: "id", missingTokens: [] },
+      ...columns.map(([name, type, role = "feature"]) => ({ name, type, role, missingTokens: [""] })),
+    ],
+  };
 }

@@ -2,48 +2,9 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../common/random.js";
 import type { GbdtModel, GbdtTree } from "../../train/gbdt/model.js";
 import { predictMarginPlain } from "../../train/gbdt/model.js";
-import { syntheticData } from "../../train/gbdt/testdata.js";
+import { randomTree, syntheticData } from "../../train/gbdt/testdata.js";
 import { trainGbdt } from "../../train/gbdt/train.js";
 import { createTreeShap } from "./treeshap.js";
-
-/** A random tree whose paths may reuse a feature (exercising the unwind step). */
-function randomTree(rng: Rng, numFeatures: number, maxDepth: number): GbdtTree {
-  const t: GbdtTree = {
-    feature: [],
-    threshold: [],
-    defaultLeft: [],
-    left: [],
-    right: [],
-    value: [],
-    cover: [],
-    gain: [],
-  };
-  const grow = (depth: number): number => {
-    const id = t.feature.length;
-    t.feature.push(-1);
-    t.threshold.push(0);
-    t.defaultLeft.push(0);
-    t.left.push(-1);
-    t.right.push(-1);
-    t.value.push(0);
-    t.cover.push(0);
-    t.gain.push(0);
-    if (depth < maxDepth && (depth < 2 || rng.nextFloat() < 0.7)) {
-      t.feature[id] = rng.nextInt(numFeatures);
-      t.threshold[id] = rng.nextGaussian();
-      t.defaultLeft[id] = rng.nextFloat() < 0.5 ? 1 : 0;
-      t.left[id] = grow(depth + 1);
-      t.right[id] = grow(depth + 1);
-      t.cover[id] = t.cover[t.left[id]] + t.cover[t.right[id]];
-    } else {
-      t.value[id] = rng.nextGaussian();
-      t.cover[id] = 1 + rng.nextInt(50);
-    }
-    return id;
-  };
-  grow(0);
-  return t;
-}
 
 /** E[f(x) | x_S] with the path-dependent rule: unknown features follow both children by cover. */
 function condExpectation(t: GbdtTree, x: Float64Array, known: number, node = 0): number {
@@ -86,7 +47,9 @@ describe("TreeSHAP", () => {
     const rng = new Rng(11);
     for (let trial = 0; trial < 40; trial++) {
       const m = 2 + rng.nextInt(5);
-      const trees = Array.from({ length: 1 + rng.nextInt(3) }, () => randomTree(rng, m, 2 + rng.nextInt(4)));
+      const trees = Array.from({ length: 1 + rng.nextInt(3) }, () =>
+        randomTree(rng, m, { maxDepth: 2 + rng.nextInt(4) }),
+      );
       const model: GbdtModel = {
         kind: "gbdt",
         formatVersion: 1,

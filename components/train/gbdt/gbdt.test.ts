@@ -3,8 +3,8 @@ import { Rng } from "../../common/random.js";
 import { binOf, fitFeatureBins } from "./binning.js";
 import { compileGbdt, compileGbdtCode, predictMargin } from "./compiled.js";
 import { featureImportance } from "./importance.js";
-import { type GbdtModel, type GbdtTree, parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
-import { auc, syntheticData } from "./testdata.js";
+import { type GbdtModel, parseGbdtModel, predictMarginPlain, sigmoid } from "./model.js";
+import { auc, randomTree, syntheticData } from "./testdata.js";
 import { trainGbdt } from "./train.js";
 
 const D = 5;
@@ -154,45 +154,13 @@ describe("model format and inference", () => {
     // part and the branch-free small subtrees (any left/right mix) are exercised.
     const rng = new Rng(5);
     const d = 6;
-    const tree = (maxLeaves: number): GbdtTree => {
-      const t: GbdtTree = {
-        feature: [],
-        threshold: [],
-        defaultLeft: [],
-        left: [],
-        right: [],
-        value: [],
-        cover: [],
-        gain: [],
-      };
-      let budget = maxLeaves;
-      const grow = (): number => {
-        const id = t.feature.length;
-        for (const a of [t.feature, t.left, t.right]) a.push(-1);
-        for (const a of [t.threshold, t.value, t.cover, t.gain]) a.push(0);
-        t.defaultLeft.push(0);
-        t.value[id] = rng.nextGaussian();
-        t.cover[id] = 1;
-        if (budget > 1 && rng.nextFloat() < 0.8) {
-          budget--;
-          t.feature[id] = rng.nextInt(d);
-          t.threshold[id] = rng.nextFloat() < 0.2 ? 0.5 : rng.nextGaussian();
-          t.defaultLeft[id] = rng.nextFloat() < 0.5 ? 1 : 0;
-          t.left[id] = grow();
-          t.right[id] = grow();
-        }
-        return id;
-      };
-      grow();
-      return t;
-    };
     const model: GbdtModel = {
       kind: "gbdt",
       formatVersion: 1,
       numFeatures: d,
       featureNames: Array.from({ length: d }, (_, f) => `f${f}`),
       baseScore: 0.25,
-      trees: Array.from({ length: 120 }, (_, i) => tree(1 + (i % 60))),
+      trees: Array.from({ length: 120 }, (_, i) => randomTree(rng, d, { maxLeaves: 1 + (i % 60) })),
       params: {},
     };
     parseGbdtModel(model);

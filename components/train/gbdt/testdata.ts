@@ -1,5 +1,6 @@
-/** Synthetic data for GBDT and TreeSHAP unit tests (a nonlinear signal with missing values). */
+/** Synthetic data and random trees for GBDT and TreeSHAP unit tests. */
 import { Rng } from "../../common/random.js";
+import type { GbdtTree } from "./model.js";
 
 /** n × d standard normals, some missing; the label depends nonlinearly on the first features. */
 export function syntheticData(
@@ -41,4 +42,53 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   }
   const neg = idx.length - pos;
   return (rank - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/**
+ * A random tree (test helper): any shape up to `maxDepth` and `maxLeaves`,
+ * paths that may reuse a feature, both default sides, some thresholds at
+ * exactly 0.5, and covers that add up (for TreeSHAP).
+ */
+export function randomTree(
+  rng: Rng,
+  numFeatures: number,
+  { maxDepth = Number.POSITIVE_INFINITY, maxLeaves = Number.POSITIVE_INFINITY } = {},
+): GbdtTree {
+  const t: GbdtTree = {
+    feature: [],
+    threshold: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+    cover: [],
+    gain: [],
+  };
+  let leaves = 1;
+  const grow = (depth: number): number => {
+    const id = t.feature.length;
+    t.feature.push(-1);
+    t.threshold.push(0);
+    t.defaultLeft.push(0);
+    t.left.push(-1);
+    t.right.push(-1);
+    t.value.push(0);
+    t.cover.push(0);
+    t.gain.push(0);
+    if (depth < maxDepth && leaves < maxLeaves && (depth < 2 || rng.nextFloat() < 0.7)) {
+      leaves++;
+      t.feature[id] = rng.nextInt(numFeatures);
+      t.threshold[id] = rng.nextFloat() < 0.2 ? 0.5 : rng.nextGaussian();
+      t.defaultLeft[id] = rng.nextFloat() < 0.5 ? 1 : 0;
+      t.left[id] = grow(depth + 1);
+      t.right[id] = grow(depth + 1);
+      t.cover[id] = t.cover[t.left[id]] + t.cover[t.right[id]];
+    } else {
+      t.value[id] = rng.nextGaussian();
+      t.cover[id] = 1 + rng.nextInt(50);
+    }
+    return id;
+  };
+  grow(0);
+  return t;
 }
