@@ -3,9 +3,12 @@ import type { RowBatch } from "../common/schema/types.js";
 
 /**
  * The learned feature transform: a plain-JSON document (fitted by fit.ts on
- * training rows only) and the one function that applies it. Training, batch
- * scoring and the server all call `encodeRowInto` per row, so a row gives the
- * same float64 numbers alone or inside a batch of any size (identity rule).
+ * training rows only) and the functions that apply it. Every path (training
+ * and the server through encodeValueInto, batch scoring through
+ * encode-raw.ts) maps a value with the same per-encoder code: levelCode and
+ * encodeLevelInto for categories, the same arithmetic for numbers. So a row
+ * gives the same float64 numbers alone or inside a batch of any size
+ * (identity rule).
  */
 
 /** Robust centre and spread of a numeric input, from training rows. */

@@ -28,9 +28,11 @@ import { createTreeShap } from "./explain/treeshap.js";
  * The one inference core: the score component, `churn score`, the bench and the
  * model server all turn rows into probabilities, tiers and reasons here, from
  * the stored weights in float64 JavaScript. Every path encodes a row with the
- * same `encodeValueInto`, computes its margin with the same per-row function
- * and prints with the same formatter, so a row's output does not depend on
- * the batch it came in (identity rule: whole = shards = row by row = server).
+ * same per-encoder code (feature/transform.ts), computes its margin with the
+ * same per-row arithmetic and prints with the one number format
+ * (formatProbability; scores-csv.ts writes the same text as bytes), so a row's
+ * output does not depend on the batch it came in (identity rule: whole =
+ * shards = row by row = server).
  */
 
 export type Tier = "high" | "medium" | "low";
