@@ -197,6 +197,35 @@ describe("churn score --via-server", () => {
   }, 60_000);
 });
 
+describe("the weekly pipeline with score.mode: server", () => {
+  it("publishes the rows the server refused in rejected.csv, after ingest's, and scores the others", async () => {
+    const bad = await proxy({ corrupt: true });
+    const text = await storage.readText("churn.yaml");
+    const config = parse(text) as Record<string, Record<string, unknown>>;
+    config.score = { ...config.score, mode: "server", server_url: bad.url };
+    await storage.write("churn.yaml", stringify(config));
+    try {
+      const result = await runCli(["pipeline", "run", "--bucket", dir, "--weekly", weekly, "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      const stem = weekly.replace(/^weekly\//, "").replace(/\.csv$/, "");
+      const rejected = (await storage.readText(`output/${stem}/rejected.csv`)).trimEnd().split("\n");
+      expect(rejected[0]).toBe("line,column,reason,raw");
+      expect(rejected).toHaveLength(2);
+      expect(rejected[1]).toMatch(/^42,Credit_Limit,"server 4\d\d: .*Credit_Limit.*not a finite/);
+      const expected = inProcess.split("\n");
+      expected.splice(MARKED_ROW, 1);
+      expect(await storage.readText(`output/${stem}/scores.csv`)).toBe(expected.join("\n"));
+      // The week's summary counts the refused row as rejected: 599 scored + 1 = 600 rows in.
+      const summary = JSON.parse(await storage.readText(`output/${stem}/summary.json`)) as {
+        counts: { rows_in: number; scored: number; rejected: number };
+      };
+      expect(summary.counts).toMatchObject({ rows_in: 600, scored: 599, rejected: 1 });
+    } finally {
+      await storage.write("churn.yaml", text);
+    }
+  }, 240_000);
+});
+
 describe("V2 reasons as JSON arrays (what the batch client asks for)", () => {
   it("keeps a reason whose value contains the separator in one piece", () => {
     const decoded = decodeInferRequest({

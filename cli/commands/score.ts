@@ -72,7 +72,8 @@ export function registerScore(program: Command, wrap: Wrap): void {
         const tag = { metadata: { "churn-writer": "score" }, contentType: "text/csv" };
         await storage.copy(scored.outputs.scores!.object, out, tag);
         // Rows the server refused join the ingest step's rejected rows.
-        const refused = (scored.summary as { server_rejected?: string } | undefined)?.server_rejected ?? "";
+        const refusedRef = scored.outputs.refused;
+        const refused = refusedRef ? await storage.readText(refusedRef.object) : "";
         if (refused === "") await storage.copy(ingested.outputs.rejected!.object, rejected, tag);
         else
           await storage.write(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { readInputText } from "../common/component/inputs.js";
 import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
 
 /**
@@ -36,10 +37,18 @@ async function run(ctx: ComponentContext<PublishParameters>) {
   const metadata = { "churn-writer": "publish" };
   await storage.delete(`${prefix}_SUCCESS`);
   const files: string[] = [];
+  // Rows a model server refused join the ingest step's rejected rows (score.mode server).
+  const refused: string[] = [];
+  for (const ref of ctx.inputs.refused ?? []) refused.push(await readInputText(ctx, ref));
   for (const [port, name] of Object.entries(PUBLIC_NAMES)) {
     const ref = ctx.inputs[port]?.[0];
     if (!ref) continue;
-    await storage.copy(ref.object, `${prefix}${name}`, { metadata });
+    if (port === "rejected" && refused.some((text) => text !== ""))
+      await storage.write(`${prefix}${name}`, (await readInputText(ctx, ref)) + refused.join(""), {
+        metadata,
+        contentType: "text/csv",
+      });
+    else await storage.copy(ref.object, `${prefix}${name}`, { metadata });
     files.push(`${prefix}${name}`);
   }
 
@@ -74,6 +83,13 @@ export const publishComponent: ComponentSpec<typeof publishParameters> = {
   inputs: {
     scores: { type: "csv", description: "scores.csv of the week", optional: true },
     rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
+    refused: {
+      type: "csv",
+      description:
+        "rows the model server refused (score.mode server), one part per shard: appended to rejected.csv",
+      optional: true,
+      many: true,
+    },
     summary: { type: "json", description: "the week's summary from the report step" },
     report: { type: "html", description: "report.html", optional: true },
     drift: { type: "json", description: "drift.json of the report step", optional: true },

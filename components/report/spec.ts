@@ -9,7 +9,7 @@ import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../monitor/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../monitor/triggers.js";
 import { type MissingCount, renderReport } from "./html.js";
-import { type IngestCounts, summariseScores } from "./summary.js";
+import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
 
 /**
  * The report component: aggregates the week's scores once into summary.json
@@ -80,9 +80,12 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const evaluation = (await readJson(ctx, "evaluation_report")) as EvaluationSection | null;
   const calibration = Array.isArray(evaluation?.calibration) ? evaluation.calibration : [];
   const binner = calibration.length > 1 ? new ScoreBinner(calibration) : null;
+  let refused = 0;
+  for (const ref of ctx.inputs.refused ?? [])
+    refused += countCsvRecords(await readInputText(ctx, ref), ref.object);
   const summary = await summariseScores(
     ctx.openInput(ctx.inputs.scores![0]!),
-    rows,
+    { ...rows, refused },
     reason,
     ctx.inputs.scores![0]!.object,
     binner ? (p) => binner.add(p) : undefined,
@@ -189,6 +192,12 @@ export const reportComponent: ComponentSpec<typeof reportParameters> = {
   inputs: {
     scores: { type: "csv", description: "the merged scores.csv" },
     ingest: { type: "json", description: "profile.json of the weekly ingest (row counts)" },
+    refused: {
+      type: "csv",
+      description: "rows the model server refused (score.mode server), one part per shard",
+      optional: true,
+      many: true,
+    },
     evaluation: { type: "json", description: "the evaluate step's decision", optional: true },
     evaluation_report: {
       type: "json",

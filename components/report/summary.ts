@@ -25,10 +25,31 @@ export interface IngestCounts {
   rejected: number;
 }
 
-/** Stream scores.csv once and aggregate it (flat memory whatever the file size). */
+/** Records of rejected.csv lines without a header (quoted fields may hold line breaks). */
+export function countCsvRecords(text: string, source: string): number {
+  let records = 0;
+  const parser = new CsvParser(
+    { delimiter: ",", source },
+    () => {
+      records++;
+    },
+    (line, _field, reason) => {
+      throw new InputError(`${source} line ${line}: ${reason}`);
+    },
+  );
+  parser.push(text);
+  parser.end();
+  return records;
+}
+
+/**
+ * Stream scores.csv once and aggregate it (flat memory whatever the file size).
+ * `ingest.refused`: rows a model server refused (score.mode server); every
+ * accepted row is either scored or refused, else rows were lost.
+ */
 export async function summariseScores(
   scores: AsyncIterable<Uint8Array>,
-  ingest: IngestCounts,
+  ingest: IngestCounts & { refused?: number },
   decision: string | null,
   source = "scores.csv",
   onProbability?: (p: number) => void,
@@ -84,14 +105,16 @@ export async function summariseScores(
   for await (const chunk of scores) parser.push(decoder.write(Buffer.from(chunk)));
   parser.push(decoder.end());
   parser.end();
-  if (scored !== ingest.accepted) {
+  const refused = ingest.refused ?? 0;
+  if (scored + refused !== ingest.accepted) {
+    const also = refused > 0 ? ` (and the server refused ${refused})` : "";
     throw new InputError(
-      `${source} has ${scored} rows but ingest accepted ${ingest.accepted}: rows were lost`,
+      `${source} has ${scored} rows${also} but ingest accepted ${ingest.accepted}: rows were lost`,
     );
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
-    counts: { rows_in: ingest.in, scored, rejected: ingest.rejected, ...tiers },
+    counts: { rows_in: ingest.in, scored, rejected: ingest.rejected + refused, ...tiers },
     model_version: version,
     expected_churners: {
       high: round(expected.high),

@@ -190,6 +190,8 @@ async function runViaServer(
     throw error;
   }
   await written;
+  // Rows the server refused: rejected.csv lines (publish appends them to ingest's rejected rows).
+  await ctx.writeOutput("refused", rejectedLines(rejected), { contentType: "text/csv" });
   return {
     counts: { scored: rows, rejected: rejected.length },
     summary: {
@@ -197,8 +199,6 @@ async function runViaServer(
       family: predictor.family,
       shard: { index, count: ctx.parameters.shard_count },
       server: { url, retried: client.retried, concurrency: client.options.concurrency },
-      // rejected.csv lines of rows the server refused (the ingest step's rejected.csv has the others).
-      server_rejected: rejectedLines(rejected),
     },
   };
 }
@@ -214,6 +214,11 @@ export const scoreComponent: ComponentSpec<typeof scoreParameters> = {
   },
   outputs: {
     scores: { type: "csv", file: "scores.csv", description: "scores.csv (this shard's part when sharded)" },
+    refused: {
+      type: "csv",
+      file: "refused.csv",
+      description: "score.mode server only: rejected.csv lines (no header) of the rows the server refused",
+    },
   },
   parameters: scoreParameters,
   run,

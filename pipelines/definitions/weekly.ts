@@ -146,6 +146,7 @@ export const weeklyPipeline: PipelineDefinition = {
       inputs: {
         scores: { step: "merge-scores", output: "scores" },
         ingest: { step: "ingest-weekly", output: "profile" },
+        refused: { step: "score", output: "refused", optional: true },
         evaluation: { step: "evaluate", output: "decision" },
         evaluation_report: { step: "evaluate", output: "report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
@@ -162,6 +163,7 @@ export const weeklyPipeline: PipelineDefinition = {
       inputs: {
         scores: { step: "merge-scores", output: "scores" },
         rejected: { step: "ingest-weekly", output: "rejected" },
+        refused: { step: "score", output: "refused", optional: true },
         summary: { step: "report", output: "summary" },
         report: { step: "report", output: "report" },
         drift: { step: "report", output: "drift" },
