@@ -46,7 +46,10 @@ const TOP = 10;
  * second pass); 20,000 values put each percentile within about ±0.3 percentage
  * points, far below what moves a PSI over the 0.1 band. The reservoir is
  * seeded with a constant so the same file always yields the same profile
- * (and the run cache sees identical outputs).
+ * (and the run cache sees identical outputs). Filled by Li's Algorithm L: it
+ * draws how many values to skip before the next replacement, so past the
+ * first 20,000 values a value costs a comparison, not a random number (one
+ * draw per value was the largest cost of ingest: 1 s of 5.7 s on 1M rows).
  */
 const RESERVOIR = 20_000;
 const RESERVOIR_SEED = 0x5eed;
@@ -59,12 +62,23 @@ interface Acc {
   min: number;
   max: number;
   sum: number;
-  counts: Map<string, number>;
+  /** Count per value, boxed so a repeat costs one lookup (get), not two (get and set). */
+  counts: Map<string, { n: number }>;
   capped: boolean;
   /** Reservoir of present values (numeric columns) and how many were offered. */
   sample: number[];
   seen: number;
   rng: Rng;
+  /** Algorithm L state: the running weight and the count at which the next value is taken. */
+  w: number;
+  next: number;
+}
+
+/** Algorithm L's next skip: sets acc.w and acc.next after `seen` values. */
+function scheduleNext(acc: Acc, seen: number): void {
+  // 1 - nextFloat() is in (0, 1]: log never sees 0.
+  acc.w *= Math.exp(Math.log(1 - acc.rng.nextFloat()) / RESERVOIR);
+  acc.next = seen + Math.floor(Math.log(1 - acc.rng.nextFloat()) / Math.log(1 - acc.w)) + 1;
 }
 
 /** Accumulates a Profile batch by batch in constant memory (distinct values capped). */
@@ -86,6 +100,8 @@ export class ProfileBuilder {
       sample: [],
       seen: 0,
       rng: new Rng(RESERVOIR_SEED),
+      w: 1,
+      next: 0,
     }));
   }
 
@@ -101,6 +117,8 @@ export class ProfileBuilder {
         let { min, max, sum, missing } = acc;
         const counting = acc.column.type === "boolean";
         const sampling = acc.column.type === "numeric";
+        let trues = 0;
+        let falses = 0;
         for (let i = 0; i < n; i++) {
           const v = values[i]!;
           if (Number.isNaN(v)) {
@@ -111,16 +129,28 @@ export class ProfileBuilder {
           if (v > max) max = v;
           sum += v;
           if (sampling) {
-            // Algorithm R: every value ends up in the reservoir with equal probability.
+            // Every value ends up in the reservoir with equal probability (Algorithm L).
             const seen = ++acc.seen;
-            if (acc.sample.length < RESERVOIR) acc.sample.push(v);
-            else {
-              const j = acc.rng.nextInt(seen);
-              if (j < RESERVOIR) acc.sample[j] = v;
+            if (seen <= RESERVOIR) {
+              acc.sample.push(v);
+              if (seen === RESERVOIR) scheduleNext(acc, seen);
+            } else if (seen === acc.next) {
+              acc.sample[acc.rng.nextInt(RESERVOIR)] = v;
+              scheduleNext(acc, seen);
             }
           }
-          if (counting)
-            acc.counts.set(v === 1 ? "true" : "false", (acc.counts.get(v === 1 ? "true" : "false") ?? 0) + 1);
+          if (counting) {
+            if (v === 1) trues++;
+            else falses++;
+          }
+        }
+        for (const [value, n] of [
+          ["true", trues],
+          ["false", falses],
+        ] as const) {
+          const c = acc.counts.get(value);
+          if (c) c.n += n;
+          else if (n > 0) acc.counts.set(value, { n });
         }
         Object.assign(acc, { min, max, sum, missing });
       } else {
@@ -132,8 +162,8 @@ export class ProfileBuilder {
             continue;
           }
           const c = counts.get(v);
-          if (c !== undefined) counts.set(v, c + 1);
-          else if (counts.size < MAX_DISTINCT) counts.set(v, 1);
+          if (c !== undefined) c.n++;
+          else if (counts.size < MAX_DISTINCT) counts.set(v, { n: 1 });
           else acc.capped = true;
         }
       }
@@ -165,6 +195,7 @@ export class ProfileBuilder {
       }
       if (acc.counts.size > 0) {
         out.top = [...acc.counts.entries()]
+          .map(([value, c]) => [value, c.n] as const)
           .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
           .slice(0, TOP)
           .map(([value, count]) => ({ value, count }));

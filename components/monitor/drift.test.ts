@@ -166,4 +166,27 @@ describe("profile percentiles", () => {
     expect(build()).toEqual(q);
     for (const k of [10, 50, 90]) expect(Math.abs(q[k]! / 60_000 - k / 100)).toBeLessThan(0.01);
   });
+
+  it("sample values in sorted order fairly, and do not depend on how the rows are batched", () => {
+    // Sorted input is where a biased reservoir shows: early or late values would be over-represented.
+    const schema: DatasetSchema = {
+      columns: [{ name: "x", type: "numeric", role: "feature" }],
+    } as unknown as DatasetSchema;
+    const n = 500_000;
+    const values = Float64Array.from({ length: n }, (_, i) => i);
+    const build = (batchRows: number) => {
+      const b = new ProfileBuilder(schema);
+      for (let from = 0; from < n; from += batchRows) {
+        const part = values.subarray(from, Math.min(n, from + batchRows));
+        b.add({ numRows: part.length, columns: { x: part } } as never);
+      }
+      return b.result(n, 0).columns[0]!.quantiles!;
+    };
+    const q = build(n);
+    expect(build(32_768)).toEqual(q);
+    expect(build(777)).toEqual(q);
+    for (let k = 5; k <= 95; k += 5) expect(Math.abs(q[k]! / n - k / 100)).toBeLessThan(0.01);
+    expect(q[0]).toBeLessThan(n * 0.001);
+    expect(q[100]).toBeGreaterThan(n * 0.999);
+  });
 });
