@@ -1,5 +1,5 @@
 import { InputError } from "../common/errors.js";
-import { type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../common/schema/raw-batch.js";
+import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../common/schema/raw-batch.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { RawEncoder } from "../feature/encode-raw.js";
 import { formatProbability, type Predictor, type ReasonOptions, type Tier } from "./predictor.js";
@@ -45,6 +45,7 @@ export function passthroughText(
 const COMMA = 44;
 const QUOTE = 34;
 const NEWLINE = 10;
+const CR = 13;
 const utf8 = new TextEncoder();
 
 /** A growing UTF-8 buffer. */
@@ -116,7 +117,7 @@ export class ByteWriter {
 
   /** Value i of a utf8 column as a CSV field, quoted exactly when csvField would quote its text (missing: empty). */
   utf8Field(column: RawUtf8, i: number): void {
-    if (column.valid !== null && ((column.valid[i >> 3]! >> (i & 7)) & 1) === 0) return;
+    if (isNullAt(column, i)) return;
     const { bytes } = column;
     const a = column.offsets[i]!;
     const b = column.offsets[i + 1]!;
@@ -124,7 +125,7 @@ export class ByteWriter {
     let quote = false;
     for (let k = a; k < b; k++) {
       const c = bytes[k]!;
-      if (c === QUOTE || c === COMMA || c === NEWLINE || c === 13) {
+      if (c === QUOTE || c === COMMA || c === NEWLINE || c === CR) {
         quote = true;
         break;
       }

@@ -101,23 +101,25 @@ export async function* readRawBatches(
     };
     const floats = (data: ArrowData, from: number, to: number) =>
       copy ? (data.values as Float64Array).slice(from, to) : (data.values as Float64Array).subarray(from, to);
+    // Each column's data once per record batch; the pieces only slice it.
+    const lines = child(LINE_FIELD).values as Uint32Array;
+    const ids = child(ID_FIELD);
+    const data = columns.map((column) => child(column.name));
     const pieces: RawBatch[] = [];
     let from = 0;
     do {
       const to = Math.min(batch.numRows, from + step);
-      const lines = child(LINE_FIELD).values as Uint32Array;
       const raw: RawBatch = {
         numRows: to - from,
         lines: copy ? lines.slice(from, to) : lines.subarray(from, to),
-        ids: rawUtf8(child(ID_FIELD), from, to, copy),
+        ids: rawUtf8(ids, from, to, copy),
         columns: {},
       };
-      for (const column of columns) {
-        const data = child(column.name);
+      columns.forEach((column, c) => {
         raw.columns[column.name] = isFloatColumn(column)
-          ? floats(data, from, to)
-          : rawUtf8(data, from, to, copy);
-      }
+          ? floats(data[c]!, from, to)
+          : rawUtf8(data[c]!, from, to, copy);
+      });
       pieces.push(raw);
       from = to;
     } while (from < batch.numRows);
