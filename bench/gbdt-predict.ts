@@ -8,10 +8,10 @@
  *   npx tsx bench/gbdt-predict.ts [rows=200000] [trees=200]
  */
 import { Rng } from "../components/common/random.js";
-import { createTreeShap } from "../components/score/explain/treeshap.js";
-import { compileGbdt, compileGbdtCode, predictMargin } from "../components/train/gbdt/compiled.js";
-import { predictMarginPlain } from "../components/train/gbdt/model.js";
-import { trainGbdt } from "../components/train/gbdt/train.js";
+import { compileGbdt, compileGbdtCode, predictMargin } from "../components/models/gbdt/compiled.js";
+import { predictMarginPlain } from "../components/models/gbdt/model.js";
+import { trainGbdt } from "../components/models/gbdt/train.js";
+import { createTreeShap } from "../components/models/gbdt/treeshap.js";
 import { DATASETS, datasetsAvailable, loadDataset } from "./gbdt-datasets.js";
 
 const rows = Number(process.argv[2] ?? 200_000);

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../components/common/random.js";
-import { predictMarginPlain } from "../components/train/gbdt/model.js";
-import { trainGbdt } from "../components/train/gbdt/train.js";
+import { predictMarginPlain } from "../components/models/gbdt/model.js";
+import { trainGbdt } from "../components/models/gbdt/train.js";
 import { DATASETS, datasetsAvailable, type EncodedSplit, loadDataset, rocAuc } from "./gbdt-datasets.js";
 
 if (!datasetsAvailable()) {

@@ -5,14 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { dayFromDateString, SummaryAccumulator } from "../components/lifetime/summary.js";
 import {
   bgnbdExpectedPurchases,
   bgnbdPopulationExpected,
   bgnbdProbAlive,
   fitBgNbd,
-} from "../components/lifetime/bgnbd.js";
-import { fitParetoNbd } from "../components/lifetime/pareto-nbd.js";
-import { dayFromDateString, SummaryAccumulator } from "../components/lifetime/summary.js";
+} from "../components/models/lifetime/bgnbd.js";
+import { fitParetoNbd } from "../components/models/lifetime/pareto-nbd.js";
 
 const dir = process.argv[2];
 if (!dir) throw new Error("usage: lifetime-vs-lifetimes.ts <cdnow folder> [--pareto]");

@@ -32,13 +32,13 @@ import type { Bundle } from "../components/common/bundle/bundle.js";
 import { readChampion } from "../components/common/bundle/champion.js";
 import { hashObject, runStep, writeInputDoc } from "../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../components/common/component/spec.js";
+import { selectRows } from "../components/common/data/rows.js";
 import { readRowBatches } from "../components/common/schema/arrow.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { exampleConfigText, exampleRows } from "../components/example-bucket/index.js";
-import { loadPredictor } from "../components/score/predictor.js";
+import { loadPredictor } from "../components/models/predictor.js";
 import { scoreBatchCsv } from "../components/score/scores-csv.js";
-import { selectRows } from "../components/train/rows.js";
 import { retrainPipeline } from "../pipelines/definitions/weekly.js";
 import { InProcessExecutor, STEP_NODE_FLAGS } from "../pipelines/runner/executor.js";
 import { runPipeline } from "../pipelines/runner/run.js";
@@ -69,10 +69,13 @@ async function child(what: string, args: string[]): Promise<Measurement> {
     const [bucket, run, step, component] = args as [string, string, string, string];
     const storage = await openStorage(`file://${bucket}`);
     // Load the component's modules first, as a step process has before it reads its input.
-    const { loadComponent } = await import("../components/common/component/registry.js");
-    await loadComponent(component);
+    const { loadComponent } = await import("../components/index.js");
+    const loaded = await loadComponent(component);
     const started = performance.now();
-    const { output } = await runStep(storage, run, step, { expectComponent: component });
+    const { output } = await runStep(storage, run, step, {
+      load: async () => loaded,
+      expectComponent: component,
+    });
     const rows = output.counts?.scored ?? output.counts?.accepted ?? 0;
     return { rows, seconds: (performance.now() - started) / 1000, output };
   }

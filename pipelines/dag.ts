@@ -1,3 +1,4 @@
+import type { ChurnConfig } from "../components/common/config/index.js";
 import { UsageError } from "../components/common/errors.js";
 
 /**
@@ -45,6 +46,12 @@ export interface StepDefinition {
    * retraining triggers to force train/evaluate when the training data is unchanged.
    */
   cacheBypass?: { step: string };
+  /**
+   * The step runs as several shards over one input's record batches (see
+   * runner/fan-out.ts): `shards` reads the count from the run's churn.yaml, a
+   * number or "auto" (one shard per SHARD_BYTES of `input`).
+   */
+  fanOut?: { input: string; shards: (config: ChurnConfig) => number | "auto" };
   /** Per-step limits, also used for Kubernetes resources. */
   timeoutSeconds?: number;
   retries?: number;

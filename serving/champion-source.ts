@@ -1,6 +1,7 @@
 import { CHAMPION_OBJECT } from "../components/common/bundle/index.js";
 import type { Storage } from "../components/common/storage/index.js";
-import type { InferenceModel, ModelSource } from "./core.js";
+import type { InferenceModel } from "../components/models/inference.js";
+import type { ModelSource } from "./core.js";
 
 /**
  * A ModelSource that follows `models/champion` in a bucket (DESIGN: the

@@ -1,5 +1,5 @@
 import { NotFoundError, TransientError } from "../components/common/errors.js";
-import type { DatasetSchema } from "../components/common/schema/types.js";
+import type { Explanation, InferenceModel, RawRow, ScoredRow } from "../components/models/inference.js";
 import { type NormalizeLimits, normalizeRows } from "./rows.js";
 
 /**
@@ -8,45 +8,6 @@ import { type NormalizeLimits, normalizeRows } from "./rows.js";
  * here, and encode the answer. Models are held by name and swapped atomically
  * (a request keeps the model it started with), so hot reload never fails one.
  */
-
-/** A value as a request may carry it, before validation against the schema. */
-export type RawValue = number | string | boolean | null;
-export type RawRow = Record<string, RawValue>;
-
-/**
- * A row as it reaches `InferenceModel.score`: only the schema's feature columns,
- * every one present, in canonical types: numeric and date columns a finite
- * number (dates as epoch ms UTC) or null, boolean columns a boolean or null,
- * categorical columns a string or null (null = missing, including the column's
- * missing tokens). The server guarantees this shape; the model may rely on it.
- */
-export type FeatureRow = Record<string, number | string | boolean | null>;
-
-export interface ScoredRow {
-  /** Calibrated churn probability in [0, 1]. */
-  probability: number;
-  tier: "high" | "medium" | "low";
-  /** Reasons like `Total_Trans_Ct=23 (low)`; empty for tiers without reasons. */
-  reasons: string[];
-}
-
-export interface Explanation {
-  /** The model's output before any feature contributes (log-odds or probability, as the model defines). */
-  base: number;
-  /** Per-feature contribution; base + sum(contributions) is the model's raw output. */
-  contributions: Record<string, number>;
-}
-
-/** What the server serves: one loaded model bundle (components/score/predictor.ts implements it). */
-export interface InferenceModel {
-  name: "churn";
-  /** model_version: content hash of the bundle. */
-  version: string;
-  /** The training schema: which columns exist, their types and roles. */
-  schema: DatasetSchema;
-  score(rows: FeatureRow[]): ScoredRow[];
-  explain(rows: FeatureRow[]): Explanation[];
-}
 
 /** Where a model comes from, e.g. the champion pointer of a bucket. */
 export interface ModelSource {

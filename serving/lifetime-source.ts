@@ -1,8 +1,8 @@
 import { InputError } from "../components/common/errors.js";
 import type { ObjectInfo, Storage } from "../components/common/storage/index.js";
-import type { BgNbdParams } from "../components/lifetime/bgnbd.js";
-import { parseLifetimeModel } from "../components/lifetime/params.js";
 import type { TimeUnit } from "../components/lifetime/summary.js";
+import type { BgNbdParams } from "../components/models/lifetime/bgnbd.js";
+import { parseLifetimeModel } from "../components/models/lifetime/params.js";
 
 /**
  * Where `POST /predict` gets its lifetime (BG/NBD) model: the newest

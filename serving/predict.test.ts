@@ -5,8 +5,12 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { openStorage } from "../components/common/storage/index.js";
-import { type BgNbdParams, bgnbdExpectedPurchases, bgnbdProbAlive } from "../components/lifetime/bgnbd.js";
-import { LIFETIME_FORMAT } from "../components/lifetime/params.js";
+import {
+  type BgNbdParams,
+  bgnbdExpectedPurchases,
+  bgnbdProbAlive,
+} from "../components/models/lifetime/bgnbd.js";
+import { LIFETIME_FORMAT } from "../components/models/lifetime/params.js";
 import { type LifetimeSource, type LoadedLifetime, lifetimeSource } from "./lifetime-source.js";
 import { type ModelServer, NO_LIFETIME_MODEL } from "./server.js";
 import { fakeServer } from "./testing/index.js";

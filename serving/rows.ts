@@ -1,7 +1,7 @@
 import { InputError } from "../components/common/errors.js";
 import type { ColumnSchema, DatasetSchema } from "../components/common/schema/types.js";
 import { booleanWord, parseDate, parseNumber } from "../components/common/schema/values.js";
-import type { FeatureRow, RawRow } from "./core.js";
+import type { FeatureRow, RawRow } from "../components/models/inference.js";
 
 /**
  * Validation of request rows against the training schema, shared by every

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { RawRow } from "../components/models/inference.js";
 import { REASON_SEPARATOR } from "./codecs/v2.js";
-import { DEFAULT_CORE_LIMITS, type RawRow } from "./core.js";
+import { DEFAULT_CORE_LIMITS } from "./core.js";
 import { normalizeRows } from "./rows.js";
 import type { ModelServer } from "./server.js";
 import { FakeSource, fakeModel, fakeServer, loadFixtures, testSchema } from "./testing/index.js";

@@ -1,8 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { type ChurnError, messageOf, NotFoundError } from "../components/common/errors.js";
 import { type Logger, silentLogger } from "../components/common/log.js";
+import type { InferenceModel } from "../components/models/inference.js";
 import { encodeSeldonError } from "./codecs/seldon.js";
-import { DEFAULT_CORE_LIMITS, InferenceCore, type InferenceModel, type ModelSource } from "./core.js";
+import { DEFAULT_CORE_LIMITS, InferenceCore, type ModelSource } from "./core.js";
 import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
 import type { LifetimeSource, LoadedLifetime } from "./lifetime-source.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { DATASETS, datasetsAvailable, loadDataset, rocAuc } from "../bench/gbdt-datasets.js";
-import { createTreeShap } from "../components/score/explain/treeshap.js";
-import { compileGbdt, compileGbdtCode, predictMargin } from "../components/train/gbdt/compiled.js";
-import { predictMarginPlain } from "../components/train/gbdt/model.js";
-import { trainGbdt } from "../components/train/gbdt/train.js";
+import { compileGbdt, compileGbdtCode, predictMargin } from "../components/models/gbdt/compiled.js";
+import { predictMarginPlain } from "../components/models/gbdt/model.js";
+import { trainGbdt } from "../components/models/gbdt/train.js";
+import { createTreeShap } from "../components/models/gbdt/treeshap.js";
 
 const available = datasetsAvailable();
 if (!available)

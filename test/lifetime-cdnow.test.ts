@@ -2,20 +2,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { rfmScores } from "../components/lifetime/rfm.js";
+import { dayFromDateString, SummaryAccumulator } from "../components/lifetime/summary.js";
 import {
   bgnbdExpectedPurchases,
   bgnbdPopulationExpected,
   bgnbdProbAlive,
   fitBgNbd,
-} from "../components/lifetime/bgnbd.js";
-import type { CustomerHistory } from "../components/lifetime/history.js";
+} from "../components/models/lifetime/bgnbd.js";
+import type { CustomerHistory } from "../components/models/lifetime/history.js";
 import {
   fitParetoNbd,
   paretoNbdLogLikelihood,
   paretoNbdProbAlive,
-} from "../components/lifetime/pareto-nbd.js";
-import { rfmScores } from "../components/lifetime/rfm.js";
-import { dayFromDateString, SummaryAccumulator } from "../components/lifetime/summary.js";
+} from "../components/models/lifetime/pareto-nbd.js";
 
 // The CDNOW data of Fader, Hardie and Lee (2005), read in place from the shared
 // datasets folder (never copied into the repository).

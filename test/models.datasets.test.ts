@@ -8,11 +8,11 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../components/common/config/load.js";
-import { rocAuc } from "../components/evaluate/metrics.js";
-import { fitTransform } from "../components/feature/fit.js";
-import { transformBatch } from "../components/feature/transform.js";
-import { loadPredictor } from "../components/score/predictor.js";
-import { selectRows } from "../components/train/rows.js";
+import { rocAuc } from "../components/common/data/metrics.js";
+import { selectRows } from "../components/common/data/rows.js";
+import { fitTransform } from "../components/models/features/fit.js";
+import { transformBatch } from "../components/models/features/transform.js";
+import { loadPredictor } from "../components/models/predictor.js";
 import { buildBundle, selectModel } from "../components/train/select.js";
 import {
   DATASETS,

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DriftReport } from "../components/common/monitoring/drift.js";
 import { openStorage } from "../components/common/storage/index.js";
-import type { DriftReport } from "../components/monitor/drift.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // Drift through the real weekly pipeline (built CLI, local runner): the example

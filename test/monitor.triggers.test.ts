@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CsvParser } from "../components/common/csv/parse.js";
-import { csvField } from "../components/ingest/ingest.js";
-import type { DriftReport } from "../components/monitor/drift.js";
+import { csvField } from "../components/common/csv/write.js";
+import type { DriftReport } from "../components/common/monitoring/drift.js";
 import type { RunRecord, StepRecord } from "../pipelines/runner/records.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../cli/main.js";
-import type { DriftReport } from "../components/monitor/drift.js";
+import type { DriftReport } from "../components/common/monitoring/drift.js";
 import { collectPageErrors, keepScreenshot, launchBrowser } from "./support/browser.js";
 
 // The report as a marketer sees it: two real weekly runs (the second after

@@ -10,13 +10,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleObject, readBundle, readChampion } from "../components/common/bundle/index.js";
 import { parseConfig } from "../components/common/config/load.js";
+import { csvField } from "../components/common/csv/write.js";
+import { selectRows } from "../components/common/data/rows.js";
 import { storedColumns } from "../components/common/schema/arrow.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import { formatProbability, loadChampionModel, loadPredictor } from "../components/score/predictor.js";
-import { csvField, scoreBatchCsv, scoresHeader } from "../components/score/scores-csv.js";
-import { selectRows } from "../components/train/rows.js";
+import { formatProbability, loadChampionModel, loadPredictor } from "../components/models/predictor.js";
+import { scoreBatchCsv, scoresHeader } from "../components/score/scores-csv.js";
 import { runCli } from "./ingest-support/helpers.js";
 import { readRows, removeTempBuckets, runComponent, tempBucket } from "./models-support/datasets.js";
 
@@ -145,7 +146,7 @@ describe("scores.csv identity", () => {
       const f = lines[i]!.split(",");
       expect(formatProbability(s.probability)).toBe(f[1]);
       expect(s.tier).toBe(f[2]);
-      expect(s.reasons.map(csvField).join("|")).toBe(
+      expect(s.reasons.map((r) => csvField(r)).join("|")).toBe(
         f
           .slice(3, 6)
           .filter((r) => r !== "")

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import { loadChampionModel } from "../components/score/predictor.js";
+import { loadChampionModel } from "../components/models/predictor.js";
 import { championSource } from "../serving/champion-source.js";
 import { decodeInferRequest, encodeInferResponse } from "../serving/codecs/v2.js";
 import { createModelServer, type ModelServer } from "../serving/server.js";

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Command } from "commander";
-import { componentNames, loadComponent } from "../../components/common/component/registry.js";
 import { hashObject, runStep, writeInputDoc } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
 import { CONFIG_OBJECT } from "../../components/common/config/index.js";
 import { NotFoundError, UsageError } from "../../components/common/errors.js";
 import { openStorage } from "../../components/common/storage/index.js";
+import { componentNames, loadComponent } from "../../components/index.js";
 import type { IngestFileSummary } from "../../components/ingest/spec.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
@@ -145,7 +145,11 @@ export function registerComponent(program: Command, wrap: Wrap): void {
         }
         if (!run || !step)
           throw new UsageError("pass --run and --step (or --input to plan an ingest step on an object)");
-        const { output } = await runStep(storage, run, step, { logger: ctx.logger, expectComponent: name });
+        const { output } = await runStep(storage, run, step, {
+          load: loadComponent,
+          logger: ctx.logger,
+          expectComponent: name,
+        });
         emit(ctx, output, () => describeStep(output, storage.uri));
       }),
     );

@@ -6,6 +6,7 @@ import { CONFIG_OBJECT } from "../../components/common/config/load.js";
 import { GateRefusedError, UsageError } from "../../components/common/errors.js";
 import { sha256Hex } from "../../components/common/hash.js";
 import { openStorage } from "../../components/common/storage/index.js";
+import { loadComponent } from "../../components/index.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -51,7 +52,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
           storage,
           run,
           "ingest-weekly",
-          "ingest",
+          await loadComponent("ingest"),
           { data: [weekly], config: [CONFIG_OBJECT], schema: [schemaObject] },
           { mode: "scoring" },
         );
@@ -60,7 +61,7 @@ export function registerScore(program: Command, wrap: Wrap): void {
           storage,
           run,
           viaServer === null ? "score" : "score-via-server",
-          "score",
+          await loadComponent("score"),
           {
             rows: [ingested.outputs.rows!.object],
             champion: [bundleObject(version)],

@@ -65,20 +65,19 @@ export function registerServe(program: Command, wrap: Wrap): void {
         // The server stack loads only for this command: every pipeline step starts this CLI.
         const [
           { championSource },
-          { championLoader },
+          { loadChampionModel },
           { lifetimeSource },
           { runUntilSignal },
           { createModelServer },
         ] = await Promise.all([
           import("../../serving/champion-source.js"),
-          import("../../serving/inference-core.js"),
+          import("../../components/models/predictor.js"),
           import("../../serving/lifetime-source.js"),
           import("../../serving/run.js"),
           import("../../serving/server.js"),
         ]);
-        const load = await championLoader();
         const logger = ctx.logger.child({ component: "serve" });
-        const source = championSource(storage, load, {
+        const source = championSource(storage, loadChampionModel, {
           pollMs,
           onPollError: (error) => logger.warn("could not check models/champion", { error: String(error) }),
         });

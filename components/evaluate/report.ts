@@ -10,7 +10,7 @@ import {
   rocAuc,
   type ThresholdMetrics,
   thresholdMetrics,
-} from "./metrics.js";
+} from "../common/data/metrics.js";
 
 /**
  * The evaluation report object: every metric of one model on one set of

@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { type Bundle, bundleSchema, bundleVersion } from "../common/bundle/bundle.js";
-import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
+import { bundleVersion } from "../common/bundle/bundle.js";
+import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { rocAuc } from "../common/data/metrics.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
+import type { DecisionDocument } from "../common/documents/decision.js";
 import { InputError } from "../common/errors.js";
 import type { RowBatch } from "../common/schema/types.js";
-import { loadPredictor, type Predictor } from "../score/predictor.js";
-import { holdoutSplit, readLabelledRows, selectRows } from "../train/rows.js";
-import { decideGate, type GateDecision } from "./gate.js";
-import { rocAuc } from "./metrics.js";
+import { loadPredictor, type Predictor } from "../models/predictor.js";
+import { decideGate } from "./gate.js";
 import {
   type EvaluationReport,
   evaluatePredictions,
@@ -24,29 +25,6 @@ export const evaluateParameters = z.strictObject({
   importance_rows: z.int().min(1).default(2000).describe("held-out rows explained for the churn drivers"),
 });
 export type EvaluateParameters = z.output<typeof evaluateParameters>;
-
-/** decision.json: what promote acts on and what the run reports. */
-export interface DecisionDocument extends GateDecision {
-  candidate_version: string;
-  champion_version: string | null;
-  holdout_rows: number;
-}
-
-/** Parses a bundle document from an input object. */
-export async function readBundleInput<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<Bundle> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readInputText(ctx, ref));
-  } catch (error) {
-    throw new InputError(`${ref.object} is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = bundleSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(`${ref.object} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return parsed.data;
-}
 
 /** Calibrated probabilities of every row of a batch. */
 export function predictBatch(predictor: Predictor, batch: RowBatch): Float64Array {
@@ -129,7 +107,7 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
 }
 
 /** The evaluate component spec. */
-export const evaluateComponent: ComponentSpec<typeof evaluateParameters> = {
+export const evaluateComponent = defineComponent({
   name: "evaluate",
   description: "metrics on the held-out rows and the promotion gate against the champion",
   inputs: {
@@ -143,5 +121,13 @@ export const evaluateComponent: ComponentSpec<typeof evaluateParameters> = {
     report: { type: "json", file: "report.json", description: "the full evaluation report" },
   },
   parameters: evaluateParameters,
+  summary: z.strictObject({
+    action: z.enum(["promote", "keep-champion", "refuse"]),
+    reason: z.string(),
+    roc_auc: z.number().nullable(),
+    pr_auc: z.number().nullable(),
+    champion_roc_auc: z.number().nullable(),
+    drivers: z.array(z.string()),
+  }),
   run,
-};
+});

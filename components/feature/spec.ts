@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { readConfigInput } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
-import { holdoutSplit, readLabelledRows, selectRows } from "../train/rows.js";
-import { fitTransform } from "./fit.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
+import { fitTransform } from "../models/features/fit.js";
 
 /**
  * The feature component: fits the feature transform on the training part of
@@ -43,7 +43,7 @@ async function run(ctx: ComponentContext<FeatureParameters>) {
 }
 
 /** The feature component spec. */
-export const featureComponent: ComponentSpec<typeof featureParameters> = {
+export const featureComponent = defineComponent({
   name: "feature",
   description: "fit the feature transform (imputation, robust scaling, encodings) on training rows only",
   inputs: {
@@ -54,5 +54,18 @@ export const featureComponent: ComponentSpec<typeof featureParameters> = {
     transform: { type: "json", file: "transform.json", description: "the fitted feature transform" },
   },
   parameters: featureParameters,
+  summary: z.strictObject({
+    warnings: z.array(
+      z.strictObject({
+        code: z.enum(["leakage", "constant", "id-like"]),
+        column: z.string(),
+        message: z.string(),
+        value: z.number().optional(),
+      }),
+    ),
+    dropped: z.array(
+      z.strictObject({ column: z.string(), reason: z.enum(["leakage", "constant", "id-like"]) }),
+    ),
+  }),
   run,
-};
+});

@@ -1,14 +1,16 @@
 import type { ChurnConfig } from "../common/config/schema.js";
 import { type DecodeInfo, openText } from "../common/csv/decode.js";
 import { CsvParser } from "../common/csv/parse.js";
+import { REJECTED_HEADER, type Reject, reasonKind } from "../common/csv/rejected.js";
 import { sniffDecimal, sniffDelimiter } from "../common/csv/sniff.js";
+import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
+import { type Profile, ProfileBuilder } from "../common/profile/profile.js";
 import { isFloatColumn, storedColumns } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { GENERATED_ID_COLUMN, inferSchema } from "../common/schema/infer.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { booleanWord, parseDate, parseNumber } from "../common/schema/values.js";
-import { type Profile, ProfileBuilder } from "./profile.js";
 
 /**
  * The pure ingest implementation: bytes in, typed record batches, rejected
@@ -49,13 +51,6 @@ export interface IngestSinks {
   rejected?(text: string): void | Promise<void>;
 }
 
-/** One rejected row as kept for summaries. */
-export interface Reject {
-  line: number;
-  column: string;
-  reason: string;
-}
-
 export interface IngestResult {
   source: string;
   schema: DatasetSchema;
@@ -73,32 +68,10 @@ export interface IngestResult {
   rejectShareExceeded: boolean;
 }
 
-export const REJECTED_HEADER = "line,column,reason,raw\n";
 const SNIFF_CHARS = 64 * 1024;
-
-/** Quote a CSV field when needed (comma delimiter, RFC 4180). */
-export function csvField(value: string, delimiter = ","): string {
-  if (
-    value.includes(delimiter) ||
-    value.includes('"') ||
-    value.includes("\n") ||
-    value.includes("\r") ||
-    value.startsWith(" ") ||
-    value.endsWith(" ")
-  ) {
-    return `"${value.replaceAll('"', '""')}"`;
-  }
-  return value;
-}
 
 function short(value: string): string {
   return value.length > 40 ? `${value.slice(0, 37)}...` : value;
-}
-
-/** Reason kind for counting: the text before the first colon. */
-export function reasonKind(reason: string): string {
-  const colon = reason.indexOf(":");
-  return colon < 0 ? reason : reason.slice(0, colon);
 }
 
 interface Slot {

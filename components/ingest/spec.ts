@@ -1,12 +1,13 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
+import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
+import { REJECTED_HEADER, type Reject } from "../common/csv/rejected.js";
 import { ArrowStreamWriter } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { parseDatasetSchema } from "../common/schema/parse.js";
 import type { DatasetSchema } from "../common/schema/types.js";
-import { assertRejectShare, type IngestResult, ingest, REJECTED_HEADER, type Reject } from "./ingest.js";
+import { assertRejectShare, type IngestResult, ingest } from "./ingest.js";
 
 /**
  * The ingest component: CSV files in; typed Arrow record batches, rejected.csv,
@@ -144,7 +145,7 @@ async function run(ctx: ComponentContext<IngestParameters>) {
 }
 
 /** The ingest component spec. */
-export const ingestComponent: ComponentSpec<typeof ingestParameters> = {
+export const ingestComponent = defineComponent({
   name: "ingest",
   description: "validate CSV files against the data contract and convert them to typed Arrow record batches",
   inputs: {
@@ -169,5 +170,26 @@ export const ingestComponent: ComponentSpec<typeof ingestParameters> = {
     schema: { type: "json", file: "schema.json", description: "the dataset schema in effect" },
   },
   parameters: ingestParameters,
+  summary: z.strictObject({
+    files: z.array(
+      z.strictObject({
+        object: z.string(),
+        rowsIn: z.int(),
+        accepted: z.int(),
+        rejected: z.int(),
+        reasons: z.record(z.string(), z.number()),
+        firstRejects: z.array(z.strictObject({ line: z.int(), column: z.string(), reason: z.string() })),
+        format: z.strictObject({
+          encoding: z.string(),
+          bom: z.boolean(),
+          gzip: z.boolean(),
+          delimiter: z.string(),
+          decimal: z.enum([".", ","]),
+        }),
+        ignoredColumns: z.array(z.string()),
+      }),
+    ),
+    schemaInferred: z.boolean(),
+  }),
   run,
-};
+});

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashObject, runStep, writeInputDoc } from "../common/component/run.js";
 import type { ObjectRef } from "../common/component/spec.js";
 import { openStorage, type Storage } from "../common/storage/index.js";
+import { loadComponent } from "../index.js";
+import { bgnbdExpectedPurchases, bgnbdProbAlive } from "../models/lifetime/bgnbd.js";
+import { parseLifetimeModel } from "../models/lifetime/params.js";
 import { inactivityAlerts } from "./alerts.js";
-import { bgnbdExpectedPurchases, bgnbdProbAlive } from "./bgnbd.js";
-import { parseLifetimeModel } from "./params.js";
 import { rfmScores } from "./rfm.js";
 
 // The four lifetime components run one after another in-process on a small
@@ -43,7 +44,7 @@ async function step(
   const refs: Record<string, ObjectRef[]> = {};
   for (const [port, object] of Object.entries(inputs)) refs[port] = [await hashObject(storage, object)];
   await writeInputDoc(storage, { component: name, run: "r-test", step: name, inputs: refs, parameters });
-  const { output } = await runStep(storage, "r-test", name);
+  const { output } = await runStep(storage, "r-test", name, { load: loadComponent });
   return output.outputs;
 }
 

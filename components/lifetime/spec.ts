@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { readConfigInput, readInputJson, readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
-import { csvField } from "../ingest/ingest.js";
+import { bgnbdExpectedPurchases, bgnbdProbAlive, fitBgNbd } from "../models/lifetime/bgnbd.js";
+import { bgnbdModel, parseLifetimeModel } from "../models/lifetime/params.js";
 import { type AlertRules, inactivityAlerts } from "./alerts.js";
-import { bgnbdExpectedPurchases, bgnbdProbAlive, fitBgNbd } from "./bgnbd.js";
 import { segmentCustomers } from "./kmeans.js";
-import { bgnbdModel, parseLifetimeModel } from "./params.js";
 import { rfmScores, SEGMENTS } from "./rfm.js";
 import { type CustomerSummary, DAYS_PER_UNIT, type TimeUnit } from "./summary.js";
 import { assertTransactionsRejectShare, readTransactions } from "./transactions.js";
@@ -101,7 +101,7 @@ async function ingestTransactions(ctx: ComponentContext<NoParameters>) {
   return { counts, summary: profile };
 }
 
-export const ingestTransactionsComponent: ComponentSpec<typeof noParameters> = {
+export const ingestTransactionsComponent = defineComponent({
   name: "ingest-transactions",
   description: "validate a purchase log and summarise it per customer (frequency, recency, T, monetary)",
   inputs: {
@@ -114,8 +114,9 @@ export const ingestTransactionsComponent: ComponentSpec<typeof noParameters> = {
     profile: { type: "json", file: "profile.json", description: "row counts, columns, observation end" },
   },
   parameters: noParameters,
+  summary: z.record(z.string(), z.unknown()),
   run: ingestTransactions,
-};
+});
 
 // --- rfm -----------------------------------------------------------------
 
@@ -155,7 +156,7 @@ async function rfm(ctx: ComponentContext<z.output<typeof rfmParameters>>) {
   return { counts: { customers: customers.length, clusters: out.k }, summary: { segments, k: out.k } };
 }
 
-export const rfmComponent: ComponentSpec<typeof rfmParameters> = {
+export const rfmComponent = defineComponent({
   name: "rfm",
   description: "R/F/M quintile scores, DESIGN's named segments, and k-means clusters chosen by silhouette",
   inputs: {
@@ -169,8 +170,9 @@ export const rfmComponent: ComponentSpec<typeof rfmParameters> = {
     },
   },
   parameters: rfmParameters,
+  summary: z.strictObject({ segments: z.record(z.string(), z.number()), k: z.int() }),
   run: rfm,
-};
+});
 
 // --- fit-lifetime --------------------------------------------------------
 
@@ -206,7 +208,7 @@ async function fitLifetime(ctx: ComponentContext<NoParameters>) {
   };
 }
 
-export const fitLifetimeComponent: ComponentSpec<typeof noParameters> = {
+export const fitLifetimeComponent = defineComponent({
   name: "fit-lifetime",
   description: "maximum-likelihood BG/NBD fit; the parameters as a versioned model document",
   inputs: {
@@ -217,8 +219,15 @@ export const fitLifetimeComponent: ComponentSpec<typeof noParameters> = {
     model: { type: "model", file: "model.json", description: "churn-lifetime/1 model document" },
   },
   parameters: noParameters,
+  summary: z.strictObject({
+    version: z.string(),
+    params: z.strictObject({ r: z.number(), alpha: z.number(), a: z.number(), b: z.number() }),
+    log_likelihood: z.number(),
+    converged: z.boolean(),
+    iterations: z.int(),
+  }),
   run: fitLifetime,
-};
+});
 
 // --- score-lifetime ------------------------------------------------------
 
@@ -327,7 +336,7 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
   return { counts, summary: { model_version: version, alerts: alerts.length } };
 }
 
-export const scoreLifetimeComponent: ComponentSpec<typeof noParameters> = {
+export const scoreLifetimeComponent = defineComponent({
   name: "score-lifetime",
   description: "P(alive), expected purchases, RFM and clusters per customer; inactivity alerts",
   inputs: {
@@ -343,5 +352,6 @@ export const scoreLifetimeComponent: ComponentSpec<typeof noParameters> = {
     summary: { type: "json", file: "summary.json", description: "counts, parameters, segments, clusters" },
   },
   parameters: noParameters,
+  summary: z.strictObject({ model_version: z.string(), alerts: z.int() }),
   run: scoreLifetime,
-};
+});

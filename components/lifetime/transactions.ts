@@ -1,9 +1,10 @@
 import type { ChurnConfig } from "../common/config/schema.js";
 import { openText } from "../common/csv/decode.js";
 import { CsvParser } from "../common/csv/parse.js";
+import { REJECTED_HEADER, type Reject, reasonKind } from "../common/csv/rejected.js";
+import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { DATE_FORMATS, parseDate, parseNumber } from "../common/schema/values.js";
-import { csvField, REJECTED_HEADER, type Reject, reasonKind } from "../ingest/ingest.js";
 import { dayFromDateString, dayFromEpochMs, SummaryAccumulator } from "./summary.js";
 
 /**

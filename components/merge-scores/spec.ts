@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 
 /**
  * The merge-scores component: concatenates the score shards in shard order
@@ -32,7 +32,7 @@ async function run(ctx: ComponentContext<MergeParameters>) {
 }
 
 /** The merge-scores component spec. */
-export const mergeScoresComponent: ComponentSpec<typeof mergeParameters> = {
+export const mergeScoresComponent = defineComponent({
   name: "merge-scores",
   description: "concatenate score shards in order into one scores.csv",
   inputs: {
@@ -40,5 +40,6 @@ export const mergeScoresComponent: ComponentSpec<typeof mergeParameters> = {
   },
   outputs: { scores: { type: "csv", file: "scores.csv", description: "the merged scores.csv" } },
   parameters: mergeParameters,
+  summary: z.undefined(),
   run,
-};
+});

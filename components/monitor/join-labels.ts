@@ -1,9 +1,9 @@
 import { openText } from "../common/csv/decode.js";
 import { CsvParser } from "../common/csv/parse.js";
 import { sniffDelimiter } from "../common/csv/sniff.js";
+import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
-import { csvField } from "../ingest/ingest.js";
-import { parseLabels } from "./realised.js";
+import { parseLabels } from "../common/monitoring/realised.js";
 
 /**
  * The feedback loop's data side (churn.yaml `retrain.on_labels`): the rows of

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { planAndRunStep } from "../common/component/run.js";
 import { openStorage, type Storage } from "../common/storage/index.js";
+import { joinLabelsComponent } from "./spec.js";
 
 // The join-labels component on a small bucket: which weeks pair up, what is skipped and why.
 let dir: string;
@@ -22,7 +23,7 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const join_ = (config: string) =>
   storage.write("churn.yaml", config).then(() =>
-    planAndRunStep(storage, "r-test", "join-labels", "join-labels", {
+    planAndRunStep(storage, "r-test", "join-labels", joinLabelsComponent, {
       labels: ["labels/w1.csv", "labels/w9.csv"],
       weekly: ["weekly/w1.csv"],
       history: ["input/h.csv"],

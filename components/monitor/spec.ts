@@ -1,18 +1,18 @@
 import { z } from "zod";
 import { readChampion } from "../common/bundle/champion.js";
 import { readConfigInput, readInputJson } from "../common/component/inputs.js";
-import type {
-  ComponentContext,
-  ComponentResult,
-  ComponentSpec,
-  ObjectRef,
+import {
+  type ComponentContext,
+  type ComponentResult,
+  defineComponent,
+  type ObjectRef,
 } from "../common/component/spec.js";
 import { openText } from "../common/csv/decode.js";
-import type { Profile } from "../ingest/profile.js";
-import { computeDrift } from "./drift.js";
+import { computeDrift } from "../common/monitoring/drift.js";
+import { updateRealised } from "../common/monitoring/realised.js";
+import { cacheBypassReasons, evaluateTriggers } from "../common/monitoring/triggers.js";
+import type { Profile } from "../common/profile/profile.js";
 import { type HistoryIds, joinLabelledWeeks, type LabelledWeek, readHistoryIds } from "./join-labels.js";
-import { updateRealised } from "./realised.js";
-import { cacheBypassReasons, evaluateTriggers } from "./triggers.js";
 
 /**
  * The monitoring components that run before training in the weekly pipeline:
@@ -34,7 +34,23 @@ async function decodedText<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise
 
 const noParameters = z.strictObject({});
 
-async function joinLabels(ctx: ComponentContext<z.output<typeof noParameters>>): Promise<ComponentResult> {
+/** join-labels: whether rows joined, and which weeks. */
+const joinLabelsSummary = z.strictObject({
+  joined: z.boolean(),
+  reason: z.string().optional(),
+  weeks: z.array(z.unknown()).optional(),
+  withoutWeekly: z.array(z.string()).optional(),
+});
+
+/** retrain-triggers: what fired, and the reasons to bypass the cache (read by the runner). */
+const retrainTriggersSummary = z.strictObject({
+  fired: z.array(z.string()),
+  bypass_cache: z.array(z.string()),
+});
+
+async function joinLabels(
+  ctx: ComponentContext<z.output<typeof noParameters>>,
+): Promise<ComponentResult<z.input<typeof joinLabelsSummary>>> {
   const config = await readConfigInput(ctx);
   const skip = (reason: string) => ({ counts: { rows_joined: 0 }, summary: { joined: false, reason } });
   if (!config.retrain.on_labels) return skip("retrain.on_labels is false");
@@ -98,7 +114,7 @@ async function joinLabels(ctx: ComponentContext<z.output<typeof noParameters>>):
 }
 
 /** The join-labels component: labelled weekly rows as extra training rows (retrain.on_labels). */
-export const joinLabelsComponent: ComponentSpec<typeof noParameters> = {
+export const joinLabelsComponent = defineComponent({
   name: "join-labels",
   description: "join weekly/<stem> rows with the outcomes in labels/<stem>.csv into extra training rows",
   inputs: {
@@ -125,12 +141,13 @@ export const joinLabelsComponent: ComponentSpec<typeof noParameters> = {
     },
   },
   parameters: noParameters,
+  summary: joinLabelsSummary,
   run: joinLabels,
-};
+});
 
 async function retrainTriggers(
   ctx: ComponentContext<z.output<typeof noParameters>>,
-): Promise<ComponentResult> {
+): Promise<ComponentResult<z.input<typeof retrainTriggersSummary>>> {
   const config = await readConfigInput(ctx);
   const training = (await readInputJson(ctx, ctx.inputs.training![0]!)) as Profile;
   const weekly = (await readInputJson(ctx, ctx.inputs.weekly![0]!)) as Profile;
@@ -182,7 +199,7 @@ async function retrainTriggers(
 }
 
 /** The retrain-triggers component: which retraining triggers fire before training, and whether to force it. */
-export const retrainTriggersComponent: ComponentSpec<typeof noParameters> = {
+export const retrainTriggersComponent = defineComponent({
   name: "retrain-triggers",
   description:
     "evaluate the retraining triggers before training (drift, realised ROC-AUC, model age) and ask for a forced retrain",
@@ -204,5 +221,9 @@ export const retrainTriggersComponent: ComponentSpec<typeof noParameters> = {
     },
   },
   parameters: noParameters,
+  summary: retrainTriggersSummary,
+  writes: [
+    { object: "monitoring/realised.json", description: "realised metrics of the weeks whose labels arrived" },
+  ],
   run: retrainTriggers,
-};
+});

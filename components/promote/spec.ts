@@ -1,11 +1,9 @@
 import { z } from "zod";
 import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
-import { readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { readBundleInput, readDecisionInput } from "../common/component/inputs.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
-import type { DecisionDocument } from "../evaluate/spec.js";
-import { readBundleInput } from "../evaluate/spec.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**
@@ -21,7 +19,7 @@ export type PromoteParameters = z.output<typeof promoteParameters>;
 async function run(ctx: ComponentContext<PromoteParameters>) {
   const bundle = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
   const decisionRef = ctx.inputs.decision![0]!;
-  const decision = JSON.parse(await readInputText(ctx, decisionRef)) as DecisionDocument;
+  const decision = await readDecisionInput(ctx, decisionRef);
   const version = bundleVersion(bundle);
   if (decision.candidate_version !== version) {
     throw new InputError(
@@ -56,7 +54,7 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
 }
 
 /** The promote component spec. */
-export const promoteComponent: ComponentSpec<typeof promoteParameters> = {
+export const promoteComponent = defineComponent({
   name: "promote",
   description: "store the candidate bundle and move models/champion when the gate passed",
   inputs: {
@@ -67,5 +65,18 @@ export const promoteComponent: ComponentSpec<typeof promoteParameters> = {
     promotion: { type: "json", file: "promotion.json", description: "what was stored and who is champion" },
   },
   parameters: promoteParameters,
+  summary: z.strictObject({
+    version: z.string(),
+    action: z.enum(["promote", "keep-champion", "refuse"]),
+    champion: z.string().nullable(),
+    reason: z.string(),
+  }),
+  writes: [
+    { object: "models/<version>/", description: "the candidate's bundle and evaluation, bundle.json last" },
+    {
+      object: "models/champion",
+      description: "the champion pointer, moved when the gate passed (MLflow mirrors it)",
+    },
+  ],
   run,
-};
+});

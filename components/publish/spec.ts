@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 
 /**
  * The publish component: copies the week's results from the run's step
@@ -73,10 +73,16 @@ async function run(ctx: ComponentContext<PublishParameters>) {
   files.push(`${prefix}_SUCCESS`);
   const counts = (summary.counts ?? {}) as Record<string, number>;
   ctx.logger.info("published", { prefix, files: files.length });
-  return { counts, summary: { files, model_version: summary.model_version ?? null } };
+  return {
+    counts,
+    summary: {
+      files,
+      model_version: typeof summary.model_version === "string" ? summary.model_version : null,
+    },
+  };
 }
 
-export const publishComponent: ComponentSpec<typeof publishParameters> = {
+export const publishComponent = defineComponent({
   name: "publish",
   description:
     "copy the run's results (scores or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS",
@@ -98,5 +104,13 @@ export const publishComponent: ComponentSpec<typeof publishParameters> = {
   },
   outputs: {},
   parameters: publishParameters,
+  summary: z.strictObject({ files: z.array(z.string()), model_version: z.string().nullable() }),
+  runtime: ["output_prefix", "run_id", "trigger", "timings", "cache_hits"],
+  writes: [
+    {
+      object: "output/<stem>/",
+      description: "the week's public files, _SUCCESS last (lifetime: output/lifetime/<stem>/)",
+    },
+  ],
   run,
-};
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { DriftReport } from "../monitor/drift.js";
-import { PSI_BANDS } from "../monitor/drift.js";
+import type { DriftReport } from "../common/monitoring/drift.js";
+import { PSI_BANDS } from "../common/monitoring/drift.js";
 import { curvesFromLift, renderReport } from "./html.js";
 import type { WeekSummary } from "./summary.js";
 

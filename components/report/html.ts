@@ -1,5 +1,5 @@
-import type { DriftBand, DriftReport } from "../monitor/drift.js";
-import type { RealisedHistory } from "../monitor/realised.js";
+import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
+import type { RealisedHistory } from "../common/monitoring/realised.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
 

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { readChampion } from "../common/bundle/champion.js";
 import { readInputJson, readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
 import { InputError } from "../common/errors.js";
-import type { Profile } from "../ingest/profile.js";
-import { computeDrift, type DriftReport, ScoreBinner } from "../monitor/drift.js";
-import { type RealisedHistory, type RealisedWeek, updateRealised } from "../monitor/realised.js";
-import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../monitor/triggers.js";
+import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitoring/drift.js";
+import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
+import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
+import type { Profile } from "../common/profile/profile.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
 
@@ -186,7 +186,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   };
 }
 
-export const reportComponent: ComponentSpec<typeof reportParameters> = {
+export const reportComponent = defineComponent({
   name: "report",
   description: "summarise the week's scores into summary.json and a readable report.html",
   inputs: {
@@ -232,5 +232,19 @@ export const reportComponent: ComponentSpec<typeof reportParameters> = {
     },
   },
   parameters: reportParameters,
+  summary: z.strictObject({
+    max_feature_psi: z.number().nullable(),
+    drifted: z.array(z.unknown()),
+    realised_weeks: z.array(z.strictObject({ week: z.string(), roc_auc: z.number().nullable() })),
+    retrain_triggers: z.array(z.string()).nullable(),
+    cache_bypassed: z.array(z.string()),
+  }),
+  runtime: ["trigger", "cache_bypassed"],
+  writes: [
+    {
+      object: "monitoring/realised.json",
+      description: "realised metrics of labelled weeks, when no retrain-triggers step ran before",
+    },
+  ],
   run,
-};
+});

@@ -3,7 +3,7 @@ import { Worker } from "node:worker_threads";
 import type { Bundle } from "../common/bundle/bundle.js";
 import { ChurnError, InputError } from "../common/errors.js";
 import { readRawBatches, transferList } from "../common/schema/raw-batch.js";
-import { loadPredictor } from "./predictor.js";
+import { loadPredictor } from "../models/predictor.js";
 import { type ScoreOptions, ScoresCsvWriter } from "./scores-csv.js";
 
 /**

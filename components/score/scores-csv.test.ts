@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
+import { csvField } from "../common/csv/write.js";
+import { selectRows } from "../common/data/rows.js";
 import { Rng } from "../common/random.js";
 import { decodeRawBatch, rawBatchOf, readRawBatches } from "../common/schema/raw-batch.js";
 import { arrowChunks, byteStream } from "../common/schema/testdata.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
-import { fitTransform } from "../feature/fit.js";
-import { transformBatch } from "../feature/transform.js";
-import { fitLogistic } from "../train/logistic.js";
-import { selectRows } from "../train/rows.js";
-import { formatProbability, loadPredictor } from "./predictor.js";
+import { fitTransform } from "../models/features/fit.js";
+import { transformBatch } from "../models/features/transform.js";
+import { fitLogistic } from "../models/logistic/logistic.js";
+import { formatProbability, loadPredictor } from "../models/predictor.js";
 import {
   ByteWriter,
-  csvField,
   passthroughText,
   type ScoreOptions,
   ScoresCsvWriter,

@@ -1,8 +1,10 @@
+import { csvField, csvLine } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../common/schema/raw-batch.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
-import { RawEncoder } from "../feature/encode-raw.js";
-import { formatProbability, type Predictor, type ReasonOptions, type Tier } from "./predictor.js";
+import { RawEncoder } from "../models/features/encode-raw.js";
+import { formatProbability, type Predictor, type ReasonOptions } from "../models/predictor.js";
+import type { Tier } from "../models/tiers.js";
 
 /**
  * scores.csv (DESIGN): the header, the quoting and the one writer of its
@@ -14,17 +16,12 @@ import { formatProbability, type Predictor, type ReasonOptions, type Tier } from
 
 export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
 
-/** Quotes a CSV field when it needs it (RFC 4180). */
-export function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, model_version, passthrough. */
 export function scoresHeader(schema: DatasetSchema, passthrough: readonly string[], reasons: number): string {
   const names = [schema.idColumn, "churn_probability", "risk_tier"];
   for (let r = 1; r <= reasons; r++) names.push(`reason_${r}`);
   names.push("model_version", ...passthrough);
-  return `${names.map(csvField).join(",")}\n`;
+  return csvLine(names);
 }
 
 /** Text of a passthrough value from a typed batch column (also used by the batch client). */

@@ -1,20 +1,14 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
-import {
-  BatchClient,
-  rejectedLines,
-  type ServerRejectedRow,
-  scoreViaServer,
-} from "../../serving/batch-client/client.js";
-import { readConfigInput } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec, ObjectRef } from "../common/component/spec.js";
+import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
+import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
 import { ChurnError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
-import { readBundleInput } from "../evaluate/spec.js";
+import { loadPredictor } from "../models/predictor.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
-import { loadPredictor } from "./predictor.js";
 import { scoresHeader } from "./scores-csv.js";
+import { BatchClient, rejectedLines, type ServerRejectedRow, scoreViaServer } from "./server-client.js";
 
 /**
  * The score component: streams ingest-weekly's record batches through the
@@ -204,7 +198,7 @@ async function runViaServer(
 }
 
 /** The score component spec. */
-export const scoreComponent: ComponentSpec<typeof scoreParameters> = {
+export const scoreComponent = defineComponent({
   name: "score",
   description: "probabilities, tiers and reasons for every accepted row, in input order",
   inputs: {
@@ -221,5 +215,12 @@ export const scoreComponent: ComponentSpec<typeof scoreParameters> = {
     },
   },
   parameters: scoreParameters,
+  summary: z.strictObject({
+    model_version: z.string(),
+    family: z.string(),
+    shard: z.strictObject({ index: z.int().optional(), count: z.int() }),
+    workers: z.number().optional(),
+    server: z.strictObject({ url: z.string(), retried: z.number(), concurrency: z.number() }).optional(),
+  }),
   run,
-};
+});

@@ -2,7 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Bundle } from "../common/bundle/bundle.js";
 import { InputError } from "../common/errors.js";
 import type { RawBatch } from "../common/schema/raw-batch.js";
-import { loadPredictor } from "./predictor.js";
+import { loadPredictor } from "../models/predictor.js";
 import { type ScoreOptions, ScoresCsvWriter } from "./scores-csv.js";
 
 /** A scoring worker thread (see parallel.ts): raw batch in, scores.csv bytes out. */

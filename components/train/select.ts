@@ -1,18 +1,18 @@
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
 import type { ChurnConfig } from "../common/config/schema.js";
+import { stratifiedKFold, take, takeRows } from "../common/data/cv.js";
+import { rocAuc } from "../common/data/metrics.js";
 import { InputError } from "../common/errors.js";
 import { Rng } from "../common/random.js";
 import type { DatasetSchema } from "../common/schema/types.js";
-import { rocAuc } from "../evaluate/metrics.js";
-import type { FeatureTransform } from "../feature/transform.js";
-import { calibrateAll, fitCalibration } from "./calibration.js";
-import { stratifiedKFold, take, takeRows } from "./cv.js";
-import { compileGbdtCode } from "./gbdt/compiled.js";
-import type { GbdtModel } from "./gbdt/model.js";
-import { trainGbdt } from "./gbdt/train.js";
-import { fitLogistic, predictLogistic } from "./logistic.js";
-import { predictMlp, trainMlp } from "./mlp.js";
-import { chooseTierThresholds, type TierThresholds } from "./tiers.js";
+import { calibrateAll, fitCalibration } from "../models/calibration.js";
+import type { FeatureTransform } from "../models/features/transform.js";
+import { compileGbdtCode } from "../models/gbdt/compiled.js";
+import type { GbdtModel } from "../models/gbdt/model.js";
+import { trainGbdt } from "../models/gbdt/train.js";
+import { fitLogistic, predictLogistic } from "../models/logistic/logistic.js";
+import { predictMlp, trainMlp } from "../models/mlp/mlp.js";
+import { chooseTierThresholds, type TierThresholds } from "../models/tiers.js";
 
 /**
  * Model selection: every configured family is cross-validated on the same

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { serializeBundle } from "../common/bundle/bundle.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import type { ComponentContext, ComponentSpec } from "../common/component/spec.js";
-import { parseFeatureTransform } from "../feature/schema.js";
-import { transformBatch } from "../feature/transform.js";
-import { holdoutSplit, readLabelledRows, selectRows } from "./rows.js";
+import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
+import { parseFeatureTransform } from "../models/features/schema.js";
+import { transformBatch } from "../models/features/transform.js";
 import { buildBundle, selectModel } from "./select.js";
 
 /**
@@ -60,7 +60,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
 }
 
 /** The train component spec. */
-export const trainComponent: ComponentSpec<typeof trainParameters> = {
+export const trainComponent = defineComponent({
   name: "train",
   description:
     "cross-validate logistic, GBDT and MLP; refit and calibrate the best; write the candidate bundle",
@@ -73,5 +73,13 @@ export const trainComponent: ComponentSpec<typeof trainParameters> = {
     bundle: { type: "model", file: "bundle.json", description: "the candidate model bundle" },
   },
   parameters: trainParameters,
+  summary: z.strictObject({
+    selected: z.string(),
+    candidates: z.array(
+      z.strictObject({ family: z.string(), cvRocAuc: z.number(), folds: z.int(), seconds: z.number() }),
+    ),
+    calibration: z.string(),
+    tiers: z.unknown(),
+  }),
   run,
-};
+});

@@ -131,6 +131,7 @@ export const weeklyPipeline: PipelineDefinition = {
         config: CONFIG,
       },
       after: ["promote"],
+      fanOut: { input: "rows", shards: (config) => config.score.shards },
       resources: { cpu: "2", memory: "1Gi" },
     },
     {

@@ -1,11 +1,14 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { PassThrough } from "node:stream";
-import { runStep } from "../../components/common/component/run.js";
+import { type ComponentLoader, runStep } from "../../components/common/component/run.js";
 import { type ExitCode, exitCodeOf, messageOf } from "../../components/common/errors.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import { loadComponent } from "../../components/index.js";
 import { packageRoot } from "./code-version.js";
+import { shardStep } from "./fan-out.js";
 
 /**
  * Node flags of every step process (here and in the image's ENTRYPOINT): a
@@ -23,6 +26,37 @@ export interface StepInvocation {
   timeoutSeconds: number;
   /** 0-based attempt number (retries of exit 1). */
   attempt: number;
+  /**
+   * Shards of a fanned-out step (1 = not fanned out). Above 1 the runner has
+   * written each shard's input.json (fan-out.ts#shardStep) and gathers their
+   * outputs afterwards; the executor runs every shard step and reports one outcome.
+   */
+  shards?: number;
+}
+
+/**
+ * Run each shard of a fanned-out step through `one` (at most `concurrency` at
+ * once) and report the first failure, or success when all succeeded. A shard
+ * that fails does not stop the others already running: each writes only its
+ * own step folder, and a retry re-runs the whole step.
+ */
+export async function eachShard(
+  invocation: StepInvocation,
+  concurrency: number,
+  one: (step: string) => Promise<StepOutcome>,
+): Promise<StepOutcome> {
+  const shards = invocation.shards ?? 1;
+  if (shards <= 1) return one(invocation.step);
+  const outcomes: StepOutcome[] = new Array(shards);
+  let next = 0;
+  const worker = async () => {
+    while (next < shards) {
+      const index = next++;
+      outcomes[index] = await one(shardStep(invocation.step, index));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, shards) }, worker));
+  return outcomes.find((o) => o.exitCode !== 0) ?? { exitCode: 0, error: null };
 }
 
 export interface StepOutcome {
@@ -67,6 +101,13 @@ export class LocalProcessExecutor implements StepExecutor {
     if (!existsSync(this.bin)) {
       return Promise.resolve({ exitCode: 2, error: `${this.bin} is missing: run \`npm run build\` first` });
     }
+    // Shards of a fanned-out step run as their own processes, one per core.
+    return eachShard(invocation, availableParallelism(), (step) =>
+      this.spawnStep({ ...invocation, step }, log, signal),
+    );
+  }
+
+  private spawnStep(invocation: StepInvocation, log: PassThrough, signal: AbortSignal): Promise<StepOutcome> {
     return new Promise((resolve) => {
       const args = [
         ...STEP_NODE_FLAGS,
@@ -129,17 +170,23 @@ export class LocalProcessExecutor implements StepExecutor {
 /** Runs steps in this process: for fast tests of the runner's logic. */
 export class InProcessExecutor implements StepExecutor {
   readonly name = "in-process";
-  constructor(private readonly storage: Storage) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly load: ComponentLoader = loadComponent,
+  ) {}
 
-  async execute(invocation: StepInvocation, log: PassThrough): Promise<StepOutcome> {
-    try {
-      await runStep(this.storage, invocation.runId, invocation.step, {
-        expectComponent: invocation.component,
-      });
-      return { exitCode: 0, error: null };
-    } catch (error) {
-      log.write(`churn: ${messageOf(error)}\n`);
-      return { exitCode: exitCodeOf(error), error: messageOf(error) };
-    }
+  execute(invocation: StepInvocation, log: PassThrough): Promise<StepOutcome> {
+    return eachShard(invocation, 1, async (step) => {
+      try {
+        await runStep(this.storage, invocation.runId, step, {
+          load: this.load,
+          expectComponent: invocation.component,
+        });
+        return { exitCode: 0, error: null };
+      } catch (error) {
+        log.write(`churn: ${messageOf(error)}\n`);
+        return { exitCode: exitCodeOf(error), error: messageOf(error) };
+      }
+    });
   }
 }

@@ -3,8 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerComponent } from "../../components/common/component/registry.js";
-import type { ComponentSpec } from "../../components/common/component/spec.js";
+import { type Component, defineComponent } from "../../components/common/component/spec.js";
 import { InputError, TransientError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { PipelineDefinition } from "../dag.js";
@@ -24,25 +23,27 @@ async function text(iter: AsyncIterable<Uint8Array>): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const upper: ComponentSpec = {
+const upper = defineComponent({
   name: "test-upper",
   description: "upper-case",
   inputs: { data: { type: "csv", description: "in" } },
   outputs: { out: { type: "csv", file: "out.txt", description: "out" } },
   parameters: z.object({}).passthrough(),
+  summary: z.unknown(),
   async run(ctx) {
     executions.push(`upper:${ctx.run}`);
     const value = await text(ctx.openInput(ctx.inputs.data![0]!));
     await ctx.writeOutput("out", value.toUpperCase());
     return { counts: { chars: value.length } };
   },
-};
-const count: ComponentSpec = {
+});
+const count = defineComponent({
   name: "test-count",
   description: "count",
   inputs: { data: { type: "csv", description: "in" } },
   outputs: { out: { type: "json", file: "count.json", description: "out" } },
   parameters: z.object({}).passthrough(),
+  summary: z.unknown(),
   async run(ctx) {
     executions.push(`count:${ctx.run}`);
     if (behaviour.count === "bad-input")
@@ -56,9 +57,7 @@ const count: ComponentSpec = {
     await ctx.writeOutput("out", JSON.stringify({ n: value.length }));
     return { counts: { n: value.length } };
   },
-};
-registerComponent("test-upper", async () => upper);
-registerComponent("test-count", async () => count);
+});
 
 const pipeline: PipelineDefinition = {
   name: "weekly",
@@ -89,7 +88,14 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const run = (extra: Partial<Parameters<typeof runPipeline>[0]> = {}) =>
-  runPipeline({ storage, pipeline, executor: new InProcessExecutor(storage), leaseTtlMs: 2000, ...extra });
+  runPipeline({
+    storage,
+    pipeline,
+    executor: new InProcessExecutor(storage, components),
+    components,
+    leaseTtlMs: 2000,
+    ...extra,
+  });
 
 describe("local runner", () => {
   it("runs every step, records them, and a second invocation does nothing", async () => {
@@ -173,12 +179,13 @@ describe("local runner", () => {
 });
 
 // "decide" stands in for retrain-triggers: it asks for a cache bypass when decide.txt names a reason.
-const decide: ComponentSpec = {
+const decide = defineComponent({
   name: "test-decide",
   description: "decide",
   inputs: {},
   outputs: {},
   parameters: z.object({}).passthrough(),
+  summary: z.unknown(),
   async run(ctx) {
     executions.push(`decide:${ctx.run}`);
     const reason = (await ctx.storage.stat("decide.txt"))
@@ -186,8 +193,15 @@ const decide: ComponentSpec = {
       : "";
     return { counts: {}, summary: { bypass_cache: reason ? [reason] : [] } };
   },
-};
-registerComponent("test-decide", async () => decide);
+});
+
+const TEST_COMPONENTS: Record<string, Component> = { upper, count, decide };
+/** The test components by name, as the runner and the executor load them. */
+async function components(name: string): Promise<Component> {
+  const component = Object.values(TEST_COMPONENTS).find((c) => c.name === name);
+  if (!component) throw new Error(`no test component ${name}`);
+  return component;
+}
 
 const bypassPipeline: PipelineDefinition = {
   ...pipeline,

@@ -1,16 +1,27 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
-import { writeInputDoc } from "../../components/common/component/run.js";
-import { type OutputDoc, outputDocSchema, stepPrefix } from "../../components/common/component/spec.js";
+import { type ComponentLoader, writeInputDoc } from "../../components/common/component/run.js";
+import {
+  type Component,
+  type OutputDoc,
+  outputDocSchema,
+  type RuntimeParameter,
+  stepPrefix,
+  summaryOf,
+} from "../../components/common/component/spec.js";
+import type { ChurnConfig } from "../../components/common/config/index.js";
 import { ConflictError, type ExitCode, messageOf } from "../../components/common/errors.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import { loadComponent } from "../../components/index.js";
+import { publishComponent } from "../../components/publish/spec.js";
 import { dependenciesOf, type PipelineDefinition, type StepDefinition, topologicalOrder } from "../dag.js";
 import { type Lease, newHolderId, tryAcquireLease } from "../lease.js";
 import { type Notification, sendNotification } from "../notify.js";
 import { runIdFor, type TriggerObject } from "../run-id.js";
 import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
+import { gatherShards, shardCount, writeShardInputs } from "./fan-out.js";
 import { pushRunMetrics } from "./metrics-push.js";
 import { pendingStep, type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
 import { cacheKey, cacheObject, ObjectHasher, resolveInputs } from "./resolve.js";
@@ -46,6 +57,10 @@ export interface RunPipelineOptions {
   concurrency?: number;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Where steps' components come from (their declared run-time parameters); default: components/index.ts. */
+  components?: ComponentLoader;
+  /** The bucket's churn.yaml, for settings the pipeline definition reads (fan-out counts); none: 1 shard. */
+  config?: ChurnConfig | null;
 }
 
 export interface RunResult {
@@ -207,7 +222,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
           trigger: trigger?.name ?? null,
           upstream,
         });
-        const parameters = { ...(step.parameters ?? {}), ...runtimeParameters(step, record) };
+        const component = await (options.components ?? loadComponent)(step.component);
+        const parameters = { ...(step.parameters ?? {}), ...runtimeParameters(component, record) };
         rec.inputs = Object.fromEntries(
           Object.entries(inputs).map(([p, refs]) => [
             p,
@@ -249,14 +265,17 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
             return;
           }
         }
-        await writeInputDoc(storage, {
+        const planned = {
           component: step.component,
           run: runId,
           step: step.name,
           inputs,
           parameters,
           createdAt: new Date().toISOString(),
-        });
+        };
+        await writeInputDoc(storage, planned);
+        const shards = shardCount(step, inputs, options.config ?? null);
+        if (shards > 1) await writeShardInputs(storage, planned, shards);
         emit({
           type: "step",
           step: step.name,
@@ -285,6 +304,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
               component: step.component,
               timeoutSeconds: step.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
               attempt: i,
+              shards,
             },
             log,
             abort.signal,
@@ -310,6 +330,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
           failure ??= { step: step.name, exitCode: outcome.exitCode, error: outcome.error ?? "failed" };
           return;
         }
+        if (shards > 1) await gatherShards(storage, runId, step.name, shards);
         const doc = await readOutputDoc(storage, runId, step.name);
         if (!doc) {
           finish("failed", "the step exited 0 but wrote no output.json");
@@ -412,22 +433,24 @@ export function bypassReasons(doc: OutputDoc | undefined): string[] {
   return parsed.success ? parsed.data.bypass_cache : [];
 }
 
-/** Parameters only known at run time (where to publish, which run). */
-function runtimeParameters(step: StepDefinition, record: RunRecord): Record<string, unknown> {
-  if (step.component === "report")
-    return {
-      trigger: record.trigger?.object ?? null,
-      // Only when something was bypassed, so ordinary runs keep their cache keys.
-      ...(record.retrain ? { cache_bypassed: record.retrain.cache_bypassed } : {}),
-    };
-  if (step.component === "publish") {
-    return {
-      output_prefix: record.output_prefix,
-      run_id: record.run_id,
-      trigger: record.trigger?.object ?? null,
-    };
-  }
-  return {};
+/** How the runner computes each run-time parameter from the run record (see RUNTIME_PARAMETERS). */
+const RUNTIME_VALUES: Record<RuntimeParameter, (record: RunRecord) => unknown> = {
+  run_id: (record) => record.run_id,
+  trigger: (record) => record.trigger?.object ?? null,
+  output_prefix: (record) => record.output_prefix,
+  timings: (record) =>
+    Object.fromEntries(
+      record.steps
+        .filter((s) => s.state === "succeeded" || s.state === "cached")
+        .map((s) => [s.name, s.seconds]),
+    ),
+  cache_hits: (record) => record.steps.filter((s) => s.state === "cached").map((s) => s.name),
+  cache_bypassed: (record) => record.retrain?.cache_bypassed ?? [],
+};
+
+/** The run-time parameters a step's component declares, with their values now. */
+function runtimeParameters(component: Component, record: RunRecord): Record<string, unknown> {
+  return Object.fromEntries(component.runtime.map((name) => [name, RUNTIME_VALUES[name](record)]));
 }
 
 async function readCache(
@@ -464,13 +487,13 @@ function notificationFor(record: RunRecord, upstream: Map<string, OutputDoc>): N
       reason: record.reason ?? "failed",
     };
   }
-  const publish = upstream.get("publish");
-  const summary = (publish?.summary ?? {}) as { model_version?: string; files?: string[] };
+  const publish = [...upstream.values()].find((doc) => doc.component === publishComponent.name);
+  const summary = publish ? summaryOf(publishComponent, publish) : null;
   return {
     event: "published",
     ...base,
-    model_version: summary.model_version ?? null,
+    model_version: summary?.model_version ?? null,
     counts: publish?.counts ?? {},
-    files: summary.files ?? [],
+    files: summary?.files ?? [],
   };
 }

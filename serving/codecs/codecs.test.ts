@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChurnError, UsageError } from "../../components/common/errors.js";
-import type { RawRow, ScoredRow } from "../core.js";
+import type { RawRow, ScoredRow } from "../../components/models/inference.js";
 import { decodeSeldonRequest, encodeSeldonError, encodeSeldonResponse } from "./seldon.js";
 import { type Datatype, datatypeFor, decodeTensor, elementProblem, encodeTensor } from "./tensor.js";
 import { COLUMNS_PARAMETER, decodeInferRequest, encodeInferResponse, REASON_SEPARATOR } from "./v2.js";

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { type ChurnError, UsageError } from "../../components/common/errors.js";
-import type { Explanation, InferenceModel, RawRow, RawValue, ScoredRow } from "../core.js";
+import type {
+  Explanation,
+  InferenceModel,
+  RawRow,
+  RawValue,
+  ScoredRow,
+} from "../../components/models/inference.js";
 import { parseEnvelope } from "./zod.js";
 
 /**

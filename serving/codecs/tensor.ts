@@ -1,5 +1,5 @@
 import { UsageError } from "../../components/common/errors.js";
-import type { RawValue } from "../core.js";
+import type { RawValue } from "../../components/models/inference.js";
 
 /**
  * Per-tensor codecs for the Open Inference Protocol V2 JSON encoding: a

@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { UsageError } from "../../components/common/errors.js";
 import type { ColumnSchema } from "../../components/common/schema/types.js";
-import type { Explanation, InferenceModel, RawRow, RawValue, ScoredRow } from "../core.js";
+import type {
+  Explanation,
+  InferenceModel,
+  RawRow,
+  RawValue,
+  ScoredRow,
+} from "../../components/models/inference.js";
 import { DATATYPES, type Datatype, decodeTensor, encodeTensor, type Tensor } from "./tensor.js";
 import { parseEnvelope } from "./zod.js";
 

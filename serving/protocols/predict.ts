@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { InputError, NotFoundError, TransientError, UsageError } from "../../components/common/errors.js";
-import { bgnbdExpectedPurchases, bgnbdProbAlive } from "../../components/lifetime/bgnbd.js";
 import { DAYS_PER_UNIT } from "../../components/lifetime/summary.js";
+import { bgnbdExpectedPurchases, bgnbdProbAlive } from "../../components/models/lifetime/bgnbd.js";
 import { decodeInferRequest } from "../codecs/v2.js";
 import type { LoadedLifetime } from "../lifetime-source.js";
 

@@ -1,6 +1,12 @@
 import { hashJson } from "../../components/common/hash.js";
 import type { DatasetSchema } from "../../components/common/schema/types.js";
-import type { Explanation, FeatureRow, InferenceModel, ModelSource, ScoredRow } from "../core.js";
+import type {
+  Explanation,
+  FeatureRow,
+  InferenceModel,
+  ScoredRow,
+} from "../../components/models/inference.js";
+import type { ModelSource } from "../core.js";
 
 /**
  * A small deterministic stand-in for the real inference core, for protocol

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { RawRow } from "../core.js";
+import type { RawRow } from "../../components/models/inference.js";
 import { createModelServer, type ModelServer, type ServerOptions } from "../server.js";
 import { FakeSource, fakeModel } from "./fake-model.js";
 import { testSchema } from "./schema.js";

@@ -11,11 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { hashObject, runStep, writeInputDoc } from "../../components/common/component/run.js";
+import { concatBatches } from "../../components/common/data/rows.js";
 import { readRowBatches } from "../../components/common/schema/arrow.js";
 import type { DatasetSchema, RowBatch } from "../../components/common/schema/types.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import type { Storage } from "../../components/common/storage/types.js";
-import { concatBatches } from "../../components/train/rows.js";
+import { loadComponent } from "../../components/index.js";
 
 /**
  * Test support for the model tests: read the shared labelled data sets with
@@ -104,7 +105,7 @@ export async function runComponent(
   for (const [port, names] of Object.entries(inputs))
     resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
   await writeInputDoc(storage, { component, run, step, inputs: resolved, parameters });
-  return runStep(storage, run, step, { expectComponent: component });
+  return runStep(storage, run, step, { load: loadComponent, expectComponent: component });
 }
 
 /** Reads rows.arrow of a step into one batch. */

@@ -1,5 +1,8 @@
+import { type Bundle, bundleSchema } from "../bundle/bundle.js";
 import { parseConfigText } from "../config/load.js";
 import type { ChurnConfig } from "../config/schema.js";
+import { type DecisionDocument, decisionDocumentSchema } from "../documents/decision.js";
+import { parseDocument } from "../documents/parse.js";
 import { InputError } from "../errors.js";
 import type { ComponentContext, ObjectRef } from "./spec.js";
 
@@ -24,4 +27,28 @@ export async function readInputJson<P>(ctx: ComponentContext<P>, ref: ObjectRef)
 export async function readConfigInput<P>(ctx: ComponentContext<P>): Promise<ChurnConfig> {
   const ref = ctx.inputs.config![0]!;
   return parseConfigText(await readInputText(ctx, ref), ref.object);
+}
+
+/** Reads and validates a model bundle from an input object (the candidate or the champion). */
+export async function readBundleInput<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<Bundle> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readInputText(ctx, ref));
+  } catch (error) {
+    throw new InputError(`${ref.object} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = bundleSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`${ref.object} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Reads and validates the evaluate step's decision.json from an input object. */
+export async function readDecisionInput<P>(
+  ctx: ComponentContext<P>,
+  ref: ObjectRef,
+): Promise<DecisionDocument> {
+  return parseDocument(decisionDocumentSchema, await readInputText(ctx, ref), ref.object);
 }

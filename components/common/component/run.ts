@@ -3,9 +3,8 @@ import { Readable, Transform } from "node:stream";
 import { ChurnError, InputError, NotFoundError } from "../errors.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Storage } from "../storage/types.js";
-import { loadComponent } from "./registry.js";
 import {
-  type ComponentSpec,
+  type Component,
   type InputDoc,
   inputDocSchema,
   type ObjectRef,
@@ -40,8 +39,8 @@ export function parseInputDoc(text: string, where: string): InputDoc {
   return result.data;
 }
 
-/** Check the input document against the spec: declared ports only, required ones present, parameters valid. */
-export function checkInputs<P>(spec: ComponentSpec, doc: InputDoc, where: string): P {
+/** Check the input document against the component: declared ports only, required ones present, parameters valid. */
+export function checkInputs(spec: Component, doc: InputDoc, where: string) {
   const problems: string[] = [];
   for (const port of Object.keys(doc.inputs)) {
     if (!spec.inputs[port]) problems.push(`input "${port}" is not declared by component ${spec.name}`);
@@ -52,14 +51,14 @@ export function checkInputs<P>(spec: ComponentSpec, doc: InputDoc, where: string
     if (refs.length > 1 && !declared.many)
       problems.push(`input "${port}" takes one object, got ${refs.length}`);
   }
-  const parsed = spec.parameters.safeParse(doc.parameters);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+  const bound = spec.bind(doc.parameters);
+  if (!bound.ok) {
+    for (const issue of bound.error.issues) {
       problems.push(`parameter ${issue.path.join(".") || "(all)"}: ${issue.message}`);
     }
   }
-  if (problems.length > 0) throw new InputError(`${where}: ${problems.join("; ")}`);
-  return (parsed as { data: P }).data;
+  if (problems.length > 0 || !bound.ok) throw new InputError(`${where}: ${problems.join("; ")}`);
+  return bound;
 }
 
 /** A stream that hashes what passes through and counts bytes. */
@@ -76,7 +75,12 @@ function hashing(): { transform: Transform; result: () => { sha256: string; size
   return { transform, result: () => ({ sha256: hash.digest("hex"), size }) };
 }
 
+/** Finds a component by name (components/index.ts#loadComponent; tests pass their own). */
+export type ComponentLoader = (name: string) => Promise<Component>;
+
 export interface RunStepOptions {
+  /** Where the step's component comes from. */
+  load: ComponentLoader;
   logger?: Logger;
   /** Only accept this component name (what the CLI was asked to run). */
   expectComponent?: string;
@@ -88,7 +92,7 @@ export interface RunStepOptions {
  * Run one step: read and validate its input.json, run the component, write
  * its outputs under `runs/<run>/steps/<step>/`, then output.json last.
  */
-export async function runStep(storage: Storage, run: string, step: string, options: RunStepOptions = {}) {
+export async function runStep(storage: Storage, run: string, step: string, options: RunStepOptions) {
   const logger = options.logger ?? silentLogger;
   const prefix = stepPrefix(run, step);
   const inputName = `${prefix}input.json`;
@@ -107,20 +111,19 @@ export async function runStep(storage: Storage, run: string, step: string, optio
       `${where} names run "${doc.run}" step "${doc.step}", not run "${run}" step "${step}"`,
     );
   }
-  const spec = await loadComponent(doc.component);
-  const parameters = checkInputs<unknown>(spec, doc, where);
+  const spec = await options.load(doc.component);
+  const bound = checkInputs(spec, doc, where);
   const metadata = { "churn-writer": options.writer ?? doc.component };
   const outputs: Record<string, ObjectRef> = {};
   const started = new Date();
   const stepLogger = logger.child({ run, step, component: spec.name });
 
-  const result = await spec.run({
+  const result = await bound.run({
     storage,
     run,
     step,
     outputPrefix: prefix,
     inputs: doc.inputs,
-    parameters,
     logger: stepLogger,
     openInput(ref) {
       const raw = storage.createReadStream(ref.object, { gunzip: false });
@@ -204,7 +207,7 @@ export async function planAndRunStep(
   storage: Storage,
   run: string,
   step: string,
-  component: string,
+  component: Component,
   inputs: Record<string, string[]>,
   parameters: Record<string, unknown> = {},
 ): Promise<OutputDoc> {
@@ -212,6 +215,7 @@ export async function planAndRunStep(
   for (const [port, names] of Object.entries(inputs)) {
     resolved[port] = await Promise.all(names.map((n) => hashObject(storage, n)));
   }
-  await writeInputDoc(storage, { component, run, step, inputs: resolved, parameters });
-  return (await runStep(storage, run, step, { expectComponent: component })).output;
+  await writeInputDoc(storage, { component: component.name, run, step, inputs: resolved, parameters });
+  const load = async () => component;
+  return (await runStep(storage, run, step, { load, expectComponent: component.name })).output;
 }

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { formatIssues } from "../documents/parse.js";
+import { ChurnError, InputError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Storage } from "../storage/types.js";
 
@@ -83,20 +85,136 @@ export interface ComponentContext<P> {
   ): Promise<ObjectRef>;
 }
 
-export interface ComponentResult {
+/** What a component's implementation returns: counts for the run record and a summary for output.json. */
+export interface ComponentResult<S = unknown> {
   counts: Record<string, number>;
-  summary?: unknown;
+  summary?: S;
 }
 
-/** A component: spec plus its implementation. */
-export interface ComponentSpec<P extends z.ZodType = z.ZodType> {
+/**
+ * Parameters only the runner knows, supplied by it to the steps whose
+ * component declares them (`runtime`), and part of those steps' cache keys.
+ * The runner computes each one from the run record; it never asks which
+ * component a step runs.
+ */
+export const RUNTIME_PARAMETERS = [
+  /** The run's id. */
+  "run_id",
+  /** The object that triggered the run (weekly or transactions file), or null. */
+  "trigger",
+  /** Where the run publishes (output/<stem>/ or output/lifetime/<stem>/), or null. */
+  "output_prefix",
+  /** Seconds per finished step (null while unfinished), as the run record has them. */
+  "timings",
+  /** Steps served from the cache in this run. */
+  "cache_hits",
+  /** Steps whose cached result was bypassed because a retraining trigger fired. */
+  "cache_bypassed",
+] as const;
+export type RuntimeParameter = (typeof RUNTIME_PARAMETERS)[number];
+
+/**
+ * An object a step writes outside its own step folder, declared so readers
+ * and operators know every writer of a shared object: e.g. the champion
+ * pointer (promote), monitoring/realised.json (retrain-triggers), the public
+ * output folder (publish). `object` is a bucket-relative name or a prefix
+ * ending in `/` with `<...>` placeholders.
+ */
+export interface ExternalWrite {
+  object: string;
+  description: string;
+}
+
+/** A component as its author writes it: typed parameters and summary. */
+export interface ComponentSpec<P extends z.ZodType = z.ZodType, S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   inputs: Record<string, PortSpec>;
   /** Output ports: the object name under the step folder is the port's `file`. */
   outputs: Record<string, PortSpec & { file: string }>;
+  /** Static and run-time parameters (validated before the implementation runs). */
   parameters: P;
-  run(ctx: ComponentContext<z.output<P>>): Promise<ComponentResult>;
+  /** Which of its parameters the runner supplies at run time (each must be a key of `parameters`). */
+  runtime?: readonly RuntimeParameter[];
+  /** The shape of output.json's `summary` (checked when the step finishes; readers parse with it). */
+  summary: S;
+  /** Objects written outside the step folder. */
+  writes?: readonly ExternalWrite[];
+  run(ctx: ComponentContext<z.output<P>>): Promise<ComponentResult<z.input<S>>>;
+}
+
+/** A step's context before its parameters are validated. */
+export type StepContext = Omit<ComponentContext<never>, "parameters">;
+
+/** The outcome of validating a step's raw parameters against its component. */
+export type BoundComponent =
+  | { ok: true; run(ctx: StepContext): Promise<ComponentResult> }
+  | { ok: false; error: z.ZodError };
+
+/**
+ * A component with its types erased, as the registry, the runner and the
+ * step entry hold it. `bind` validates the raw parameters once and closes
+ * over the typed result, so no caller needs a cast.
+ */
+export interface Component<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  readonly description: string;
+  readonly inputs: Record<string, PortSpec>;
+  readonly outputs: Record<string, PortSpec & { file: string }>;
+  readonly parameters: z.ZodType;
+  readonly runtime: readonly RuntimeParameter[];
+  readonly summary: S;
+  readonly writes: readonly ExternalWrite[];
+  bind(parameters: unknown): BoundComponent;
+}
+
+/**
+ * Declare a component: checks at build time that its run-time parameters
+ * are parameters it has, and returns the erased form the registry holds.
+ * The summary the implementation returns is parsed with its schema, so a
+ * summary that drifts from its declaration fails the step, not a reader.
+ */
+export function defineComponent<P extends z.ZodType, S extends z.ZodType>(
+  spec: ComponentSpec<P, S> & { runtime?: readonly (RuntimeParameter & keyof z.input<P>)[] },
+): Component<S> {
+  return {
+    name: spec.name,
+    description: spec.description,
+    inputs: spec.inputs,
+    outputs: spec.outputs,
+    parameters: spec.parameters,
+    runtime: spec.runtime ?? [],
+    summary: spec.summary,
+    writes: spec.writes ?? [],
+    bind(raw) {
+      const parsed = spec.parameters.safeParse(raw);
+      if (!parsed.success) return { ok: false, error: parsed.error };
+      const parameters = parsed.data;
+      return {
+        ok: true,
+        async run(ctx) {
+          const result = await spec.run({ ...ctx, parameters });
+          const summary = spec.summary.safeParse(result.summary);
+          // A bug in the component, not bad input: exit 1 with what drifted.
+          if (!summary.success)
+            throw new ChurnError(
+              `component ${spec.name} returned a summary that does not match its declaration: ${formatIssues(summary.error)}`,
+            );
+          return { counts: result.counts, summary: summary.data };
+        },
+      };
+    },
+  };
+}
+
+/** A finished step's summary, typed by its component's declaration (a mismatch names the step). */
+export function summaryOf<S extends z.ZodType>(component: Component<S>, doc: OutputDoc): z.output<S> {
+  const parsed = component.summary.safeParse(doc.summary);
+  if (!parsed.success)
+    throw new InputError(
+      `output.json of step ${doc.step} (run ${doc.run}) has an invalid ${component.name} summary: ${formatIssues(parsed.error)}`,
+    );
+  return parsed.data;
 }
 
 /** Object prefix of a step's folder. */

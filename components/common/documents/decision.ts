@@ -1,0 +1,23 @@
+import { z } from "zod";
+
+/** A model as the gate names it: family or version, and its held-out ROC-AUC (null: one class only). */
+const gateModelSchema = z.strictObject({ name: z.string(), rocAuc: z.number().nullable() });
+
+/**
+ * decision.json: the promotion gate's verdict, written by evaluate and acted
+ * on by promote (and shown by report, the run record and MLflow).
+ */
+export const decisionDocumentSchema = z.strictObject({
+  /** promote: the candidate becomes champion; keep-champion: the champion stays; refuse: no model to score with. */
+  action: z.enum(["promote", "keep-champion", "refuse"]),
+  promoted: z.boolean(),
+  /** One or two sentences in plain words, for the run record, _FAILED and logs. */
+  reason: z.string(),
+  candidate: gateModelSchema,
+  champion: gateModelSchema.nullable(),
+  minRocAuc: z.number(),
+  candidate_version: z.string(),
+  champion_version: z.string().nullable(),
+  holdout_rows: z.int().min(0),
+});
+export type DecisionDocument = z.output<typeof decisionDocumentSchema>;

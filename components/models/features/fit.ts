@@ -1,0 +1,320 @@
+import { rocAuc } from "../../common/data/metrics.js";
+import { InputError } from "../../common/errors.js";
+import type { ColumnSchema, DatasetSchema, RowBatch } from "../../common/schema/types.js";
+import {
+  type ColumnEncoder,
+  type DatePart,
+  datePart,
+  type FeatureInfo,
+  type FeatureTransform,
+  MISSING_LEVEL,
+  type NumericStats,
+  UNSEEN_LEVEL,
+} from "./transform.js";
+
+/**
+ * Fits the feature transform on training rows only and reports what looks
+ * wrong with the inputs (likely leakage, constant and id-like columns).
+ *
+ * Categorical encoding: one-hot up to `maxOneHotLevels` distinct values (rare
+ * levels share the unseen bucket, so a level seen twice does not get its own
+ * weight); above that, frequency encoding (a level's share of training rows).
+ * Frequency encoding is target-free, so it cannot leak the label the way
+ * target encoding does without nested cross-validation; it is one column
+ * whatever the cardinality; its order means something (common vs rare), unlike
+ * an ordinal code from sorted names; and an unseen value maps to 0 = "never
+ * seen", which is where rare values already sit.
+ */
+
+export interface FitOptions {
+  /** Derive year, month, day of week and days since epoch from date columns (default true). */
+  dateParts?: boolean;
+  /** Above this many distinct values a categorical column is frequency-encoded (default 30). */
+  maxOneHotLevels?: number;
+  /** Levels seen fewer times than this share the unseen bucket (default 10). */
+  minLevelCount?: number;
+  /** A column whose distinct non-missing values reach this share of rows is id-like (default 0.95). */
+  idLikeShare?: number;
+  /** Univariate ROC-AUC above this (or below 1 - this) is likely leakage (default 0.99). */
+  leakageAuc?: number;
+  /** Leave id-like columns out of the features (default true: a row counter carries no signal). */
+  dropIdLike?: boolean;
+}
+
+export interface FeatureWarning {
+  code: "leakage" | "constant" | "id-like";
+  column: string;
+  message: string;
+  /** The univariate ROC-AUC (leakage) or distinct share (id-like). */
+  value?: number;
+}
+
+export interface FitResult {
+  transform: FeatureTransform;
+  warnings: FeatureWarning[];
+  /** Feature columns left out, with the reason code. */
+  dropped: Array<{ column: string; reason: FeatureWarning["code"] }>;
+}
+
+const DATE_PARTS: DatePart[] = ["year", "month", "day_of_week", "days_since_epoch"];
+// Id-like detection needs enough rows for "all distinct" to mean something.
+const MIN_ROWS_FOR_ID_LIKE = 50;
+
+/** Quantile with linear interpolation between order statistics (numpy's default) of sorted values. */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** Median, quartiles and a never-zero scale from non-missing values (NaN-free, any order). */
+export function numericStats(values: Float64Array): NumericStats {
+  return sortedStats(Float64Array.from(values).sort());
+}
+
+function sortedStats(sorted: Float64Array): NumericStats {
+  if (sorted.length === 0) return { median: 0, q1: 0, q3: 0, scale: 1 };
+  const median = quantileSorted(sorted, 0.5);
+  const q1 = quantileSorted(sorted, 0.25);
+  const q3 = quantileSorted(sorted, 0.75);
+  let scale = q3 - q1;
+  if (!(scale > 0)) {
+    // Mostly-constant columns (e.g. 80% zeros) have IQR 0: fall back to the
+    // standard deviation, then to 1, so scaling never divides by zero.
+    let mean = 0;
+    for (const v of sorted) mean += v;
+    mean /= sorted.length;
+    let ss = 0;
+    for (const v of sorted) ss += (v - mean) ** 2;
+    const sd = Math.sqrt(ss / Math.max(1, sorted.length - 1));
+    scale = sd > 0 ? sd : 1;
+  }
+  return { median, q1, q3, scale };
+}
+
+function finiteValues(column: Float64Array): Float64Array {
+  let k = 0;
+  const out = new Float64Array(column.length);
+  for (const v of column) if (Number.isFinite(v)) out[k++] = v;
+  return out.subarray(0, k);
+}
+
+function distinctSorted(sorted: Float64Array): number {
+  let count = sorted.length === 0 ? 0 : 1;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) count++;
+  return count;
+}
+
+function isIntegerValued(values: Float64Array): boolean {
+  for (const v of values) if (!Number.isInteger(v)) return false;
+  return true;
+}
+
+function univariateAuc(values: Float64Array, label: Uint8Array): number {
+  const y = new Uint8Array(values.length);
+  const s = new Float64Array(values.length);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) {
+      y[k] = label[i];
+      s[k++] = values[i];
+    }
+  }
+  return rocAuc(y.subarray(0, k), s.subarray(0, k));
+}
+
+function leakageWarning(column: string, auc: number, threshold: number): FeatureWarning | null {
+  if (!(auc > threshold || auc < 1 - threshold)) return null;
+  return {
+    code: "leakage",
+    column,
+    value: auc,
+    message:
+      `column "${column}" alone separates the classes almost perfectly (ROC-AUC ${auc.toFixed(4)} on ` +
+      `training rows): it is probably computed from the outcome; add it to exclude unless it is known before churn`,
+  };
+}
+
+function requireColumn(batch: RowBatch, col: ColumnSchema): Float64Array | Array<string | null> {
+  const c = batch.columns[col.name];
+  if (c === undefined) throw new InputError(`training rows have no column "${col.name}" named in the schema`);
+  const numeric = col.type !== "categorical";
+  if (numeric !== c instanceof Float64Array) {
+    throw new InputError(
+      `column "${col.name}" is ${col.type} in the schema but the row batch holds ${numeric ? "text" : "numbers"}`,
+    );
+  }
+  return c;
+}
+
+/** Fits the transform on training rows; batch.label must be present (for the leakage check). */
+export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: FitOptions = {}): FitResult {
+  const opts = {
+    dateParts: options.dateParts ?? true,
+    maxOneHotLevels: options.maxOneHotLevels ?? 30,
+    minLevelCount: options.minLevelCount ?? 10,
+    idLikeShare: options.idLikeShare ?? 0.95,
+    leakageAuc: options.leakageAuc ?? 0.99,
+    dropIdLike: options.dropIdLike ?? true,
+  };
+  if (batch.numRows === 0) throw new InputError("cannot fit the feature transform on zero training rows");
+  const label = batch.label;
+  const encoders: ColumnEncoder[] = [];
+  const features: FeatureInfo[] = [];
+  const warnings: FeatureWarning[] = [];
+  const dropped: FitResult["dropped"] = [];
+  const n = batch.numRows;
+
+  const drop = (w: FeatureWarning) => {
+    warnings.push(w);
+    dropped.push({ column: w.column, reason: w.code });
+  };
+
+  for (const col of schema.columns) {
+    if (col.role !== "feature") continue;
+    const data = requireColumn(batch, col);
+    const name = col.name;
+
+    if (data instanceof Float64Array) {
+      const present = finiteValues(data).sort();
+      const missing = n - present.length;
+      const distinct = distinctSorted(present);
+      if (distinct <= 1 && (missing === 0 || present.length === 0)) {
+        drop({
+          code: "constant",
+          column: name,
+          message: `column "${name}" has a single value in training: left out`,
+        });
+        continue;
+      }
+      const integerValued = col.integer ?? isIntegerValued(present);
+      const share = distinct / n;
+      if (col.type === "numeric" && integerValued && n >= MIN_ROWS_FOR_ID_LIKE && share >= opts.idLikeShare) {
+        const w: FeatureWarning = {
+          code: "id-like",
+          column: name,
+          value: share,
+          message: `column "${name}" has a distinct whole number on ${(share * 100).toFixed(1)}% of rows, like a row counter or id${opts.dropIdLike ? ": left out" : ""}`,
+        };
+        if (opts.dropIdLike) {
+          drop(w);
+          continue;
+        }
+        warnings.push(w);
+      }
+      if (label) {
+        const leak = leakageWarning(name, univariateAuc(data, label), opts.leakageAuc);
+        if (leak) warnings.push(leak);
+      }
+      const missingIndicator = missing > 0;
+      if (col.type === "boolean") {
+        let ones = 0;
+        for (const v of present) if (v !== 0) ones++;
+        encoders.push({
+          kind: "boolean",
+          column: name,
+          fill: ones * 2 >= present.length ? 1 : 0,
+          missingIndicator,
+        });
+        features.push({ name, source: name, role: "value" });
+      } else if (col.type === "date" && opts.dateParts) {
+        const stats = DATE_PARTS.map((part) => numericStats(present.map((ms) => datePart(ms, part))));
+        encoders.push({ kind: "date", column: name, parts: [...DATE_PARTS], stats, missingIndicator });
+        for (const part of DATE_PARTS) features.push({ name: `${name}__${part}`, source: name, role: part });
+      } else {
+        encoders.push({ kind: "numeric", column: name, stats: sortedStats(present), missingIndicator });
+        features.push({ name, source: name, role: "value" });
+      }
+      if (missingIndicator) features.push({ name: `${name}__missing`, source: name, role: "missing" });
+      continue;
+    }
+
+    // categorical: one Map lookup per row, then integer codes (missing = last code)
+    const codeOf = new Map<string, number>();
+    const codes = new Int32Array(n);
+    const codeCounts: number[] = [];
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v === null) {
+        missing++;
+        codes[i] = -1;
+        continue;
+      }
+      let code = codeOf.get(v);
+      if (code === undefined) {
+        code = codeOf.size;
+        codeOf.set(v, code);
+        codeCounts.push(0);
+      }
+      codes[i] = code;
+      codeCounts[code]++;
+    }
+    const counts = new Map([...codeOf].map(([level, code]) => [level, codeCounts[code]]));
+    const present = n - missing;
+    if (counts.size <= 1 && (missing === 0 || present === 0)) {
+      drop({
+        code: "constant",
+        column: name,
+        message: `column "${name}" has a single value in training: left out`,
+      });
+      continue;
+    }
+    const share = counts.size / n;
+    if (n >= MIN_ROWS_FOR_ID_LIKE && share >= opts.idLikeShare) {
+      const w: FeatureWarning = {
+        code: "id-like",
+        column: name,
+        value: share,
+        message: `column "${name}" has a distinct value on ${(share * 100).toFixed(1)}% of rows, like an id${opts.dropIdLike ? ": left out" : ""}`,
+      };
+      if (opts.dropIdLike) {
+        drop(w);
+        continue;
+      }
+      warnings.push(w);
+    }
+    if (label && counts.size <= opts.maxOneHotLevels) {
+      // In-sample positive rate per level as the score: only meaningful with few
+      // levels, where it cannot fit noise row by row.
+      const k = codeOf.size;
+      const pos = new Float64Array(k + 1);
+      const size = Float64Array.from([...codeCounts, missing]);
+      for (let i = 0; i < n; i++) pos[codes[i] < 0 ? k : codes[i]] += label[i];
+      const rate = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const c = codes[i] < 0 ? k : codes[i];
+        rate[i] = pos[c] / size[c];
+      }
+      const leak = leakageWarning(name, rocAuc(label, rate), opts.leakageAuc);
+      if (leak) warnings.push(leak);
+    }
+    const sortedLevels = [...counts.keys()].sort();
+    if (counts.size <= opts.maxOneHotLevels) {
+      const levels = sortedLevels.filter((level) => (counts.get(level) ?? 0) >= opts.minLevelCount);
+      encoders.push({ kind: "onehot", column: name, levels });
+      for (const level of levels)
+        features.push({ name: `${name}=${level}`, source: name, role: "level", level });
+      features.push({ name: `${name}=${UNSEEN_LEVEL}`, source: name, role: "unseen", level: UNSEEN_LEVEL });
+      features.push({
+        name: `${name}=${MISSING_LEVEL}`,
+        source: name,
+        role: "missing",
+        level: MISSING_LEVEL,
+      });
+    } else {
+      const shares = sortedLevels.map((level) => (counts.get(level) ?? 0) / n);
+      const missingIndicator = missing > 0;
+      encoders.push({ kind: "frequency", column: name, levels: sortedLevels, shares, missingIndicator });
+      features.push({ name: `${name}__frequency`, source: name, role: "frequency" });
+      if (missingIndicator) features.push({ name: `${name}__missing`, source: name, role: "missing" });
+    }
+  }
+  if (encoders.length === 0) {
+    throw new InputError(
+      "no usable feature columns: every column is id, label, excluded, pii, passthrough, constant or id-like",
+    );
+  }
+  return { transform: { version: 1, encoders, features }, warnings, dropped };
+}

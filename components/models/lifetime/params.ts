@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { InputError } from "../../common/errors.js";
+import type { BgNbdFit } from "./bgnbd.js";
+
+/**
+ * The fitted lifetime model as plain JSON: what scoring and the /predict
+ * endpoint load. No timestamps, so equal fits serialise identically and can
+ * be named by a content hash like the churn model bundles.
+ */
+export const LIFETIME_FORMAT = "churn-lifetime/1";
+
+const positive = z.number().positive().finite();
+
+export const lifetimeModelSchema = z
+  .object({
+    format: z.literal(LIFETIME_FORMAT),
+    model: z.literal("bgnbd"),
+    params: z.strictObject({ r: positive, alpha: positive, a: positive, b: positive }),
+    /** Unit of recency and T the parameters were fitted in (α is a rate scale in this unit). */
+    time_unit: z.enum(["day", "week", "month"]),
+    fit: z.strictObject({
+      log_likelihood: z.number(),
+      customers: z.int().positive(),
+      penalizer: z.number().min(0),
+      converged: z.boolean(),
+    }),
+  })
+  .strict()
+  .or(
+    z
+      .object({
+        format: z.literal(LIFETIME_FORMAT),
+        model: z.literal("pareto-nbd"),
+        params: z.strictObject({ r: positive, alpha: positive, s: positive, beta: positive }),
+        time_unit: z.enum(["day", "week", "month"]),
+        fit: z.strictObject({
+          log_likelihood: z.number(),
+          customers: z.int().positive(),
+          penalizer: z.number().min(0),
+          converged: z.boolean(),
+        }),
+      })
+      .strict(),
+  );
+export type LifetimeModel = z.infer<typeof lifetimeModelSchema>;
+
+/** The serialisable document of a BG/NBD fit. */
+export function bgnbdModel(fit: BgNbdFit, timeUnit: "day" | "week" | "month"): LifetimeModel {
+  return {
+    format: LIFETIME_FORMAT,
+    model: "bgnbd",
+    params: { ...fit.params },
+    time_unit: timeUnit,
+    fit: {
+      log_likelihood: fit.logLikelihood,
+      customers: fit.customers,
+      penalizer: fit.penalizer,
+      converged: fit.converged,
+    },
+  };
+}
+
+/** Parse a stored lifetime model (JSON text or value); `where` names the source in errors. */
+export function parseLifetimeModel(input: unknown, where: string): LifetimeModel {
+  let value = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch (error) {
+      throw new InputError(`${where}: not JSON (${(error as Error).message})`);
+    }
+  }
+  const parsed = lifetimeModelSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(
+      `${where}: not a ${LIFETIME_FORMAT} model (${issue.path.join(".") || "document"}: ${issue.message})`,
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,280 @@
+import type { Bundle } from "../common/bundle/bundle.js";
+import { bundleVersion, readBundle } from "../common/bundle/bundle.js";
+import { readChampion } from "../common/bundle/champion.js";
+import { InputError, NotFoundError } from "../common/errors.js";
+import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
+import type { Storage } from "../common/storage/types.js";
+import { type Calibrator, calibrate, parseCalibrator } from "./calibration.js";
+import { parseFeatureTransform } from "./features/schema.js";
+import {
+  type ColumnEncoder,
+  contributionsBySource,
+  encodeBatchInto,
+  encodeValueInto,
+  type FeatureTransform,
+  type RawValue,
+  sourceColumns,
+} from "./features/transform.js";
+import { compileGbdtCode } from "./gbdt/compiled.js";
+import { type GbdtModel, sigmoid as gbdtSigmoid, parseGbdtModel } from "./gbdt/model.js";
+import { createTreeShap } from "./gbdt/treeshap.js";
+import type { Explanation, FeatureRow, InferenceModel, ScoredRow } from "./inference.js";
+import { explainLinear } from "./logistic/explain.js";
+import { type LogisticModel, logisticMargin, parseLogisticModel, sigmoid } from "./logistic/logistic.js";
+import { explainMlp } from "./mlp/explain.js";
+import { type MlpModel, mlpLogit, parseMlpModel } from "./mlp/mlp.js";
+import type { Tier } from "./tiers.js";
+
+/**
+ * The one inference core: the score component, `churn score`, the bench and the
+ * model server all turn rows into probabilities, tiers and reasons here, from
+ * the stored weights in float64 JavaScript. Every path encodes a row with the
+ * same per-encoder code (feature/transform.ts), computes its margin with the
+ * same per-row arithmetic and prints with the one number format
+ * (formatProbability; scores-csv.ts writes the same text as bytes), so a row's
+ * output does not depend on the batch it came in (identity rule: whole =
+ * shards = row by row = server).
+ */
+
+/** Scoring options from churn.yaml `score`. */
+export interface ReasonOptions {
+  /** How many reasons per row (score.reasons). */
+  reasons: number;
+  /** Tiers that get reasons (score.reasons_for). */
+  reasonsFor: readonly Tier[];
+}
+
+/** A loaded bundle, ready to score. */
+export interface Predictor {
+  readonly version: string;
+  readonly family: Bundle["model"]["family"];
+  readonly schema: DatasetSchema;
+  readonly transform: FeatureTransform;
+  readonly numFeatures: number;
+  readonly thresholds: { high: number; medium: number };
+  /** Source (input) columns of the features, in transform order: the order of contribution vectors. */
+  readonly sources: string[];
+  /** Calibrated probabilities of `rows` rows of the row-major encoded matrix x. */
+  probabilities(x: Float64Array, rows: number, out?: Float64Array): Float64Array;
+  /** Raw model margin (log-odds, before calibration) of one encoded row. */
+  margin(x: Float64Array, offset: number): number;
+  /** Tier of a calibrated probability. */
+  tierOf(p: number): Tier;
+  /** Log-odds contributions per source column of one encoded row, and the base value. */
+  explainRow(x: Float64Array, offset: number): { base: number; bySource: Float64Array };
+  /** Encode a batch into a row-major matrix (reusing `into` when large enough). */
+  encodeBatch(batch: RowBatch, into?: Float64Array): Float64Array;
+  /** Reason texts for one row: the columns pushing hardest towards churn, e.g. `Total_Trans_Ct=23 (low)`. */
+  reasons(x: Float64Array, offset: number, value: (column: string) => RawValue, k: number): string[];
+}
+
+function parseModel(model: Bundle["model"]): {
+  margin: (x: Float64Array, offset: number) => number;
+  batchMargins?: (x: Float64Array, rows: number, out: Float64Array) => Float64Array;
+  toProbability: (m: number) => number;
+  explain: (x: Float64Array, offset: number) => { base: number; contributions: ArrayLike<number> };
+} {
+  const { family, ...rest } = model;
+  if (family === "logistic") {
+    const m: LogisticModel = parseLogisticModel(model, "bundle.model");
+    return {
+      margin: (x, o) => logisticMargin(m, x, o),
+      toProbability: sigmoid,
+      explain: (x, o) => explainLinear(m, x, o),
+    };
+  }
+  if (family === "mlp") {
+    const m: MlpModel = parseMlpModel(model, "bundle.model");
+    return {
+      margin: (x, o) => mlpLogit(m, x, o),
+      toProbability: sigmoid,
+      explain: (x, o) => explainMlp(m, x, o),
+    };
+  }
+  let g: GbdtModel;
+  try {
+    g = parseGbdtModel(rest);
+  } catch (error) {
+    throw new InputError(`bundle.model is not a valid GBDT model: ${(error as Error).message}`);
+  }
+  const code = compileGbdtCode(g);
+  const one = new Float64Array(1);
+  const d = g.numFeatures;
+  let shap: ReturnType<typeof createTreeShap> | null = null;
+  let phi: Float64Array | null = null;
+  return {
+    margin: (x, o) => {
+      // The generated scorer reads rows from offset 0: hand it a view of this row.
+      code.predictMargin(o === 0 ? x : x.subarray(o, o + d), 1, one);
+      return one[0]!;
+    },
+    batchMargins: (x, rows, out) => code.predictMargin(x, rows, out),
+    toProbability: gbdtSigmoid,
+    explain: (x, o) => {
+      shap ??= createTreeShap(g);
+      phi ??= new Float64Array(d + 1);
+      shap.explainRow(x, o, phi);
+      return { base: phi[d]!, contributions: phi.subarray(0, d) };
+    },
+  };
+}
+
+/** Fixed text of a probability in scores.csv (the one number format). */
+export function formatProbability(p: number): string {
+  return p.toFixed(6);
+}
+
+/** Text of a raw value inside a reason. */
+function valueText(encoder: ColumnEncoder, value: RawValue): string {
+  if (value === null || value === undefined || (typeof value === "number" && Number.isNaN(value)))
+    return "missing";
+  if (typeof value === "string") return value;
+  if (encoder.kind === "boolean") return value === 0 ? "no" : "yes";
+  if (encoder.kind === "date") return new Date(value).toISOString().slice(0, 10);
+  return String(value);
+}
+
+/** Loads a predictor from a parsed bundle (its version is recomputed from the content). */
+export function loadPredictor(bundle: Bundle, version = bundleVersion(bundle)): Predictor {
+  const transform = parseFeatureTransform(bundle.transform);
+  const schema = bundle.schema as unknown as DatasetSchema;
+  const calibration: Calibrator | null = bundle.calibration
+    ? parseCalibrator(bundle.calibration, "bundle.calibration")
+    : null;
+  const model = parseModel(bundle.model);
+  const d = transform.features.length;
+  const sources = sourceColumns(transform);
+  const encoders = new Map(transform.encoders.map((e) => [e.column, e]));
+  const { high, medium } = bundle.tiers;
+  const toP = model.toProbability;
+  const finish = (m: number) => {
+    const raw = toP(m);
+    return calibration ? calibrate(calibration, raw) : raw;
+  };
+  const order = new Int32Array(sources.length);
+  const predictor: Predictor = {
+    version,
+    family: bundle.model.family,
+    schema,
+    transform,
+    numFeatures: d,
+    thresholds: { high, medium },
+    sources,
+    probabilities(x, rows, out = new Float64Array(rows)) {
+      if (model.batchMargins) {
+        model.batchMargins(x, rows, out);
+        for (let r = 0; r < rows; r++) out[r] = finish(out[r]!);
+      } else {
+        for (let r = 0; r < rows; r++) out[r] = finish(model.margin(x, r * d));
+      }
+      return out;
+    },
+    margin: model.margin,
+    tierOf(p) {
+      return p >= high ? "high" : p >= medium ? "medium" : "low";
+    },
+    explainRow(x, offset) {
+      const { base, contributions } = model.explain(x, offset);
+      return { base, bySource: contributionsBySource(transform, contributions) };
+    },
+    encodeBatch(batch, into) {
+      const n = batch.numRows;
+      return encodeBatchInto(transform, batch, into && into.length >= n * d ? into : new Float64Array(n * d));
+    },
+    reasons(x, offset, value, k) {
+      if (k <= 0) return [];
+      const { bySource } = predictor.explainRow(x, offset);
+      for (let j = 0; j < order.length; j++) order[j] = j;
+      // Largest push towards churn first; ties in transform order, so the choice is stable.
+      const sorted = Array.from(order).sort((a, b) => bySource[b]! - bySource[a]! || a - b);
+      const out: string[] = [];
+      for (const j of sorted) {
+        if (out.length >= k || !(bySource[j]! > 0)) break;
+        const column = sources[j]!;
+        const encoder = encoders.get(column)!;
+        const raw = value(column);
+        const text = valueText(encoder, raw);
+        let words = "";
+        if (encoder.kind === "numeric" && text !== "missing") {
+          const v = raw as number;
+          words = v < encoder.stats.q1 ? " (low)" : v > encoder.stats.q3 ? " (high)" : " (typical)";
+        }
+        out.push(`${column}=${text}${words}`);
+      }
+      return out;
+    },
+  };
+  return predictor;
+}
+
+/** Server rows carry booleans as true/false; the transform wants 1/0. */
+function featureValue(v: FeatureRow[string]): RawValue {
+  return typeof v === "boolean" ? (v ? 1 : 0) : v;
+}
+
+/** Wraps a predictor as the server's InferenceModel (serving/core.ts). */
+export function inferenceModel(predictor: Predictor, options: ReasonOptions): InferenceModel {
+  const d = predictor.numFeatures;
+  const encs = predictor.transform.encoders;
+  const withReasons = new Set(options.reasonsFor);
+  const encodeRows = (rows: FeatureRow[]) => {
+    const x = new Float64Array(rows.length * d);
+    rows.forEach((row, i) => {
+      let offset = i * d;
+      for (const e of encs) {
+        if (!Object.hasOwn(row, e.column))
+          throw new InputError(`row ${i}: missing feature column "${e.column}"`);
+        offset = encodeValueInto(e, featureValue(row[e.column]!), x, offset);
+      }
+    });
+    return x;
+  };
+  return {
+    name: "churn",
+    version: predictor.version,
+    schema: predictor.schema,
+    score(rows) {
+      const x = encodeRows(rows);
+      const p = predictor.probabilities(x, rows.length);
+      return rows.map((row, i): ScoredRow => {
+        const tier = predictor.tierOf(p[i]!);
+        const reasons = withReasons.has(tier)
+          ? predictor.reasons(x, i * d, (c) => featureValue(row[c] ?? null), options.reasons)
+          : [];
+        return { probability: Number(formatProbability(p[i]!)), tier, reasons };
+      });
+    },
+    explain(rows) {
+      const x = encodeRows(rows);
+      const features = predictor.schema.columns.filter((c) => c.role === "feature").map((c) => c.name);
+      return rows.map((_, i): Explanation => {
+        const { base, bySource } = predictor.explainRow(x, i * d);
+        const contributions: Record<string, number> = {};
+        for (const f of features) contributions[f] = 0;
+        predictor.sources.forEach((s, j) => {
+          contributions[s] = bySource[j]!;
+        });
+        return { base, contributions };
+      });
+    },
+  };
+}
+
+/** Loads the champion bundle of a bucket as the server's model (`churn serve` hands it to the server's model source). */
+export async function loadChampionModel(storage: Storage): Promise<InferenceModel> {
+  const champion = await readChampion(storage);
+  if (!champion)
+    throw new NotFoundError(
+      `${storage.uri} has no champion model (models/champion): train one with churn train`,
+    );
+  const { version, bundle } = await readBundle(storage, champion.pointer.version);
+  const { loadConfig } = await import("../common/config/load.js");
+  let options: ReasonOptions = { reasons: 3, reasonsFor: ["high", "medium"] };
+  try {
+    const config = await loadConfig(storage);
+    options = { reasons: config.score.reasons, reasonsFor: config.score.reasons_for };
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  return inferenceModel(loadPredictor(bundle, version), options);
+}
