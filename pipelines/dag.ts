@@ -63,6 +63,12 @@ export interface PipelineDefinition {
   description: string;
   /** What starts a run: a weekly file, a transactions file, or the training data itself. */
   trigger: { kind: "object"; prefix: string } | { kind: "training-data" };
+  /**
+   * Where a run publishes, from its triggering object's stem (weekly and score:
+   * `output/<stem>/`); absent for a pipeline that publishes nothing (retrain).
+   * The run record's `output_prefix`, and where `_FAILED` goes.
+   */
+  outputPrefix?: (stem: string) => string;
   steps: StepDefinition[];
 }
 

@@ -8,6 +8,7 @@ export const lifetimePipeline: PipelineDefinition = {
   description:
     "segment and score the customers of transactions/<stem>.csv (RFM, BG/NBD P(alive)) into output/lifetime/<stem>/",
   trigger: { kind: "object", prefix: "transactions/" },
+  outputPrefix: (stem) => `output/lifetime/${stem}/`,
   steps: [
     {
       name: "ingest-transactions",

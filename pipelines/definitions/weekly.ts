@@ -88,6 +88,7 @@ export const weeklyPipeline: PipelineDefinition = {
   name: "weekly",
   description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
   trigger: { kind: "object", prefix: "weekly/" },
+  outputPrefix: (stem) => `output/${stem}/`,
   steps: [
     training("join-labels"),
     training("ingest-history"),

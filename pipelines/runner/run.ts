@@ -73,7 +73,12 @@ export interface RunResult {
 const DEFAULT_TIMEOUT_SECONDS = 3600;
 const DEFAULT_RETRIES = 2;
 
-async function readOutputDoc(storage: Storage, runId: string, step: string): Promise<OutputDoc | null> {
+/** A step's output.json in a run, validated; null while the step has not finished. */
+export async function readOutputDoc(
+  storage: Storage,
+  runId: string,
+  step: string,
+): Promise<OutputDoc | null> {
   const name = `${stepPrefix(runId, step)}output.json`;
   if (!(await storage.stat(name))) return null;
   return outputDocSchema.parse(JSON.parse(await storage.readText(name)));
@@ -100,11 +105,9 @@ async function identify(
   return { runId: runIdFor(pipeline.name, storage.uri, identity, attempt), attempt, trigger };
 }
 
-/** Where a run's public outputs go (weekly: output/<stem>/; lifetime: output/lifetime/<stem>/). */
+/** Where a run's public outputs go: the pipeline declares it (weekly: output/<stem>/), the runner never asks its name. */
 function outputPrefixOf(pipeline: PipelineDefinition, trigger: TriggerObject | null): string | null {
-  if (pipeline.name === "weekly" && trigger) return `output/${stemOf(trigger.name)}/`;
-  if (pipeline.name === "lifetime" && trigger) return `output/lifetime/${stemOf(trigger.name)}/`;
-  return null;
+  return pipeline.outputPrefix && trigger ? pipeline.outputPrefix(stemOf(trigger.name)) : null;
 }
 
 /**
