@@ -2,7 +2,7 @@ import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
-import { ChurnError, NotFoundError, UsageError } from "../common/errors.js";
+import { ChurnError, GateRefusedError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { loadPredictor } from "../models/predictor.js";
@@ -66,8 +66,11 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
   if (index >= count) throw new NotFoundError(`shard_index ${index} is not below shard_count ${count}`);
   const config = await readConfigInput(ctx);
   const championRef = ctx.inputs.champion?.[0];
+  // DESIGN exit 3: no model to score with (not bad input: training can fix it).
   if (!championRef)
-    throw new NotFoundError(`${ctx.storage.uri} has no champion model to score with: run churn train first`);
+    throw new GateRefusedError(
+      `${ctx.storage.uri} has no champion model to score with: run churn train first`,
+    );
   const bundle = await readBundleInput(ctx, championRef);
   const predictor = loadPredictor(bundle);
   const rowsRef = ctx.inputs.rows![0]!;
