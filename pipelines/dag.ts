@@ -25,7 +25,14 @@ export type InputSource =
   /** One named bucket object, e.g. `churn.yaml` (content-hashed like any input). */
   | { object: string; optional?: boolean }
   /** The current champion bundle (resolved at the time the step starts; absent when there is none). */
-  | { champion: true; unlessSameAs?: string };
+  | { champion: true; unlessSameAs?: string }
+  /**
+   * The dataset schema recorded in the current champion bundle at training
+   * time (DESIGN: weekly files are read with it, never re-inferred), as the
+   * schema.json an ingest step reads. No champion: the step fails with exit 3
+   * (no model to score with) before it reads a byte of the weekly file.
+   */
+  | { championSchema: true };
 
 export interface StepDefinition {
   name: string;
@@ -59,7 +66,7 @@ export interface StepDefinition {
 }
 
 export interface PipelineDefinition {
-  name: "weekly" | "retrain" | "lifetime";
+  name: "weekly" | "retrain" | "lifetime" | "score";
   description: string;
   /** What starts a run: a weekly file, a transactions file, or the training data itself. */
   trigger: { kind: "object"; prefix: string } | { kind: "training-data" };

@@ -1,6 +1,7 @@
 import { UsageError } from "../../components/common/errors.js";
 import type { PipelineDefinition } from "../dag.js";
 import { lifetimePipeline } from "./lifetime.js";
+import { scorePipeline } from "./score.js";
 import { retrainPipeline, weeklyPipeline } from "./weekly.js";
 
 /** Every pipeline by name. */
@@ -8,6 +9,7 @@ export const PIPELINES: Record<string, PipelineDefinition> = {
   weekly: weeklyPipeline,
   retrain: retrainPipeline,
   lifetime: lifetimePipeline,
+  score: scorePipeline,
 };
 
 /** Look a pipeline up by name; unknown names are a usage error listing the known ones. */

@@ -83,26 +83,96 @@ function training(name: string): StepDefinition {
   return step;
 }
 
+/** Where a week's public outputs go, for every pipeline that scores a weekly file. */
+export const weekOutputPrefix = (stem: string): string => `output/${stem}/`;
+
+/**
+ * Scoring steps shared by `weekly` and `score` (DESIGN step names), in the
+ * form the `score` pipeline runs them: the champion as it is, no training.
+ * The weekly pipeline takes each one and adds what its training steps give
+ * (the schema ingest-history recorded, ordering after promote, the report's
+ * evaluation, drift and retraining inputs).
+ */
+export const scoringSteps: StepDefinition[] = [
+  {
+    name: "ingest-weekly",
+    component: "ingest",
+    description: "validate the weekly file against the schema recorded at training time",
+    inputs: {
+      data: { trigger: true },
+      config: CONFIG,
+      schema: { championSchema: true },
+    },
+    parameters: { mode: "scoring" },
+    resources: { cpu: "1", memory: "1Gi" },
+  },
+  {
+    name: "score",
+    component: "score",
+    description: "probabilities, tiers and reasons for every accepted row (Indexed when sharded)",
+    inputs: {
+      rows: { step: "ingest-weekly", output: "rows" },
+      champion: { champion: true },
+      config: CONFIG,
+    },
+    fanOut: { input: "rows", shards: (config) => config.score.shards },
+    resources: { cpu: "2", memory: "1Gi" },
+  },
+  {
+    name: "merge-scores",
+    component: "merge-scores",
+    description: "concatenate shard outputs in input order into one scores.csv",
+    inputs: { scores: { step: "score", output: "scores" } },
+  },
+  {
+    name: "report",
+    component: "report",
+    description: "the week's summary and human-readable report",
+    inputs: {
+      scores: { step: "merge-scores", output: "scores" },
+      ingest: { step: "ingest-weekly", output: "profile" },
+      refused: { step: "score", output: "refused", optional: true },
+      config: CONFIG,
+    },
+  },
+  {
+    name: "publish",
+    component: "publish",
+    description: "copy scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
+    inputs: {
+      scores: { step: "merge-scores", output: "scores" },
+      rejected: { step: "ingest-weekly", output: "rejected" },
+      refused: { step: "score", output: "refused", optional: true },
+      summary: { step: "report", output: "summary" },
+      report: { step: "report", output: "report" },
+      drift: { step: "report", output: "drift" },
+    },
+    cache: false,
+  },
+];
+
+function scoring(name: string): StepDefinition {
+  const step = scoringSteps.find((s) => s.name === name);
+  if (!step) throw new Error(`no scoring step ${name}`);
+  return step;
+}
+
+const ingestWeekly = scoring("ingest-weekly");
+const report = scoring("report");
+
 /** The weekly run: train when data or code changed (cache), score the weekly file, publish. */
 export const weeklyPipeline: PipelineDefinition = {
   name: "weekly",
   description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
   trigger: { kind: "object", prefix: "weekly/" },
-  outputPrefix: (stem) => `output/${stem}/`,
+  outputPrefix: weekOutputPrefix,
   steps: [
     training("join-labels"),
     training("ingest-history"),
+    // The schema this run's training recorded: the champion's may be about to change.
     {
-      name: "ingest-weekly",
-      component: "ingest",
-      description: "validate the weekly file against the schema recorded at training time",
-      inputs: {
-        data: { trigger: true },
-        config: CONFIG,
-        schema: { step: "ingest-history", output: "schema" },
-      },
-      parameters: { mode: "scoring" },
-      resources: { cpu: "1", memory: "1Gi" },
+      ...ingestWeekly,
+      inputs: { ...ingestWeekly.inputs, schema: { step: "ingest-history", output: "schema" } },
     },
     training("feature"),
     {
@@ -122,56 +192,22 @@ export const weeklyPipeline: PipelineDefinition = {
     { ...training("train"), cacheBypass: { step: "retrain-triggers" } },
     { ...training("evaluate"), cacheBypass: { step: "retrain-triggers" } },
     training("promote"),
+    // Scores with the champion promote leaves: this run's candidate when it passed the gate.
+    { ...scoring("score"), after: ["promote"] },
+    scoring("merge-scores"),
     {
-      name: "score",
-      component: "score",
-      description: "probabilities, tiers and reasons for every accepted row (Indexed when sharded)",
+      ...report,
       inputs: {
-        rows: { step: "ingest-weekly", output: "rows" },
-        champion: { champion: true },
-        config: CONFIG,
-      },
-      after: ["promote"],
-      fanOut: { input: "rows", shards: (config) => config.score.shards },
-      resources: { cpu: "2", memory: "1Gi" },
-    },
-    {
-      name: "merge-scores",
-      component: "merge-scores",
-      description: "concatenate shard outputs in input order into one scores.csv",
-      inputs: { scores: { step: "score", output: "scores" } },
-    },
-    {
-      name: "report",
-      component: "report",
-      description: "the week's summary and human-readable report",
-      inputs: {
-        scores: { step: "merge-scores", output: "scores" },
-        ingest: { step: "ingest-weekly", output: "profile" },
-        refused: { step: "score", output: "refused", optional: true },
+        ...report.inputs,
         evaluation: { step: "evaluate", output: "decision" },
         evaluation_report: { step: "evaluate", output: "report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
         training: { step: "ingest-history", output: "profile" },
         retrain: { step: "retrain-triggers", output: "decision" },
         realised: { step: "retrain-triggers", output: "realised" },
-        config: CONFIG,
       },
     },
-    {
-      name: "publish",
-      component: "publish",
-      description: "copy scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
-      inputs: {
-        scores: { step: "merge-scores", output: "scores" },
-        rejected: { step: "ingest-weekly", output: "rejected" },
-        refused: { step: "score", output: "refused", optional: true },
-        summary: { step: "report", output: "summary" },
-        report: { step: "report", output: "report" },
-        drift: { step: "report", output: "drift" },
-      },
-      cache: false,
-    },
+    scoring("publish"),
   ],
 };
 

@@ -2,11 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BUNDLE_FORMAT, promote, writeBundle } from "../../components/common/bundle/index.js";
 import type { OutputDoc } from "../../components/common/component/spec.js";
-import { ChurnError } from "../../components/common/errors.js";
+import { ChurnError, GateRefusedError } from "../../components/common/errors.js";
+import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
-import { ObjectHasher, prefixStem, resolveInputs } from "./resolve.js";
+import { bundleSchemaObject, ObjectHasher, prefixStem, resolveInputs } from "./resolve.js";
 
 let dir: string;
 let storage: Storage;
@@ -82,5 +84,42 @@ describe("resolveInputs", () => {
     const upstream = new Map([["up", doc({ rows: { object: "runs/r/rows.csv", sha256: sha } })]]);
     const inputs = await resolve(step({ rows: { step: "up", output: "rows", optional: true } }), upstream);
     expect(inputs.rows).toEqual([{ object: "runs/r/rows.csv", sha256: sha }]);
+  });
+
+  it("championSchema is the champion's recorded schema as a schema.json beside its bundle, written once", async () => {
+    await expect(resolve(step({ schema: { championSchema: true } }))).rejects.toThrow(GateRefusedError);
+    await expect(resolve(step({ schema: { championSchema: true } }))).rejects.toThrow(
+      /step s: .* has no champion model to score with/,
+    );
+    const schema = {
+      version: 1,
+      columns: [{ name: "id", type: "categorical", role: "id", missingTokens: [] }],
+      idColumn: "id",
+      generatedId: false,
+      source: { delimiter: ",", encoding: "utf-8", decimal: ".", gzip: false },
+    };
+    const { version } = await writeBundle(storage, {
+      format: BUNDLE_FORMAT,
+      schema,
+      transform: {},
+      model: { family: "logistic" },
+      calibration: null,
+      tiers: { high: 0.5, medium: 0.2 },
+      metrics: { roc_auc: 0.9 },
+      training: {},
+    });
+    await promote(storage, version, "test");
+    const [ref] = (await resolve(step({ schema: { championSchema: true } }))).schema!;
+    expect(ref!.object).toBe(bundleSchemaObject(version));
+    // What ingest reads with it: a dataset schema equal to the one in the bundle.
+    expect(parseDatasetSchema(await storage.readText(ref!.object), ref!.object)).toEqual(schema);
+    const written = (await storage.stat(ref!.object))!.generation;
+    const [again] = (await resolve(step({ schema: { championSchema: true } }))).schema!;
+    expect(again).toEqual(ref);
+    expect((await storage.stat(ref!.object))!.generation).toBe(written);
+    // A hand-edited copy is put back: the bundle is the source of truth.
+    await storage.write(ref!.object, "{}\n");
+    const [restored] = (await resolve(step({ schema: { championSchema: true } }))).schema!;
+    expect(restored!.sha256).toBe(ref!.sha256);
   });
 });

@@ -1,7 +1,7 @@
-import { readChampion } from "../../components/common/bundle/index.js";
+import { readBundle, readChampion } from "../../components/common/bundle/index.js";
 import { hashObject } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
-import { ChurnError, NotFoundError } from "../../components/common/errors.js";
+import { ChurnError, GateRefusedError, NotFoundError } from "../../components/common/errors.js";
 import { hashJson } from "../../components/common/hash.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
@@ -74,6 +74,8 @@ export async function resolveInputs(
         throw new NotFoundError(`step ${step.name}: ${ctx.storage.uri}/${source.object} does not exist`);
       }
       inputs[port] = [await ctx.hasher.ref(source.object)];
+    } else if ("championSchema" in source) {
+      inputs[port] = [await ctx.hasher.ref(await championSchema(ctx.storage, step))];
     } else {
       const champion = await readChampion(ctx.storage);
       if (champion) inputs[port] = [await ctx.hasher.ref(`models/${champion.pointer.version}/bundle.json`)];
@@ -85,6 +87,37 @@ export async function resolveInputs(
     if (other && inputs[port]?.[0]?.sha256 === other.sha256) delete inputs[port];
   }
   return inputs;
+}
+
+/** The training schema of a model, beside its bundle: what `{ championSchema: true }` resolves to. */
+export function bundleSchemaObject(version: string): string {
+  return `models/${version}/schema.json`;
+}
+
+/**
+ * The champion's recorded schema as an object an ingest step can read: the
+ * bundle carries the schema inside bundle.json, and a step input is a whole
+ * object with its content hash, so the schema is written once beside the
+ * bundle (formatted as ingest-history writes schema.json). A bundle never
+ * changes, so neither does this object; it is rewritten only when its bytes
+ * differ (written by hand, or by an older writer).
+ */
+async function championSchema(storage: Storage, step: StepDefinition): Promise<string> {
+  const champion = await readChampion(storage);
+  if (!champion)
+    throw new GateRefusedError(
+      `step ${step.name}: ${storage.uri} has no champion model to score with: run churn train first`,
+    );
+  const { version, bundle } = await readBundle(storage, champion.pointer.version);
+  const name = bundleSchemaObject(version);
+  const text = `${JSON.stringify(bundle.schema, null, 2)}\n`;
+  const current = (await storage.stat(name)) ? await storage.readText(name) : null;
+  if (current !== text)
+    await storage.write(name, text, {
+      contentType: "application/json",
+      metadata: { "churn-writer": "runner" },
+    });
+  return name;
 }
 
 /**
