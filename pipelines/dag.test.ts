@@ -27,6 +27,13 @@ describe("pipeline definitions", () => {
       "evaluate",
       "promote",
     ]);
+    expect(topologicalOrder(PIPELINES.score!).map((s) => s.name)).toEqual([
+      "ingest-weekly",
+      "score",
+      "merge-scores",
+      "report",
+      "publish",
+    ]);
   });
 
   it("refuse cycles and unknown steps by name", () => {

@@ -1,0 +1,189 @@
+import type { Command } from "commander";
+import type { z } from "zod";
+import { type Component, summaryOf } from "../components/common/component/spec.js";
+import { type ChurnConfig, loadConfig } from "../components/common/config/index.js";
+import { UsageError } from "../components/common/errors.js";
+import { openStorage, type Storage } from "../components/common/storage/index.js";
+import type { PipelineDefinition } from "../pipelines/dag.js";
+import { LocalProcessExecutor, type StepExecutor } from "../pipelines/runner/executor.js";
+import { type RunEvent, type RunResult, readOutputDoc, runPipeline } from "../pipelines/runner/run.js";
+import type { CommandContext } from "./io.js";
+
+/**
+ * What every command that runs a pipeline shares (`churn pipeline run`,
+ * `churn score`, `churn train`): the `--runner` flags, building the executor,
+ * running with Ctrl-C handling, and drawing its progress on the terminal
+ * (commands/pipeline.ts has the closing lines, `describeRun`).
+ */
+
+/** The runners a command can choose with `--runner`. */
+export const RUNNERS = ["local", "kubernetes"] as const;
+export type RunnerName = (typeof RUNNERS)[number];
+
+/** How the steps of a run execute, as the flags chose it. */
+export type RunnerChoice =
+  | { runner: "local" }
+  | {
+      runner: "kubernetes";
+      /** Namespace of the step Jobs (default: the pod's own in-cluster, else churn.yaml kubernetes.namespace). */
+      namespace?: string;
+      /** Use the pod's ServiceAccount instead of a kubeconfig. */
+      inCluster: boolean;
+    };
+
+/** The raw runner flags, as commander gives them. */
+export interface RunnerFlags {
+  runner?: string;
+  namespace?: string;
+  inCluster?: boolean;
+}
+
+/** Add `--runner`, `--namespace` and `--in-cluster` to a command (parse them with `runnerChoice`). */
+export function addRunnerOptions(command: Command): Command {
+  return command
+    .option("--runner <runner>", "local (child processes) or kubernetes (Jobs)", "local")
+    .option(
+      "--namespace <name>",
+      "kubernetes runner: namespace of the step Jobs (default: the pod's own in-cluster, else churn.yaml kubernetes.namespace)",
+    )
+    .option("--in-cluster", "kubernetes runner: use the pod's ServiceAccount instead of a kubeconfig");
+}
+
+function isRunnerName(value: string): value is RunnerName {
+  return (RUNNERS as readonly string[]).includes(value);
+}
+
+/** Check the runner flags together; conflicting ones are a usage error saying what to do. */
+export function runnerChoice(flags: RunnerFlags): RunnerChoice {
+  const runner = flags.runner ?? "local";
+  if (!isRunnerName(runner)) throw new UsageError(`--runner must be local or kubernetes, not ${runner}`);
+  if (runner === "local") {
+    if (flags.inCluster || flags.namespace)
+      throw new UsageError("--in-cluster and --namespace apply to --runner kubernetes only");
+    return { runner };
+  }
+  return { runner, namespace: flags.namespace, inCluster: flags.inCluster === true };
+}
+
+/** The executor of a choice, for one pipeline on one bucket. */
+async function executorFor(
+  choice: RunnerChoice,
+  storage: Storage,
+  config: ChurnConfig,
+  pipeline: PipelineDefinition,
+  env: NodeJS.ProcessEnv,
+): Promise<StepExecutor> {
+  if (choice.runner === "local") return new LocalProcessExecutor(storage.uri, env);
+  // Loaded only here: the Kubernetes client alone takes ~0.4 s to import, and
+  // every local step process starts this CLI.
+  const [{ KubernetesJobExecutor }, { inClusterNamespace, loadKubeConfig }] = await Promise.all([
+    import("../pipelines/runner/kubernetes.js"),
+    import("../pipelines/runner/kubernetes-driver.js"),
+  ]);
+  return new KubernetesJobExecutor({
+    kubeConfig: loadKubeConfig({ inCluster: choice.inCluster, env }),
+    namespace:
+      choice.namespace ?? (choice.inCluster ? inClusterNamespace(env) : null) ?? config.kubernetes.namespace,
+    image: config.kubernetes.image,
+    serviceAccount: config.kubernetes.service_account,
+    bucketUri: storage.uri,
+    pipeline: pipeline.name,
+    steps: pipeline.steps,
+    env,
+    storage,
+    scoreShards: config.score.shards,
+  });
+}
+
+/** One run a command asks for. */
+export interface CliRunRequest {
+  bucket: string;
+  pipeline: PipelineDefinition;
+  runner: RunnerChoice;
+  /** The triggering object (--weekly, --transactions); default: the newest upload. */
+  trigger?: string;
+  force?: boolean;
+  noCache?: boolean;
+}
+
+/**
+ * Run a pipeline for a command: open the bucket, read churn.yaml, build the
+ * executor, draw progress on stderr, and on Ctrl-C stop the steps so the same
+ * command resumes the run. Returns the bucket too, for reading step outputs.
+ */
+export async function runFromCli(
+  ctx: CommandContext,
+  request: CliRunRequest,
+): Promise<{ storage: Storage; result: RunResult }> {
+  const storage = await openStorage(request.bucket, ctx.cwd);
+  const config = await loadConfig(storage);
+  const executor = await executorFor(request.runner, storage, config, request.pipeline, ctx.env);
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    ctx.stderr.write("interrupted: stopping steps; run the same command again to resume\n");
+    interrupt.abort();
+  };
+  process.once("SIGINT", onSigint);
+  try {
+    const result = await runPipeline({
+      storage,
+      pipeline: request.pipeline,
+      executor,
+      trigger: request.trigger,
+      force: request.force,
+      noCache: request.noCache,
+      logger: ctx.logger,
+      onEvent: progress(ctx),
+      webhookUrl: config.notify.webhook_url,
+      signal: interrupt.signal,
+      env: ctx.env,
+      // Fan-out counts (score.shards) for the runner. The Kubernetes executor still
+      // plans score shards itself from `scoreShards` (above); given both, it would
+      // shard twice, so until it takes the runner's shards it gets none from here.
+      config: request.runner.runner === "local" ? config : null,
+      // Shorter leases make crash-recovery tests fast; the default suits real runs.
+      leaseTtlMs: Number(ctx.env.CHURN_LEASE_TTL_MS) || undefined,
+    });
+    return { storage, result };
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+}
+
+/** Human progress lines on stderr (stdout stays for the result and --json). */
+export function progress(ctx: CommandContext): (event: RunEvent) => void {
+  const out = ctx.stderr;
+  return (event) => {
+    if (ctx.json) return;
+    if (event.type === "run") {
+      out.write(
+        `${event.resumed ? "resuming" : "starting"} ${event.pipeline} run ${event.runId}${event.trigger ? ` on ${event.trigger}` : ""}\n`,
+      );
+    } else if (event.type === "waiting") {
+      out.write(
+        `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)\n`,
+      );
+    } else if (event.state === "running") {
+      out.write(`  … ${event.step}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}\n`);
+    } else {
+      const mark = { succeeded: "✓", cached: "✓", failed: "✗", skipped: "-", pending: " ", running: "…" }[
+        event.state
+      ];
+      const time = event.seconds === null ? "" : ` ${event.seconds.toFixed(1)} s`;
+      out.write(
+        `  ${mark} ${event.step}${time}${event.state === "cached" ? " (cached)" : ""}${event.error ? `: ${event.error}` : ""}\n`,
+      );
+    }
+  };
+}
+
+/** A finished step's summary, typed by its component; null when the step did not finish in this run. */
+export async function stepSummary<S extends z.ZodType>(
+  storage: Storage,
+  run: string,
+  step: string,
+  component: Component<S>,
+): Promise<z.output<S> | null> {
+  const doc = await readOutputDoc(storage, run, step);
+  return doc ? summaryOf(component, doc) : null;
+}
