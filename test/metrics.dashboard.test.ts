@@ -130,8 +130,6 @@ beforeAll(async () => {
     "score",
     "--weekly",
     "weekly/2026-W48.csv",
-    "--out",
-    "output/via/scores.csv",
     "--via-server",
     url,
   ]);

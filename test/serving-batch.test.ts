@@ -75,18 +75,13 @@ async function proxy(behaviour: ProxyBehaviour): Promise<{ url: string; served50
   return { url: `http://127.0.0.1:${(p.address() as AddressInfo).port}`, served503: () => served503 };
 }
 
-async function score(out: string, extra: string[] = []) {
-  const result = await runCli([
-    "score",
-    "--bucket",
-    dir,
-    "--weekly",
-    weekly,
-    "--out",
-    out,
-    "--json",
-    ...extra,
-  ]);
+/**
+ * `churn score` of the weekly file into output/<stem>/. Every call is a new
+ * attempt (--force): the score pipeline's run id is the file's, and
+ * re-invoking a finished run only reports it.
+ */
+async function score(extra: string[] = []) {
+  const result = await runCli(["score", "--bucket", dir, "--weekly", weekly, "--force", "--json", ...extra]);
   expect(result.code, result.stderr).toBe(0);
   const data = JSON.parse(result.stdout) as { scores: string; rejected: string; rejected_rows: number };
   return {
@@ -113,7 +108,7 @@ beforeAll(async () => {
   await storage.write(weekly, lines.join("\n"));
   const trained = await runCli(["train", "--bucket", dir, "--runner", "in-process", "--json"]);
   expect(trained.code, trained.stderr).toBe(0);
-  ({ scores: inProcess, rejected: inProcessRejected } = await score("output/in-process/scores.csv"));
+  ({ scores: inProcess, rejected: inProcessRejected } = await score());
   server = await createModelServer({ sources: [championSource(storage, loadChampionModel)] });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   await server.start();
@@ -132,7 +127,7 @@ describe("churn score --via-server", () => {
     expect(lines).toHaveLength(601);
     // reasons and passthrough columns are present, so the comparison covers them
     expect(lines.some((l) => /,high,[A-Za-z_]+=/.test(l))).toBe(true);
-    const via = await score("output/via/scores.csv", ["--via-server", serverUrl]);
+    const via = await score(["--via-server", serverUrl]);
     expect(via.scores).toBe(inProcess);
     expect(via.rejected).toBe(inProcessRejected);
     expect(via.data.rejected_rows).toBe(0);
@@ -140,7 +135,7 @@ describe("churn score --via-server", () => {
 
   it("retries 5xx answers and still writes the identical file", async () => {
     const flaky = await proxy({ unavailable: 3 });
-    const via = await score("output/flaky/scores.csv", ["--via-server", flaky.url]);
+    const via = await score(["--via-server", flaky.url]);
     expect(flaky.served503()).toBe(3);
     expect(via.scores).toBe(inProcess);
   }, 60_000);
@@ -152,8 +147,7 @@ describe("churn score --via-server", () => {
       dir,
       "--weekly",
       weekly,
-      "--out",
-      "output/down/scores.csv",
+      "--force",
       "--via-server",
       "http://127.0.0.1:9",
     ]);
@@ -163,7 +157,7 @@ describe("churn score --via-server", () => {
 
   it("bisects a refused batch: the bad row is rejected with the server's reason, the others are scored", async () => {
     const bad = await proxy({ corrupt: true });
-    const via = await score("output/bad/scores.csv", ["--via-server", bad.url]);
+    const via = await score(["--via-server", bad.url]);
     const expected = inProcess.split("\n");
     expected.splice(MARKED_ROW, 1);
     expect(via.scores).toBe(expected.join("\n"));
@@ -187,7 +181,7 @@ describe("churn score --via-server", () => {
     };
     try {
       const before = await rowsScored();
-      const via = await score("output/mode/scores.csv");
+      const via = await score();
       expect(via.scores).toBe(inProcess);
       // the server really did the work
       expect((await rowsScored()) - before).toBe(600);
