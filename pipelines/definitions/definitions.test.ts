@@ -24,13 +24,16 @@ describe("the score pipeline", () => {
       expect(step(weeklyPipeline, name)).toBe(step(scorePipeline, name));
     // The weekly run adds what its training steps give, and keeps the rest of each step.
     for (const name of ["ingest-weekly", "score", "report"]) {
-      const { inputs: weeklyInputs, after: _after, ...weekly } = step(weeklyPipeline, name);
-      const { inputs: scoreInputs, ...score } = step(scorePipeline, name);
+      const { inputs: weeklyInputs, after: _after, cache: _cache, ...weekly } = step(weeklyPipeline, name);
+      const { inputs: scoreInputs, cache: _scoreCache, ...score } = step(scorePipeline, name);
       expect(weekly).toEqual(score);
       for (const [port, source] of Object.entries(scoreInputs))
         if (port !== "schema") expect(weeklyInputs[port]).toBe(source);
     }
     expect(step(weeklyPipeline, "score").after).toEqual(["promote"]);
+    // The score pipeline's report reads the retraining state itself, so it is never served from cache.
+    expect(step(scorePipeline, "report").cache).toBe(false);
+    expect(step(weeklyPipeline, "report").cache).not.toBe(false);
   });
 
   it("reads the weekly file with the champion's recorded schema; the weekly run with the one it trained on", () => {

@@ -134,6 +134,9 @@ export const scoringSteps: StepDefinition[] = [
       refused: { step: "score", output: "refused", optional: true },
       config: CONFIG,
     },
+    // Without the retrain-triggers step's outputs it reads labels/, monitoring/realised.json
+    // and the champion pointer itself, none of which is in its cache key.
+    cache: false,
   },
   {
     name: "publish",
@@ -197,6 +200,8 @@ export const weeklyPipeline: PipelineDefinition = {
     scoring("merge-scores"),
     {
       ...report,
+      // Here the retraining state comes in as inputs (retrain, realised), so the cache key covers it.
+      cache: true,
       inputs: {
         ...report.inputs,
         evaluation: { step: "evaluate", output: "decision" },
