@@ -63,6 +63,8 @@ const pipeline: PipelineDefinition = {
   name: "weekly",
   description: "test",
   trigger: { kind: "object", prefix: "weekly/" },
+  // Where _FAILED goes: declared by the pipeline, as the real weekly one does.
+  outputPrefix: (stem) => `output/${stem}/`,
   steps: [
     { name: "upper", component: "test-upper", description: "", inputs: { data: { trigger: true } } },
     {
