@@ -126,13 +126,7 @@ beforeAll(async () => {
 
   const url = await serve();
   // A batch through the server (rows scored), a health check, and a bad request (a 4xx series).
-  await churn([
-    "score",
-    "--weekly",
-    "weekly/2026-W48.csv",
-    "--via-server",
-    url,
-  ]);
+  await churn(["score", "--weekly", "weekly/2026-W48.csv", "--via-server", url]);
   expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
   const bad = await fetch(`${url}/v2/models/churn/infer`, {
     method: "POST",
