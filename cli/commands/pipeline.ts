@@ -200,8 +200,6 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
             pipeline: definition.name,
             steps: definition.steps,
             env: ctx.env,
-            storage,
-            scoreShards: config.score.shards,
           });
         }
         const interrupt = new AbortController();
@@ -221,6 +219,7 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
             logger: ctx.logger,
             onEvent: progress(ctx),
             webhookUrl: config.notify.webhook_url,
+            config,
             signal: interrupt.signal,
             env: ctx.env,
             // Shorter leases make crash-recovery tests fast; the default suits real runs.

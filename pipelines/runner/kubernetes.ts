@@ -449,9 +449,9 @@ export class KubernetesJobExecutor implements StepExecutor {
   async execute(invocation: StepInvocation, log: PassThrough, signal: AbortSignal): Promise<StepOutcome> {
     const { namespace } = this.options;
     let job: V1Job;
-    let shards = 1;
+    // The runner wrote each shard's input.json and gathers the parts (fan-out.ts).
+    const shards = invocation.shards ?? 1;
     try {
-      shards = await this.shardsFor(invocation);
       const body = this.jobFor(invocation, await this.owner(invocation.runId), shards);
       try {
         job = await this.batch.createNamespacedJob({ namespace, body });
@@ -476,7 +476,6 @@ export class KubernetesJobExecutor implements StepExecutor {
     try {
       const result = await this.wait(name, job, follower, signal);
       await follower.drain(10_000);
-      if (result.exitCode === 0 && shards > 1) await this.gatherShards(invocation, shards);
       return result;
     } catch (error) {
       await follower.drain(2_000);
