@@ -231,7 +231,7 @@ export class KubernetesJobExecutor implements StepExecutor {
   }
 
   /** The step's outcome from how waiting on its Job ended. */
-  private outcomeOf(name: string, end: JobEnd, logs: PodLogs): Promise<StepOutcome> | StepOutcome {
+  private async outcomeOf(name: string, end: JobEnd, logs: PodLogs): Promise<StepOutcome> {
     switch (end.state) {
       case "cancelled":
         return { exitCode: 1, error: `step Job ${name} was cancelled` };

@@ -72,6 +72,7 @@ export interface ExtraVolume {
   mount: V1VolumeMount;
 }
 
+/** What differs between churn pods: who they are, what they run, and with which environment and volumes. */
 export interface PodTemplateRequest {
   identity: RunIdentity;
   /** The project image (its entrypoint is `churn`). */

@@ -97,6 +97,7 @@ export type JobEnd =
   /** A pod stayed stuck (image pull, config error) past the grace period; the Job was deleted. */
   | { state: "stuck"; problem: string };
 
+/** One wait on one Job: the API calls it may make, how often it looks, and when it gives up. */
 export interface JobWaitRequest {
   api: Pick<NamespaceApi, "readJob" | "deleteJob" | "podsOf" | "watchJob">;
   /** The Job as created or read. */
