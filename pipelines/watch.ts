@@ -1,12 +1,11 @@
 import type { ExitCode } from "../components/common/errors.js";
+import { isTrigger, runIdFor } from "../components/common/layout/index.js";
 import type { Logger } from "../components/common/log.js";
 import type { Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "./dag.js";
-import { runIdFor } from "./run-id.js";
 import { readRunRecord } from "./runner/records.js";
 import type { RunPipelineOptions, RunResult } from "./runner/run.js";
 import { runPipeline } from "./runner/run.js";
-import { isSystemWritten } from "./runner/trigger.js";
 
 export interface WatchOptions extends Omit<RunPipelineOptions, "trigger" | "pipeline"> {
   pipeline: PipelineDefinition;
@@ -17,14 +16,16 @@ export interface WatchOptions extends Omit<RunPipelineOptions, "trigger" | "pipe
   onRun?: (object: string, result: RunResult) => void;
 }
 
-const CSV = /\.csv(\.gz)?$/i;
-
-/** Objects under the pipeline's trigger prefix that no run has finished yet, oldest upload first. */
+/**
+ * Objects under the pipeline's trigger prefix that no run has finished yet,
+ * oldest upload first. Which objects count is the layout's trigger rule, the
+ * one the cloud function uses (a file in a subfolder or one the system wrote
+ * starts nothing).
+ */
 export async function pendingTriggers(storage: Storage, pipeline: PipelineDefinition): Promise<string[]> {
   if (pipeline.trigger.kind !== "object") return [];
-  const objects = (await storage.list(pipeline.trigger.prefix)).filter(
-    (o) => CSV.test(o.name) && !isSystemWritten(o),
-  );
+  const prefix = pipeline.trigger.prefix;
+  const objects = (await storage.list(prefix)).filter((o) => isTrigger(o, prefix));
   objects.sort((a, b) => a.updated.getTime() - b.updated.getTime() || a.name.localeCompare(b.name));
   const pending: string[] = [];
   for (const object of objects) {
