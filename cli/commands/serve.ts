@@ -85,7 +85,8 @@ export function registerServe(program: Command, wrap: Wrap): void {
         });
         const lifetime = lifetimeSource(storage, {
           pollMs,
-          onPollError: (error) => logger.warn(`could not list ${LIFETIME_MODELS_PREFIX}`, { error: String(error) }),
+          onPollError: (error) =>
+            logger.warn(`could not list ${LIFETIME_MODELS_PREFIX}`, { error: String(error) }),
         });
         const server = await createModelServer({
           sources: [source],
