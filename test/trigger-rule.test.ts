@@ -8,7 +8,7 @@ import { FINALIZED } from "../functions/events.js";
 import type { LaunchRequest } from "../functions/launcher.js";
 import { handleWeeklyUpload } from "../functions/on-weekly-upload.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
-import { pendingTriggers } from "../pipelines/watch.js";
+import { pendingTriggers, scanTriggers } from "../pipelines/watch.js";
 
 /**
  * The one trigger rule, seen from both places that act on it: the cloud
@@ -73,6 +73,14 @@ describe("the trigger rule: the cloud function and churn watch give the same ans
     const pending = new Set(await pendingTriggers(storage, weeklyPipeline));
     for (const row of TABLE) expect(pending.has(row.name), row.name).toBe(row.starts);
     expect(pending.size).toBe(TABLE.filter((row) => row.starts).length);
+    // What watch warns about (uploads refused for their stem) carries the function's sentence.
+    const { refused } = await scanTriggers(storage, weeklyPipeline);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const { object, reason } of refused) {
+      const row = TABLE.find((r) => r.name === object)!;
+      expect(row.starts, object).toBe(false);
+      expect(reason).toContain(row.why);
+    }
   });
 
   it.each(TABLE)("onWeeklyUpload: $name starts a run: $starts", async (row) => {
