@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { UsageError } from "../../components/common/errors.js";
+import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { dependenciesOf, renderMermaid, renderText, topologicalOrder } from "../../pipelines/dag.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
@@ -82,7 +83,8 @@ export function describeRun(record: RunRecord, reused: boolean): string {
 /** The first lines of a published scores.csv (lifetime: customers.csv), so a first run ends by showing results. */
 async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promise<string> {
   if (record.state !== "succeeded" || !record.output_prefix) return "";
-  const name = `${record.output_prefix}${record.pipeline === "lifetime" ? "customers.csv" : "scores.csv"}`;
+  const file = record.pipeline === "lifetime" ? OUTPUT_FILES.customers : OUTPUT_FILES.scores;
+  const name = `${record.output_prefix}${file}`;
   if (!(await storage.stat(name))) return "";
   let text = "";
   for await (const chunk of storage.createReadStream(name)) {

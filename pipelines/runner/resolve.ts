@@ -3,6 +3,11 @@ import { hashObject } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
 import { ChurnError, NotFoundError } from "../../components/common/errors.js";
 import { hashJson } from "../../components/common/hash.js";
+import {
+  bundleObject,
+  cacheObject as layoutCacheObject,
+  stemUnder,
+} from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 
@@ -76,7 +81,7 @@ export async function resolveInputs(
       inputs[port] = [await ctx.hasher.ref(source.object)];
     } else {
       const champion = await readChampion(ctx.storage);
-      if (champion) inputs[port] = [await ctx.hasher.ref(`models/${champion.pointer.version}/bundle.json`)];
+      if (champion) inputs[port] = [await ctx.hasher.ref(bundleObject(champion.pointer.version))];
     }
   }
   for (const [port, source] of Object.entries(step.inputs)) {
@@ -87,16 +92,8 @@ export async function resolveInputs(
   return inputs;
 }
 
-/**
- * The stem of an object under a prefix: the rest of its name up to the first
- * `/`, without a `.csv`/`.csv.gz` ending (`weekly/w1.csv.gz` and
- * `output/w1/scores.csv` both give `w1`).
- */
-export function prefixStem(name: string, prefix: string): string {
-  const rest = name.startsWith(prefix) ? name.slice(prefix.length) : name;
-  const slash = rest.indexOf("/");
-  return (slash < 0 ? rest : rest.slice(0, slash)).replace(/\.csv(\.gz)?$/i, "");
-}
+/** The stem of an object under a prefix (the layout module's rule, kept under its old name for the runner). */
+export const prefixStem = stemUnder;
 
 /**
  * DESIGN cache key: sha256 of canonical JSON of the input contents' hashes,
@@ -114,6 +111,5 @@ export function cacheKey(
   return hashJson({ component, inputs: contents, parameters, code });
 }
 
-export function cacheObject(key: string): string {
-  return `cache/${key}.json`;
-}
+/** The object a step result is cached under (named by the layout module). */
+export const cacheObject = layoutCacheObject;
