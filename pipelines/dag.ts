@@ -63,6 +63,8 @@ export interface PipelineDefinition {
   description: string;
   /** What starts a run: a weekly file, a transactions file, or the training data itself. */
   trigger: { kind: "object"; prefix: string } | { kind: "training-data" };
+  /** Where a run publishes, from its trigger's stem (output/<stem>/ or output/lifetime/<stem>/); none: nothing public. */
+  output?: (stem: string) => string;
   steps: StepDefinition[];
 }
 

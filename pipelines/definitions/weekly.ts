@@ -1,7 +1,13 @@
+import {
+  CONFIG_OBJECT,
+  CSV_NAME,
+  WEEKLY_PREFIX,
+  weekOutputPrefix,
+} from "../../components/common/layout/index.js";
 import type { PipelineDefinition, StepDefinition } from "../dag.js";
 
-const CONFIG = { object: "churn.yaml" } as const;
-const CSV = "\\.csv(\\.gz)?$";
+const CONFIG = { object: CONFIG_OBJECT } as const;
+const CSV = CSV_NAME.source;
 
 /** Training steps shared by `weekly` and `retrain` (DESIGN step names). */
 export const trainingSteps: StepDefinition[] = [
@@ -87,7 +93,8 @@ function training(name: string): StepDefinition {
 export const weeklyPipeline: PipelineDefinition = {
   name: "weekly",
   description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
-  trigger: { kind: "object", prefix: "weekly/" },
+  trigger: { kind: "object", prefix: WEEKLY_PREFIX },
+  output: weekOutputPrefix,
   steps: [
     training("join-labels"),
     training("ingest-history"),

@@ -49,8 +49,11 @@ export function isStem(stem: string): boolean {
   return stemProblem(stem) === null;
 }
 
-/** The last segment of an object name without its CSV ending: `weekly/2024-W18.csv.gz` → `2024-W18`. */
-function baseStem(object: string): string {
+/**
+ * The last segment of an object name without its CSV ending, unvalidated:
+ * `weekly/2024-W18.csv.gz` → `2024-W18` (titles and joins; `stemOf` validates).
+ */
+export function baseStem(object: string): string {
   return object.slice(object.lastIndexOf("/") + 1).replace(CSV_NAME, "");
 }
 
