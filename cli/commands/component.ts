@@ -6,7 +6,7 @@ import { NotFoundError, UsageError } from "../../components/common/errors.js";
 import { runIdFor, stepPrefix, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import { componentNames, loadComponent } from "../../components/index.js";
-import type { IngestFileSummary } from "../../components/ingest/spec.js";
+import { ingestSummarySchema } from "../../components/ingest/summary.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -35,10 +35,12 @@ export function describeStep(output: OutputDoc, bucketUri: string): string {
   lines.push(
     `${output.component} (step ${output.step}, run ${output.run}): done in ${output.timings.seconds.toFixed(2)} s`,
   );
-  if (output.component === "ingest") {
+  // A summary in the ingest shape gets its row counts spelled out (read typed, not by component name).
+  const ingested = ingestSummarySchema.safeParse(output.summary);
+  if (ingested.success) {
     const c = output.counts;
-    const summary = output.summary as { files?: IngestFileSummary[] } | undefined;
-    for (const file of summary?.files ?? []) {
+    const summary = ingested.data;
+    for (const file of summary.files) {
       lines.push(`  ${file.object}`);
       lines.push(`    rows read   ${fmt(file.rowsIn).padStart(12)}`);
       lines.push(`    accepted    ${fmt(file.accepted).padStart(12)}`);
@@ -51,7 +53,7 @@ export function describeStep(output: OutputDoc, bucketUri: string): string {
         lines.push(`      line ${r.line}, column "${r.column}": ${r.reason}`);
       }
     }
-    if ((summary?.files?.length ?? 0) > 1) {
+    if (summary.files.length > 1) {
       lines.push(
         `  total: ${fmt(c.rowsIn ?? 0)} rows read, ${fmt(c.accepted ?? 0)} accepted, ${fmt(c.rejected ?? 0)} rejected`,
       );

@@ -130,7 +130,8 @@ export async function evaluationReport(
   runs: RunRecords = () => listRunRecords(storage),
 ): Promise<{ run: string; report: unknown } | null> {
   for (const run of (await runs()).slice(0, 200)) {
-    const step = run.steps.find((s) => s.component === "evaluate" && s.outputs.decision && s.outputs.report);
+    // The step with both a decision and a metrics report (evaluate's ports) trained and judged this model.
+    const step = run.steps.find((s) => s.outputs.decision && s.outputs.report);
     if (!step) continue;
     const decision = await readView(storage, step.outputs.decision!.object, decisionView);
     if (decision?.candidate_version !== version) continue;
