@@ -90,8 +90,6 @@ async function executorFor(
     pipeline: pipeline.name,
     steps: pipeline.steps,
     env,
-    storage,
-    scoreShards: config.score.shards,
   });
 }
 
@@ -137,10 +135,8 @@ export async function runFromCli(
       webhookUrl: config.notify.webhook_url,
       signal: interrupt.signal,
       env: ctx.env,
-      // Fan-out counts (score.shards) for the runner. The Kubernetes executor still
-      // plans score shards itself from `scoreShards` (above); given both, it would
-      // shard twice, so until it takes the runner's shards it gets none from here.
-      config: request.runner.runner === "local" ? config : null,
+      // Fan-out counts (score.shards): the runner plans shards for every executor.
+      config,
       // Shorter leases make crash-recovery tests fast; the default suits real runs.
       leaseTtlMs: Number(ctx.env.CHURN_LEASE_TTL_MS) || undefined,
     });

@@ -1,6 +1,7 @@
 import type { StoredBundle } from "../components/common/bundle/index.js";
-import { CHAMPION_OBJECT, readBundle, readChampion } from "../components/common/bundle/index.js";
+import { readBundle, readChampion } from "../components/common/bundle/index.js";
 import { ChurnError } from "../components/common/errors.js";
+import { bundleObject, CHAMPION_OBJECT, versionOfBundleObject } from "../components/common/layout/index.js";
 import type { Logger } from "../components/common/log.js";
 import type { Storage } from "../components/common/storage/index.js";
 import { type CloudEventLike, parseStorageEvent } from "./events.js";
@@ -35,15 +36,13 @@ export type ModelOutcome =
   | { action: "ignored"; object: string; reason: string }
   | { action: "malformed"; reason: string };
 
-const BUNDLE = /^models\/([0-9a-f]{16})\/bundle\.json$/;
-
 /** Which model object an event names, decided from the name alone. */
 export function classifyModelObject(
   name: string,
 ): { kind: "bundle"; version: string } | { kind: "champion" } | { kind: "other" } {
   if (name === CHAMPION_OBJECT) return { kind: "champion" };
-  const match = BUNDLE.exec(name);
-  return match ? { kind: "bundle", version: match[1]! } : { kind: "other" };
+  const version = versionOfBundleObject(name);
+  return version ? { kind: "bundle", version } : { kind: "other" };
 }
 
 /**
@@ -66,8 +65,12 @@ export async function handleModelPublished(
   const { bucket, name } = parsed.data;
   const kind = classifyModelObject(name);
   if (kind.kind === "other") {
-    log.debug(`ignored ${name}: not a bundle.json or models/champion`, { object: name });
-    return { action: "ignored", object: name, reason: "not models/<version>/bundle.json or models/champion" };
+    log.debug(`ignored ${name}: not a bundle.json or ${CHAMPION_OBJECT}`, { object: name });
+    return {
+      action: "ignored",
+      object: name,
+      reason: `not ${bundleObject("<version>")} or ${CHAMPION_OBJECT}`,
+    };
   }
   const storage = await deps.openBucket(bucket);
   if (!storage) {
@@ -87,8 +90,8 @@ export async function handleModelPublished(
     // older generation then converges on the current champion.
     const current = await readChampion(storage);
     if (!current) {
-      log.info("models/champion is gone; nothing to roll", { object: name });
-      return { action: "ignored", object: name, reason: "models/champion no longer exists" };
+      log.info(`${CHAMPION_OBJECT} is gone; nothing to roll`, { object: name });
+      return { action: "ignored", object: name, reason: `${CHAMPION_OBJECT} no longer exists` };
     }
     const { version } = current.pointer;
     // Pointer first, then the mirror, then the server (DESIGN order).

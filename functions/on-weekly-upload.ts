@@ -1,8 +1,13 @@
 import { TransientError } from "../components/common/errors.js";
+import {
+  runIdFor,
+  triggerMarkerObject,
+  triggerProblem,
+  WEEKLY_PREFIX,
+  writtenBy,
+} from "../components/common/layout/index.js";
 import type { Logger } from "../components/common/log.js";
 import type { Storage } from "../components/common/storage/index.js";
-import { runIdFor } from "../pipelines/run-id.js";
-import { stemOf } from "../pipelines/runner/trigger.js";
 import { type CloudEventLike, parseStorageEvent } from "./events.js";
 import type { RunLauncher } from "./launcher.js";
 
@@ -22,29 +27,16 @@ export type WeeklyOutcome =
   | { action: "ignored"; object: string; reason: string }
   | { action: "malformed"; reason: string };
 
-const CSV = /\.csv(\.gz)?$/i;
-
-/** The create-if-absent marker that makes a redelivered event a no-op. */
-export function triggerMarker(runId: string): string {
-  return `runs/${runId}/trigger.json`;
-}
+/** The create-if-absent marker that makes a redelivered event a no-op (named by the layout module). */
+export const triggerMarker = triggerMarkerObject;
 
 /**
- * Why a finalized object does not start a weekly run, or null when it does.
+ * Why a finalized object does not start a weekly run, or null when it does:
+ * the layout's one trigger rule (the rule `churn watch` and the runner use).
  * Pure and cheap: decided from the event alone, no storage calls.
  */
 export function ignoreReason(name: string, metadata: Record<string, string>): string | null {
-  if (!name.startsWith("weekly/")) return "outside weekly/";
-  if (name.slice("weekly/".length).includes("/")) return "in a subfolder of weekly/";
-  if (!CSV.test(name)) return "not a .csv or .csv.gz file";
-  const writer = metadata["churn-writer"];
-  if (writer !== undefined) return `written by the system (churn-writer: ${writer})`;
-  try {
-    stemOf(name);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return null;
+  return triggerProblem({ name, metadata }, WEEKLY_PREFIX)?.reason ?? null;
 }
 
 /**
@@ -91,7 +83,7 @@ export async function handleWeeklyUpload(
   };
   const created = await storage.createIfAbsent(marker, `${JSON.stringify(body, null, 2)}\n`, {
     contentType: "application/json",
-    metadata: { "churn-writer": "trigger" },
+    metadata: writtenBy("trigger"),
   });
   if (!created) {
     log2.info(`duplicate event for ${name}: run ${runId} was already triggered`);

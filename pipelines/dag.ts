@@ -70,12 +70,8 @@ export interface PipelineDefinition {
   description: string;
   /** What starts a run: a weekly file, a transactions file, or the training data itself. */
   trigger: { kind: "object"; prefix: string } | { kind: "training-data" };
-  /**
-   * Where a run publishes, from its triggering object's stem (weekly and score:
-   * `output/<stem>/`); absent for a pipeline that publishes nothing (retrain).
-   * The run record's `output_prefix`, and where `_FAILED` goes.
-   */
-  outputPrefix?: (stem: string) => string;
+  /** Where a run publishes, from its trigger's stem (output/<stem>/ or output/lifetime/<stem>/); none: nothing public. */
+  output?: (stem: string) => string;
   steps: StepDefinition[];
 }
 

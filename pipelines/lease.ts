@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { ConflictError } from "../components/common/errors.js";
+import { leaseObject, writtenBy } from "../components/common/layout/index.js";
 import type { Storage } from "../components/common/storage/index.js";
 
 /**
@@ -15,9 +16,8 @@ export type LeaseRecord = z.infer<typeof leaseSchema>;
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
-export function leaseObject(runId: string): string {
-  return `runs/${runId}/lease`;
-}
+// The lease's object name is part of the bucket layout; re-exported for the lease's callers.
+export { leaseObject };
 
 /** A unique holder id: host, pid and a random tag (so two runners in one process differ). */
 export function newHolderId(): string {
@@ -79,7 +79,7 @@ export class Lease {
     const info = await this.storage.write(leaseObject(this.runId), JSON.stringify(record), {
       ifGenerationMatch: this.generation,
       contentType: "application/json",
-      metadata: { "churn-writer": "runner" },
+      metadata: writtenBy("runner"),
     });
     this.generation = info.generation;
   }
@@ -125,7 +125,7 @@ export async function tryAcquireLease(
     const t = now();
     return JSON.stringify({ holder, acquired: t, expires: t + ttlMs } satisfies LeaseRecord);
   };
-  const meta = { contentType: "application/json", metadata: { "churn-writer": "runner" } };
+  const meta = { contentType: "application/json", metadata: writtenBy("runner") };
   const created = await storage.createIfAbsent(leaseObject(runId), record(), meta);
   if (created)
     return { acquired: true, lease: new Lease(storage, runId, holder, created.generation, settings) };

@@ -1,12 +1,11 @@
 import type { ExitCode } from "../components/common/errors.js";
+import { runIdFor, triggerProblem } from "../components/common/layout/index.js";
 import type { Logger } from "../components/common/log.js";
-import type { Storage } from "../components/common/storage/index.js";
+import type { ObjectInfo, Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "./dag.js";
-import { runIdFor } from "./run-id.js";
 import { readRunRecord } from "./runner/records.js";
 import type { RunPipelineOptions, RunResult } from "./runner/run.js";
 import { runPipeline } from "./runner/run.js";
-import { isSystemWritten } from "./runner/trigger.js";
 
 export interface WatchOptions extends Omit<RunPipelineOptions, "trigger" | "pipeline"> {
   pipeline: PipelineDefinition;
@@ -17,14 +16,30 @@ export interface WatchOptions extends Omit<RunPipelineOptions, "trigger" | "pipe
   onRun?: (object: string, result: RunResult) => void;
 }
 
-const CSV = /\.csv(\.gz)?$/i;
+/** One poll of the trigger prefix: what to run, and uploads that look like triggers but cannot run. */
+export interface TriggerScan {
+  /** Object names no run has finished yet, oldest upload first. */
+  pending: string[];
+  /** Uploads refused only for their stem (e.g. `weekly/_draft.csv`), with the sentence why. */
+  refused: Array<{ object: string; generation: string; reason: string }>;
+}
 
-/** Objects under the pipeline's trigger prefix that no run has finished yet, oldest upload first. */
-export async function pendingTriggers(storage: Storage, pipeline: PipelineDefinition): Promise<string[]> {
-  if (pipeline.trigger.kind !== "object") return [];
-  const objects = (await storage.list(pipeline.trigger.prefix)).filter(
-    (o) => CSV.test(o.name) && !isSystemWritten(o),
-  );
+/**
+ * Poll the pipeline's trigger prefix. Which objects count is the layout's
+ * trigger rule, the one the cloud function uses (a file in a subfolder, one
+ * the system wrote or one with a reserved stem starts nothing).
+ */
+export async function scanTriggers(storage: Storage, pipeline: PipelineDefinition): Promise<TriggerScan> {
+  if (pipeline.trigger.kind !== "object") return { pending: [], refused: [] };
+  const prefix = pipeline.trigger.prefix;
+  const objects: ObjectInfo[] = [];
+  const refused: TriggerScan["refused"] = [];
+  for (const object of await storage.list(prefix)) {
+    const problem = triggerProblem(object, prefix);
+    if (problem === null) objects.push(object);
+    else if (problem.rule === "stem")
+      refused.push({ object: object.name, generation: object.generation, reason: problem.reason });
+  }
   objects.sort((a, b) => a.updated.getTime() - b.updated.getTime() || a.name.localeCompare(b.name));
   const pending: string[] = [];
   for (const object of objects) {
@@ -32,7 +47,12 @@ export async function pendingTriggers(storage: Storage, pipeline: PipelineDefini
     const record = await readRunRecord(storage, runId);
     if (!record || record.state === "running") pending.push(object.name);
   }
-  return pending;
+  return { pending, refused };
+}
+
+/** Objects under the pipeline's trigger prefix that no run has finished yet, oldest upload first. */
+export async function pendingTriggers(storage: Storage, pipeline: PipelineDefinition): Promise<string[]> {
+  return (await scanTriggers(storage, pipeline)).pending;
 }
 
 /**
@@ -45,8 +65,16 @@ export async function watch(options: WatchOptions): Promise<ExitCode> {
   const { storage, pipeline, logger } = options;
   let worst: ExitCode = 0;
   const failedOnce = new Set<string>();
+  const warned = new Set<string>();
   while (!options.signal?.aborted) {
-    for (const object of await pendingTriggers(storage, pipeline)) {
+    const scan = await scanTriggers(storage, pipeline);
+    // Said once per upload: the cloud function ignores these too, but a person watching should know why.
+    for (const { object, generation, reason } of scan.refused) {
+      if (warned.has(`${object}@${generation}`)) continue;
+      warned.add(`${object}@${generation}`);
+      logger.warn(`ignored ${object}: ${reason}`, { object });
+    }
+    for (const object of scan.pending) {
       if (options.signal?.aborted) break;
       const info = await storage.stat(object);
       const key = `${object}@${info?.generation}`;

@@ -11,8 +11,10 @@ import { parseAllDocuments } from "yaml";
 import { openStorage } from "../components/common/storage/index.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
 import { runIdFor } from "../pipelines/run-id.js";
+import { stepJob } from "../pipelines/runner/kubernetes/manifest.js";
+import { podTemplate } from "../pipelines/runner/kubernetes/pod-template.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
-import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
+import { createDriverJob, driverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { type KubeCluster, kubeBinDir, startCluster } from "./support/kube.js";
 
 // The Helm chart (charts/churn), rendered by the real helm (test/services/install-helm.sh)
@@ -155,6 +157,31 @@ describe("Helm chart charts/churn", () => {
     expect(server.containers[0].readinessProbe.httpGet.path).toBe("/v2/health/ready");
   });
 
+  it("gives its pods the security settings and scratch space of the runner's pod template (one rule)", () => {
+    // The chart's _helpers.tpl and pipelines/runner/kubernetes/pod-template.ts must not drift apart.
+    const ts = podTemplate({
+      identity: { runId: "r-0123456789abcdef", pipeline: "weekly", step: "driver", role: "driver" },
+      image: "img:1",
+      args: [],
+    }).spec!;
+    const pods = podSpecs(docs);
+    expect(pods).toHaveLength(2);
+    for (const { owner, spec } of pods) {
+      expect(spec.securityContext, owner).toEqual(ts.securityContext);
+      for (const container of spec.containers) {
+        expect(container.securityContext, `${owner}/${container.name}`).toEqual(
+          ts.containers[0]!.securityContext,
+        );
+        expect(container.volumeMounts, `${owner}/${container.name}`).toEqual(ts.containers[0]!.volumeMounts);
+      }
+      expect(spec.volumes, owner).toEqual(ts.volumes);
+    }
+    // The chart's driver (the retrain CronJob) runs the runner's container name, so the podFailurePolicy applies.
+    const cron = docs.find((d) => d.kind === "CronJob")!.spec.jobTemplate.spec;
+    expect(cron.template.spec.containers[0].name).toBe(ts.containers[0]!.name);
+    expect(cron.template.spec.restartPolicy).toBe(ts.restartPolicy);
+  });
+
   it("grants the runner exactly the verbs the driver needs", () => {
     const role = docs.find((d) => d.kind === "Role")!;
     const grants = role.rules!.flatMap((rule) =>
@@ -228,6 +255,37 @@ describe("Helm chart charts/churn", () => {
         const refused = await post(cluster, namespace, loose);
         expect(refused.status).toBe(403);
         expect(JSON.parse(refused.body).message).toMatch(/violates PodSecurity "restricted/);
+      }
+      // The runner's own pods (a step Job's and the driver Job's) pass PodSecurity "restricted" too.
+      const request = {
+        runId: "r-0123456789abcdef",
+        bucket: "gs://acme-churn",
+        weekly: "weekly/2026-W48.csv",
+        config: { kubernetes: { namespace, image: "img:1", service_account: "churn-runner" } },
+      };
+      const step = stepJob(
+        { runId: request.runId, step: "score", component: "score", timeoutSeconds: 60, attempt: 0 },
+        {
+          namespace,
+          image: "img:1",
+          bucketUri: request.bucket,
+          pipeline: "weekly",
+          steps: weeklyPipeline.steps,
+          serviceAccount: "churn-runner",
+          credentialsSecret: "churn-gcp-key",
+        },
+        { apiVersion: "v1", kind: "ConfigMap", name: request.runId, uid: "u-1" },
+        4,
+      );
+      for (const job of [step, driverJob(request)]) {
+        const pod = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: `${job.metadata!.name}-probe` },
+          spec: job.spec!.template.spec,
+        };
+        const result = await post(cluster, namespace, pod);
+        expect(result.status, `${job.metadata!.name}: ${result.body}`).toBe(201);
       }
       // A field the API does not know fails strict validation (the dry run is really strict).
       const role = structuredClone(docs.find((d) => d.kind === "Role")!) as Doc & Record<string, unknown>;

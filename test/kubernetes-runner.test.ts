@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { BatchV1Api, CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../components/common/config/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
 import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
@@ -201,11 +202,15 @@ describe("Kubernetes runner on a real control plane", () => {
       ),
     };
     const [kube, local] = await Promise.all([
-      runPipeline({
-        storage,
-        pipeline,
-        executor: executor(ns, storage.uri, "flaky-churn:1", 120, { storage, scoreShards: 4 }),
-      }),
+      (async () => {
+        const config = await loadConfig(storage);
+        return runPipeline({
+          storage,
+          pipeline,
+          executor: executor(ns, storage.uri, "flaky-churn:1", 120),
+          config: { ...config, score: { ...config.score, shards: 4 } },
+        });
+      })(),
       (async () => {
         const localStorage = await openStorage(localDir);
         return runPipeline({

@@ -6,7 +6,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../components/common/config/index.js";
+import { openStorage } from "../components/common/storage/index.js";
+import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
+import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
+import { runPipeline } from "../pipelines/runner/run.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
@@ -85,6 +90,17 @@ describe("weekly pipeline, end to end", () => {
     const state = Object.fromEntries(forced.record.steps.map((s) => [s.name, s.state]));
     for (const step of ["ingest-history", "feature", "train", "evaluate"])
       expect(state[step], step).toBe("cached");
+    // summary.json carries the run's timings and cache hits (publish declares them as run-time parameters).
+    const forcedSummary = JSON.parse(await readFile(join(dir, weekly, "summary.json"), "utf8"));
+    expect(forcedSummary.run_id).toBe(forced.record.run_id);
+    const cached = forced.record.steps.filter((s) => s.state === "cached").map((s) => s.name);
+    expect(cached.length).toBeGreaterThanOrEqual(4);
+    expect(forcedSummary.cache_hits).toEqual(cached);
+    const beforePublish = forced.record.steps.filter((s) => s.name !== "publish");
+    expect(Object.keys(forcedSummary.timings).sort()).toEqual(beforePublish.map((s) => s.name).sort());
+    for (const step of beforePublish) expect(forcedSummary.timings[step.name], step.name).toBe(step.seconds);
+    expect(summary.cache_hits).toEqual([]);
+    expect(summary.timings.train).toBeGreaterThan(0);
 
     // One byte of one value changed in the history: a new training run.
     const history = join(dir, "input", "history.csv");
@@ -98,6 +114,44 @@ describe("weekly pipeline, end to end", () => {
     const after = Object.fromEntries(retrained.record.steps.map((s) => [s.name, s.state]));
     expect(after["ingest-history"]).toBe("succeeded");
     expect(after.train).toBe("succeeded");
+  });
+
+  it("fans the score step out into N local shards whose merged scores.csv is byte-identical to one shard", async () => {
+    // Small record batches give each of 3 shards its own non-empty block (800 rows / 64 = 13 batches).
+    const pipeline = {
+      ...weeklyPipeline,
+      steps: weeklyPipeline.steps.map((s) =>
+        s.name === "ingest-weekly" ? { ...s, parameters: { ...s.parameters, batch_rows: 64 } } : s,
+      ),
+    };
+    const run = async (name: string, shards: number | "auto") => {
+      const storage = await openStorage(await bucket(name));
+      const config = await loadConfig(storage);
+      const result = await runPipeline({
+        storage,
+        pipeline,
+        executor: new LocalProcessExecutor(storage.uri),
+        config: { ...config, score: { ...config.score, shards } },
+      });
+      expect(result.exitCode, result.record.reason ?? "").toBe(0);
+      return { storage, runId: result.record.run_id };
+    };
+    const [one, three] = [await run("one-shard", "auto"), await run("three-shards", 3)];
+    const steps = `runs/${three.runId}/steps/`;
+    for (let i = 0; i < 3; i++) {
+      const part = JSON.parse(await three.storage.readText(`${steps}score-shard-${i}/output.json`));
+      expect(part.counts.scored, `shard ${i}`).toBeGreaterThan(0);
+    }
+    expect(await three.storage.stat(`${steps}score-shard-3/input.json`)).toBeNull();
+    expect(await one.storage.stat(`runs/${one.runId}/steps/score-shard-0/input.json`)).toBeNull();
+    const gathered = JSON.parse(await three.storage.readText(`${steps}score/output.json`));
+    for (const port of ["scores", "scores-1", "scores-2"]) expect(gathered.outputs[port], port).toBeDefined();
+    expect(gathered.outputs["scores-3"]).toBeUndefined();
+    expect(gathered.summary.shard.count).toBe(3);
+    const a = await one.storage.readText(`${weekly}/scores.csv`);
+    const b = await three.storage.readText(`${weekly}/scores.csv`);
+    expect(b.split("\n").length).toBe(802);
+    expect(b).toBe(a);
   });
 
   it("resumes at train after the runner is killed, with byte-identical outputs", async () => {

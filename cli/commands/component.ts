@@ -1,12 +1,12 @@
-import { createHash } from "node:crypto";
 import type { Command } from "commander";
 import { hashObject, runStep, writeInputDoc } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
 import { CONFIG_OBJECT } from "../../components/common/config/index.js";
 import { NotFoundError, UsageError } from "../../components/common/errors.js";
+import { runIdFor, stepPrefix, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import { componentNames, loadComponent } from "../../components/index.js";
-import type { IngestFileSummary } from "../../components/ingest/spec.js";
+import { ingestSummarySchema } from "../../components/ingest/summary.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -31,14 +31,16 @@ function size(bytes: number | undefined): string {
 /** The human summary of a finished step (ingest gets its row counts spelled out). */
 export function describeStep(output: OutputDoc, bucketUri: string): string {
   const lines: string[] = [];
-  const folder = `${bucketUri}/runs/${output.run}/steps/${output.step}/`;
+  const folder = `${bucketUri}/${stepPrefix(output.run, output.step)}`;
   lines.push(
     `${output.component} (step ${output.step}, run ${output.run}): done in ${output.timings.seconds.toFixed(2)} s`,
   );
-  if (output.component === "ingest") {
+  // A summary in the ingest shape gets its row counts spelled out (read typed, not by component name).
+  const ingested = ingestSummarySchema.safeParse(output.summary);
+  if (ingested.success) {
     const c = output.counts;
-    const summary = output.summary as { files?: IngestFileSummary[] } | undefined;
-    for (const file of summary?.files ?? []) {
+    const summary = ingested.data;
+    for (const file of summary.files) {
       lines.push(`  ${file.object}`);
       lines.push(`    rows read   ${fmt(file.rowsIn).padStart(12)}`);
       lines.push(`    accepted    ${fmt(file.accepted).padStart(12)}`);
@@ -51,7 +53,7 @@ export function describeStep(output: OutputDoc, bucketUri: string): string {
         lines.push(`      line ${r.line}, column "${r.column}": ${r.reason}`);
       }
     }
-    if ((summary?.files?.length ?? 0) > 1) {
+    if (summary.files.length > 1) {
       lines.push(
         `  total: ${fmt(c.rowsIn ?? 0)} rows read, ${fmt(c.accepted ?? 0)} accepted, ${fmt(c.rejected ?? 0)} rejected`,
       );
@@ -75,7 +77,7 @@ export function describeStep(output: OutputDoc, bucketUri: string): string {
 
 /** Default step name for a human-started ingest of an object. */
 function defaultStep(object: string): string {
-  return object.startsWith("weekly/") ? "ingest-weekly" : "ingest-history";
+  return object.startsWith(WEEKLY_PREFIX) ? "ingest-weekly" : "ingest-history";
 }
 
 /** `churn component <name>`: what a Kubernetes Job runs (one step of one run). */
@@ -123,17 +125,14 @@ export function registerComponent(program: Command, wrap: Wrap): void {
           const config = await hashObject(storage, CONFIG_OBJECT);
           const inputs: Record<string, ObjectRef[]> = { data, config: [config] };
           if (options.schema) inputs.schema = [await hashObject(storage, options.schema)];
-          const mode = options.mode ?? (options.input[0]!.startsWith("weekly/") ? "scoring" : "training");
+          const mode = options.mode ?? (options.input[0]!.startsWith(WEEKLY_PREFIX) ? "scoring" : "training");
           step ??= defaultStep(options.input[0]!);
-          if (!run) {
-            // DESIGN run id: r- + 16 hex of sha256(pipeline, bucket, object names, generations).
-            const key = JSON.stringify([
-              "component-ingest",
-              storage.uri,
-              data.map((d) => [d.object, d.generation]),
-            ]);
-            run = `r-${createHash("sha256").update(key).digest("hex").slice(0, 16)}`;
-          }
+          // The DESIGN run id of the objects (as a set: the order they are named in does not change it).
+          run ??= runIdFor(
+            "component-ingest",
+            storage.uri,
+            data.map((d) => ({ name: d.object, generation: d.generation ?? "" })),
+          );
           await writeInputDoc(storage, {
             component: name,
             run,

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { ChurnError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { CACHE_PREFIX, CONFIG_OBJECT } from "../../components/common/layout/index.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import {
   ForgetIds,
@@ -40,7 +41,7 @@ function describe(record: ForgetRecord, object: string | null): string {
   let refsOnly = 0;
   let cacheEntries = 0;
   for (const change of record.objects) {
-    if (change.action === "deleted" && change.object.startsWith("cache/")) {
+    if (change.action === "deleted" && change.object.startsWith(CACHE_PREFIX)) {
       cacheEntries++;
       continue;
     }
@@ -119,7 +120,7 @@ export function registerForget(program: Command, wrap: Wrap): void {
         const config = await loadConfig(storage);
         if (config.generate_id) {
           throw new UsageError(
-            `${storage.uri}/churn.yaml sets generate_id: ids there are row numbers within each file, not customer identities, so there is nothing to forget by; remove the customers' rows from the uploaded files and rerun the pipeline with --no-cache`,
+            `${storage.uri}/${CONFIG_OBJECT} sets generate_id: ids there are row numbers within each file, not customer identities, so there is nothing to forget by; remove the customers' rows from the uploaded files and rerun the pipeline with --no-cache`,
           );
         }
         const idColumns = [config.id_column, config.transactions.customer_column].filter(

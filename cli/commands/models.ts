@@ -1,13 +1,8 @@
 import type { Command } from "commander";
-import {
-  listBundleVersions,
-  promote,
-  readBundle,
-  readChampion,
-  rollback,
-} from "../../components/common/bundle/index.js";
+import { promote, rollback } from "../../components/common/bundle/index.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import { openStorage } from "../../components/common/storage/index.js";
+import { listModels, type ModelListing } from "../../pipelines/query/index.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -23,45 +18,37 @@ const BUCKET_FLAG = [
   "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)",
 ] as const;
 
+/** The lines `churn models list` prints: * marks the champion, ! a damaged bundle with its reason. */
+export function describeModels(listing: ModelListing): string {
+  const { models, problems } = listing;
+  if (models.length === 0 && problems.length === 0)
+    return "no models yet: run `churn train` or `churn pipeline run`";
+  const lines = models.map(
+    (r) =>
+      `${r.champion ? "*" : " "} ${r.version}  ${r.family.padEnd(8)}  ROC-AUC ${r.roc_auc.toFixed(4)}  ${r.created}`,
+  );
+  for (const p of problems) lines.push(`! ${p.version}  damaged: ${p.error}`);
+  return ["  version           family    metric          created", ...lines].join("\n");
+}
+
 /** `churn models list|promote|rollback`: the bundles and the champion pointer. */
 export function registerModels(program: Command, wrap: Wrap): void {
   const models = program.command("models").description("list model bundles and move the champion pointer");
 
   models
     .command("list")
-    .description("list every complete model bundle with its metrics; * marks the champion")
+    .description(
+      "list every complete model bundle with its metrics; * marks the champion, ! a damaged bundle",
+    )
     .option(...BUCKET_FLAG)
     .option("--json", "print JSON")
     .addHelpText("after", "\nExample:\n  churn models list --bucket ./demo-bucket\n")
     .action(
       wrap<BucketOptions>(async (options, ctx) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
-        const champion = await readChampion(storage);
-        const rows: Array<{
-          version: string;
-          family: string;
-          roc_auc: number;
-          created: string;
-          champion: boolean;
-        }> = [];
-        for (const { version, updated } of await listBundleVersions(storage)) {
-          const { bundle } = await readBundle(storage, version);
-          rows.push({
-            version,
-            family: bundle.model.family,
-            roc_auc: bundle.metrics.roc_auc,
-            created: updated.toISOString(),
-            champion: champion?.pointer.version === version,
-          });
-        }
-        emit(ctx, { champion: champion?.pointer ?? null, models: rows }, () => {
-          if (rows.length === 0) return "no models yet: run `churn train` or `churn pipeline run`";
-          const lines = rows.map(
-            (r) =>
-              `${r.champion ? "*" : " "} ${r.version}  ${r.family.padEnd(8)}  ROC-AUC ${r.roc_auc.toFixed(4)}  ${r.created}`,
-          );
-          return ["  version           family    metric          created", ...lines].join("\n");
-        });
+        // The query library the console uses too: a damaged bundle is listed with its reason, not fatal.
+        const listing = await listModels(storage);
+        emit(ctx, listing, () => describeModels(listing));
       }),
     );
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../components/common/errors.js";
+import { OUTPUT_FILES, TRANSACTIONS_PREFIX, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import {
   dependenciesOf,
@@ -61,7 +62,8 @@ export function describeRun(record: RunRecord, reused: boolean): string {
 /** The first lines of a published scores.csv (lifetime: customers.csv), so a first run ends by showing results. */
 export async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promise<string> {
   if (record.state !== "succeeded" || !record.output_prefix) return "";
-  const name = `${record.output_prefix}${record.pipeline === "lifetime" ? "customers.csv" : "scores.csv"}`;
+  const file = record.pipeline === "lifetime" ? OUTPUT_FILES.customers : OUTPUT_FILES.scores;
+  const name = `${record.output_prefix}${file}`;
   if (!(await storage.stat(name))) return "";
   let text = "";
   for await (const chunk of storage.createReadStream(name)) {
@@ -139,12 +141,12 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
     .action(
       wrap<RunOptions>(async (options, ctx, [name]) => {
         const definition = pipelineByName(name ?? "weekly");
-        if (options.weekly && !triggeredUnder(definition, "weekly/")) {
+        if (options.weekly && !triggeredUnder(definition, WEEKLY_PREFIX)) {
           throw new UsageError(
             `--weekly applies to the weekly pipeline, not ${definition.name} (the score pipeline takes it too)`,
           );
         }
-        if (options.transactions && !triggeredUnder(definition, "transactions/")) {
+        if (options.transactions && !triggeredUnder(definition, TRANSACTIONS_PREFIX)) {
           throw new UsageError(`--transactions applies to the lifetime pipeline, not ${definition.name}`);
         }
         const runner = runnerChoice(options);

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../components/common/errors.js";
 import { openStorage } from "../../components/common/storage/index.js";
-import { listRunRecords, type RunRecord, requireRunRecord } from "../../pipelines/runner/records.js";
+import { getRun, listRuns } from "../../pipelines/query/index.js";
+import type { RunRecord } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -70,19 +71,12 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .action(
       wrap<ListOptions>(async (options, ctx) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
-        const records = (await listRunRecords(storage))
-          .filter((r) => !options.state || r.state === options.state)
-          .filter((r) => !options.pipeline || r.pipeline === options.pipeline)
-          .slice(0, Number(options.limit ?? 20));
-        const rows = records.map((r) => ({
-          run_id: r.run_id,
-          pipeline: r.pipeline,
-          state: r.state,
-          trigger: r.trigger?.object ?? null,
-          started: r.started,
-          seconds: r.seconds,
-          cache_hits: r.steps.filter((s) => s.state === "cached").length,
-        }));
+        // The query library the console uses too: same filters, same counts, same refusals.
+        const rows = await listRuns(storage, {
+          state: options.state,
+          pipeline: options.pipeline,
+          limit: Number(options.limit ?? 20),
+        });
         emit(ctx, rows, () =>
           rows.length === 0
             ? "no runs yet: start one with `churn pipeline run`"
@@ -106,7 +100,7 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .action(
       wrap<{ bucket?: string }>(async (options, ctx, [runId]) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
-        const record = await requireRunRecord(storage, runId!);
+        const record = await getRun(storage, runId!);
         emit(ctx, record, () => describeRunRecord(record));
       }),
     );
@@ -124,7 +118,7 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .action(
       wrap<LogsOptions>(async (options, ctx, [runId]) => {
         const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
-        const record = await requireRunRecord(storage, runId!);
+        const record = await getRun(storage, runId!);
         const steps = record.steps.filter((s) => !options.step || s.name === options.step);
         if (options.step && steps.length === 0) {
           throw new NotFoundError(

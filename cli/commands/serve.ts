@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { messageOf, UsageError } from "../../components/common/errors.js";
+import { CHAMPION_OBJECT, LIFETIME_MODELS_PREFIX } from "../../components/common/layout/index.js";
 import type { Logger } from "../../components/common/log.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { DEFAULT_LIMITS } from "../../serving/limits.js";
@@ -79,11 +80,12 @@ export function registerServe(program: Command, wrap: Wrap): void {
         const logger = ctx.logger.child({ component: "serve" });
         const source = championSource(storage, loadChampionModel, {
           pollMs,
-          onPollError: (error) => logger.warn("could not check models/champion", { error: String(error) }),
+          onPollError: (error) => logger.warn(`could not check ${CHAMPION_OBJECT}`, { error: String(error) }),
         });
         const lifetime = lifetimeSource(storage, {
           pollMs,
-          onPollError: (error) => logger.warn("could not list models/lifetime/", { error: String(error) }),
+          onPollError: (error) =>
+            logger.warn(`could not list ${LIFETIME_MODELS_PREFIX}`, { error: String(error) }),
         });
         const server = await createModelServer({
           sources: [source],

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type ChurnConfig, loadConfig, parseConfig } from "../../components/common/config/index.js";
 import { type InputError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { CONFIG_OBJECT } from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import type { DatasetSchema } from "../../components/common/schema/types.js";
 import { openStorage } from "../../components/common/storage/index.js";
@@ -49,7 +50,7 @@ export function describeResult(result: IngestResult, show = 5): string {
 
 async function configFor(options: ValidateOptions, storage: Storage | null): Promise<ChurnConfig> {
   const flags = options.idColumn !== undefined || options.generateId || options.label !== undefined;
-  if (storage && !flags && (await storage.stat("churn.yaml"))) return loadConfig(storage);
+  if (storage && !flags && (await storage.stat(CONFIG_OBJECT))) return loadConfig(storage);
   if (!flags) {
     throw new UsageError(
       "no churn.yaml to take the id column from: pass --bucket with a churn.yaml, or --id-column NAME / --generate-id",

@@ -4,7 +4,7 @@ import { readBundleInput, readConfigInput } from "../common/component/inputs.js"
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { rocAuc } from "../common/data/metrics.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
-import type { DecisionDocument } from "../common/documents/decision.js";
+import { type DecisionDocument, gateActionSchema } from "../common/documents/decision.js";
 import { InputError } from "../common/errors.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { loadPredictor, type Predictor } from "../models/predictor.js";
@@ -122,7 +122,7 @@ export const evaluateComponent = defineComponent({
   },
   parameters: evaluateParameters,
   summary: z.strictObject({
-    action: z.enum(["promote", "keep-champion", "refuse"]),
+    action: gateActionSchema,
     reason: z.string(),
     roc_auc: z.number().nullable(),
     pr_auc: z.number().nullable(),

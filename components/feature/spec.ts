@@ -2,7 +2,7 @@ import { z } from "zod";
 import { readConfigInput } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
-import { fitTransform } from "../models/features/fit.js";
+import { FEATURE_WARNING_CODES, fitTransform } from "../models/features/fit.js";
 
 /**
  * The feature component: fits the feature transform on the training part of
@@ -57,15 +57,13 @@ export const featureComponent = defineComponent({
   summary: z.strictObject({
     warnings: z.array(
       z.strictObject({
-        code: z.enum(["leakage", "constant", "id-like"]),
+        code: z.enum(FEATURE_WARNING_CODES),
         column: z.string(),
         message: z.string(),
         value: z.number().optional(),
       }),
     ),
-    dropped: z.array(
-      z.strictObject({ column: z.string(), reason: z.enum(["leakage", "constant", "id-like"]) }),
-    ),
+    dropped: z.array(z.strictObject({ column: z.string(), reason: z.enum(FEATURE_WARNING_CODES) })),
   }),
   run,
 });

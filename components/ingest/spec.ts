@@ -2,12 +2,13 @@ import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
-import { REJECTED_HEADER, type Reject } from "../common/csv/rejected.js";
+import { REJECTED_HEADER } from "../common/csv/rejected.js";
 import { ArrowStreamWriter } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { parseDatasetSchema } from "../common/schema/parse.js";
 import type { DatasetSchema } from "../common/schema/types.js";
 import { assertRejectShare, type IngestResult, ingest } from "./ingest.js";
+import { type IngestSummary, ingestSummarySchema } from "./summary.js";
 
 /**
  * The ingest component: CSV files in; typed Arrow record batches, rejected.csv,
@@ -23,16 +24,8 @@ export const ingestParameters = z.strictObject({
 export type IngestParameters = z.output<typeof ingestParameters>;
 
 /** Summary of one ingested file (what output.json and the CLI show). */
-export interface IngestFileSummary {
-  object: string;
-  rowsIn: number;
-  accepted: number;
-  rejected: number;
-  reasons: Record<string, number>;
-  firstRejects: Reject[];
-  format: IngestResult["format"];
-  ignoredColumns: string[];
-}
+/** One file of the ingest summary. */
+type IngestFileSummary = IngestSummary["files"][number];
 
 async function run(ctx: ComponentContext<IngestParameters>) {
   const { parameters } = ctx;
@@ -170,26 +163,6 @@ export const ingestComponent = defineComponent({
     schema: { type: "json", file: "schema.json", description: "the dataset schema in effect" },
   },
   parameters: ingestParameters,
-  summary: z.strictObject({
-    files: z.array(
-      z.strictObject({
-        object: z.string(),
-        rowsIn: z.int(),
-        accepted: z.int(),
-        rejected: z.int(),
-        reasons: z.record(z.string(), z.number()),
-        firstRejects: z.array(z.strictObject({ line: z.int(), column: z.string(), reason: z.string() })),
-        format: z.strictObject({
-          encoding: z.string(),
-          bom: z.boolean(),
-          gzip: z.boolean(),
-          delimiter: z.string(),
-          decimal: z.enum([".", ","]),
-        }),
-        ignoredColumns: z.array(z.string()),
-      }),
-    ),
-    schemaInferred: z.boolean(),
-  }),
+  summary: ingestSummarySchema,
   run,
 });

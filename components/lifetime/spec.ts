@@ -4,6 +4,7 @@ import { type ComponentContext, defineComponent } from "../common/component/spec
 import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
+import { lifetimeModelObject, writtenBy } from "../common/layout/index.js";
 import { bgnbdExpectedPurchases, bgnbdProbAlive, fitBgNbd } from "../models/lifetime/bgnbd.js";
 import { bgnbdModel, parseLifetimeModel } from "../models/lifetime/params.js";
 import { type AlertRules, inactivityAlerts } from "./alerts.js";
@@ -190,9 +191,9 @@ async function fitLifetime(ctx: ComponentContext<NoParameters>) {
   // Content-addressed like the churn bundles: equal fits get the same version.
   const version = `lifetime-${sha256Hex(text).slice(0, 12)}`;
   await ctx.writeOutput("model", text, { contentType: "application/json" });
-  await ctx.storage.write(`models/lifetime/${version}.json`, text, {
+  await ctx.storage.write(lifetimeModelObject(version), text, {
     contentType: "application/json",
-    metadata: { "churn-writer": "fit-lifetime" },
+    metadata: writtenBy("fit-lifetime"),
   });
   ctx.logger.info("fit-lifetime: fitted", { version, ...fit.params, converged: fit.converged });
   if (!fit.converged) ctx.logger.warn("fit-lifetime: the optimiser stopped before converging", { version });

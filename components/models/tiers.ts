@@ -1,4 +1,4 @@
-import type { ChurnConfig, TierRule } from "../common/config/schema.js";
+import type { ChurnConfig, TIERS, TierRule } from "../common/config/schema.js";
 import { orderByScoreDesc } from "../common/data/metrics.js";
 
 /**
@@ -8,7 +8,8 @@ import { orderByScoreDesc } from "../common/data/metrics.js";
  * p >= medium.threshold, else `low`.
  */
 
-export type Tier = "high" | "medium" | "low";
+/** A risk tier (the names live in the config schema, beside score.reasons_for). */
+export type Tier = (typeof TIERS)[number];
 
 export interface TierThreshold {
   threshold: number;

@@ -8,6 +8,7 @@ import {
   type ObjectRef,
 } from "../common/component/spec.js";
 import { openText } from "../common/csv/decode.js";
+import { baseStem } from "../common/layout/index.js";
 import { computeDrift } from "../common/monitoring/drift.js";
 import { updateRealised } from "../common/monitoring/realised.js";
 import { cacheBypassReasons, evaluateTriggers } from "../common/monitoring/triggers.js";
@@ -19,11 +20,6 @@ import { type HistoryIds, joinLabelledWeeks, type LabelledWeek, readHistoryIds }
  * `join-labels` (the feedback loop: labelled weekly rows join the training
  * history) and `retrain-triggers` (decides whether a retrain must be forced).
  */
-
-/** The stem of `labels/<stem>.csv[.gz]` or `weekly/<stem>.csv[.gz]`. */
-function stemOf(object: string): string {
-  return object.slice(object.lastIndexOf("/") + 1).replace(/\.csv(\.gz)?$/i, "");
-}
 
 /** A whole input object as text, gunzipped and decoded like any CSV input. */
 async function decodedText<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<string> {
@@ -58,11 +54,11 @@ async function joinLabels(
   if (config.generate_id || !config.id_column)
     return skip("generate_id: true gives weekly rows no stable id to match labels with");
   const labels = ctx.inputs.labels ?? [];
-  const weeklyByStem = new Map((ctx.inputs.weekly ?? []).map((ref) => [stemOf(ref.object), ref]));
+  const weeklyByStem = new Map((ctx.inputs.weekly ?? []).map((ref) => [baseStem(ref.object), ref]));
   const pairs: Array<{ labels: ObjectRef; weekly: ObjectRef }> = [];
   const withoutWeekly: string[] = [];
   for (const ref of labels) {
-    const weekly = weeklyByStem.get(stemOf(ref.object));
+    const weekly = weeklyByStem.get(baseStem(ref.object));
     if (weekly) pairs.push({ labels: ref, weekly });
     else withoutWeekly.push(ref.object);
   }
@@ -78,7 +74,7 @@ async function joinLabels(
   const weeks: LabelledWeek[] = [];
   for (const pair of pairs) {
     weeks.push({
-      stem: stemOf(pair.labels.object),
+      stem: baseStem(pair.labels.object),
       labelsObject: pair.labels.object,
       labelsText: await decodedText(ctx, pair.labels),
       weeklyObject: pair.weekly.object,

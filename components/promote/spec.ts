@@ -3,6 +3,7 @@ import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
 import { readBundleInput, readDecisionInput } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { gateActionSchema } from "../common/documents/decision.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
 import { mirrorPromotion } from "./mlflow.js";
 
@@ -67,7 +68,7 @@ export const promoteComponent = defineComponent({
   parameters: promoteParameters,
   summary: z.strictObject({
     version: z.string(),
-    action: z.enum(["promote", "keep-champion", "refuse"]),
+    action: gateActionSchema,
     champion: z.string().nullable(),
     reason: z.string(),
   }),

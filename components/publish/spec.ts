@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { OUTPUT_FILES, writtenBy } from "../common/layout/index.js";
 
 /**
  * The publish component: copies the week's results from the run's step
@@ -23,19 +24,19 @@ type PublishParameters = z.output<typeof publishParameters>;
 
 /** Which input lands under which public name. */
 const PUBLIC_NAMES: Record<string, string> = {
-  scores: "scores.csv",
-  rejected: "rejected.csv",
-  report: "report.html",
-  drift: "drift.json",
-  customers: "customers.csv",
-  alerts: "alerts.csv",
+  scores: OUTPUT_FILES.scores,
+  rejected: OUTPUT_FILES.rejected,
+  report: OUTPUT_FILES.report,
+  drift: OUTPUT_FILES.drift,
+  customers: OUTPUT_FILES.customers,
+  alerts: OUTPUT_FILES.alerts,
 };
 
 async function run(ctx: ComponentContext<PublishParameters>) {
   const { storage, parameters } = ctx;
   const prefix = parameters.output_prefix;
-  const metadata = { "churn-writer": "publish" };
-  await storage.delete(`${prefix}_SUCCESS`);
+  const metadata = writtenBy("publish");
+  await storage.delete(`${prefix}${OUTPUT_FILES.success}`);
   const files: string[] = [];
   // Rows a model server refused join the ingest step's rejected rows (score.mode server).
   const refused: string[] = [];
@@ -63,14 +64,17 @@ async function run(ctx: ComponentContext<PublishParameters>) {
     timings: parameters.timings,
     cache_hits: parameters.cache_hits,
   };
-  await storage.write(`${prefix}summary.json`, `${JSON.stringify(published, null, 2)}\n`, {
+  await storage.write(`${prefix}${OUTPUT_FILES.summary}`, `${JSON.stringify(published, null, 2)}\n`, {
     metadata,
     contentType: "application/json",
   });
-  files.push(`${prefix}summary.json`);
-  await storage.delete(`${prefix}_FAILED`);
-  await storage.write(`${prefix}_SUCCESS`, `${parameters.run_id}\n`, { metadata, contentType: "text/plain" });
-  files.push(`${prefix}_SUCCESS`);
+  files.push(`${prefix}${OUTPUT_FILES.summary}`);
+  await storage.delete(`${prefix}${OUTPUT_FILES.failed}`);
+  await storage.write(`${prefix}${OUTPUT_FILES.success}`, `${parameters.run_id}\n`, {
+    metadata,
+    contentType: "text/plain",
+  });
+  files.push(`${prefix}${OUTPUT_FILES.success}`);
   const counts = (summary.counts ?? {}) as Record<string, number>;
   ctx.logger.info("published", { prefix, files: files.length });
   return {

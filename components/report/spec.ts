@@ -4,6 +4,7 @@ import { readInputJson, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
 import { InputError } from "../common/errors.js";
+import { baseStem } from "../common/layout/index.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitoring/drift.js";
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
@@ -160,7 +161,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   await ctx.writeOutput("summary", `${JSON.stringify(published, null, 2)}\n`, {
     contentType: "application/json",
   });
-  const stem = (ctx.parameters.trigger ?? "this week").replace(/^.*\//, "").replace(/\.csv(\.gz)?$/i, "");
+  const stem = baseStem(ctx.parameters.trigger ?? "this week");
   await ctx.writeOutput(
     "report",
     renderReport(summary, stem, {

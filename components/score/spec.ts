@@ -147,7 +147,7 @@ async function* batchRange(
   }
 }
 
-/** score.mode server: the same scores.csv, computed by a model server over V2 (serving/batch-client). */
+/** score.mode server: the same scores.csv, computed by a model server over V2 (server-client.ts). */
 async function runViaServer(
   ctx: ComponentContext<ScoreParameters>,
   url: string,

@@ -45,9 +45,9 @@ describe("the score pipeline", () => {
   });
 
   it("publishes where the weekly run does, and nothing of training reaches its report", () => {
-    expect(scorePipeline.outputPrefix?.("2026-W48")).toBe("output/2026-W48/");
-    expect(weeklyPipeline.outputPrefix?.("2026-W48")).toBe("output/2026-W48/");
-    expect(PIPELINES.retrain!.outputPrefix).toBeUndefined();
+    expect(scorePipeline.output?.("2026-W48")).toBe("output/2026-W48/");
+    expect(weeklyPipeline.output?.("2026-W48")).toBe("output/2026-W48/");
+    expect(PIPELINES.retrain!.output).toBeUndefined();
     const names = new Set(scorePipeline.steps.map((s) => s.name));
     for (const s of scorePipeline.steps)
       for (const source of Object.values(s.inputs))

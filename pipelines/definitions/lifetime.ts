@@ -1,14 +1,19 @@
+import {
+  CONFIG_OBJECT,
+  lifetimeOutputPrefix,
+  TRANSACTIONS_PREFIX,
+} from "../../components/common/layout/index.js";
 import type { PipelineDefinition } from "../dag.js";
 
-const CONFIG = { object: "churn.yaml" } as const;
+const CONFIG = { object: CONFIG_OBJECT } as const;
 
 /** The non-contractual run (DESIGN "Non-contractual customers"): a purchase log in, customers and alerts out. */
 export const lifetimePipeline: PipelineDefinition = {
   name: "lifetime",
   description:
     "segment and score the customers of transactions/<stem>.csv (RFM, BG/NBD P(alive)) into output/lifetime/<stem>/",
-  trigger: { kind: "object", prefix: "transactions/" },
-  outputPrefix: (stem) => `output/lifetime/${stem}/`,
+  trigger: { kind: "object", prefix: TRANSACTIONS_PREFIX },
+  output: lifetimeOutputPrefix,
   steps: [
     {
       name: "ingest-transactions",

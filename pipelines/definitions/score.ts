@@ -1,5 +1,6 @@
+import { WEEKLY_PREFIX, weekOutputPrefix } from "../../components/common/layout/index.js";
 import type { PipelineWithOverrides } from "./overrides.js";
-import { scoringSteps, weekOutputPrefix } from "./weekly.js";
+import { scoringSteps } from "./weekly.js";
 
 /**
  * `churn score`: the weekly pipeline's scoring steps alone, with the champion
@@ -10,8 +11,8 @@ import { scoringSteps, weekOutputPrefix } from "./weekly.js";
 export const scorePipeline: PipelineWithOverrides<"server_url"> = {
   name: "score",
   description: "score weekly/<stem>.csv with the current champion into output/<stem>/ (no training)",
-  trigger: { kind: "object", prefix: "weekly/" },
-  outputPrefix: weekOutputPrefix,
+  trigger: { kind: "object", prefix: WEEKLY_PREFIX },
+  output: weekOutputPrefix,
   steps: scoringSteps,
   overrides: {
     server_url: {

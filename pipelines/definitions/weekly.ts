@@ -1,7 +1,13 @@
+import {
+  CONFIG_OBJECT,
+  CSV_NAME,
+  WEEKLY_PREFIX,
+  weekOutputPrefix,
+} from "../../components/common/layout/index.js";
 import type { PipelineDefinition, StepDefinition } from "../dag.js";
 
-const CONFIG = { object: "churn.yaml" } as const;
-const CSV = "\\.csv(\\.gz)?$";
+const CONFIG = { object: CONFIG_OBJECT } as const;
+const CSV = CSV_NAME.source;
 
 /** Training steps shared by `weekly` and `retrain` (DESIGN step names). */
 export const trainingSteps: StepDefinition[] = [
@@ -82,9 +88,6 @@ function training(name: string): StepDefinition {
   if (!step) throw new Error(`no training step ${name}`);
   return step;
 }
-
-/** Where a week's public outputs go, for every pipeline that scores a weekly file. */
-export const weekOutputPrefix = (stem: string): string => `output/${stem}/`;
 
 /**
  * Scoring steps shared by `weekly` and `score` (DESIGN step names), in the
@@ -167,8 +170,8 @@ const report = scoring("report");
 export const weeklyPipeline: PipelineDefinition = {
   name: "weekly",
   description: "score weekly/<stem>.csv with the champion (retraining first when history or code changed)",
-  trigger: { kind: "object", prefix: "weekly/" },
-  outputPrefix: weekOutputPrefix,
+  trigger: { kind: "object", prefix: WEEKLY_PREFIX },
+  output: weekOutputPrefix,
   steps: [
     training("join-labels"),
     training("ingest-history"),

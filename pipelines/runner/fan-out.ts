@@ -5,9 +5,9 @@ import {
   type OutputDoc,
   outputDocSchema,
   STEP_DOC_VERSION,
-  stepPrefix,
 } from "../../components/common/component/spec.js";
 import type { ChurnConfig } from "../../components/common/config/index.js";
+import { stepOutputObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 
@@ -65,7 +65,7 @@ export async function writeShardInputs(storage: Storage, doc: Omit<InputDoc, "ve
 export async function gatherShards(storage: Storage, runId: string, step: string, shards: number) {
   const parts: OutputDoc[] = [];
   for (let index = 0; index < shards; index++) {
-    const name = `${stepPrefix(runId, shardStep(step, index))}output.json`;
+    const name = stepOutputObject(runId, shardStep(step, index));
     parts.push(outputDocSchema.parse(JSON.parse(await storage.readText(name))));
   }
   const counts: Record<string, number> = {};
@@ -95,8 +95,8 @@ export async function gatherShards(storage: Storage, runId: string, step: string
     },
     summary: { ...firstSummary, shard: { count: shards } },
   };
-  await storage.write(`${stepPrefix(runId, step)}output.json`, `${JSON.stringify(doc, null, 2)}\n`, {
+  await storage.write(stepOutputObject(runId, step), `${JSON.stringify(doc, null, 2)}\n`, {
     contentType: "application/json",
-    metadata: { "churn-writer": "runner" },
+    metadata: writtenBy("runner"),
   });
 }

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
 import type { ChurnConfig } from "../../components/common/config/index.js";
-import { jobName, LABELS } from "./kubernetes.js";
+import { isStatus } from "./kubernetes/api-errors.js";
+import { failurePolicy } from "./kubernetes/manifest.js";
+import { jobName } from "./kubernetes/names.js";
+import { podTemplate, runLabels } from "./kubernetes/pod-template.js";
 
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -40,71 +43,38 @@ export interface DriverJobRequest {
 /** The driver Job: `churn pipeline run weekly --runner kubernetes --in-cluster`, named from the run id. */
 export function driverJob(request: DriverJobRequest): V1Job {
   const k = request.config.kubernetes;
-  const name = jobName(request.runId, "driver");
-  const labels = {
-    [LABELS.runId]: request.runId,
-    [LABELS.pipeline]: "weekly",
-    [LABELS.step]: "driver",
-    "app.kubernetes.io/name": "churn",
-    "app.kubernetes.io/component": "driver",
-  };
+  const identity = { runId: request.runId, pipeline: "weekly", step: "driver", role: "driver" as const };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { name, namespace: k.namespace, labels },
+    metadata: { name: jobName(request.runId, "driver"), namespace: k.namespace, labels: runLabels(identity) },
     spec: {
       // The driver resumes a run from its lease and step records, so a retry is safe.
       backoffLimit: 3,
       activeDeadlineSeconds: request.activeDeadlineSeconds ?? 6 * 3600,
       ttlSecondsAfterFinished: 24 * 3600,
-      podFailurePolicy: {
-        rules: [
-          { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
-          { action: "FailJob", onExitCodes: { containerName: "churn", operator: "In", values: [2, 3] } },
+      podFailurePolicy: failurePolicy(),
+      template: podTemplate({
+        identity,
+        image: k.image,
+        serviceAccount: k.service_account,
+        args: [
+          "pipeline",
+          "run",
+          "weekly",
+          "--bucket",
+          request.bucket,
+          "--weekly",
+          request.weekly,
+          "--runner",
+          "kubernetes",
+          "--in-cluster",
+          "--namespace",
+          k.namespace,
         ],
-      },
-      template: {
-        metadata: { labels },
-        spec: {
-          restartPolicy: "Never",
-          serviceAccountName: k.service_account,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 65534,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          // The root filesystem is read-only: scratch space is an emptyDir.
-          volumes: [{ name: "tmp", emptyDir: {} }],
-          containers: [
-            {
-              name: "churn",
-              image: k.image,
-              args: [
-                "pipeline",
-                "run",
-                "weekly",
-                "--bucket",
-                request.bucket,
-                "--weekly",
-                request.weekly,
-                "--runner",
-                "kubernetes",
-                "--in-cluster",
-                "--namespace",
-                k.namespace,
-              ],
-              env: Object.entries(request.env ?? {}).map(([name, value]) => ({ name, value })),
-              resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-              volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-            },
-          ],
-        },
-      },
+        env: Object.entries(request.env ?? {}).map(([name, value]) => ({ name, value })),
+        resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+      }),
     },
   };
 }
@@ -124,7 +94,7 @@ export async function createDriverJob(
     await kc.makeApiClient(BatchV1Api).createNamespacedJob({ namespace, body });
     return { name, namespace, created: true };
   } catch (error) {
-    if ((error as { code?: number }).code === 409) return { name, namespace, created: false };
+    if (isStatus(error, 409)) return { name, namespace, created: false };
     throw error;
   }
 }

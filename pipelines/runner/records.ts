@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
+import { runRecordObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 
 /**
@@ -90,17 +91,30 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
-export function runRecordObject(runId: string): string {
-  return `runs/${runId}/run.json`;
+// The run record's object name is part of the bucket layout; re-exported for the runner's callers.
+export { runRecordObject };
+
+/**
+ * Validate a stored run record: the text must be JSON of the schema. Throws
+ * an InputError naming the object (exit 2, HTTP 422) for anything else.
+ */
+export function parseRunRecord(text: string, where: string): RunRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InputError(`${where} is not a valid run record (not JSON)`);
+  }
+  const result = runRecordSchema.safeParse(raw);
+  if (!result.success) throw new InputError(`${where} is not a valid run record`);
+  return result.data;
 }
 
 /** Read a run record; null when the run never started. */
 export async function readRunRecord(storage: Storage, runId: string): Promise<RunRecord | null> {
   const name = runRecordObject(runId);
   if (!(await storage.stat(name))) return null;
-  const result = runRecordSchema.safeParse(JSON.parse(await storage.readText(name)));
-  if (!result.success) throw new InputError(`${storage.uri}/${name} is not a valid run record`);
-  return result.data;
+  return parseRunRecord(await storage.readText(name), `${storage.uri}/${name}`);
 }
 
 /** Like readRunRecord, but a missing run is an error naming it. */
@@ -110,20 +124,10 @@ export async function requireRunRecord(storage: Storage, runId: string): Promise
   return record;
 }
 
+/** Write a run record (the runner holding the run's lease does, at every state change). */
 export async function writeRunRecord(storage: Storage, record: RunRecord): Promise<void> {
   await storage.write(runRecordObject(record.run_id), `${JSON.stringify(record, null, 2)}\n`, {
     contentType: "application/json",
-    metadata: { "churn-writer": "runner" },
+    metadata: writtenBy("runner"),
   });
-}
-
-/** Every run record in the bucket, newest first. */
-export async function listRunRecords(storage: Storage): Promise<RunRecord[]> {
-  const objects = (await storage.list("runs/")).filter((o) => /^runs\/[^/]+\/run\.json$/.test(o.name));
-  const records: RunRecord[] = [];
-  for (const o of objects) {
-    const record = await readRunRecord(storage, o.name.split("/")[1]!).catch(() => null);
-    if (record) records.push(record);
-  }
-  return records.sort((a, b) => b.started.localeCompare(a.started));
 }

@@ -3,6 +3,13 @@ import { hashObject } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
 import { ChurnError, GateRefusedError, NotFoundError } from "../../components/common/errors.js";
 import { hashJson } from "../../components/common/hash.js";
+import {
+  bundleObject,
+  cacheObject as layoutCacheObject,
+  modelSideObject,
+  stemUnder,
+  writtenBy,
+} from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 
@@ -78,7 +85,7 @@ export async function resolveInputs(
       inputs[port] = [await ctx.hasher.ref(await championSchema(ctx.storage, step))];
     } else {
       const champion = await readChampion(ctx.storage);
-      if (champion) inputs[port] = [await ctx.hasher.ref(`models/${champion.pointer.version}/bundle.json`)];
+      if (champion) inputs[port] = [await ctx.hasher.ref(bundleObject(champion.pointer.version))];
     }
   }
   for (const [port, source] of Object.entries(step.inputs)) {
@@ -89,9 +96,12 @@ export async function resolveInputs(
   return inputs;
 }
 
+/** The side file of a bundle that holds its recorded training schema. */
+const BUNDLE_SCHEMA_FILE = "schema.json";
+
 /** The training schema of a model, beside its bundle: what `{ championSchema: true }` resolves to. */
 export function bundleSchemaObject(version: string): string {
-  return `models/${version}/schema.json`;
+  return modelSideObject(version, BUNDLE_SCHEMA_FILE);
 }
 
 /**
@@ -115,21 +125,13 @@ async function championSchema(storage: Storage, step: StepDefinition): Promise<s
   if (current !== text)
     await storage.write(name, text, {
       contentType: "application/json",
-      metadata: { "churn-writer": "runner" },
+      metadata: writtenBy("runner"),
     });
   return name;
 }
 
-/**
- * The stem of an object under a prefix: the rest of its name up to the first
- * `/`, without a `.csv`/`.csv.gz` ending (`weekly/w1.csv.gz` and
- * `output/w1/scores.csv` both give `w1`).
- */
-export function prefixStem(name: string, prefix: string): string {
-  const rest = name.startsWith(prefix) ? name.slice(prefix.length) : name;
-  const slash = rest.indexOf("/");
-  return (slash < 0 ? rest : rest.slice(0, slash)).replace(/\.csv(\.gz)?$/i, "");
-}
+/** The stem of an object under a prefix (the layout module's rule, kept under its old name for the runner). */
+export const prefixStem = stemUnder;
 
 /**
  * DESIGN cache key: sha256 of canonical JSON of the input contents' hashes,
@@ -147,6 +149,5 @@ export function cacheKey(
   return hashJson({ component, inputs: contents, parameters, code });
 }
 
-export function cacheObject(key: string): string {
-  return `cache/${key}.json`;
-}
+/** The object a step result is cached under (named by the layout module). */
+export const cacheObject = layoutCacheObject;

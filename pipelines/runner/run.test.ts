@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type Component, defineComponent } from "../../components/common/component/spec.js";
 import { InputError, TransientError } from "../../components/common/errors.js";
+import { weekOutputPrefix } from "../../components/common/layout/index.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { PipelineDefinition } from "../dag.js";
 import { InProcessExecutor } from "./executor.js";
@@ -63,8 +64,7 @@ const pipeline: PipelineDefinition = {
   name: "weekly",
   description: "test",
   trigger: { kind: "object", prefix: "weekly/" },
-  // Where _FAILED goes: declared by the pipeline, as the real weekly one does.
-  outputPrefix: (stem) => `output/${stem}/`,
+  output: weekOutputPrefix,
   steps: [
     { name: "upper", component: "test-upper", description: "", inputs: { data: { trigger: true } } },
     {
@@ -262,5 +262,76 @@ describe("conditional cache bypass", () => {
     expect(bypassReasons(doc({ bypass_cache: "a" }))).toEqual([]);
     expect(bypassReasons(doc(undefined))).toEqual([]);
     expect(bypassReasons(undefined)).toEqual([]);
+  });
+});
+
+// "report" stands in for any step declaring run-time parameters: the runner supplies exactly those.
+const seen: Array<Record<string, unknown>> = [];
+const reporter = defineComponent({
+  name: "test-runtime",
+  description: "records its run-time parameters",
+  inputs: {},
+  outputs: {},
+  parameters: z.strictObject({
+    run_id: z.string(),
+    timings: z.record(z.string(), z.number().nullable()),
+    cache_hits: z.array(z.string()),
+  }),
+  runtime: ["run_id", "timings", "cache_hits"],
+  summary: z.undefined(),
+  async run(ctx) {
+    seen.push(ctx.parameters);
+    return { counts: {} };
+  },
+});
+TEST_COMPONENTS.reporter = reporter;
+
+const runtimePipeline: PipelineDefinition = {
+  ...pipeline,
+  steps: [
+    ...pipeline.steps,
+    { name: "tell", component: "test-runtime", description: "", inputs: {}, after: ["count"], cache: false },
+  ],
+};
+
+describe("run-time parameters", () => {
+  it("are supplied to the components that declare them, from the run record, whatever the component's name", async () => {
+    seen.length = 0;
+    const first = await run({ pipeline: runtimePipeline });
+    expect(first.exitCode, first.record.reason ?? "").toBe(0);
+    const upper = first.record.steps.find((s) => s.name === "upper")!;
+    expect(seen[0]).toEqual({
+      run_id: first.record.run_id,
+      timings: { upper: upper.seconds, count: first.record.steps[1]!.seconds },
+      cache_hits: [],
+    });
+    // Static steps get none of them (their cache keys do not change from run to run).
+    expect(Object.keys(upper.parameters ?? {})).toEqual([]);
+    const forced = await run({ pipeline: runtimePipeline, force: true });
+    expect(seen[1]).toMatchObject({ run_id: forced.record.run_id, cache_hits: ["upper", "count"] });
+  });
+
+  it("a component returning a summary its declaration does not allow fails the step (exit 1)", async () => {
+    const liar = defineComponent({
+      name: "test-liar",
+      description: "",
+      inputs: {},
+      outputs: {},
+      parameters: z.strictObject({}),
+      summary: z.strictObject({ n: z.number() }),
+      // A summary of the wrong shape, as a buggy component would return it.
+      run: async () => ({ counts: {}, summary: JSON.parse('{"n":"three"}') }),
+    });
+    TEST_COMPONENTS.liar = liar;
+    const result = await run({
+      pipeline: {
+        ...pipeline,
+        steps: [{ name: "lie", component: "test-liar", description: "", inputs: {}, retries: 0 }],
+      },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.record.reason).toMatch(
+      /test-liar returned a summary that does not match its declaration: n:/,
+    );
   });
 });

@@ -6,11 +6,17 @@ import {
   type OutputDoc,
   outputDocSchema,
   type RuntimeParameter,
-  stepPrefix,
   summaryOf,
 } from "../../components/common/component/spec.js";
 import type { ChurnConfig } from "../../components/common/config/index.js";
 import { ConflictError, type ExitCode, messageOf } from "../../components/common/errors.js";
+import {
+  OUTPUT_FILES,
+  stemOf,
+  stepLogObject,
+  stepOutputObject,
+  writtenBy,
+} from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { loadComponent } from "../../components/index.js";
@@ -25,7 +31,7 @@ import { gatherShards, shardCount, writeShardInputs } from "./fan-out.js";
 import { pushRunMetrics } from "./metrics-push.js";
 import { pendingStep, type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
 import { cacheKey, cacheObject, ObjectHasher, resolveInputs } from "./resolve.js";
-import { selectWeeklyFile, stemOf, trainingData } from "./trigger.js";
+import { selectWeeklyFile, trainingData } from "./trigger.js";
 
 /** What the runner reports as it goes (the CLI draws progress from these). */
 export type RunEvent =
@@ -79,7 +85,7 @@ export async function readOutputDoc(
   runId: string,
   step: string,
 ): Promise<OutputDoc | null> {
-  const name = `${stepPrefix(runId, step)}output.json`;
+  const name = stepOutputObject(runId, step);
   if (!(await storage.stat(name))) return null;
   return outputDocSchema.parse(JSON.parse(await storage.readText(name)));
 }
@@ -105,9 +111,9 @@ async function identify(
   return { runId: runIdFor(pipeline.name, storage.uri, identity, attempt), attempt, trigger };
 }
 
-/** Where a run's public outputs go: the pipeline declares it (weekly: output/<stem>/), the runner never asks its name. */
+/** Where a run's public outputs go: the pipeline's declared output folder for the trigger's stem, if any. */
 function outputPrefixOf(pipeline: PipelineDefinition, trigger: TriggerObject | null): string | null {
-  return pipeline.outputPrefix && trigger ? pipeline.outputPrefix(stemOf(trigger.name)) : null;
+  return pipeline.output && trigger ? pipeline.output(stemOf(trigger.name)) : null;
 }
 
 /**
@@ -252,12 +258,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
             logger.info("cache bypassed by a retraining trigger", { step: step.name, triggers: bypass });
           } else if (hit) {
             await storage.write(
-              `${stepPrefix(runId, step.name)}output.json`,
+              stepOutputObject(runId, step.name),
               `${JSON.stringify(hit.output, null, 2)}\n`,
-              {
-                contentType: "application/json",
-                metadata: { "churn-writer": "runner" },
-              },
+              { contentType: "application/json", metadata: writtenBy("runner") },
             );
             upstream.set(step.name, hit.output);
             rec.cache = { key, hit: true, from: `${hit.run}/${hit.step}` };
@@ -291,7 +294,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
         // An executor that retries inside (a Job's backoffLimit) must not be retried on top.
         const retries = executor.handlesRetries ? 0 : (step.retries ?? DEFAULT_RETRIES);
         let outcome = { exitCode: 1 as ExitCode, error: "not run" as string | null };
-        const logName = `${stepPrefix(runId, step.name)}log.txt`;
+        const logName = stepLogObject(runId, step.name);
         const logChunks: Buffer[] = [];
         for (let i = 0; i <= retries; i++) {
           rec.attempts = i + 1;
@@ -315,7 +318,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
           log.end();
           await storage.write(logName, Buffer.concat(logChunks), {
             contentType: "text/plain",
-            metadata: { "churn-writer": "runner" },
+            metadata: writtenBy("runner"),
           });
           rec.log = logName;
           // Exit 2 (bad input) and 3 (gate) cannot get better by retrying.
@@ -349,7 +352,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
             JSON.stringify({ run: runId, step: step.name, output: doc }),
             {
               contentType: "application/json",
-              metadata: { "churn-writer": "runner" },
+              metadata: writtenBy("runner"),
             },
           );
         }
@@ -399,9 +402,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
     record.finished = new Date().toISOString();
     record.seconds = (Date.now() - started) / 1000;
     if (failed && record.output_prefix) {
-      await storage.write(`${record.output_prefix}_FAILED`, `${record.reason}\n`, {
+      await storage.write(`${record.output_prefix}${OUTPUT_FILES.failed}`, `${record.reason}\n`, {
         contentType: "text/plain",
-        metadata: { "churn-writer": "runner" },
+        metadata: writtenBy("runner"),
       });
     }
     await persist();

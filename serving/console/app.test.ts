@@ -13,9 +13,9 @@ import {
 } from "../../components/common/bundle/index.js";
 import { UsageError } from "../../components/common/errors.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
+import { cachedRunRecords } from "../../pipelines/query/index.js";
 import { pendingStep, type RunRecord, type StepRecord } from "../../pipelines/runner/records.js";
 import { checkExposure, createConsoleApp, isLoopback } from "./app.js";
-import { cachedRunRecords } from "./data.js";
 
 // The console API over a small hand-made file bucket: one failed weekly run
 // (and the earlier run its cached step came from), two model bundles, and a

@@ -7,15 +7,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from "zod";
 import { promote, rollback } from "../../components/common/bundle/index.js";
 import { ChurnError, InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
+import { cachedRunRecords, checkModelVersion, listModels, listRuns } from "../../pipelines/query/index.js";
 import { toChurnError } from "../errors.js";
 import {
-  cachedRunRecords,
-  listModels,
-  listRuns,
   listWeeks,
   modelDetail,
   type PiiContext,
@@ -311,8 +310,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
   app.post<{ Params: { version: string } }>("/api/models/:version/promote", async (request) => {
     const body = parse(changeBody, request.body, "request body");
-    if (!/^[0-9a-f]{16}$/.test(request.params.version))
-      throw new InputError(`"${request.params.version}" is not a model version (16 hex digits)`);
+    checkModelVersion(request.params.version);
     const pointer = await promote(storage, request.params.version, body.reason ?? "promoted in the console");
     const mlflow = await mirrorChampion(storage);
     logger.info("champion promoted from the console", { version: pointer.version });
@@ -339,7 +337,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     async (request, reply) => {
       const { stem, name } = request.params;
       const info = await weekFile(storage, stem, name);
-      if (name === "rejected.csv") {
+      if (name === OUTPUT_FILES.rejected) {
         // Served after the pii rules, like the page shows it.
         return reply
           .header("content-type", "text/csv; charset=utf-8")

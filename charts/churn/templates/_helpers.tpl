@@ -1,4 +1,4 @@
-{{/* Common labels; step names and label keys match the runner's (pipelines/runner/kubernetes.ts). */}}
+{{/* Common labels; step names and label keys match the runner's (pipelines/runner/kubernetes/names.ts). */}}
 {{- define "churn.labels" -}}
 app.kubernetes.io/name: churn
 app.kubernetes.io/instance: {{ .Release.Name }}
@@ -11,7 +11,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
-{{/* Pod-level security: non-root (the image's USER 65534), seccomp RuntimeDefault. */}}
+{{/* Pod-level security: non-root (the image's USER 65534), seccomp RuntimeDefault. The same as the
+     runner's pod template (pipelines/runner/kubernetes/pod-template.ts); test/kubernetes-runner.chart.test.ts
+     compares the two. */}}
 {{- define "churn.podSecurityContext" -}}
 runAsNonRoot: true
 runAsUser: 65534
@@ -20,7 +22,8 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* Container-level security: read-only root, no privilege escalation, no capabilities. */}}
+{{/* Container-level security: read-only root, no privilege escalation, no capabilities (as the
+     runner's pod template; compared by the same test). */}}
 {{- define "churn.containerSecurityContext" -}}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { InputError, NotFoundError } from "../errors.js";
 import { canonicalJson, sha256Hex } from "../hash.js";
+import {
+  bundleObject,
+  isModelVersion,
+  MODELS_PREFIX,
+  modelSideObject,
+  modelVersionOf,
+  versionOfBundleObject,
+  writtenBy,
+} from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
 
 /**
@@ -41,7 +50,7 @@ export interface StoredBundle {
 
 /** The content hash that names a bundle: 16 hex digits of sha256 of its canonical JSON. */
 export function bundleVersion(bundle: Bundle): string {
-  return sha256Hex(canonicalJson(bundle)).slice(0, 16);
+  return modelVersionOf(sha256Hex(canonicalJson(bundle)));
 }
 
 /**
@@ -53,9 +62,8 @@ export function serializeBundle(bundle: Bundle): string {
   return canonicalJson(bundleSchema.parse(bundle));
 }
 
-export function bundleObject(version: string): string {
-  return `models/${version}/bundle.json`;
-}
+// The bundle's object name is part of the bucket layout; re-exported for the bundle's callers.
+export { bundleObject };
 
 /**
  * Write a bundle: side files first, bundle.json last (complete = present).
@@ -70,9 +78,9 @@ export async function writeBundle(
   const parsed = bundleSchema.parse(bundle);
   const version = bundleVersion(parsed);
   if (await storage.stat(bundleObject(version))) return { version, bundle: parsed };
-  const metadata = { "churn-writer": writer };
+  const metadata = writtenBy(writer);
   for (const [name, content] of Object.entries(sideFiles)) {
-    await storage.write(`models/${version}/${name}`, content, { metadata });
+    await storage.write(modelSideObject(version, name), content, { metadata });
   }
   await storage.write(bundleObject(version), canonicalJson(parsed), {
     metadata,
@@ -83,8 +91,7 @@ export async function writeBundle(
 
 /** Read and validate a bundle; its content must still hash to its version. */
 export async function readBundle(storage: Storage, version: string): Promise<StoredBundle> {
-  if (!/^[0-9a-f]{16}$/.test(version))
-    throw new InputError(`"${version}" is not a model version (16 hex digits)`);
+  if (!isModelVersion(version)) throw new InputError(`"${version}" is not a model version (16 hex digits)`);
   const info = await storage.stat(bundleObject(version));
   if (!info)
     throw new NotFoundError(`model ${version} does not exist (no ${storage.uri}/${bundleObject(version)})`);
@@ -114,9 +121,12 @@ export async function readBundle(storage: Storage, version: string): Promise<Sto
 export async function listBundleVersions(
   storage: Storage,
 ): Promise<Array<{ version: string; updated: Date }>> {
-  const objects = await storage.list("models/");
-  return objects
-    .filter((o) => /^models\/[0-9a-f]{16}\/bundle\.json$/.test(o.name))
-    .map((o) => ({ version: o.name.split("/")[1]!, updated: o.updated }))
-    .sort((a, b) => a.updated.getTime() - b.updated.getTime() || a.version.localeCompare(b.version));
+  const versions: Array<{ version: string; updated: Date }> = [];
+  for (const o of await storage.list(MODELS_PREFIX)) {
+    const version = versionOfBundleObject(o.name);
+    if (version) versions.push({ version, updated: o.updated });
+  }
+  return versions.sort(
+    (a, b) => a.updated.getTime() - b.updated.getTime() || a.version.localeCompare(b.version),
+  );
 }

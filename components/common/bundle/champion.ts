@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ConflictError, InputError, NotFoundError, UsageError } from "../errors.js";
+import { bundleObject, CHAMPION_OBJECT, isModelVersion, writtenBy } from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
-import { bundleObject } from "./bundle.js";
+import { readBundle } from "./bundle.js";
 
 /**
  * `models/champion` is the authoritative pointer to the live model (DESIGN).
@@ -9,7 +10,8 @@ import { bundleObject } from "./bundle.js";
  * state. Every change is a conditional write on the pointer's generation: two
  * concurrent promotions cannot both win silently.
  */
-export const CHAMPION_OBJECT = "models/champion";
+// The pointer's object name is part of the bucket layout; re-exported for the pointer's callers.
+export { CHAMPION_OBJECT };
 
 const championSchema = z.object({
   version: z.string(),
@@ -31,7 +33,7 @@ export async function readChampion(
   } catch {
     // Accept a bare version written by hand (`echo <version> | gsutil cp - .../champion`).
     const version = text.trim();
-    if (/^[0-9a-f]{16}$/.test(version)) {
+    if (isModelVersion(version)) {
       return {
         pointer: { version, previous: [], reason: "set by hand", changed_at: info.updated.toISOString() },
         generation: info.generation,
@@ -51,7 +53,7 @@ async function writePointer(
     await storage.write(CHAMPION_OBJECT, `${JSON.stringify(pointer, null, 2)}\n`, {
       ifGenerationMatch: generation,
       contentType: "application/json",
-      metadata: { "churn-writer": writer },
+      metadata: writtenBy(writer),
     });
   } catch (error) {
     if (error instanceof ConflictError) {
@@ -63,7 +65,23 @@ async function writePointer(
   }
 }
 
-/** Make `version` the champion. Refuses an incomplete or missing bundle. */
+/**
+ * Refuse to make a damaged bundle live: a bundle.json that is not JSON,
+ * fails the schema or no longer hashes to its version (InputError, exit 2).
+ */
+async function checkUsable(storage: Storage, version: string, action: string): Promise<void> {
+  try {
+    await readBundle(storage, version);
+  } catch (error) {
+    if (error instanceof InputError)
+      throw new InputError(`cannot ${action} ${version}: the bundle is damaged: ${error.message}`, {
+        cause: error,
+      });
+    throw error;
+  }
+}
+
+/** Make `version` the champion. Refuses an incomplete, missing or damaged bundle. */
 export async function promote(
   storage: Storage,
   version: string,
@@ -76,6 +94,7 @@ export async function promote(
       `cannot promote ${version}: ${bundleObject(version)} does not exist (incomplete or unknown bundle)`,
     );
   }
+  await checkUsable(storage, version, "promote");
   const current = await readChampion(storage);
   if (current?.pointer.version === version) return current.pointer;
   const pointer: ChampionPointer = {
@@ -88,7 +107,7 @@ export async function promote(
   return pointer;
 }
 
-/** Go back to the champion before the current one. */
+/** Go back to the champion before the current one (refused when that bundle is damaged). */
 export async function rollback(
   storage: Storage,
   reason = "rollback",
@@ -99,6 +118,7 @@ export async function rollback(
   if (!current) throw new UsageError("there is no champion to roll back");
   const [target, ...rest] = current.pointer.previous;
   if (!target) throw new UsageError(`champion ${current.pointer.version} has no predecessor to roll back to`);
+  if (await storage.stat(bundleObject(target))) await checkUsable(storage, target, "roll back to");
   const pointer: ChampionPointer = {
     version: target,
     previous: rest,

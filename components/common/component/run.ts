@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
 import { ChurnError, InputError, NotFoundError } from "../errors.js";
+import { stepInputObject, stepOutputObject, stepPrefix, writtenBy } from "../layout/index.js";
 import { type Logger, silentLogger } from "../log.js";
 import type { Storage } from "../storage/types.js";
 import {
@@ -10,7 +11,6 @@ import {
   type ObjectRef,
   type OutputDoc,
   STEP_DOC_VERSION,
-  stepPrefix,
 } from "./spec.js";
 
 /** sha256 of an object's stored bytes (not gunzipped), streamed. */
@@ -95,7 +95,7 @@ export interface RunStepOptions {
 export async function runStep(storage: Storage, run: string, step: string, options: RunStepOptions) {
   const logger = options.logger ?? silentLogger;
   const prefix = stepPrefix(run, step);
-  const inputName = `${prefix}input.json`;
+  const inputName = stepInputObject(run, step);
   const where = `${storage.uri}/${inputName}`;
   if (!(await storage.stat(inputName))) {
     throw new NotFoundError(
@@ -113,7 +113,7 @@ export async function runStep(storage: Storage, run: string, step: string, optio
   }
   const spec = await options.load(doc.component);
   const bound = checkInputs(spec, doc, where);
-  const metadata = { "churn-writer": options.writer ?? doc.component };
+  const metadata = writtenBy(options.writer ?? doc.component);
   const outputs: Record<string, ObjectRef> = {};
   const started = new Date();
   const stepLogger = logger.child({ run, step, component: spec.name });
@@ -179,20 +179,21 @@ export async function runStep(storage: Storage, run: string, step: string, optio
     },
     summary: result.summary,
   };
-  await storage.write(`${prefix}output.json`, `${JSON.stringify(outputDoc, null, 2)}\n`, {
+  const outputName = stepOutputObject(run, step);
+  await storage.write(outputName, `${JSON.stringify(outputDoc, null, 2)}\n`, {
     metadata,
     contentType: "application/json",
   });
-  return { output: outputDoc, outputName: `${prefix}output.json`, spec };
+  return { output: outputDoc, outputName, spec };
 }
 
 /** Write a step's input.json (used by planners and by `churn component` for humans). */
 export async function writeInputDoc(storage: Storage, doc: Omit<InputDoc, "version">): Promise<string> {
-  const name = `${stepPrefix(doc.run, doc.step)}input.json`;
+  const name = stepInputObject(doc.run, doc.step);
   const full: InputDoc = { version: STEP_DOC_VERSION, ...doc };
   inputDocSchema.parse(full);
   await storage.write(name, `${JSON.stringify(full, null, 2)}\n`, {
-    metadata: { "churn-writer": doc.component },
+    metadata: writtenBy(doc.component),
     contentType: "application/json",
   });
   return name;

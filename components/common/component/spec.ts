@@ -216,8 +216,3 @@ export function summaryOf<S extends z.ZodType>(component: Component<S>, doc: Out
     );
   return parsed.data;
 }
-
-/** Object prefix of a step's folder. */
-export function stepPrefix(run: string, step: string): string {
-  return `runs/${run}/steps/${step}/`;
-}

@@ -1,10 +1,12 @@
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { CONFIG_OBJECT } from "../layout/index.js";
 import type { Storage } from "../storage/types.js";
 import { type ChurnConfig, churnConfigSchema } from "./schema.js";
 
-export const CONFIG_OBJECT = "churn.yaml";
+// The config's object name is part of the bucket layout; re-exported for the config's callers.
+export { CONFIG_OBJECT };
 
 /** One problem found in a config document, naming the field. */
 export interface ConfigProblem {

@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** The risk tiers, highest first (scores.csv `risk_tier`, score.reasons_for, tier thresholds). */
+export const TIERS = ["high", "medium", "low"] as const;
+
 /**
  * The one strict schema of churn.yaml (DESIGN "churn.yaml"). It gives both the
  * TypeScript type (`ChurnConfig`) and the JSON Schema (`churn config schema`).
@@ -76,7 +79,7 @@ export const churnConfigSchema = z
       mode: z.enum(["in-process", "server"]).default("in-process"),
       server_url: z.url().nullable().default(null),
       reasons: z.int().min(0).max(20).default(3),
-      reasons_for: z.array(z.enum(["high", "medium", "low"])).default(["high", "medium"]),
+      reasons_for: z.array(z.enum(TIERS)).default(["high", "medium"]),
       shards: z.union([z.literal("auto"), z.int().min(1).max(1000)]).default("auto"),
     }),
     retrain: section({

@@ -7,9 +7,12 @@ const gateModelSchema = z.strictObject({ name: z.string(), rocAuc: z.number().nu
  * decision.json: the promotion gate's verdict, written by evaluate and acted
  * on by promote (and shown by report, the run record and MLflow).
  */
+/** What the gate can decide (DESIGN "Models and champion"). */
+export const gateActionSchema = z.enum(["promote", "keep-champion", "refuse"]);
+
 export const decisionDocumentSchema = z.strictObject({
   /** promote: the candidate becomes champion; keep-champion: the champion stays; refuse: no model to score with. */
-  action: z.enum(["promote", "keep-champion", "refuse"]),
+  action: gateActionSchema,
   promoted: z.boolean(),
   /** One or two sentences in plain words, for the run record, _FAILED and logs. */
   reason: z.string(),

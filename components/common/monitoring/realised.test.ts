@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../errors.js";
+import { REALISED_OBJECT } from "../layout/index.js";
 import { openStorage } from "../storage/index.js";
-import { REALISED_OBJECT, realisedMetrics, updateRealised } from "./realised.js";
+import { realisedMetrics, updateRealised } from "./realised.js";
 import { evaluateTriggers } from "./triggers.js";
 
 const scores = [

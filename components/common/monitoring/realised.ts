@@ -1,6 +1,13 @@
 import { CsvParser } from "../csv/parse.js";
 import { rocAuc } from "../data/metrics.js";
 import { InputError } from "../errors.js";
+import {
+  LABELS_PREFIX,
+  OUTPUT_FILES,
+  REALISED_OBJECT,
+  weekOutputObject,
+  writtenBy,
+} from "../layout/index.js";
 import type { Storage } from "../storage/types.js";
 
 /**
@@ -9,7 +16,6 @@ import type { Storage } from "../storage/types.js";
  * `output/<stem>/scores.csv` and measure the model on real outcomes. Kept
  * across weeks in `monitoring/realised.json`.
  */
-export const REALISED_OBJECT = "monitoring/realised.json";
 
 export interface RealisedWeek {
   week: string;
@@ -131,12 +137,12 @@ export async function updateRealised(
       : { weeks: [] };
   const byWeek = new Map(previous.weeks.map((w) => [w.week, w]));
   const arrived: RealisedWeek[] = [];
-  for (const info of await storage.list("labels/")) {
+  for (const info of await storage.list(LABELS_PREFIX)) {
     const match = /^labels\/([^/]+)\.csv(\.gz)?$/i.exec(info.name);
     if (!match) continue;
     const week = match[1]!;
     if (byWeek.get(week)?.labels_generation === info.generation) continue;
-    const scoresObject = `output/${week}/scores.csv`;
+    const scoresObject = weekOutputObject(week, OUTPUT_FILES.scores);
     if ((await storage.stat(scoresObject)) === null) continue; // labels for a week never scored here
     const metrics = realisedMetrics(
       await storage.readText(info.name),
@@ -158,7 +164,7 @@ export async function updateRealised(
   if (arrived.length > 0)
     await storage.write(REALISED_OBJECT, `${JSON.stringify(history, null, 2)}\n`, {
       contentType: "application/json",
-      metadata: { "churn-writer": "report" },
+      metadata: writtenBy("report"),
     });
   return { history, arrived };
 }

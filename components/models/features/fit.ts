@@ -41,8 +41,11 @@ export interface FitOptions {
   dropIdLike?: boolean;
 }
 
+/** Why the feature step warns about (and may drop) a column. */
+export const FEATURE_WARNING_CODES = ["leakage", "constant", "id-like"] as const;
+
 export interface FeatureWarning {
-  code: "leakage" | "constant" | "id-like";
+  code: (typeof FEATURE_WARNING_CODES)[number];
   column: string;
   message: string;
   /** The univariate ROC-AUC (leakage) or distinct share (id-like). */

@@ -1,0 +1,141 @@
+import { NotFoundError } from "../../components/common/errors.js";
+import {
+  OUTPUT_FILES,
+  OUTPUT_PREFIX,
+  triggerStem,
+  WEEKLY_PREFIX,
+  weekFileOf,
+  weekOutputObject,
+  weekOutputPrefix,
+} from "../../components/common/layout/index.js";
+import type { ObjectInfo, Storage } from "../../components/common/storage/index.js";
+import type { RunRecord } from "../runner/records.js";
+import { readView, summaryView } from "./documents.js";
+import { listRunRecords, type RunRecords } from "./runs.js";
+
+/**
+ * Weeks as people look them up: every weekly file and every published
+ * folder `output/<stem>/`, with its state from `_SUCCESS` / `_FAILED`.
+ */
+
+/** A published file of a week. */
+export interface WeekFile {
+  name: string;
+  size: number;
+  updated: string;
+}
+
+/** The state of a week's output folder. */
+export type WeekStatus = "published" | "failed" | "incomplete" | "waiting";
+
+/** One weekly file and its output folder. */
+export interface WeekSummary {
+  stem: string;
+  /** The weekly file of this stem (`weekly/<stem>.csv[.gz]`), when it is still in the bucket. */
+  weekly_file: string | null;
+  /**
+   * published: `_SUCCESS` is there; failed: only `_FAILED`; incomplete: outputs
+   * without either; waiting: a weekly file with no outputs yet.
+   */
+  status: WeekStatus;
+  /** The sentence in `_FAILED`, when the last run of this week failed. */
+  failure: string | null;
+  files: WeekFile[];
+  counts: Record<string, number> | null;
+  /** Runs that wrote this folder or were triggered by its weekly file, newest first. */
+  runs: string[];
+}
+
+async function weekOf(
+  storage: Storage,
+  stem: string,
+  objects: ObjectInfo[],
+  runs: RunRecord[],
+  weeklyFile: string | null,
+): Promise<WeekSummary> {
+  const prefix = weekOutputPrefix(stem);
+  const files = objects.map((o) => ({
+    name: o.name.slice(prefix.length),
+    size: o.size,
+    updated: o.updated.toISOString(),
+  }));
+  const names = new Set(files.map((f) => f.name));
+  const failure = names.has(OUTPUT_FILES.failed)
+    ? (await storage.readText(weekOutputObject(stem, OUTPUT_FILES.failed))).trim()
+    : null;
+  const summary = names.has(OUTPUT_FILES.summary)
+    ? await readView(storage, weekOutputObject(stem, OUTPUT_FILES.summary), summaryView)
+    : null;
+  return {
+    stem,
+    weekly_file: weeklyFile,
+    status: names.has(OUTPUT_FILES.success)
+      ? "published"
+      : failure !== null
+        ? "failed"
+        : files.length
+          ? "incomplete"
+          : "waiting",
+    failure,
+    files,
+    counts: summary?.counts ?? null,
+    runs: runs
+      .filter((r) => r.output_prefix === prefix || (weeklyFile !== null && r.trigger?.object === weeklyFile))
+      .map((r) => r.run_id),
+  };
+}
+
+/** Output objects grouped by week: direct children of `output/<stem>/` only (never `output/lifetime/`). */
+function groupWeeks(objects: ObjectInfo[]): Map<string, ObjectInfo[]> {
+  const weeks = new Map<string, ObjectInfo[]>();
+  for (const o of objects) {
+    const week = weekFileOf(o.name);
+    if (!week) continue;
+    const list = weeks.get(week.stem) ?? [];
+    list.push(o);
+    weeks.set(week.stem, list);
+  }
+  return weeks;
+}
+
+/** Weekly files by stem: the objects whose names the trigger rule accepts (`weekly/<stem>.csv[.gz]`). */
+async function weeklyFiles(storage: Storage, stem = ""): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const o of await storage.list(`${WEEKLY_PREFIX}${stem}`)) {
+    const found = triggerStem(o.name);
+    if (found !== null && (stem === "" || found === stem)) files.set(found, o.name);
+  }
+  return files;
+}
+
+/** Every weekly file and every output folder, newest stem first. */
+export async function listWeeks(
+  storage: Storage,
+  records: RunRecords = () => listRunRecords(storage),
+): Promise<WeekSummary[]> {
+  const weeks = groupWeeks(await storage.list(OUTPUT_PREFIX));
+  const weekly = await weeklyFiles(storage);
+  const runs = await records();
+  const stems = new Set([...weeks.keys(), ...weekly.keys()]);
+  const result: WeekSummary[] = [];
+  for (const stem of [...stems].sort().reverse())
+    result.push(await weekOf(storage, stem, weeks.get(stem) ?? [], runs, weekly.get(stem) ?? null));
+  return result;
+}
+
+/** One week (a valid stem, checked by the caller); NotFoundError when it has neither a weekly file nor outputs. */
+export async function getWeek(
+  storage: Storage,
+  stem: string,
+  records: RunRecords = () => listRunRecords(storage),
+): Promise<WeekSummary> {
+  const objects = (await storage.list(weekOutputPrefix(stem))).filter(
+    (o) => weekFileOf(o.name)?.stem === stem,
+  );
+  const weeklyFile = (await weeklyFiles(storage, stem)).get(stem) ?? null;
+  if (objects.length === 0 && weeklyFile === null)
+    throw new NotFoundError(
+      `no week ${stem}: no ${WEEKLY_PREFIX}${stem}.csv and nothing under ${weekOutputPrefix(stem)}`,
+    );
+  return weekOf(storage, stem, objects, await records(), weeklyFile);
+}
