@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { publishComponent } from "../../components/publish/spec.js";
 import { withOverrides } from "../../pipelines/definitions/overrides.js";
 import { scorePipeline } from "../../pipelines/definitions/score.js";
@@ -63,10 +64,10 @@ export function registerScore(program: Command, wrap: Wrap): void {
           reason: record.reason,
           reused: result.reused,
           weekly: record.trigger?.object ?? options.weekly,
-          scores: published("scores.csv"),
-          rejected: published("rejected.csv"),
-          summary: published("summary.json"),
-          report: published("report.html"),
+          scores: published(OUTPUT_FILES.scores),
+          rejected: published(OUTPUT_FILES.rejected),
+          summary: published(OUTPUT_FILES.summary),
+          report: published(OUTPUT_FILES.report),
           model_version: publish?.model_version ?? null,
           rows_in: counts?.rows_in ?? null,
           scored: counts?.scored ?? null,
