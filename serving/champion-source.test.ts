@@ -21,7 +21,7 @@ describe("championSource", () => {
       fakeModel(testSchema(), { seed: Number(await storage.readText("models/champion")) });
     const source = championSource(storage, loader, { pollMs: 10 });
     const first = await source.load();
-    expect(first.version).toBe(fakeModel(testSchema(), { seed: 1 }).version);
+    expect(first?.version).toBe(fakeModel(testSchema(), { seed: 1 }).version);
     let changes = 0;
     const stop = source.watch!(() => changes++);
     await new Promise((r) => setTimeout(r, 60));
@@ -30,7 +30,7 @@ describe("championSource", () => {
     await storage.write("models/champion", "2\n");
     for (let i = 0; i < 100 && changes === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(changes).toBeGreaterThan(0);
-    expect((await source.load()).version).toBe(fakeModel(testSchema(), { seed: 2 }).version);
+    expect((await source.load())?.version).toBe(fakeModel(testSchema(), { seed: 2 }).version);
     const after = changes;
     await new Promise((r) => setTimeout(r, 60));
     expect(changes).toBe(after); // seen generation updated by the successful load

@@ -4,9 +4,10 @@ import type { InferenceModel } from "../components/models/inference.js";
 import type { ModelSource } from "./core.js";
 
 /**
- * A ModelSource that follows `models/champion` in a bucket (DESIGN: the
- * server follows the pointer). It loads through a loader given to it (the
- * inference core's `loadChampionModel`), and polls the pointer's generation:
+ * A ModelSource for the `churn` model that follows `models/champion` in a
+ * bucket (DESIGN: the server follows the pointer). It loads through a loader
+ * given to it (the predictor's `loadChampionModel`), as `lifetimeSource` does
+ * for the lifetime model, and polls the pointer's generation:
  * one cheap stat per interval, the same on gs:// and file://.
  */
 export interface ChampionSourceOptions {
@@ -21,10 +22,11 @@ export function championSource(
   storage: Storage,
   load: (storage: Storage) => Promise<InferenceModel>,
   options: ChampionSourceOptions = {},
-): ModelSource {
+): ModelSource<"churn"> {
   const pollMs = options.pollMs ?? 5_000;
   let seen: string | null | undefined;
   return {
+    name: "churn",
     async load() {
       // The generation is taken before loading (a change during the load triggers another
       // one) and kept only once the load succeeds (a failed load is retried at the next poll).

@@ -1,24 +1,53 @@
-import { NotFoundError, TransientError } from "../components/common/errors.js";
+import { InputError, NotFoundError, TransientError } from "../components/common/errors.js";
+import { DAYS_PER_UNIT } from "../components/lifetime/summary.js";
 import type { Explanation, InferenceModel, RawRow, ScoredRow } from "../components/models/inference.js";
+import type { CustomerHistory } from "../components/models/lifetime/history.js";
+import type { LifetimeInferenceModel, LifetimePrediction } from "../components/models/lifetime/model.js";
 import { type NormalizeLimits, normalizeRows } from "./rows.js";
 
 /**
  * The one inference core of the model server. It knows nothing of HTTP or of
- * any protocol: adapters decode a request into rows, call `score`/`explain`
- * here, and encode the answer. Models are held by name and swapped atomically
- * (a request keeps the model it started with), so hot reload never fails one.
+ * any protocol: adapters decode a request, call `score`/`explain` (churn) or
+ * `predict` (lifetime) here, and encode the answer. Models are held by name
+ * and swapped atomically (a request keeps the model it started with), so hot
+ * reload never fails one.
  */
 
-/** Where a model comes from, e.g. the champion pointer of a bucket. */
-export interface ModelSource {
-  /** Load the current model completely (a failed load must not affect the served one). */
-  load(): Promise<InferenceModel>;
+/** The models the server can serve, by the name each is served under. */
+interface ModelsByName {
+  churn: InferenceModel;
+  lifetime: LifetimeInferenceModel;
+}
+export type ModelName = keyof ModelsByName;
+// An indexed access (not Extract) keeps ModelSource<"churn"> assignable to ModelSource.
+export type ModelOf<N extends ModelName> = ModelsByName[N];
+/** Any served model, told apart by `name`: what each can do follows from it. */
+export type ServedModel = ModelOf<ModelName>;
+
+/** Names a model is served under (DESIGN: `churn` and `lifetime`). */
+export const MODEL_NAMES = ["churn", "lifetime"] as const satisfies readonly ModelName[];
+
+/** What /predict and the lifetime V2 routes answer (503) while no lifetime model is loaded. */
+export const NO_LIFETIME_MODEL = "no lifetime model: run `churn pipeline run lifetime`";
+
+/** What a request for a model is told while none is loaded (and the last load failure, if any). */
+const ABSENT: Record<ModelName, string> = {
+  churn: "model churn is not loaded yet: retry shortly",
+  lifetime: NO_LIFETIME_MODEL,
+};
+
+/** Where a model comes from, e.g. the champion pointer of a bucket; `ModelSource` alone is a source of any model. */
+export interface ModelSource<N extends ModelName = ModelName> {
+  /** The name the loaded model is served under. */
+  readonly name: N;
+  /**
+   * Load the current model completely, or null when there is none to load
+   * (the served model, if any, stays). A failed load must not affect the served one.
+   */
+  load(): Promise<ModelOf<N> | null>;
   /** Call `onChange` when a different model should be loaded; returns a function that stops watching. */
   watch?(onChange: () => void): () => void;
 }
-
-/** Names a model is served under (DESIGN: `churn`, and `lifetime` later). */
-export const MODEL_NAMES = ["churn"] as const;
 
 export interface ScoreResult {
   model: InferenceModel;
@@ -32,50 +61,98 @@ export interface ExplainResult {
   features: string[];
 }
 
+export interface PredictResult {
+  model: LifetimeInferenceModel;
+  /** The horizon used, in the model's time unit. */
+  horizon: number;
+  predictions: LifetimePrediction[];
+}
+
+export interface PredictOptions {
+  /** In the model's time unit; default the core's `horizonDays` converted to it. */
+  horizon?: number;
+  version?: string;
+  /** How the request names its list of customers, for errors (`customers[2]`, `rows[2]`). */
+  field?: string;
+}
+
 /** Limits the core enforces on every request, whatever the protocol. */
 export type CoreLimits = NormalizeLimits;
 
 export const DEFAULT_CORE_LIMITS: CoreLimits = { maxRows: 10_000, maxProblems: 10 };
 
-/** The model registry plus the validate-then-score path every adapter shares. */
+export interface CoreOptions {
+  /** Default lifetime horizon in days (churn.yaml lifetime.horizon_days); default 90. */
+  horizonDays?: number;
+  /** Called after every successful inference with the model used and the number of rows. */
+  onScored?: (model: ServedModel, rows: number) => void;
+}
+
+function isModelName(name: string): name is ModelName {
+  return (MODEL_NAMES as readonly string[]).includes(name);
+}
+
+function unknownModel(name: string): NotFoundError {
+  return new NotFoundError(`unknown model "${name}": this server serves ${MODEL_NAMES.join(", ")}`);
+}
+
+/** The model registry plus the validate-then-infer path every adapter shares. */
 export class InferenceCore {
-  private readonly models = new Map<string, InferenceModel>();
+  // One typed slot per name, so `model("lifetime")` is a LifetimeInferenceModel without a cast.
+  private readonly served: { [N in ModelName]?: ModelOf<N> } = {};
+  private readonly problems = new Map<ModelName, string>();
   private readonly features = new WeakMap<InferenceModel, string[]>();
+  private readonly horizonDays: number;
+  private readonly onScored: (model: ServedModel, rows: number) => void;
 
   constructor(
     readonly limits: CoreLimits = DEFAULT_CORE_LIMITS,
-    private readonly onScored: (model: InferenceModel, rows: number) => void = () => {},
-  ) {}
+    options: CoreOptions = {},
+  ) {
+    this.horizonDays = options.horizonDays ?? 90;
+    this.onScored = options.onScored ?? (() => {});
+  }
 
   /** Put a fully loaded model in service; requests already running keep the previous one. */
-  install(model: InferenceModel): InferenceModel | undefined {
-    const previous = this.models.get(model.name);
-    this.models.set(model.name, model);
+  install(model: ServedModel): ServedModel | undefined {
+    const previous = this.served[model.name];
+    if (model.name === "churn") this.served.churn = model;
+    else this.served.lifetime = model;
+    this.problems.delete(model.name);
     return previous;
   }
 
-  /** Names of the models currently loaded. */
-  loaded(): InferenceModel[] {
-    return [...this.models.values()];
+  /**
+   * Remember why the named model could not be loaded (requests are told while
+   * none is served; a served model stays), or forget it with `undefined`.
+   */
+  setProblem(name: ModelName, problem: string | undefined): void {
+    if (problem === undefined) this.problems.delete(name);
+    else this.problems.set(name, problem);
   }
 
-  /** True when the named model is loaded (or, without a name, when every expected model is). */
-  ready(name?: string): boolean {
-    if (name !== undefined) return this.models.has(name);
-    return MODEL_NAMES.every((n) => this.models.has(n));
+  /** The models currently loaded. */
+  loaded(): ServedModel[] {
+    return MODEL_NAMES.flatMap((name) => this.served[name] ?? []);
+  }
+
+  /** True when the named model is loaded. */
+  has(name: ModelName): boolean {
+    return this.served[name] !== undefined;
   }
 
   /**
    * The model to use for a request: 404 for a name or version we do not serve,
-   * 503 while a known model is still loading (a retry will succeed).
+   * 503 while a known model is not loaded (with the reason, when a load failed).
    */
-  model(name: string, version?: string): InferenceModel {
-    const model = this.models.get(name);
+  model<N extends ModelName>(name: N, version?: string): ModelOf<N>;
+  model(name: string, version?: string): ServedModel;
+  model(name: string, version?: string): ServedModel {
+    if (!isModelName(name)) throw unknownModel(name);
+    const model = this.served[name];
     if (!model) {
-      if ((MODEL_NAMES as readonly string[]).includes(name)) {
-        throw new TransientError(`model ${name} is not loaded yet: retry shortly`);
-      }
-      throw new NotFoundError(`unknown model "${name}": this server serves ${MODEL_NAMES.join(", ")}`);
+      const problem = this.problems.get(name);
+      throw new TransientError(problem ? `${ABSENT[name]} (${problem})` : ABSENT[name]);
     }
     if (version !== undefined && version !== model.version) {
       throw new NotFoundError(`model ${name} version ${version} is not served (serving ${model.version})`);
@@ -95,7 +172,7 @@ export class InferenceCore {
 
   /** Validate raw rows against the model's schema and score them. */
   score(name: string, rows: RawRow[], version?: string): ScoreResult {
-    const model = this.model(name, version);
+    const model = this.churnModel(name, version, "scores rows");
     const features = normalizeRows(model.schema, rows, this.limits);
     const scored = model.score(features);
     this.onScored(model, scored.length);
@@ -104,8 +181,42 @@ export class InferenceCore {
 
   /** Validate raw rows against the model's schema and explain them. */
   explain(name: string, rows: RawRow[], version?: string): ExplainResult {
-    const model = this.model(name, version);
+    const model = this.churnModel(name, version, "explains rows");
     const features = normalizeRows(model.schema, rows, this.limits);
     return { model, explanations: model.explain(features), features: this.featureNames(model) };
+  }
+
+  /** The lifetime horizon used when a request gives none, in the model's time unit. */
+  defaultHorizon(model: LifetimeInferenceModel): number {
+    return this.horizonDays / DAYS_PER_UNIT[model.timeUnit];
+  }
+
+  /**
+   * P(alive) and expected purchases of validated histories from the lifetime
+   * model; a 422 naming the customer when the model gives no finite answer.
+   */
+  predict(customers: readonly CustomerHistory[], options: PredictOptions = {}): PredictResult {
+    const model = this.model("lifetime", options.version);
+    const horizon = options.horizon ?? this.defaultHorizon(model);
+    const predictions = model.predict(customers, horizon);
+    predictions.forEach((p, i) => {
+      if (!Number.isFinite(p.probAlive) || !Number.isFinite(p.expectedPurchases)) {
+        throw new InputError(
+          `${options.field ?? "rows"}[${i}]: the model gives no finite prediction for this history`,
+        );
+      }
+    });
+    this.onScored(model, predictions.length);
+    return { model, horizon, predictions };
+  }
+
+  /**
+   * The churn model for `score`/`explain`. Asking another known model for
+   * them is a 404 whether or not it is loaded: it will never answer them.
+   */
+  private churnModel(name: string, version: string | undefined, what: string): InferenceModel {
+    if (name === "churn") return this.model("churn", version);
+    if (isModelName(name)) throw new NotFoundError(`model ${name} does not serve this: only churn ${what}`);
+    throw unknownModel(name);
   }
 }

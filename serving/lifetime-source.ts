@@ -1,33 +1,15 @@
-import { InputError } from "../components/common/errors.js";
+import { LIFETIME_MODELS_PREFIX } from "../components/common/layout/index.js";
 import type { ObjectInfo, Storage } from "../components/common/storage/index.js";
-import type { TimeUnit } from "../components/lifetime/summary.js";
-import type { BgNbdParams } from "../components/models/lifetime/bgnbd.js";
-import { parseLifetimeModel } from "../components/models/lifetime/params.js";
+import type { LifetimeInferenceModel } from "../components/models/lifetime/model.js";
+import type { ModelSource } from "./core.js";
 
 /**
- * Where `POST /predict` gets its lifetime (BG/NBD) model: the newest
- * `models/lifetime/*.json` in the bucket, as written by fit-lifetime. The
- * model is optional: a bucket without one still serves churn.
+ * A ModelSource for the `lifetime` model: the newest `models/lifetime/*.json`
+ * in the bucket, as written by fit-lifetime. It loads through a loader given
+ * to it (`loadLifetimeModel` of the model family), as `championSource` does
+ * for churn, and polls the listing. A bucket without a lifetime model gives
+ * null (nothing to load), not an error: churn is served without it.
  */
-export const LIFETIME_PREFIX = "models/lifetime/";
-
-/** A loaded lifetime model, ready to answer /predict. */
-export interface LoadedLifetime {
-  /** model_version: the file name without `.json` (fit-lifetime names it by content hash). */
-  version: string;
-  /** The object it was loaded from. */
-  object: string;
-  params: BgNbdParams;
-  /** Unit of frequency's window, recency, T and the horizon. */
-  timeUnit: TimeUnit;
-}
-
-/** Loads the current lifetime model (null when there is none) and optionally reports changes. */
-export interface LifetimeSource {
-  load(): Promise<LoadedLifetime | null>;
-  /** Call `onChange` when a different model may be current; returns a function that stops watching. */
-  watch?(onChange: () => void): () => void;
-}
 
 export interface LifetimeSourceOptions {
   /** How often to list models/lifetime/, in milliseconds. */
@@ -38,8 +20,8 @@ export interface LifetimeSourceOptions {
 
 /** The newest model object by update time (name breaks ties so the choice is stable). */
 async function newest(storage: Storage): Promise<ObjectInfo | null> {
-  const objects = (await storage.list(LIFETIME_PREFIX)).filter(
-    (o) => o.name.endsWith(".json") && !o.name.slice(LIFETIME_PREFIX.length).includes("/"),
+  const objects = (await storage.list(LIFETIME_MODELS_PREFIX)).filter(
+    (o) => o.name.endsWith(".json") && !o.name.slice(LIFETIME_MODELS_PREFIX.length).includes("/"),
   );
   let best: ObjectInfo | null = null;
   for (const o of objects) {
@@ -50,33 +32,24 @@ async function newest(storage: Storage): Promise<ObjectInfo | null> {
   return best;
 }
 
-/** Parse and check a stored lifetime model document; `object` names it in errors. */
-export function toLoadedLifetime(text: string, object: string): LoadedLifetime {
-  const doc = parseLifetimeModel(text, object);
-  if (doc.model !== "bgnbd") {
-    // Pareto/NBD has no conditional expected purchases in components/lifetime yet.
-    throw new InputError(`${object}: model "${doc.model}" is not served by /predict (only bgnbd)`);
-  }
-  const name = object.slice(object.lastIndexOf("/") + 1);
-  return {
-    version: name.replace(/\.json$/, ""),
-    object,
-    params: { ...doc.params },
-    timeUnit: doc.time_unit,
-  };
-}
-
-/** Follow the newest lifetime model of `storage`, polling the listing. */
-export function lifetimeSource(storage: Storage, options: LifetimeSourceOptions = {}): LifetimeSource {
+/** Follow the newest lifetime model of `storage`, parsing each document with `load` (text, object name). */
+export function lifetimeSource(
+  storage: Storage,
+  load: (text: string, object: string) => LifetimeInferenceModel,
+  options: LifetimeSourceOptions = {},
+): ModelSource<"lifetime"> {
   const pollMs = options.pollMs ?? 5_000;
   const key = (o: ObjectInfo | null) => (o ? `${o.name}@${o.generation}` : "");
   let seen: string | undefined;
   return {
+    name: "lifetime",
     async load() {
+      // The object seen is noted before reading: a broken newest file is not retried at every
+      // poll, only when the listing changes again (a newer file, or this one rewritten).
       const info = await newest(storage);
       seen = key(info);
       if (!info) return null;
-      return toLoadedLifetime(await storage.readText(info.name), info.name);
+      return load(await storage.readText(info.name), info.name);
     },
     watch(onChange) {
       let busy = false;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { bgnbdInferenceModel } from "../components/models/lifetime/model.js";
 import type { ModelServer } from "./server.js";
 import { fakeServer, loadFixtures } from "./testing/index.js";
 
@@ -64,8 +65,8 @@ function check(method: string, url: string, status: number, contentType: string,
 beforeAll(async () => {
   // A lifetime model (CDNOW parameters) so POST /predict answers too.
   const params = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
-  const lifetime = { version: "lifetime-0123456789ab", object: "models/lifetime/x.json", params };
-  ({ server } = await fakeServer({ lifetime: { load: async () => ({ ...lifetime, timeUnit: "week" }) } }));
+  const lifetime = bgnbdInferenceModel(params, "week", "lifetime-0123456789ab");
+  ({ server } = await fakeServer({ lifetime: { name: "lifetime", load: async () => lifetime } }));
   routes.push(...server.routes);
 });
 afterAll(async () => {

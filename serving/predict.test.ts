@@ -10,21 +10,22 @@ import {
   bgnbdExpectedPurchases,
   bgnbdProbAlive,
 } from "../components/models/lifetime/bgnbd.js";
+import {
+  bgnbdInferenceModel,
+  type LifetimeInferenceModel,
+  loadLifetimeModel,
+} from "../components/models/lifetime/model.js";
 import { LIFETIME_FORMAT } from "../components/models/lifetime/params.js";
-import { type LifetimeSource, type LoadedLifetime, lifetimeSource } from "./lifetime-source.js";
-import { type ModelServer, NO_LIFETIME_MODEL } from "./server.js";
+import { type ModelSource, NO_LIFETIME_MODEL } from "./core.js";
+import { lifetimeSource } from "./lifetime-source.js";
+import type { ModelServer } from "./server.js";
 import { fakeServer } from "./testing/index.js";
 
 // POST /predict through HTTP (inject): success bodies against the BG/NBD
 // functions called directly, every error status and message, the optional
 // model (503 without one), and each body against serving/openapi.yaml.
 const CDNOW: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
-const loaded: LoadedLifetime = {
-  version: "lifetime-0123456789ab",
-  object: "models/lifetime/lifetime-0123456789ab.json",
-  params: CDNOW,
-  timeUnit: "week",
-};
+const loaded = bgnbdInferenceModel(CDNOW, "week", "lifetime-0123456789ab");
 
 const doc = parse(readFileSync(new URL("./openapi.yaml", import.meta.url), "utf8"), { merge: true });
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -42,7 +43,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function serve(lifetime?: LifetimeSource, maxRows?: number): Promise<ModelServer> {
+async function serve(lifetime?: ModelSource<"lifetime">, maxRows?: number): Promise<ModelServer> {
   const { server } = await fakeServer({
     lifetime,
     lifetimeHorizonDays: 91,
@@ -51,7 +52,10 @@ async function serve(lifetime?: LifetimeSource, maxRows?: number): Promise<Model
   servers.push(server);
   return server;
 }
-const fixed = (model: LoadedLifetime | null): LifetimeSource => ({ load: async () => model });
+const fixed = (model: LifetimeInferenceModel | null): ModelSource<"lifetime"> => ({
+  name: "lifetime",
+  load: async () => model,
+});
 
 async function post(server: ModelServer, payload: unknown, contentType = "application/json") {
   const r = await server.app.inject({
@@ -90,7 +94,7 @@ describe("POST /predict", () => {
   });
 
   it("defaults the horizon to lifetime.horizon_days in the model's unit", async () => {
-    const server = await serve(fixed({ ...loaded, timeUnit: "day" }));
+    const server = await serve(fixed(bgnbdInferenceModel(CDNOW, "day", loaded.version)));
     const c = { frequency: 3, recency: 100, T: 200 };
     const { status, body } = await post(server, { customers: [c] });
     expect(status).toBe(200);
@@ -226,7 +230,7 @@ describe("lifetime model source", () => {
       "models/lifetime/lifetime-cccccccccccc.json": [model({ ...CDNOW, r: 0.9 }), 1_000_000],
       "models/lifetime/notes.txt": ["x", 4_000_000],
     });
-    const server = await serve(lifetimeSource(storage));
+    const server = await serve(lifetimeSource(storage, loadLifetimeModel));
     const c = { frequency: 2, recency: 30.43, T: 38.86 };
     const r = await post(server, { customers: [c] });
     expect(r.body.model_version).toBe("lifetime-bbbbbbbbbbbb");
@@ -241,7 +245,7 @@ describe("lifetime model source", () => {
       ],
       "models/lifetime/lifetime-eeeeeeeeeeee.json": ['{"format": "nope"}', 2_000],
     });
-    const server = await serve(lifetimeSource(storage));
+    const server = await serve(lifetimeSource(storage, loadLifetimeModel));
     expect(server.ready()).toBe(true);
     const r = await post(server, { customers: [{ frequency: 1, recency: 1, T: 2 }] });
     expect(r.status).toBe(503);
@@ -258,7 +262,7 @@ describe("lifetime model source", () => {
         1_000,
       ],
     });
-    const server = await serve(lifetimeSource(storage));
+    const server = await serve(lifetimeSource(storage, loadLifetimeModel));
     const r = await post(server, { customers: [{ frequency: 1, recency: 1, T: 2 }] });
     expect(r.status).toBe(503);
     expect(r.body.error).toMatch(
@@ -268,11 +272,11 @@ describe("lifetime model source", () => {
 
   it("follows models/lifetime/ by polling: a model written later is served without a restart", async () => {
     const storage = await bucket({});
-    const server = await serve(lifetimeSource(storage, { pollMs: 20 }));
+    const server = await serve(lifetimeSource(storage, loadLifetimeModel, { pollMs: 20 }));
     const payload = { customers: [{ frequency: 1, recency: 1, T: 2 }] };
     expect((await post(server, payload)).status).toBe(503);
     await storage.write("models/lifetime/lifetime-aaaaaaaaaaaa.json", model({ ...CDNOW }));
-    for (let i = 0; i < 100 && !server.lifetimeModel; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !server.core.has("lifetime"); i++) await new Promise((r) => setTimeout(r, 20));
     expect((await post(server, payload)).body.model_version).toBe("lifetime-aaaaaaaaaaaa");
   });
 
@@ -280,11 +284,11 @@ describe("lifetime model source", () => {
     const storage = await bucket({
       "models/lifetime/lifetime-aaaaaaaaaaaa.json": [model({ ...CDNOW }), 1_000],
     });
-    const server = await serve(lifetimeSource(storage));
+    const server = await serve(lifetimeSource(storage, loadLifetimeModel));
     const payload = { customers: [{ frequency: 1, recency: 1, T: 2 }] };
     expect((await post(server, payload)).body.model_version).toBe("lifetime-aaaaaaaaaaaa");
     await storage.write("models/lifetime/lifetime-bbbbbbbbbbbb.json", model({ ...CDNOW, r: 0.5 }));
-    await server.reloadLifetime();
+    await server.reload("lifetime");
     expect((await post(server, payload)).body.model_version).toBe("lifetime-bbbbbbbbbbbb");
   });
 });

@@ -1,11 +1,15 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { type ChurnError, messageOf, NotFoundError } from "../components/common/errors.js";
+import { type ChurnError, messageOf, NotFoundError, UsageError } from "../components/common/errors.js";
 import { type Logger, silentLogger } from "../components/common/log.js";
-import type { InferenceModel } from "../components/models/inference.js";
 import { encodeSeldonError } from "./codecs/seldon.js";
-import { DEFAULT_CORE_LIMITS, InferenceCore, type ModelSource } from "./core.js";
+import {
+  DEFAULT_CORE_LIMITS,
+  InferenceCore,
+  type ModelName,
+  type ModelSource,
+  type ServedModel,
+} from "./core.js";
 import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
-import type { LifetimeSource, LoadedLifetime } from "./lifetime-source.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
 import { predictRoutes } from "./protocols/predict.js";
@@ -13,29 +17,30 @@ import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
 
 /**
- * The model server: one InferenceCore, the V2 and Seldon v1 adapters on
- * Fastify, Prometheus metrics, model loading with atomic hot swap, and a
- * graceful close. Listening and signals live in run.ts so tests can drive
- * this through `app.inject` without sockets.
+ * The model server: one InferenceCore, the V2, Seldon v1 and /predict
+ * adapters on Fastify, Prometheus metrics, model loading with atomic hot
+ * swap (one path for every model), and a graceful close. Listening and
+ * signals live in run.ts so tests can drive this through `app.inject`
+ * without sockets.
  */
 
 export interface ServerOptions {
-  /** Where the served models come from; one per model name. */
+  /** Where the served models come from: at most one source per model name. */
   sources: ModelSource[];
+  /**
+   * Models the server cannot be ready without; a failed first load of one of
+   * them fails `start()`. Default `["churn"]`: the lifetime model is optional.
+   */
+  required?: readonly ModelName[];
   logger?: Logger;
   limits?: Partial<ServerLimits>;
   /** Include process metrics (CPU, memory, event loop) in /metrics; default true. */
   processMetrics?: boolean;
   serverName?: string;
   serverVersion?: string;
-  /** The lifetime (BG/NBD) model for `POST /predict`; optional, churn is served without it. */
-  lifetime?: LifetimeSource;
-  /** Default /predict horizon in days (churn.yaml lifetime.horizon_days); default 90. */
+  /** Default lifetime horizon in days (churn.yaml lifetime.horizon_days); default 90. */
   lifetimeHorizonDays?: number;
 }
-
-/** What /predict answers (503) while no lifetime model is loaded. */
-export const NO_LIFETIME_MODEL = "no lifetime model: run `churn pipeline run lifetime`";
 
 interface RouteConfig {
   protocol?: "v2" | "seldon";
@@ -51,26 +56,30 @@ export class ModelServer {
   readonly routes: string[] = [];
   private readonly logger: Logger;
   private readonly sources: ModelSource[];
-  private readonly options: ServerOptions;
+  private readonly required: ReadonlySet<ModelName>;
   private readonly unwatch: Array<() => void> = [];
+  /** Per source, the load running now; calls meanwhile set `pending` for one more after it. */
   private readonly reloading = new Map<ModelSource, Promise<void>>();
   private readonly pending = new Set<ModelSource>();
   private accepting = true;
-  /** The lifetime model in service (hot swapped like the churn model). */
-  lifetimeModel: LoadedLifetime | undefined;
-  private lifetimeProblem: string | undefined;
-  private lifetimeLoading: Promise<void> | undefined;
-  private lifetimeAgain = false;
 
   constructor(options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.logger = options.logger ?? silentLogger;
     this.sources = options.sources;
-    this.options = options;
+    const names = new Set<ModelName>();
+    for (const source of this.sources) {
+      if (names.has(source.name)) throw new UsageError(`two model sources for model ${source.name}`);
+      names.add(source.name);
+    }
+    this.required = new Set(options.required ?? ["churn"]);
     this.metrics = createMetrics(options.processMetrics ?? true);
     this.core = new InferenceCore(
       { maxRows: this.limits.maxRows, maxProblems: DEFAULT_CORE_LIMITS.maxProblems },
-      (model, rows) => this.metrics.rows.inc({ model: model.name, version: model.version }, rows),
+      {
+        horizonDays: options.lifetimeHorizonDays ?? 90,
+        onScored: (model, rows) => this.metrics.rows.inc({ model: model.name, version: model.version }, rows),
+      },
     );
     this.app = Fastify({
       logger: false,
@@ -138,16 +147,10 @@ export class ModelServer {
       serverName: options.serverName ?? "churn-serving",
       serverVersion: options.serverVersion ?? "0.1.0",
       accepting: () => this.accepting,
+      ready: () => this.ready(),
     });
     app.register(seldonRoutes, { core: this.core });
-    app.register(predictRoutes, {
-      model: () => this.lifetimeModel,
-      missing: () =>
-        this.lifetimeProblem ? `${NO_LIFETIME_MODEL} (${this.lifetimeProblem})` : NO_LIFETIME_MODEL,
-      horizonDays: options.lifetimeHorizonDays ?? 90,
-      maxRows: this.limits.maxRows,
-      accepting: () => this.accepting,
-    });
+    app.register(predictRoutes, { core: this.core });
   }
 
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {
@@ -157,97 +160,77 @@ export class ModelServer {
     return protocol === "seldon" ? encodeSeldonError(error) : encodeV2Error(error);
   }
 
-  /** Load every model (in parallel) and start following their sources; rejects if a first load fails. */
+  /**
+   * Load every model (in parallel) and start following their sources. Rejects
+   * when the first load of a required model fails; any other failed load is
+   * logged and the server starts without that model.
+   */
   async start(): Promise<void> {
-    await Promise.all([...this.sources.map((source) => this.load(source, true)), this.reloadLifetime()]);
+    await Promise.all(this.sources.map((source) => this.reloadSource(source, true)));
     for (const source of this.sources) {
-      if (source.watch) this.unwatch.push(source.watch(() => void this.reload(source)));
+      if (source.watch) this.unwatch.push(source.watch(() => void this.reloadSource(source)));
     }
-    const lifetime = this.options.lifetime;
-    if (lifetime?.watch) this.unwatch.push(lifetime.watch(() => void this.reloadLifetime()));
   }
 
   /**
-   * Load the lifetime model again (calls during a load coalesce into one
-   * more). Never rejects: the model is optional, so a failed load is logged
-   * and the previous model, if any, stays in service.
+   * Load the named model's source again (every source without a name) and
+   * swap the model in once fully loaded. Never rejects: a failed load keeps
+   * the served model.
    */
-  reloadLifetime(): Promise<void> {
-    const source = this.options.lifetime;
-    if (!source) return Promise.resolve();
-    if (this.lifetimeLoading) {
-      this.lifetimeAgain = true;
-      return this.lifetimeLoading;
-    }
-    this.lifetimeLoading = (async () => {
-      try {
-        const model = await source.load();
-        this.lifetimeProblem = undefined;
-        if (!model) return;
-        const previous = this.lifetimeModel;
-        this.lifetimeModel = model;
-        if (previous?.version !== model.version) {
-          this.metrics.modelInfo.set({ model: "lifetime", version: model.version }, 1);
-          if (previous) this.metrics.modelInfo.remove({ model: "lifetime", version: previous.version });
-          this.logger.info(previous ? "lifetime model swapped" : "lifetime model loaded", {
-            version: model.version,
-            previous: previous?.version,
-          });
-        }
-      } catch (error) {
-        this.lifetimeProblem = messageOf(error);
-        this.metrics.loads.inc({ model: "lifetime", result: "error" });
-        this.logger.error("lifetime model load failed", { error: this.lifetimeProblem });
-      } finally {
-        this.lifetimeLoading = undefined;
-        if (this.lifetimeAgain && this.accepting) {
-          this.lifetimeAgain = false;
-          void this.reloadLifetime();
-        }
-      }
-    })();
-    return this.lifetimeLoading;
+  async reload(name?: ModelName): Promise<void> {
+    const sources = this.sources.filter((s) => name === undefined || s.name === name);
+    // Only start() hears of a failed first load (it may still be running when this is called).
+    await Promise.all(sources.map((s) => this.reloadSource(s).catch(() => {})));
   }
 
   /**
-   * Load the source's model again and swap it in once fully loaded. Calls
-   * while a load runs coalesce into one more load after it; a failed load
-   * keeps the served model.
+   * The one load path of every model. Per source, calls while a load runs
+   * coalesce into one more load after it; sources never wait for each other,
+   * so a slow churn bundle does not delay a lifetime swap.
    */
-  reload(source: ModelSource = this.sources[0]!): Promise<void> {
+  private reloadSource(source: ModelSource, first = false): Promise<void> {
     const running = this.reloading.get(source);
     if (running) {
       this.pending.add(source);
       return running;
     }
-    const run = (async () => {
-      try {
-        await this.load(source, false);
-      } catch {
-        // Logged and counted in load(); the served model stays.
-      } finally {
-        this.reloading.delete(source);
-        if (this.pending.delete(source) && this.accepting) void this.reload(source);
-      }
-    })();
+    const run = this.load(source, first).finally(() => {
+      this.reloading.delete(source);
+      if (this.pending.delete(source) && this.accepting) void this.reloadSource(source);
+    });
     this.reloading.set(source, run);
     return run;
   }
 
-  private async load(source: ModelSource, first: boolean): Promise<InferenceModel> {
+  /**
+   * One load of a source: install its model, or record why there is none.
+   * Throws only for a failed first load of a required model (start() fails);
+   * otherwise the failure is logged, counted, and told to requests while no
+   * model of that name is served.
+   */
+  private async load(source: ModelSource, first: boolean): Promise<void> {
+    const name = source.name;
     const started = performance.now();
-    let model: InferenceModel;
+    let model: ServedModel | null;
     try {
       model = await source.load();
+      // `ModelSource` of any name does not tie the name to the model in its type: check it here.
+      if (model && model.name !== name) throw new Error(`the ${name} source loaded a ${model.name} model`);
     } catch (error) {
-      this.metrics.loads.inc({ model: "unknown", result: "error" });
+      const problem = messageOf(error);
+      this.core.setProblem(name, problem);
+      this.metrics.loads.inc({ model: name, result: "error" });
       this.logger.error(
-        first ? "model load failed" : "model reload failed; still serving the previous model",
-        {
-          error: messageOf(error),
-        },
+        this.core.has(name) ? "model reload failed; still serving the previous model" : "model load failed",
+        { model: name, error: problem },
       );
-      throw error;
+      if (first && this.required.has(name)) throw error;
+      return;
+    }
+    if (!model) {
+      // Nothing to load (e.g. no lifetime model in the bucket yet): not a failure.
+      this.core.setProblem(name, undefined);
+      return;
     }
     const seconds = (performance.now() - started) / 1000;
     const previous = this.core.install(model);
@@ -265,12 +248,15 @@ export class ModelServer {
         seconds: Number(seconds.toFixed(3)),
       });
     }
-    return model;
   }
 
-  /** True while the server accepts requests and every model is loaded. */
+  /**
+   * The one readiness rule (/v2/health/ready): accepting requests, at least
+   * one model loaded, and every required model among them.
+   */
   ready(): boolean {
-    return this.accepting && this.core.ready();
+    if (!this.accepting || this.core.loaded().length === 0) return false;
+    return [...this.required].every((name) => this.core.has(name));
   }
 
   /**
@@ -281,7 +267,7 @@ export class ModelServer {
     this.accepting = false;
     for (const stop of this.unwatch.splice(0)) stop();
     await this.app.close();
-    await Promise.allSettled([...this.reloading.values(), this.lifetimeLoading]);
+    await Promise.allSettled(this.reloading.values());
   }
 }
 

@@ -68,28 +68,29 @@ export function registerServe(program: Command, wrap: Wrap): void {
           { championSource },
           { loadChampionModel },
           { lifetimeSource },
+          { loadLifetimeModel },
           { runUntilSignal },
           { createModelServer },
         ] = await Promise.all([
           import("../../serving/champion-source.js"),
           import("../../components/models/predictor.js"),
           import("../../serving/lifetime-source.js"),
+          import("../../components/models/lifetime/model.js"),
           import("../../serving/run.js"),
           import("../../serving/server.js"),
         ]);
         const logger = ctx.logger.child({ component: "serve" });
-        const source = championSource(storage, loadChampionModel, {
+        // Both models the same way: a source following the bucket, with the family's loader.
+        const watching = (failure: string) => ({
           pollMs,
-          onPollError: (error) => logger.warn(`could not check ${CHAMPION_OBJECT}`, { error: String(error) }),
+          onPollError: (error: unknown) => logger.warn(failure, { error: String(error) }),
         });
-        const lifetime = lifetimeSource(storage, {
-          pollMs,
-          onPollError: (error) =>
-            logger.warn(`could not list ${LIFETIME_MODELS_PREFIX}`, { error: String(error) }),
-        });
+        const sources = [
+          championSource(storage, loadChampionModel, watching(`could not check ${CHAMPION_OBJECT}`)),
+          lifetimeSource(storage, loadLifetimeModel, watching(`could not list ${LIFETIME_MODELS_PREFIX}`)),
+        ];
         const server = await createModelServer({
-          sources: [source],
-          lifetime,
+          sources,
           lifetimeHorizonDays: await horizonDays(storage, logger),
           logger,
           limits: { maxRows, bodyBytes },

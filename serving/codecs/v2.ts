@@ -71,6 +71,8 @@ export interface DecodedRequest {
   outputs?: string[];
   /** The reasons output was asked for with parameters.format "json". */
   reasonsJson?: boolean;
+  /** The request's parameters (the lifetime model reads `horizon` there). */
+  parameters?: Record<string, unknown>;
 }
 
 function columnsParameter(value: unknown, where: string): string[] | undefined {
@@ -160,6 +162,7 @@ export function decodeInferRequest(body: unknown): DecodedRequest {
   }
   const decoded: DecodedRequest = { rows };
   if (request.id !== undefined) decoded.id = request.id;
+  if (request.parameters) decoded.parameters = request.parameters;
   if (request.outputs) decoded.outputs = request.outputs.map((o) => o.name);
   const reasons = request.outputs?.find((o) => o.name === "reasons");
   if (reasons?.parameters?.format === REASONS_JSON_FORMAT) decoded.reasonsJson = true;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type ChurnError, NotFoundError } from "../../components/common/errors.js";
+import { decodeLifetimeInfer, encodeLifetimeInferResponse, lifetimeMetadata } from "../codecs/lifetime.js";
 import {
   checkOutputs,
   decodeInferRequest,
@@ -11,7 +12,8 @@ import type { InferenceCore } from "../core.js";
 
 /**
  * Open Inference Protocol V2 adapter (REST): health, server and model
- * metadata, infer, and explain (our extension, same request shape). Thin: it
+ * metadata, infer, and explain (our extension, same request shape), for every
+ * model of the core (`churn` and `lifetime`: each has its own codec). Thin: it
  * decodes, calls the core, encodes. Errors take the protocol's shape
  * `{"error": "..."}` through `encodeV2Error`, the one mapping for V2.
  */
@@ -21,6 +23,8 @@ export interface V2Options {
   serverVersion: string;
   /** False while the server drains: readiness turns off before connections close. */
   accepting: () => boolean;
+  /** The server's readiness rule (ModelServer.ready). */
+  ready: () => boolean;
 }
 
 interface ModelParams {
@@ -41,7 +45,7 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.get("/v2/health/live", { config }, async () => ({ live: true }));
 
   app.get("/v2/health/ready", { config }, async (_request, reply) => {
-    const ready = options.accepting() && core.ready();
+    const ready = options.ready();
     // As MLServer and Triton do: 200 means ready, a 4xx means not (yet).
     return reply.code(ready ? 200 : 400).send({ ready });
   });
@@ -54,7 +58,10 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
     const { name, version } = request.params;
-    return modelMetadata(core.model(name, version));
+    const model = core.model(name, version);
+    return model.name === "lifetime"
+      ? lifetimeMetadata(model, core.defaultHorizon(model))
+      : modelMetadata(model);
   };
   app.get("/v2/models/:name", { config }, metadata);
   app.get("/v2/models/:name/versions/:version", { config }, metadata);
@@ -76,6 +83,14 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>) => {
     const { name, version } = request.params;
+    if (name === "lifetime") {
+      // The model first: while none is loaded the answer is 503 whatever the body, as on /predict.
+      const model = core.model("lifetime", version);
+      const decoded = decodeInferRequest(request.body);
+      const { customers, horizon } = decodeLifetimeInfer(decoded, core.limits.maxRows);
+      const result = core.predict(customers, { horizon, version: model.version, field: "rows" });
+      return encodeLifetimeInferResponse(result.model, result.horizon, result.predictions, decoded);
+    }
     const decoded = decodeInferRequest(request.body);
     checkOutputs(decoded.outputs, name);
     const { model, scored } = core.score(name, decoded.rows, version);

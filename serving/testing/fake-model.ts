@@ -6,7 +6,7 @@ import type {
   InferenceModel,
   ScoredRow,
 } from "../../components/models/inference.js";
-import type { ModelSource } from "../core.js";
+import type { ModelName, ModelOf, ModelSource } from "../core.js";
 
 /**
  * A small deterministic stand-in for the real inference core, for protocol
@@ -88,17 +88,18 @@ export function fakeModel(schema: DatasetSchema, options: FakeModelOptions = {})
   };
 }
 
-/** A ModelSource over a changeable fake model, with an optional load delay, for reload tests. */
-export class FakeSource implements ModelSource {
+/** A ModelSource over a changeable model, with an optional load delay, for reload tests. */
+export class FakeModelSource<N extends ModelName> implements ModelSource<N> {
   private listeners = new Set<() => void>();
   loads = 0;
   constructor(
-    public next: () => InferenceModel,
+    readonly name: N,
+    public next: () => ModelOf<N> | null,
     public delayMs = 0,
   ) {}
 
   /** Load the current model, after the configured delay. */
-  async load(): Promise<InferenceModel> {
+  async load(): Promise<ModelOf<N> | null> {
     this.loads++;
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     return this.next();
@@ -111,8 +112,15 @@ export class FakeSource implements ModelSource {
   }
 
   /** Switch to another model and signal watchers, as a champion pointer change would. */
-  change(next: () => InferenceModel): void {
+  change(next: () => ModelOf<N> | null): void {
     this.next = next;
     for (const listener of this.listeners) listener();
+  }
+}
+
+/** A churn source over fake models. */
+export class FakeSource extends FakeModelSource<"churn"> {
+  constructor(next: () => InferenceModel, delayMs = 0) {
+    super("churn", next, delayMs);
   }
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { RawRow } from "../../components/models/inference.js";
+import type { ModelSource } from "../core.js";
 import { createModelServer, type ModelServer, type ServerOptions } from "../server.js";
 import { FakeSource, fakeModel } from "./fake-model.js";
 import { testSchema } from "./schema.js";
@@ -9,7 +10,7 @@ import { testSchema } from "./schema.js";
  * What tests and benchmarks need to run the server without a real model:
  * the fake model and source, the test schema, and the shared JSON fixtures.
  */
-export { FakeSource, fakeModel } from "./fake-model.js";
+export { FakeModelSource, FakeSource, fakeModel } from "./fake-model.js";
 export { testSchema } from "./schema.js";
 
 /** A documented request example from serving/fixtures/. */
@@ -36,13 +37,18 @@ export function loadFixtures(): Fixture[] {
     .map((file) => ({ file, ...JSON.parse(readFileSync(FIXTURES + file, "utf8")) }) as Fixture);
 }
 
-/** A server over a fake model (seed 1) on the test schema, loaded and ready, not listening. */
+/**
+ * A server over a fake churn model (seed 1) on the test schema, plus the
+ * lifetime source if one is given, loaded and ready, not listening.
+ */
 export async function fakeServer(
-  options: Partial<ServerOptions> & { source?: FakeSource } = {},
+  options: Partial<ServerOptions> & { source?: FakeSource; lifetime?: ModelSource<"lifetime"> } = {},
 ): Promise<{ server: ModelServer; source: FakeSource }> {
   const schema = testSchema();
-  const source = options.source ?? new FakeSource(() => fakeModel(schema, { seed: 1 }));
-  const server = await createModelServer({ processMetrics: false, ...options, sources: [source] });
+  const { source: given, lifetime, ...rest } = options;
+  const source = given ?? new FakeSource(() => fakeModel(schema, { seed: 1 }));
+  const sources: ModelSource[] = lifetime ? [source, lifetime] : [source];
+  const server = await createModelServer({ processMetrics: false, ...rest, sources });
   await server.start();
   return { server, source };
 }

@@ -1,0 +1,192 @@
+import { z } from "zod";
+import { InputError, UsageError } from "../../components/common/errors.js";
+import type { CustomerHistory } from "../../components/models/lifetime/history.js";
+import type { LifetimeInferenceModel, LifetimePrediction } from "../../components/models/lifetime/model.js";
+import type { Tensor } from "./tensor.js";
+import type { DecodedRequest, InferResponse } from "./v2.js";
+
+/**
+ * Codecs of the lifetime model, pure like the others: the `POST /predict`
+ * body (customers' frequency, recency and T, and an optional horizon) and its
+ * answer, and the same model over V2 (inputs frequency, recency, T; outputs
+ * prob_alive, expected_purchases, FP64). Both protocols validate through
+ * `decodePredictRequest`, so a customer is judged the same way on either.
+ */
+export const LIFETIME_INPUTS = ["frequency", "recency", "T"] as const;
+export const LIFETIME_OUTPUTS = ["prob_alive", "expected_purchases"] as const;
+
+/** Largest frequency, recency, T or horizon accepted: beyond it the special functions lose precision. */
+export const MAX_VALUE = 1e6;
+
+const count = z.number().int().min(0).max(MAX_VALUE);
+const time = z.number().min(0).max(MAX_VALUE);
+
+function requestSchema(maxRows: number) {
+  return z.object({
+    customers: z
+      .array(
+        z
+          .object({
+            id: z.string().max(256).optional(),
+            frequency: count,
+            recency: time,
+            T: time,
+          })
+          .superRefine((c, ctx) => {
+            // Two-decimal inputs can put recency a hair above T (as history.ts allows).
+            if (c.recency > c.T + 1e-9 * Math.max(1, c.T)) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["recency"],
+                message: `must be <= T (got recency ${c.recency}, T ${c.T})`,
+              });
+            }
+            if (c.frequency === 0 && c.recency !== 0) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["recency"],
+                message: `must be 0 when frequency is 0 (got ${c.recency})`,
+              });
+            }
+          }),
+      )
+      .min(1, "must list at least one customer")
+      .max(maxRows, `must list at most ${maxRows} customers`),
+    horizon: z.number().min(0).max(MAX_VALUE).optional(),
+  });
+}
+
+/** A validated customer: its history as the model takes it, and the id to echo. */
+export interface PredictCustomer extends CustomerHistory {
+  id?: string;
+}
+
+export interface PredictRequest {
+  customers: PredictCustomer[];
+  /** In the model's time unit; absent means the server's default. */
+  horizon?: number;
+}
+
+/** `customers[3].recency` from a zod path (`rows[3].recency` when V2 calls the list rows). */
+function fieldName(path: ReadonlyArray<PropertyKey>, list: string): string {
+  let out = "";
+  for (const key of path) {
+    const name = out === "" && key === "customers" ? list : String(key);
+    out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${name}`;
+  }
+  return out || "body";
+}
+
+/** The validated request, or a 400 (wrong shape or types) / 422 (values out of range) naming the field. */
+export function decodePredictRequest(body: unknown, maxRows: number, list = "customers"): PredictRequest {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new UsageError('the request body must be a JSON object {"customers": [...]}');
+  }
+  const parsed = requestSchema(maxRows).safeParse(body);
+  if (parsed.success) {
+    const { customers, horizon } = parsed.data;
+    return {
+      // The tolerance above lets recency exceed T by rounding; the model gets it capped at T.
+      customers: customers.map((c) => ({ ...c, recency: Math.min(c.recency, c.T) })),
+      ...(horizon !== undefined ? { horizon } : {}),
+    };
+  }
+  const issues = parsed.error.issues;
+  const message = issues
+    .slice(0, 5)
+    .map((i) => `${fieldName(i.path, list)}: ${i.message}`)
+    .join("; ");
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
+  // A wrong type is a malformed message; a number outside the model's domain breaks its contract.
+  const malformed = issues.some(
+    (i) => i.code === "invalid_type" && (i as { expected?: string }).expected !== "int",
+  );
+  throw malformed ? new UsageError(message + more) : new InputError(message + more);
+}
+
+/** The `POST /predict` answer: one prediction per customer, in request order. */
+export function encodePredictResponse(
+  model: Pick<LifetimeInferenceModel, "version" | "timeUnit">,
+  horizon: number,
+  customers: readonly PredictCustomer[],
+  predictions: readonly LifetimePrediction[],
+) {
+  return {
+    model_version: model.version,
+    time_unit: model.timeUnit,
+    horizon,
+    predictions: predictions.map((p, i) => ({
+      id: customers[i]?.id ?? null,
+      prob_alive: p.probAlive,
+      expected_purchases: p.expectedPurchases,
+    })),
+  };
+}
+
+function check(names: readonly string[], known: readonly string[], what: "input" | "output"): void {
+  for (const name of names) {
+    if (!known.includes(name)) {
+      const verb = what === "input" ? "takes" : "has";
+      throw new UsageError(`unknown ${what} "${name}": model lifetime ${verb} ${known.join(", ")}`);
+    }
+  }
+}
+
+/**
+ * A decoded V2 infer request as a lifetime request: unknown output or input
+ * names are a 400, then the rows are validated as /predict's customers (errors
+ * name them `rows[i]`), with `parameters.horizon` as the horizon.
+ */
+export function decodeLifetimeInfer(decoded: DecodedRequest, maxRows: number): PredictRequest {
+  check(decoded.outputs ?? [], LIFETIME_OUTPUTS, "output");
+  check(Object.keys(decoded.rows[0] ?? {}), LIFETIME_INPUTS, "input");
+  return decodePredictRequest(
+    { customers: decoded.rows, horizon: decoded.parameters?.horizon },
+    maxRows,
+    "rows",
+  );
+}
+
+/** The V2 infer answer of the lifetime model, honouring the request's outputs filter and echoing its id. */
+export function encodeLifetimeInferResponse(
+  model: Pick<LifetimeInferenceModel, "version" | "timeUnit">,
+  horizon: number,
+  predictions: readonly LifetimePrediction[],
+  request: Pick<DecodedRequest, "id" | "outputs">,
+): InferResponse {
+  const want: readonly string[] = request.outputs ?? LIFETIME_OUTPUTS;
+  const n = predictions.length;
+  const column = {
+    prob_alive: predictions.map((p) => p.probAlive),
+    expected_purchases: predictions.map((p) => p.expectedPurchases),
+  };
+  const outputs: Tensor[] = LIFETIME_OUTPUTS.filter((name) => want.includes(name)).map((name) => ({
+    name,
+    datatype: "FP64",
+    shape: [n],
+    data: column[name],
+  }));
+  return {
+    model_name: "lifetime",
+    model_version: model.version,
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    parameters: { time_unit: model.timeUnit, horizon },
+    outputs,
+  };
+}
+
+/** V2 model metadata of the lifetime model; `horizon` is the default one, in the model's unit. */
+export function lifetimeMetadata(
+  model: Pick<LifetimeInferenceModel, "version" | "timeUnit">,
+  horizon: number,
+) {
+  const tensor = (name: string) => ({ name, datatype: "FP64" as const, shape: [-1] });
+  return {
+    name: "lifetime",
+    versions: [model.version],
+    platform: "churn-js",
+    inputs: LIFETIME_INPUTS.map(tensor),
+    outputs: LIFETIME_OUTPUTS.map(tensor),
+    parameters: { time_unit: model.timeUnit, horizon },
+  };
+}
