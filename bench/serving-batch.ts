@@ -13,6 +13,7 @@
  * server runs as its own process (`churn serve`), as in production; the
  * numbers are for the score step alone (the ingest step is the same in both).
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -21,6 +22,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
 import { runInProcess } from "../cli/main.js";
+import { outputDocSchema } from "../components/common/component/spec.js";
+import { stepOutputObject } from "../components/common/layout/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
 
@@ -80,21 +83,24 @@ try {
   const weekly = (await storage.list("weekly/"))[0]!.name;
   console.log(`example bucket: ${ROWS} weekly rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   t = performance.now();
-  await cli(["train", "--bucket", dir, "--runner", "in-process", "--json"]);
+  await cli(["train", "--bucket", dir, "--json"]);
   console.log(`trained in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const stepSeconds = async (step: string) => {
-    const doc = (await storage.list("runs/")).find((o) => o.name.endsWith(`/steps/${step}/output.json`));
-    const out = JSON.parse(await storage.readText(doc!.name)) as { timings: { seconds: number } };
-    return out.timings.seconds;
+  // Both runs publish output/<stem>/scores.csv (churn score is the score pipeline): read each run's own step.
+  const stepSeconds = async (runId: string) => {
+    const doc = outputDocSchema.parse(JSON.parse(await storage.readText(stepOutputObject(runId, "score"))));
+    return doc.timings.seconds;
+  };
+  // The score steps' own parts (merge-scores of the second run may be a cache hit on the first's bytes).
+  const scoresOf = async (runId: string) => {
+    const doc = outputDocSchema.parse(JSON.parse(await storage.readText(stepOutputObject(runId, "score"))));
+    return storage.readText(doc.outputs.scores!.object);
   };
 
   t = performance.now();
-  const a = JSON.parse(
-    await cli(["score", "--bucket", dir, "--weekly", weekly, "--out", "output/a/scores.csv", "--json"]),
-  );
+  const a = JSON.parse(await cli(["score", "--bucket", dir, "--weekly", weekly, "--json"]));
   const wholeA = (performance.now() - t) / 1000;
-  const inProcess = await stepSeconds("score");
+  const inProcess = await stepSeconds(a.run_id);
 
   const started = await serve(dir);
   server = started.child;
@@ -106,16 +112,15 @@ try {
       dir,
       "--weekly",
       weekly,
-      "--out",
-      "output/b/scores.csv",
+      "--force",
       "--via-server",
       started.address,
       "--json",
     ]),
   );
   const wholeB = (performance.now() - t) / 1000;
-  const viaServer = await stepSeconds("score-via-server");
-  const same = (await storage.readText(a.scores)) === (await storage.readText(b.scores));
+  const viaServer = await stepSeconds(b.run_id);
+  const same = (await scoresOf(a.run_id)) === (await scoresOf(b.run_id));
 
   console.log(
     `
