@@ -27,9 +27,6 @@ export type WeeklyOutcome =
   | { action: "ignored"; object: string; reason: string }
   | { action: "malformed"; reason: string };
 
-/** The create-if-absent marker that makes a redelivered event a no-op (named by the layout module). */
-export const triggerMarker = triggerMarkerObject;
-
 /**
  * Why a finalized object does not start a weekly run, or null when it does:
  * the layout's one trigger rule (the rule `churn watch` and the runner use).
@@ -71,7 +68,7 @@ export async function handleWeeklyUpload(
   }
   const runId = runIdFor("weekly", storage.uri, { name, generation });
   const log2 = log.child({ run_id: runId, object: name, generation });
-  const marker = triggerMarker(runId);
+  const marker = triggerMarkerObject(runId);
   const body = {
     run_id: runId,
     pipeline: "weekly",

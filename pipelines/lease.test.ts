@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isRunId, leaseObject, runIdFor } from "../components/common/layout/index.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
-import { leaseObject, tryAcquireLease } from "./lease.js";
-import { isRunId, runIdFor } from "./run-id.js";
+import { tryAcquireLease } from "./lease.js";
 
 let dir: string;
 let storage: Storage;

@@ -16,9 +16,6 @@ export type LeaseRecord = z.infer<typeof leaseSchema>;
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
-// The lease's object name is part of the bucket layout; re-exported for the lease's callers.
-export { leaseObject };
-
 /** A unique holder id: host, pid and a random tag (so two runners in one process differ). */
 export function newHolderId(): string {
   return `${hostname()}/${process.pid}/${randomBytes(4).toString("hex")}`;

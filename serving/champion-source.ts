@@ -1,4 +1,4 @@
-import { CHAMPION_OBJECT } from "../components/common/bundle/index.js";
+import { CHAMPION_OBJECT } from "../components/common/layout/index.js";
 import type { Storage } from "../components/common/storage/index.js";
 import type { InferenceModel } from "../components/models/inference.js";
 import type { ModelSource } from "./core.js";

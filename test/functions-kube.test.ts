@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { triggerMarkerObject } from "../components/common/layout/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { KubernetesLauncher } from "../functions/kubernetes-launcher.js";
-import { triggerMarker } from "../functions/on-weekly-upload.js";
+
 import { WEEKLY_FUNCTION } from "../functions/register.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
 import { postBinary, postStructured } from "./support/functions.js";
@@ -111,7 +112,7 @@ describe("onWeeklyUpload with the Kubernetes launcher", () => {
 
       const marker = JSON.parse(await storage.readText((await storage.list("runs/"))[0]!.name));
       const runId: string = marker.run_id;
-      expect(await storage.stat(triggerMarker(runId))).not.toBeNull();
+      expect(await storage.stat(triggerMarkerObject(runId))).not.toBeNull();
       const jobs = await cluster.kubeConfig
         .makeApiClient(BatchV1Api)
         .listNamespacedJob({ namespace: "churn", labelSelector: `${LABELS.runId}=${runId}` });

@@ -7,10 +7,11 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { triggerMarkerObject } from "../components/common/layout/index.js";
 import { createLogger } from "../components/common/log.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import { type LaunchRequest, LocalProcessLauncher, type RunLauncher } from "../functions/launcher.js";
-import { triggerMarker } from "../functions/on-weekly-upload.js";
+
 import { MODEL_FUNCTION, registerFunctions, WEEKLY_FUNCTION } from "../functions/register.js";
 import { readRunRecord } from "../pipelines/runner/records.js";
 import { postBinary, postStructured } from "./support/functions.js";
@@ -133,7 +134,7 @@ describe("onWeeklyUpload through functions-framework (file:// bucket, local runn
     expect(response.status).toBeLessThan(300);
     expect(calls).toHaveLength(1);
     runId = calls[0]!.runId;
-    const marker = JSON.parse(await storage.readText(triggerMarker(runId)));
+    const marker = JSON.parse(await storage.readText(triggerMarkerObject(runId)));
     expect(marker).toMatchObject({ run_id: runId, object: weekly.name, generation: weekly.generation });
     expect(logsAbout(`started weekly run ${runId}`)).toHaveLength(1);
 
@@ -219,7 +220,7 @@ describe("onWeeklyUpload through functions-framework (file:// bucket, local runn
     const failed = await postBinary(url, event);
     expect(failed.status).toBeGreaterThanOrEqual(500);
     const runId = calls.at(-1)!.runId;
-    expect(await storage.stat(triggerMarker(runId))).toBeNull();
+    expect(await storage.stat(triggerMarkerObject(runId))).toBeNull();
     expect(logsAbout("will be redelivered")).not.toHaveLength(0);
     inner = {
       async launch(request) {
@@ -230,7 +231,7 @@ describe("onWeeklyUpload through functions-framework (file:// bucket, local runn
     const retried = await postBinary(url, event);
     expect(retried.status).toBeLessThan(300);
     expect(started.map((r) => r.runId)).toEqual([runId]);
-    expect(await storage.stat(triggerMarker(runId))).not.toBeNull();
+    expect(await storage.stat(triggerMarkerObject(runId))).not.toBeNull();
   });
 });
 

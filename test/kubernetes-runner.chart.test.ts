@@ -8,9 +8,10 @@ import { promisify } from "node:util";
 import { AuthorizationV1Api, BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { runIdFor } from "../components/common/layout/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
-import { runIdFor } from "../pipelines/run-id.js";
+
 import { stepJob } from "../pipelines/runner/kubernetes/manifest.js";
 import { podTemplate } from "../pipelines/runner/kubernetes/pod-template.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";

@@ -5,13 +5,15 @@
  * seed gives the same bundle; with no champion and a gate nobody passes,
  * `churn train` exits 3 naming which model reached which ROC-AUC.
  */
+
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleObject, readBundle, readChampion } from "../components/common/bundle/index.js";
+import { readBundle, readChampion } from "../components/common/bundle/index.js";
 import { parseConfig } from "../components/common/config/load.js";
 import { csvField } from "../components/common/csv/write.js";
 import { selectRows } from "../components/common/data/rows.js";
+import { bundleObject } from "../components/common/layout/index.js";
 import { storedColumns } from "../components/common/schema/arrow.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { hashObject, runStep, writeInputDoc } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
-import { CONFIG_OBJECT } from "../../components/common/config/index.js";
+
 import { NotFoundError, UsageError } from "../../components/common/errors.js";
-import { runIdFor, stepPrefix, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
+import { CONFIG_OBJECT, runIdFor, stepPrefix, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import { componentNames, loadComponent } from "../../components/index.js";
 import { ingestSummarySchema } from "../../components/ingest/summary.js";

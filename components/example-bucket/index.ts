@@ -1,5 +1,5 @@
-import { CONFIG_OBJECT } from "../common/config/load.js";
 import { UsageError } from "../common/errors.js";
+import { CONFIG_OBJECT } from "../common/layout/index.js";
 import type { Storage } from "../common/storage/types.js";
 import { exampleConfigText } from "./config.js";
 import { type ExampleStats, exampleRows, MAX_EXAMPLE_ROWS } from "./generate.js";

@@ -1,6 +1,7 @@
 import type { StoredBundle } from "../common/bundle/index.js";
 import type { ComponentContext } from "../common/component/spec.js";
-import { CONFIG_OBJECT, loadConfig } from "../common/config/index.js";
+import { loadConfig } from "../common/config/index.js";
+import { CONFIG_OBJECT } from "../common/layout/index.js";
 import { MlflowClient, MlflowMirror } from "../common/mlflow/index.js";
 
 /**

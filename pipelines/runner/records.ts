@@ -91,9 +91,6 @@ export const runRecordSchema = z.object({
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
 
-// The run record's object name is part of the bucket layout; re-exported for the runner's callers.
-export { runRecordObject };
-
 /**
  * Validate a stored run record: the text must be JSON of the schema. Throws
  * an InputError naming the object (exit 2, HTTP 422) for anything else.

@@ -5,10 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BUNDLE_FORMAT, promote, writeBundle } from "../../components/common/bundle/index.js";
 import type { OutputDoc } from "../../components/common/component/spec.js";
 import { ChurnError, GateRefusedError } from "../../components/common/errors.js";
+import { stemUnder } from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
-import { bundleSchemaObject, ObjectHasher, prefixStem, resolveInputs } from "./resolve.js";
+import { bundleSchemaObject, ObjectHasher, resolveInputs } from "./resolve.js";
 
 let dir: string;
 let storage: Storage;
@@ -36,14 +37,14 @@ const doc = (outputs: OutputDoc["outputs"]): OutputDoc => ({
 const resolve = (s: StepDefinition, upstream = new Map<string, OutputDoc>()) =>
   resolveInputs(s, { storage, hasher: new ObjectHasher(storage), trigger: null, upstream });
 
-describe("prefixStem", () => {
+describe("stemUnder", () => {
   it.each([
     ["weekly/2026-W48.csv", "weekly/", "2026-W48"],
     ["weekly/2026-W48.CSV.gz", "weekly/", "2026-W48"],
     ["labels/w.1.csv", "labels/", "w.1"],
     ["output/w1/scores.csv", "output/", "w1"],
   ])("%s under %s is %s", (name, prefix, stem) => {
-    expect(prefixStem(name, prefix)).toBe(stem);
+    expect(stemUnder(name, prefix)).toBe(stem);
   });
 });
 

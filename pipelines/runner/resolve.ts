@@ -3,13 +3,7 @@ import { hashObject } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
 import { ChurnError, GateRefusedError, NotFoundError } from "../../components/common/errors.js";
 import { hashJson } from "../../components/common/hash.js";
-import {
-  bundleObject,
-  cacheObject as layoutCacheObject,
-  modelSideObject,
-  stemUnder,
-  writtenBy,
-} from "../../components/common/layout/index.js";
+import { bundleObject, modelSideObject, stemUnder, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 
@@ -68,8 +62,8 @@ export async function resolveInputs(
         .filter((n) => !pattern || pattern.test(n));
       if (source.withStemIn) {
         const other = source.withStemIn;
-        const stems = new Set((await ctx.storage.list(other)).map((o) => prefixStem(o.name, other)));
-        names = names.filter((n) => stems.has(prefixStem(n, source.prefix)));
+        const stems = new Set((await ctx.storage.list(other)).map((o) => stemUnder(o.name, other)));
+        names = names.filter((n) => stems.has(stemUnder(n, source.prefix)));
       }
       if (names.length === 0 && !source.optional) {
         throw new NotFoundError(`step ${step.name}: no objects under ${ctx.storage.uri}/${source.prefix}`);
@@ -130,9 +124,6 @@ async function championSchema(storage: Storage, step: StepDefinition): Promise<s
   return name;
 }
 
-/** The stem of an object under a prefix (the layout module's rule, kept under its old name for the runner). */
-export const prefixStem = stemUnder;
-
 /**
  * DESIGN cache key: sha256 of canonical JSON of the input contents' hashes,
  * the parameters and the code version. Object names are left out on purpose:
@@ -148,6 +139,3 @@ export function cacheKey(
   for (const [port, refs] of Object.entries(inputs)) contents[port] = refs.map((r) => r.sha256);
   return hashJson({ component, inputs: contents, parameters, code });
 }
-
-/** The object a step result is cached under (named by the layout module). */
-export const cacheObject = layoutCacheObject;

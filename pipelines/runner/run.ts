@@ -11,10 +11,13 @@ import {
 import type { ChurnConfig } from "../../components/common/config/index.js";
 import { ConflictError, type ExitCode, messageOf } from "../../components/common/errors.js";
 import {
+  cacheObject,
   OUTPUT_FILES,
+  runIdFor,
   stemOf,
   stepLogObject,
   stepOutputObject,
+  type TriggerObject,
   writtenBy,
 } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
@@ -24,13 +27,13 @@ import { publishComponent } from "../../components/publish/spec.js";
 import { dependenciesOf, type PipelineDefinition, type StepDefinition, topologicalOrder } from "../dag.js";
 import { type Lease, newHolderId, tryAcquireLease } from "../lease.js";
 import { type Notification, sendNotification } from "../notify.js";
-import { runIdFor, type TriggerObject } from "../run-id.js";
+
 import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
 import { gatherShards, shardCount, writeShardInputs } from "./fan-out.js";
 import { pushRunMetrics } from "./metrics-push.js";
 import { pendingStep, type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
-import { cacheKey, cacheObject, ObjectHasher, resolveInputs } from "./resolve.js";
+import { cacheKey, ObjectHasher, resolveInputs } from "./resolve.js";
 import { selectWeeklyFile, trainingData } from "./trigger.js";
 
 /** What the runner reports as it goes (the CLI draws progress from these). */

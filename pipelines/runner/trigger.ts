@@ -2,17 +2,12 @@ import { NotFoundError, UsageError } from "../../components/common/errors.js";
 import {
   INPUT_PREFIX,
   isCsvName,
-  isSystemWritten,
   LABELS_PREFIX,
-  stemOf,
   triggerCandidates,
   triggerNameProblem,
   WEEKLY_PREFIX,
 } from "../../components/common/layout/index.js";
 import type { ObjectInfo, Storage } from "../../components/common/storage/index.js";
-
-// The naming rules live in the layout module; re-exported for the runner's callers.
-export { isSystemWritten, stemOf };
 
 /**
  * The file a run is for: the one named, or the newest upload under the

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConflictError, InputError, NotFoundError, UsageError } from "../errors.js";
+import { bundleObject } from "../layout/index.js";
 import { openStorage, type Storage } from "../storage/index.js";
 import {
   type Bundle,
-  bundleObject,
   bundleVersion,
   listBundleVersions,
   promote,

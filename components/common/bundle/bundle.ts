@@ -62,9 +62,6 @@ export function serializeBundle(bundle: Bundle): string {
   return canonicalJson(bundleSchema.parse(bundle));
 }
 
-// The bundle's object name is part of the bucket layout; re-exported for the bundle's callers.
-export { bundleObject };
-
 /**
  * Write a bundle: side files first, bundle.json last (complete = present).
  * Idempotent: writing an identical bundle again is a no-op.

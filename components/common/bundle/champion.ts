@@ -10,8 +10,6 @@ import { readBundle } from "./bundle.js";
  * state. Every change is a conditional write on the pointer's generation: two
  * concurrent promotions cannot both win silently.
  */
-// The pointer's object name is part of the bucket layout; re-exported for the pointer's callers.
-export { CHAMPION_OBJECT };
 
 const championSchema = z.object({
   version: z.string(),

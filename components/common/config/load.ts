@@ -5,9 +5,6 @@ import { CONFIG_OBJECT } from "../layout/index.js";
 import type { Storage } from "../storage/types.js";
 import { type ChurnConfig, churnConfigSchema } from "./schema.js";
 
-// The config's object name is part of the bucket layout; re-exported for the config's callers.
-export { CONFIG_OBJECT };
-
 /** One problem found in a config document, naming the field. */
 export interface ConfigProblem {
   field: string;

@@ -1,5 +1,6 @@
-import { bundleObject, readBundle, type StoredBundle } from "../bundle/index.js";
+import { readBundle, type StoredBundle } from "../bundle/index.js";
 import { TransientError } from "../errors.js";
+import { bundleObject } from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
 import type { MlflowClient, MlflowModelVersion, MlflowRun } from "./client.js";
 

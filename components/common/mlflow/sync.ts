@@ -1,5 +1,6 @@
 import { readChampion } from "../bundle/index.js";
-import { CONFIG_OBJECT, loadConfig } from "../config/index.js";
+import { loadConfig } from "../config/index.js";
+import { CONFIG_OBJECT } from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
 import { MlflowClient } from "./client.js";
 import { MlflowMirror } from "./mirror.js";
