@@ -83,11 +83,13 @@ export const trainingSteps: StepDefinition[] = [
   },
 ];
 
-function training(name: string): StepDefinition {
-  const step = trainingSteps.find((s) => s.name === name);
-  if (!step) throw new Error(`no training step ${name}`);
+/** The step of a shared list by name (a typo in a definition fails at load, naming the step). */
+function stepNamed(steps: readonly StepDefinition[], name: string): StepDefinition {
+  const step = steps.find((s) => s.name === name);
+  if (!step) throw new Error(`no shared step ${name}`);
   return step;
 }
+const training = (name: string) => stepNamed(trainingSteps, name);
 
 /**
  * Scoring steps shared by `weekly` and `score` (DESIGN step names), in the
@@ -157,11 +159,7 @@ export const scoringSteps: StepDefinition[] = [
   },
 ];
 
-function scoring(name: string): StepDefinition {
-  const step = scoringSteps.find((s) => s.name === name);
-  if (!step) throw new Error(`no scoring step ${name}`);
-  return step;
-}
+const scoring = (name: string) => stepNamed(scoringSteps, name);
 
 const ingestWeekly = scoring("ingest-weekly");
 const report = scoring("report");
