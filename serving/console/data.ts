@@ -1,5 +1,7 @@
 import type { Readable } from "node:stream";
 import { type ChurnConfig, loadConfig } from "../../components/common/config/index.js";
+import { REJECTED_HEADER } from "../../components/common/csv/rejected.js";
+import { csvLine } from "../../components/common/csv/write.js";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
 import {
   isOutputFileName,
@@ -27,7 +29,7 @@ import {
   type WeekSummary,
 } from "../../pipelines/query/index.js";
 import { type RunRecord, requireRunRecord, type StepRecord } from "../../pipelines/runner/records.js";
-import { csvField, headerOf, parseCsv, rawBlanker, readHead, WITHHELD, withoutPii } from "./pii.js";
+import { headerOf, parseCsv, rawBlanker, readHead, WITHHELD, withoutPii } from "./pii.js";
 
 /**
  * What the console shows, read from the bucket through the Storage interface
@@ -312,5 +314,5 @@ export async function rejectedCsv(
   context: PiiContext | null,
 ): Promise<string> {
   const { rows } = await rejectedRows(storage, stem, context, Number.MAX_SAFE_INTEGER);
-  return `line,column,reason,raw\n${rows.map((r) => [String(r.line), r.column, r.reason, r.raw].map((f) => csvField(f)).join(",")).join("\n")}${rows.length ? "\n" : ""}`;
+  return REJECTED_HEADER + rows.map((r) => csvLine([String(r.line), r.column, r.reason, r.raw])).join("");
 }

@@ -1,5 +1,6 @@
 import { CsvParser } from "../../components/common/csv/parse.js";
 import { sniffDelimiter } from "../../components/common/csv/sniff.js";
+import { csvField } from "../../components/common/csv/write.js";
 import type { Storage } from "../../components/common/storage/index.js";
 
 /**
@@ -23,11 +24,6 @@ export function parseCsv(text: string, delimiter = ",", source = "csv"): string[
   parser.push(text);
   parser.end();
   return rows;
-}
-
-/** Quote a field for CSV output when it needs it. */
-export function csvField(value: string, delimiter = ","): string {
-  return value.includes(delimiter) || /["\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /** The header fields and delimiter of the start of a CSV file. */
