@@ -14,6 +14,14 @@ import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
 import { cachedRunRecords, checkModelVersion, listModels, listRuns } from "../../pipelines/query/index.js";
 import { toChurnError } from "../errors.js";
+import type {
+  ChampionChange,
+  ConsoleStatus,
+  LogHeaders,
+  ModelListing,
+  RunsResponse,
+  WeeksResponse,
+} from "./api-types.js";
 import {
   listWeeks,
   modelDetail,
@@ -261,14 +269,17 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   );
 
   // API.
-  app.get("/api/status", async () => ({
-    bucket: storage.uri,
-    read_only: !allowChanges,
-    auth_required: allowChanges && token !== undefined,
-    pipelines: Object.keys(PIPELINES),
-  }));
+  app.get(
+    "/api/status",
+    async (): Promise<ConsoleStatus> => ({
+      bucket: storage.uri,
+      read_only: !allowChanges,
+      auth_required: allowChanges && token !== undefined,
+      pipelines: Object.keys(PIPELINES),
+    }),
+  );
 
-  app.get("/api/runs", async (request) => {
+  app.get("/api/runs", async (request): Promise<RunsResponse> => {
     const query = parse(runsQuery, request.query, "query");
     return { runs: await listRuns(storage, query, runs) };
   });
@@ -283,24 +294,26 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     async (request, reply) => {
       const query = parse(logQuery, request.query, "query");
       const log = await stepLogObject(storage, request.params.run, request.params.step);
-      reply
-        .header("cache-control", "no-store")
-        .header("x-log-run", log.run)
-        .header("x-log-step", log.step)
-        .header("content-type", "text/plain; charset=utf-8");
+      reply.header("cache-control", "no-store").header("content-type", "text/plain; charset=utf-8");
+      const about = (size: number): LogHeaders => ({
+        "x-log-run": log.run,
+        "x-log-step": log.step,
+        "x-log-size": String(size),
+      });
       if (query.tail !== undefined) {
         const tail = await tailText(storage.createReadStream(log.object), query.tail);
-        return reply
-          .header("x-log-size", String(tail.size))
-          .header("x-log-truncated", String(tail.truncated))
-          .send(tail.text);
+        const headers: LogHeaders = {
+          ...about(tail.size),
+          "x-log-truncated": tail.truncated ? "true" : "false",
+        };
+        return reply.headers(headers).send(tail.text);
       }
       // The full log streams through: big logs never sit in memory.
-      return reply.header("x-log-size", String(log.info.size)).send(storage.createReadStream(log.object));
+      return reply.headers(about(log.info.size)).send(storage.createReadStream(log.object));
     },
   );
 
-  app.get("/api/models", async () => listModels(storage));
+  app.get("/api/models", async (): Promise<ModelListing> => listModels(storage));
 
   app.get<{ Params: { version: string } }>("/api/models/:version", async (request) => {
     const context = await pii();
@@ -308,16 +321,23 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   });
 
   // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
-  app.post<{ Params: { version: string } }>("/api/models/:version/promote", async (request) => {
-    const body = parse(changeBody, request.body, "request body");
-    checkModelVersion(request.params.version);
-    const pointer = await promote(storage, request.params.version, body.reason ?? "promoted in the console");
-    const mlflow = await mirrorChampion(storage);
-    logger.info("champion promoted from the console", { version: pointer.version });
-    return mlflow ? { ...pointer, mlflow } : pointer;
-  });
+  app.post<{ Params: { version: string } }>(
+    "/api/models/:version/promote",
+    async (request): Promise<ChampionChange> => {
+      const body = parse(changeBody, request.body, "request body");
+      checkModelVersion(request.params.version);
+      const pointer = await promote(
+        storage,
+        request.params.version,
+        body.reason ?? "promoted in the console",
+      );
+      const mlflow = await mirrorChampion(storage);
+      logger.info("champion promoted from the console", { version: pointer.version });
+      return mlflow ? { ...pointer, mlflow } : pointer;
+    },
+  );
 
-  app.post("/api/models/rollback", async (request) => {
+  app.post("/api/models/rollback", async (request): Promise<ChampionChange> => {
     const body = parse(changeBody, request.body, "request body");
     const pointer = await rollback(storage, body.reason ?? "rolled back in the console");
     const mlflow = await mirrorChampion(storage);
@@ -325,7 +345,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     return mlflow ? { ...pointer, mlflow } : pointer;
   });
 
-  app.get("/api/weeks", async () => ({ weeks: await listWeeks(storage, runs) }));
+  app.get("/api/weeks", async (): Promise<WeeksResponse> => ({ weeks: await listWeeks(storage, runs) }));
 
   app.get<{ Params: { stem: string } }>("/api/weeks/:stem", async (request, reply) => {
     reply.header("cache-control", "no-store");
