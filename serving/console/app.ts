@@ -1,8 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { promote, rollback } from "../../components/common/bundle/index.js";
@@ -34,6 +31,7 @@ import {
   weekDetail,
   weekFile,
 } from "./data.js";
+import { isModuleName, loadPageFiles } from "./static-files.js";
 
 /**
  * The web console (`churn ui`): a JSON API under /api/ and the static pages
@@ -65,6 +63,8 @@ export interface ConsoleOptions {
   logger?: Logger;
   /** How long the pii settings read from churn.yaml are reused. */
   configCacheMs?: number;
+  /** The folder of the compiled page modules (default: the build's, see static-files.ts). */
+  pageModules?: string;
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
@@ -87,22 +87,6 @@ export function checkExposure(options: { host: string; allowChanges: boolean; au
     );
   }
 }
-
-/** The folder of the checked-in pages: beside this file in the source tree, under the package root in dist/. */
-export function staticDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "static"), resolve(here, "..", "..", "..", "serving", "console", "static")];
-  const found = candidates.find((dir) => existsSync(join(dir, "index.html")));
-  if (!found) throw new Error(`the console's pages are missing (looked in ${candidates.join(", ")})`);
-  return found;
-}
-
-const STATIC_FILES: Record<string, string> = {
-  "index.html": "text/html; charset=utf-8",
-  "app.js": "text/javascript; charset=utf-8",
-  "style.css": "text/css; charset=utf-8",
-  "favicon.svg": "image/svg+xml",
-};
 
 /** Everything the pages load is same-origin; nothing reaches the network beyond the console. */
 const PAGE_CSP =
@@ -174,12 +158,8 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   const allowChanges = options.allowChanges ?? false;
   const token = options.authToken;
   const boundHost = options.host ?? "127.0.0.1";
-  const pages = staticDir();
-  const files = new Map(
-    Object.entries(STATIC_FILES)
-      .filter(([name]) => existsSync(join(pages, name)))
-      .map(([name, type]) => [name, { type, body: readFileSync(join(pages, name)) }]),
-  );
+  const { files, problem: unbuilt } = loadPageFiles(options.pageModules);
+  if (unbuilt) logger.warn(unbuilt);
 
   const runs = cachedRunRecords(storage);
   let piiCache: { at: number; value: Promise<PiiContext | null> } | null = null;
@@ -256,7 +236,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   // Pages.
   const sendFile = async (name: string, reply: FastifyReply) => {
     const file = files.get(name);
-    if (!file) throw new NotFoundError(`no such file ${name}`);
+    if (!file) throw new NotFoundError(unbuilt && isModuleName(name) ? unbuilt : `no such file ${name}`);
     return reply
       .header("content-type", file.type)
       .header("content-security-policy", PAGE_CSP)
@@ -264,8 +244,9 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
       .send(file.body);
   };
   app.get("/", async (_request, reply) => sendFile("index.html", reply));
-  app.get<{ Params: { file: string } }>("/static/:file", async (request, reply) =>
-    sendFile(request.params.file, reply),
+  // Nested names too (`/static/pages/runs.js`): the compiled modules import each other by relative path.
+  app.get<{ Params: { "*": string } }>("/static/*", async (request, reply) =>
+    sendFile(request.params["*"], reply),
   );
 
   // API.
