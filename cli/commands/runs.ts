@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { NotFoundError } from "../../components/common/errors.js";
 import { openStorage } from "../../components/common/storage/index.js";
 import { getRun, listRuns } from "../../pipelines/query/index.js";
-import type { RunRecord } from "../../pipelines/runner/records.js";
+import { type RunRecord, runStates } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -63,7 +63,7 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .command("list")
     .description("list runs, newest first")
     .option(...BUCKET_FLAG)
-    .option("--state <state>", "only runs in this state: running, succeeded or failed")
+    .option("--state <state>", `only runs in this state: ${runStates.join(", ")}`)
     .option("--pipeline <name>", "only runs of this pipeline")
     .option("--limit <n>", "at most this many runs", "20")
     .option("--json", "print JSON")
@@ -81,10 +81,10 @@ export function registerRuns(program: Command, wrap: Wrap): void {
           rows.length === 0
             ? "no runs yet: start one with `churn pipeline run`"
             : [
-                "run id                 pipeline  state      started                   took     cached  trigger",
+                "run id                 pipeline  state       started                   took     cached  trigger",
                 ...rows.map(
                   (r) =>
-                    `${r.run_id.padEnd(22)} ${r.pipeline.padEnd(9)} ${r.state.padEnd(10)} ${r.started.padEnd(25)} ${duration(r.seconds).padStart(7)}  ${String(r.cache_hits).padStart(6)}  ${r.trigger ?? "-"}`,
+                    `${r.run_id.padEnd(22)} ${r.pipeline.padEnd(9)} ${r.state.padEnd(11)} ${r.started.padEnd(25)} ${duration(r.seconds).padStart(7)}  ${String(r.cache_hits).padStart(6)}  ${r.trigger ?? "-"}`,
                 ),
               ].join("\n"),
         );

@@ -1,10 +1,13 @@
 /**
  * One error hierarchy for the whole product. Every error carries the process
  * exit code (DESIGN: 0 ok, 1 transient, 2 bad input/config/usage, 3 gate
- * refused) and the HTTP status a server maps it to, so the CLI and every
+ * refused, 130 interrupted) and the HTTP status a server maps it to, so the CLI and every
  * protocol adapter translate errors in exactly one place each.
  */
-export type ExitCode = 0 | 1 | 2 | 3;
+export type ExitCode = 0 | 1 | 2 | 3 | 130;
+
+/** Exit code of an interrupted run (Ctrl-C / SIGINT, 128 + 2 as shells report it): resumable, never a failure of the input. */
+export const INTERRUPTED_EXIT = 130;
 
 export interface ChurnErrorOptions {
   cause?: unknown;
