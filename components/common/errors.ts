@@ -45,6 +45,16 @@ export class InputError extends ChurnError {
   override readonly httpStatus = 422;
 }
 
+/**
+ * Cloud credentials are missing, broken or lack a role: the fix is the
+ * operator's (sign in, point at a key, grant a role), so retrying cannot help.
+ * A server that meets it answers 503: the fault is its own, not the caller's.
+ */
+export class CredentialsError extends ChurnError {
+  override readonly exitCode = 2;
+  override readonly httpStatus = 503;
+}
+
 /** A referenced object, model, run or step does not exist. */
 export class NotFoundError extends ChurnError {
   override readonly exitCode = 2;
