@@ -162,7 +162,7 @@ describe("runs API", () => {
     expect((await readOnly().inject("/api/runs?pipeline=lifetime")).json().runs).toEqual([]);
     const bad = await readOnly().inject("/api/runs?state=exploded");
     expect(bad.statusCode).toBe(422);
-    expect(bad.json().error).toMatch(/state must be one of running, succeeded, failed/);
+    expect(bad.json().error).toMatch(/state must be one of running, interrupted, succeeded, failed/);
     expect((await readOnly().inject("/api/runs?limit=0")).statusCode).toBe(422);
     expect((await readOnly().inject("/api/runs?color=red")).statusCode).toBe(422);
   });
