@@ -15,12 +15,13 @@ import { join } from "node:path";
 /** A block body as python-hcl2 gives it: attribute values wrapped in one-element lists. */
 export type Hcl = Record<string, unknown>;
 
-/** A parsed folder of .tf files: resources and data sources by type and name, locals, outputs. */
+/** A parsed folder of .tf files: resources and data sources by type and name, locals, outputs, variables. */
 export interface Module {
   resources: Record<string, Record<string, Hcl>>;
   data: Record<string, Record<string, Hcl>>;
   locals: Hcl;
   outputs: Record<string, Hcl>;
+  variables: Record<string, Hcl>;
 }
 
 /** python-hcl2 wraps attribute values in one-element lists; unwrap. */
@@ -41,8 +42,8 @@ export function parseModule(python: string, dir: string): Module {
     { encoding: "utf8", maxBuffer: 64 << 20 },
   );
   if (parsed.status !== 0) throw new Error(`python-hcl2 could not parse ${dir}: ${parsed.stderr}`);
-  const module: Module = { resources: {}, data: {}, locals: {}, outputs: {} };
-  type Doc = { resource?: Hcl[]; data?: Hcl[]; locals?: Hcl[]; output?: Hcl[] };
+  const module: Module = { resources: {}, data: {}, locals: {}, outputs: {}, variables: {} };
+  type Doc = { resource?: Hcl[]; data?: Hcl[]; locals?: Hcl[]; output?: Hcl[]; variable?: Hcl[] };
   for (const doc of Object.values(JSON.parse(parsed.stdout) as Record<string, Doc>)) {
     for (const [kind, target] of [
       ["resource", module.resources],
@@ -57,6 +58,7 @@ export function parseModule(python: string, dir: string): Module {
     }
     for (const block of doc.locals ?? []) Object.assign(module.locals, block);
     for (const block of doc.output ?? []) Object.assign(module.outputs, block);
+    for (const block of doc.variable ?? []) Object.assign(module.variables, block);
   }
   return module;
 }
