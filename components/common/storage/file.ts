@@ -20,14 +20,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { z } from "zod";
-import {
-  ChurnError,
-  ConflictError,
-  InputError,
-  NotFoundError,
-  TransientError,
-  UsageError,
-} from "../errors.js";
+import { ChurnError, ConflictError, NotFoundError, TransientError, UsageError } from "../errors.js";
 import { collect, mapLimit, readerOf, toReadable } from "./streams.js";
 import type { ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "./types.js";
 import { checkObjectName, isGzipName } from "./uri.js";
@@ -259,11 +252,11 @@ export class FileStorage implements Storage {
     const uri = this.objectUri(name);
     return readerOf(createReadStream(this.path(name), { highWaterMark: READ_CHUNK_BYTES }), {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) =>
         isMissing(error) || codeOf(error) === "EISDIR"
           ? new NotFoundError(`${uri} does not exist`)
           : this.fsError(error, "read", name),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gzipSync } from "node:zlib";
 import { type Bucket, type File, type FileMetadata, Storage as GoogleStorage } from "@google-cloud/storage";
-import { ChurnError, ConflictError, InputError, NotFoundError, TransientError } from "../errors.js";
+import { ChurnError, ConflictError, NotFoundError, TransientError } from "../errors.js";
 import { collect, mapLimit, readerOf, toReadable } from "./streams.js";
 import type { ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "./types.js";
 import { checkObjectName, isGzipName } from "./uri.js";
@@ -177,8 +177,8 @@ export class GcsStorage implements Storage {
     const raw = this.file(name).createReadStream({ decompress: false });
     return readerOf(raw, {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) => mapGcsError(error, "read", uri),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 
@@ -368,8 +368,8 @@ export class GcsStorage implements Storage {
     const raw = this.file(name, generation).createReadStream({ decompress: false });
     return readerOf(raw, {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) => mapGcsError(error, "read", uri),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 
