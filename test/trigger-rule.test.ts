@@ -41,6 +41,11 @@ const TABLE: readonly TriggerCase[] = [
   { name: "weekly/_x.csv", starts: false, why: 'stem "_x" is reserved' },
   { name: "weekly/lifetime.csv", starts: false, why: 'stem "lifetime" is reserved' },
   { name: "weekly/.csv", starts: false, why: "reserved or empty" },
+  // Issue 25: stems whose output folder is not usable everywhere.
+  { name: "weekly/....csv", starts: false, why: 'stem "..." ends with "."' },
+  { name: "weekly/W48..csv", starts: false, why: 'stem "W48." ends with "."' },
+  { name: "weekly/LIFETIME.csv", starts: false, why: 'stem "LIFETIME" is reserved' },
+  { name: "weekly/nul.csv", starts: false, why: 'stem "nul" is a device name on Windows' },
   { name: "weekly/bad name.csv", starts: false, why: "letters, digits" },
   { name: "weekly/x.txt", starts: false, why: "not a .csv or .csv.gz file" },
   { name: "weekly/x.csv.bak", starts: false, why: "not a .csv or .csv.gz file" },

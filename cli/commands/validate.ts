@@ -4,10 +4,10 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type ChurnConfig, loadConfig, parseConfig } from "../../components/common/config/index.js";
 import { type InputError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
-import { CONFIG_OBJECT } from "../../components/common/layout/index.js";
+import { CONFIG_OBJECT, triggerNameProblem, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import type { DatasetSchema } from "../../components/common/schema/types.js";
-import { openStorage } from "../../components/common/storage/index.js";
+import { checkObjectName, openStorage } from "../../components/common/storage/index.js";
 import type { Storage } from "../../components/common/storage/types.js";
 import { assertRejectShare, type IngestResult, ingest } from "../../components/ingest/ingest.js";
 import { emit } from "../io.js";
@@ -68,6 +68,16 @@ async function configFor(options: ValidateOptions, storage: Storage | null): Pro
   );
 }
 
+/** True when `file` can name an object (relative, no `.`/`..` segments): only then is the bucket asked. */
+function isObjectName(file: string): boolean {
+  try {
+    checkObjectName(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** `churn validate FILE`: run ingest's checks without writing anything. */
 export function registerValidate(program: Command, wrap: Wrap): void {
   program
@@ -108,9 +118,20 @@ export function registerValidate(program: Command, wrap: Wrap): void {
         }
         let input: AsyncIterable<Uint8Array>;
         let source = file;
-        // A path that is not a valid object name (absolute, ./x) is simply not in the bucket.
-        const inBucket = storage ? await storage.stat(file).catch(() => null) : null;
+        // A path that is not a valid object name (absolute, ./x) is simply not in the bucket. Any
+        // other failure to stat it (a link out of the bucket, a network error) is the answer: never
+        // fall back to reading the same path locally, which would follow that link after all.
+        const inBucket = storage && isObjectName(file) ? await storage.stat(file) : null;
         if (storage && inBucket) {
+          // The weekly run refuses such a name before reading a byte; validate says so too.
+          const problem = file.startsWith(WEEKLY_PREFIX) ? triggerNameProblem(file, WEEKLY_PREFIX) : null;
+          if (problem) {
+            throw new UsageError(
+              problem.rule === "stem"
+                ? problem.reason
+                : `"${file}" is never scored by the weekly run: it is ${problem.reason}`,
+            );
+          }
           input = storage.createReadStream(file, { gunzip: false });
           source = `${storage.uri}/${file}`;
         } else {

@@ -7,6 +7,7 @@ import { ArrowStreamWriter } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { parseDatasetSchema } from "../common/schema/parse.js";
 import type { DatasetSchema } from "../common/schema/types.js";
+import { drained } from "../common/storage/streams.js";
 import { assertRejectShare, type IngestResult, ingest } from "./ingest.js";
 import { type IngestSummary, ingestSummarySchema } from "./summary.js";
 
@@ -78,7 +79,8 @@ async function run(ctx: ComponentContext<IngestParameters>) {
           async rejected(text) {
             // rejected.csv has one header for all files.
             const body = text.startsWith(REJECTED_HEADER) ? text.slice(REJECTED_HEADER.length) : text;
-            if (!rejected.write(body)) await new Promise((resolve) => rejected.once("drain", resolve));
+            // drained() also settles when the write of rejected.csv failed (no "drain" ever comes then).
+            if (!rejected.write(body)) await drained(rejected);
           },
         },
       );

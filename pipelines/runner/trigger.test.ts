@@ -52,6 +52,12 @@ describe("selectWeeklyFile", () => {
     await expect(selectWeeklyFile(storage, "weekly/missing.csv")).rejects.toThrow(NotFoundError);
     await storage.write("weekly/..csv", "id\n1\n");
     await expect(selectWeeklyFile(storage, "weekly/..csv")).rejects.toThrow(UsageError);
+    // A stem that would publish into output/.../ (a trailing dot: "." on Windows) is refused too.
+    await storage.write("weekly/....csv", "id\n1\n");
+    await expect(selectWeeklyFile(storage, "weekly/....csv")).rejects.toThrow(
+      /"weekly\/\.\.\.\.csv" cannot be processed: its stem "\.\.\." ends with "\."/,
+    );
+    await storage.delete("weekly/....csv");
     expect((await selectWeeklyFile(storage, "weekly/copy.csv")).name).toBe("weekly/copy.csv");
   });
 

@@ -1,9 +1,10 @@
 import { gzipSync } from "node:zlib";
 import Papa from "papaparse";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../errors.js";
+import { InputError, NotFoundError } from "../errors.js";
 import { Rng } from "../random.js";
-import { decode, openText, utf8CompleteLength } from "./decode.js";
+import { foreignFormatError, gunzip } from "./compression.js";
+import { decode, looksUtf16, openText, utf8CompleteLength } from "./decode.js";
 import { CsvParser, countLineBreaks } from "./parse.js";
 import { sniffDecimal, sniffDelimiter } from "./sniff.js";
 
@@ -214,6 +215,24 @@ describe("CsvParser", () => {
     expect(bad[0]!.reason).toBe("unterminated quote");
   });
 
+  it("fails the file on a line longer than the bound, but not on a CR-only file of many short lines", () => {
+    const long = (text: string[]) => {
+      const parser = new CsvParser(
+        { delimiter: ",", source: "t.csv", maxLineChars: 1000 },
+        () => {},
+        () => {},
+      );
+      for (const chunk of text) parser.push(chunk);
+      parser.end();
+      return parser.records;
+    };
+    // Fed in small chunks, as a stream would: the bound holds before any line break arrives.
+    const chunks = ["a,b\n1,2\n", ...Array.from({ length: 20 }, () => "x".repeat(100))];
+    expect(() => long(chunks)).toThrow(/t\.csv, line 3: the line is longer than 1 KiB without a line break/);
+    expect(() => long(chunks)).toThrow(InputError);
+    expect(long(Array.from({ length: 50 }, (_, i) => `${i},${"y".repeat(60)}\r`))).toBe(50);
+  });
+
   it("counts line breaks of every style", () => {
     expect(countLineBreaks("a\r\nb\nc\rd")).toBe(3);
   });
@@ -252,8 +271,86 @@ describe("decode", () => {
       /t\.csv: the gzip data is truncated/,
     );
   });
-  it("refuses binary data", async () => {
-    await expect(collectText([Buffer.from([1, 2, 0, 4, 5, 0, 0, 7])])).rejects.toThrow(/not a text file/);
+  it("refuses binary data, naming the first NUL byte", async () => {
+    await expect(collectText([Buffer.from([1, 2, 0, 4, 5, 0, 0, 7])])).rejects.toThrow(
+      /t\.csv is not a text file \(it contains binary bytes: a NUL byte at byte 2\)/,
+    );
+  });
+  it("names UTF-16 without a byte order mark instead of calling it binary", async () => {
+    const le = Buffer.from("id,name\n1,Ann\n2,Bob\n", "utf16le");
+    expect(looksUtf16(le)).toBe("utf-16le");
+    expect(looksUtf16(Buffer.from(le).swap16())).toBe("utf-16be");
+    expect(looksUtf16(Buffer.from("id,name\n1,Ann\n"))).toBeNull();
+    await expect(collectText([le])).rejects.toThrow(
+      /t\.csv looks like UTF-16LE text without a byte order mark .*ingest\.encoding: utf-16le/,
+    );
+  });
+  it("refuses other compressed and container formats by name, also inside gzip", async () => {
+    const formats: Array<[number[], RegExp]> = [
+      [[0x42, 0x5a, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26], /is a bzip2 file/],
+      [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00, 0x04], /is an xz file/],
+      [[0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x10, 0x81, 0x00], /is a zstd file/],
+      [[0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00], /is a zip archive \(an \.xlsx workbook is one\)/],
+    ];
+    for (const [magic, message] of formats) {
+      await expect(collectText([Buffer.from(magic)])).rejects.toThrow(message);
+      await expect(collectText([gzipSync(Buffer.from(magic))])).rejects.toThrow(
+        new RegExp(`t\\.csv \\(inside its gzip data\\) ${message.source}`),
+      );
+    }
+    // Text that merely starts with "BZh" is text.
+    expect(foreignFormatError("t.csv", Buffer.from("BZh,x\n1,2\n"))).toBeNull();
+    expect((await collectText([Buffer.from("BZh,x\n1,2\n")])).out).toBe("BZh,x\n1,2\n");
+  });
+  it("settles on corrupt gzip larger than zlib's buffer (it used to hang: exit 13)", async () => {
+    const rng = new Rng(7);
+    const noise = Buffer.from(Array.from({ length: 20_000 }, () => rng.nextInt(256)));
+    // A valid header start, then noise: zlib fails mid-stream after refusing more input.
+    const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+    await expect(collectText([Buffer.concat([header, noise])])).rejects.toThrow(
+      /^t\.csv: the gzip data is corrupt \(.+\) somewhere after byte \d+ of 20010; upload the original file again$/,
+    );
+    // The tester's file: the gzip signature, then noise; refused at the method byte.
+    const signature = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x5a]), noise]);
+    await expect(collectText([signature])).rejects.toThrow(
+      /^t\.csv: not a valid gzip file \(unknown compression method 90, expected 8 \(deflate\)\) at byte 2/,
+    );
+  });
+  it("names truncation at the end of the file and garbage after a complete member", async () => {
+    const text = Array.from({ length: 5000 }, (_, i) => `${i},${i * 7}`).join("\n");
+    const gz = gzipSync(Buffer.from(text));
+    const cut = gz.subarray(0, 20_000);
+    await expect(collectText([cut])).rejects.toThrow(
+      /t\.csv: the gzip data is truncated \(unexpected end of file\) at byte 20000/,
+    );
+    await expect(collectText([Buffer.concat([gz, Buffer.from("trailing junk\n")])])).rejects.toThrow(
+      /t\.csv: the gzip data is corrupt \(incorrect header check\): it is followed by bytes that are not another gzip member/,
+    );
+    // Two whole members are one file (gzip's own rule), in any chunking.
+    const two = Buffer.concat([gzipSync(Buffer.from("a,b\n")), gzipSync(Buffer.from("1,2\n"))]);
+    expect((await collectText([two.subarray(0, 7), two.subarray(7)])).out).toBe("a,b\n1,2\n");
+  });
+  it("lets a failure of the source itself through unchanged, and closes the source on an early stop", async () => {
+    const gz = gzipSync(Buffer.from("a,b\n".repeat(50_000)));
+    async function* failing() {
+      yield gz.subarray(0, 100);
+      throw new NotFoundError("s3 went away");
+    }
+    const read = async () => {
+      for await (const _ of gunzip(failing(), "t.csv")) {
+      }
+    };
+    await expect(read()).rejects.toThrow(/^s3 went away$/);
+    let closed = false;
+    async function* source() {
+      try {
+        for (let i = 0; i < gz.length; i += 1000) yield gz.subarray(i, i + 1000);
+      } finally {
+        closed = true;
+      }
+    }
+    for await (const _ of openText(source(), { source: "t.csv" })) break;
+    expect(closed).toBe(true);
   });
   it("decode alone passes text through", async () => {
     let out = "";

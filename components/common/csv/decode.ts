@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { TextDecoder } from "node:util";
-import { createGunzip } from "node:zlib";
 import { InputError } from "../errors.js";
+import { foreignFormatError, gunzip, isGzip } from "./compression.js";
 
 /**
  * Byte-level reading of a CSV source: gzip detection, encoding detection and
@@ -24,14 +24,6 @@ export interface DecodeInfo {
   gzip: boolean;
 }
 
-const GZIP_MAGIC_0 = 0x1f;
-const GZIP_MAGIC_1 = 0x8b;
-
-/** True when the bytes start with the gzip magic number. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1;
-}
-
 /** The encoding announced by a byte order mark, and the BOM's length. */
 export function sniffBom(bytes: Uint8Array): { encoding: Encoding; length: number } | null {
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
@@ -42,20 +34,64 @@ export function sniffBom(bytes: Uint8Array): { encoding: Encoding; length: numbe
   return null;
 }
 
+/** How many leading bytes the text-or-binary heuristics look at. */
+const SNIFF_BYTES = 8192;
+
 /**
  * Heuristic for "this is not a text file": NUL bytes in an 8-bit encoding, or a
- * high share of control characters. UTF-16 text is full of NULs, so callers only
- * ask this for 8-bit encodings.
+ * high share of control characters; the phrase that says which, or null. UTF-16
+ * text is full of NULs, so callers only ask this for 8-bit encodings.
  */
-export function looksBinary(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 8192);
+export function binaryProblem(bytes: Uint8Array): string | null {
+  const n = Math.min(bytes.length, SNIFF_BYTES);
   let control = 0;
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
-    if (b === 0) return true;
+    if (b === 0) return `a NUL byte at byte ${i}`;
     if (b < 9 || (b > 13 && b < 32)) control++;
   }
-  return n > 0 && control / n > 0.1;
+  return n > 0 && control / n > 0.1 ? `${control} control characters in its first ${n} bytes` : null;
+}
+
+/** True when the bytes do not look like 8-bit text (see binaryProblem). */
+export function looksBinary(bytes: Uint8Array): boolean {
+  return binaryProblem(bytes) !== null;
+}
+
+/**
+ * UTF-16 without a byte order mark: mostly-ASCII text has a NUL in every
+ * other byte (odd positions for little endian, even for big endian) and
+ * almost none in the others. Only a guess for the message; "auto" never
+ * decodes UTF-16 without a BOM (ingest.encoding says so explicitly).
+ */
+export function looksUtf16(bytes: Uint8Array): "utf-16le" | "utf-16be" | null {
+  const n = Math.min(bytes.length, SNIFF_BYTES) & ~1;
+  if (n < 4) return null;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) evenNul++;
+    if (bytes[i + 1] === 0) oddNul++;
+  }
+  const pairs = n / 2;
+  if (oddNul >= 0.9 * pairs && evenNul <= 0.1 * pairs) return "utf-16le";
+  if (evenNul >= 0.9 * pairs && oddNul <= 0.1 * pairs) return "utf-16be";
+  return null;
+}
+
+/** The InputError for bytes that are not text in the expected encoding, naming what they look like. */
+function notTextError(source: string, bytes: Uint8Array, problem: string): InputError {
+  const foreign = foreignFormatError(source, bytes);
+  if (foreign) return foreign;
+  const utf16 = looksUtf16(bytes);
+  if (utf16) {
+    return new InputError(
+      `${source} looks like ${utf16.toUpperCase()} text without a byte order mark (${problem}): save it as UTF-8, or set ingest.encoding: ${utf16} in churn.yaml`,
+    );
+  }
+  return new InputError(
+    `${source} is not a text file (it contains binary bytes: ${problem}): expected a CSV file`,
+  );
 }
 
 /**
@@ -89,38 +125,6 @@ export function utf8CompleteLength(bytes: Uint8Array): number {
   return n;
 }
 
-/** Gunzip a byte stream, turning zlib's errors into one clear InputError naming the file. */
-export async function* gunzip(input: AsyncIterable<Uint8Array>, source: string): AsyncGenerator<Uint8Array> {
-  const z = createGunzip();
-  let failure: Error | null = null;
-  z.on("error", (error) => {
-    failure = error;
-  });
-  const feed = (async () => {
-    try {
-      for await (const chunk of input) {
-        if (failure) break;
-        if (!z.write(chunk)) await new Promise<void>((resolve) => z.once("drain", resolve));
-      }
-      z.end();
-    } catch (error) {
-      z.destroy(error as Error);
-    }
-  })();
-  try {
-    for await (const chunk of z) yield chunk as Uint8Array;
-  } catch (error) {
-    failure ??= error as Error;
-  }
-  await feed;
-  if (failure) {
-    const reason = (failure as NodeJS.ErrnoException).code === "Z_BUF_ERROR" ? "truncated" : "corrupt";
-    throw new InputError(
-      `${source}: the gzip data is ${reason} (${(failure as Error).message}); upload the complete file again`,
-    );
-  }
-}
-
 /**
  * Decode bytes to string chunks. With encoding "auto": a BOM decides; without
  * one the text is read as UTF-8 (fatal), and if invalid UTF-8 turns up while
@@ -152,10 +156,9 @@ export async function* decode(
       } else {
         info.encoding = requested === "auto" ? "utf-8" : requested;
       }
-      if ((info.encoding === "utf-8" || info.encoding === "windows-1252") && looksBinary(chunk)) {
-        throw new InputError(
-          `${options.source} is not a text file (it contains binary bytes): expected a CSV file`,
-        );
+      if (info.encoding === "utf-8" || info.encoding === "windows-1252") {
+        const problem = binaryProblem(chunk);
+        if (problem) throw notTextError(options.source, chunk, problem);
       }
       // ignoreBOM: we strip it ourselves, so a second BOM-looking sequence is data.
       decoder = new TextDecoder(info.encoding, {
@@ -214,6 +217,9 @@ export async function* decode(
 /**
  * Open a byte source for CSV parsing: sniff gzip by its magic number (so both
  * `x.csv.gz` and a mis-named gzip file work), then decode to text chunks.
+ * A file in another compressed or container format (bzip2, zip, ...) is
+ * refused by name, also inside gzip. The source is closed however the reader
+ * stops (end, error, or an early return).
  */
 export async function* openText(
   input: AsyncIterable<Uint8Array>,
@@ -221,22 +227,43 @@ export async function* openText(
   info: DecodeInfo = { encoding: "utf-8", bom: false, gzip: false },
 ): AsyncGenerator<string> {
   const iterator = input[Symbol.asyncIterator]();
-  let head = await iterator.next();
-  while (!head.done && head.value.length === 0) head = await iterator.next();
-  if (head.done) return;
-  const firstChunk = head.value;
-  async function* rest(): AsyncGenerator<Uint8Array> {
-    yield firstChunk;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
+  try {
+    let head = await iterator.next();
+    while (!head.done && head.value.length === 0) head = await iterator.next();
+    if (head.done) return;
+    const firstChunk = head.value;
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      yield firstChunk;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
     }
+    let bytes: AsyncIterable<Uint8Array> = rest();
+    if (isGzip(firstChunk)) {
+      info.gzip = true;
+      bytes = refuseForeign(gunzip(bytes, options.source), `${options.source} (inside its gzip data)`);
+    } else {
+      const foreign = foreignFormatError(options.source, firstChunk);
+      if (foreign) throw foreign;
+    }
+    yield* decode(bytes, options, info);
+  } finally {
+    // An early stop (an InputError in the parser, a reader's return) must release the file or socket.
+    await iterator.return?.();
   }
-  let bytes: AsyncIterable<Uint8Array> = rest();
-  if (isGzip(firstChunk)) {
-    info.gzip = true;
-    bytes = gunzip(bytes, options.source);
+}
+
+/** Pass bytes through, refusing a foreign format (bzip2, zip, ...) by its first bytes. */
+async function* refuseForeign(input: AsyncIterable<Uint8Array>, source: string): AsyncGenerator<Uint8Array> {
+  let first = true;
+  for await (const chunk of input) {
+    if (first && chunk.length > 0) {
+      first = false;
+      const foreign = foreignFormatError(source, chunk);
+      if (foreign) throw foreign;
+    }
+    yield chunk;
   }
-  yield* decode(bytes, options, info);
 }

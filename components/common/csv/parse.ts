@@ -26,7 +26,16 @@ export interface ParserOptions {
    * that opened it is rejected. This bound is what keeps memory flat.
    */
   maxQuotedChars?: number;
+  /**
+   * A physical line longer than this many characters is no CSV row (a binary
+   * or one-line file, or line breaks the parser does not know): the file is
+   * unusable (InputError). Without it such a file would be held in memory whole.
+   */
+  maxLineChars?: number;
 }
+
+/** Default of both bounds: 8 Mi characters, far beyond any real row, far below memory trouble. */
+const DEFAULT_BOUND_CHARS = 8 * 1024 * 1024;
 
 /** Receives each well-formed record; `fields` is only valid during the call. */
 export type RecordHandler = (fields: string[], line: number) => void;
@@ -78,6 +87,7 @@ export class CsvParser {
   private readonly d: string;
   private readonly dc: number;
   private readonly maxQuoted: number;
+  private readonly maxLine: number;
   /** Start and end (exclusive, before the line break) of the current record in `buf`. */
   private recStart = 0;
   private recEnd = 0;
@@ -92,7 +102,8 @@ export class CsvParser {
     if (options.delimiter.length !== 1) throw new Error("delimiter must be one character");
     this.d = options.delimiter;
     this.dc = options.delimiter.charCodeAt(0);
-    this.maxQuoted = options.maxQuotedChars ?? 8 * 1024 * 1024;
+    this.maxQuoted = options.maxQuotedChars ?? DEFAULT_BOUND_CHARS;
+    this.maxLine = options.maxLineChars ?? DEFAULT_BOUND_CHARS;
   }
 
   /** The raw text of the record being handed out (for rejected.csv); valid only inside a handler. */
@@ -140,6 +151,8 @@ export class CsvParser {
       // each search covers the buffer once rather than once per record.
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = buf.indexOf('"', pos);
       if (nextCr !== -1 && nextCr < pos) nextCr = buf.indexOf("\r", pos);
+      // A lone CR ends a line too: a CR-only file is many short lines, not one long one.
+      if (Math.min(nl < 0 ? n : nl, nextCr < 0 ? n : nextCr) - pos > this.maxLine) this.tooLong();
       if (nl >= 0) {
         let end = nl;
         if (end > pos && buf.charCodeAt(end - 1) === CR) end--;
@@ -317,6 +330,13 @@ export class CsvParser {
     // Lines consumed: every break between start and next.
     this.line = line + (extraLines >= 0 ? 1 : countLineBreaks(this.buf.slice(start, next)));
     return next;
+  }
+
+  private tooLong(): never {
+    throw new InputError(
+      `${this.options.source}, line ${this.line}: the line is longer than ${Math.round(this.maxLine / 1024)} KiB without a line break, which no CSV row is: expected CSV text with CR or LF line breaks`,
+      { details: { line: this.line } },
+    );
   }
 
   private unterminated(line: number, open: number, field: number): never {

@@ -46,6 +46,12 @@ describe("stems", () => {
     ["weekly/...csv", /stem ".." is reserved/],
     ["weekly/_x.csv", /stem "_x" is reserved/],
     ["weekly/lifetime.csv.gz", /stem "lifetime" is reserved/],
+    // Refused since issue 25: each one would publish into a folder that is not usable everywhere.
+    ["weekly/LifeTime.csv", /stem "LifeTime" is reserved/],
+    ["weekly/....csv", /stem "\.\.\." ends with "\.", which no folder name can on Windows/],
+    ["weekly/W48..csv", /stem "W48\." ends with "\."/],
+    ["weekly/con.csv", /stem "con" is a device name on Windows/],
+    ["weekly/LPT1.txt.csv", /stem "LPT1\.txt" is a device name on Windows/],
     ["weekly/bad name.csv", /letters, digits, "\.", "_" and "-" only/],
     [`weekly/${"a".repeat(201)}.csv`, /longer than 200 characters/],
   ])("%s is refused", (name, message) => {
@@ -54,8 +60,9 @@ describe("stems", () => {
   });
 
   it("isStem is the same rule for a bare stem (what the console accepts)", () => {
-    expect(["2026-W01", "a.b", "-x", "a".repeat(200)].every(isStem)).toBe(true);
-    expect(["", ".", "..", "_x", "lifetime", "a/b", "a b", "a".repeat(201)].some(isStem)).toBe(false);
+    expect(["2026-W01", "a.b", "-x", ".x", "console", "com", "a".repeat(200)].every(isStem)).toBe(true);
+    const refused = ["", ".", "..", "...", "x.", "_x", "lifetime", "LIFETIME", "nul", "Com1", "a/b", "a b"];
+    expect(refused.concat("a".repeat(201)).filter(isStem)).toEqual([]);
   });
 
   it("stemUnder joins one week's objects across prefixes", () => {

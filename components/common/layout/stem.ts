@@ -21,26 +21,39 @@ export function isCsvName(name: string): boolean {
  * Stems that would collide with a folder the layout needs or hide from tools:
  * `lifetime` is `output/lifetime/`, `.` and `..` are path segments, and a
  * leading `_` marks the layout's own markers (`_SUCCESS`, `_latest.json`).
+ * Compared without letter case: on the case-insensitive file systems of
+ * macOS and Windows `output/LIFETIME/` is `output/lifetime/`.
  */
 const RESERVED = new Set(["", ".", "..", "lifetime"]);
 
 /** Letters, digits, `.`, `_` and `-`: safe in object names, URLs and file systems alike. */
 const STEM_CHARS = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Names Windows cannot give a folder, with or without an extension: device
+ * names. A week downloaded there (`gsutil cp -r output/...`) must still land.
+ */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+
 /** Stems longer than this are refused: they must fit in URLs and stay far below GCS's 1024-byte names. */
 export const MAX_STEM_LENGTH = 200;
 
 /** Why a text cannot be a stem: which rule it breaks, and the phrase that says so. */
-export type StemProblem = { rule: "reserved" | "characters" | "length"; text: string };
+export type StemProblem = { rule: "reserved" | "characters" | "segment" | "length"; text: string };
 
 /** Why a text cannot be a stem, or null when it can. */
 export function stemProblem(stem: string): StemProblem | null {
-  if (RESERVED.has(stem) || stem.startsWith("_"))
+  if (RESERVED.has(stem.toLowerCase()) || stem.startsWith("_"))
     return { rule: "reserved", text: `its stem "${stem}" is reserved or empty` };
   if (!STEM_CHARS.test(stem))
     return { rule: "characters", text: `a stem may hold letters, digits, ".", "_" and "-" only` };
   if (stem.length > MAX_STEM_LENGTH)
     return { rule: "length", text: `its stem is longer than ${MAX_STEM_LENGTH} characters` };
+  // Windows drops trailing dots from folder names ("W48." would be "W48"; "..." would be ".").
+  if (stem.endsWith("."))
+    return { rule: "segment", text: `its stem "${stem}" ends with ".", which no folder name can on Windows` };
+  if (WINDOWS_DEVICE.test(stem))
+    return { rule: "segment", text: `its stem "${stem}" is a device name on Windows, not a folder name` };
   return null;
 }
 
@@ -68,8 +81,10 @@ export function objectStemProblem(object: string): string | null {
 
 /**
  * `weekly/2024-W18.csv.gz` → `2024-W18`. Refuses (UsageError, exit 2) stems
- * that are empty, `.`, `..`, start with `_`, equal `lifetime`, or hold other
- * characters than letters, digits, `.`, `_` and `-` (DESIGN bucket layout).
+ * that are empty, `.`, `..`, start with `_`, equal `lifetime` (any case), hold
+ * other characters than letters, digits, `.`, `_` and `-` (DESIGN bucket
+ * layout), or cannot be a folder name on every platform (a trailing `.`, a
+ * Windows device name such as `con`).
  */
 export function stemOf(object: string): string {
   const problem = objectStemProblem(object);

@@ -173,9 +173,15 @@ export class ArrowStreamWriter {
     this.duplex.end();
   }
 
-  /** Abort (on error) so the consumer fails too. */
-  destroy(error: Error): void {
-    this.duplex.destroy(error);
+  /**
+   * Abort (on error) so the consumer fails too: it sees the stream close
+   * before its end (a premature close). Not `destroy(error)`: apache-arrow
+   * then aborts its reader while a pull it never awaits is pending, and that
+   * pull rejects unhandled, which killed the ingest step with exit 1 after
+   * its real message (a bad-input failure retried three times; issue 25).
+   */
+  destroy(_error: Error): void {
+    this.duplex.destroy();
   }
 }
 

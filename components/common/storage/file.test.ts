@@ -63,18 +63,105 @@ describe("file:// driver", () => {
     await expect(s.write(`${INTERNAL}/meta/x`, "1")).rejects.toBeInstanceOf(UsageError);
   });
 
-  it("lists files linked into the bucket, not linked folders", async () => {
-    const outside = await mkdtemp(join(tmpdir(), "churn-file-outside-"));
-    try {
-      await writeFile(join(outside, "data.csv"), "id\n1\n");
-      await s.write("input/own.csv", "id\n");
-      await symlink(join(outside, "data.csv"), join(root, "input/linked.csv"));
-      await symlink(outside, join(root, "input/folder"));
-      expect((await s.list("input/")).map((o) => o.name)).toEqual(["input/linked.csv", "input/own.csv"]);
-      expect(await s.readText("input/linked.csv")).toBe("id\n1\n");
-    } finally {
+  it("follows links to files inside the bucket, never to folders", async () => {
+    await s.write("input/own.csv", "id\n1\n");
+    await s.write("input/sub/deep.csv", "id\n2\n");
+    await symlink(join(root, "input/own.csv"), join(root, "input/linked.csv"));
+    await symlink("sub", join(root, "input/folder"));
+    expect((await s.list("input/")).map((o) => o.name)).toEqual([
+      "input/linked.csv",
+      "input/own.csv",
+      "input/sub/deep.csv",
+    ]);
+    expect(await s.readText("input/linked.csv")).toBe("id\n1\n");
+    expect(await s.readText("input/folder/deep.csv")).toBe("id\n2\n");
+  });
+
+  describe("links out of the bucket folder", () => {
+    let outside: string;
+    beforeEach(async () => {
+      outside = await mkdtemp(join(tmpdir(), "churn-file-outside-"));
+      await writeFile(join(outside, "passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+      await s.write("weekly/own.csv", "id\n1\n");
+    });
+    afterEach(async () => {
       await rm(outside, { recursive: true, force: true });
+    });
+
+    /** Every way to get at a name, as the error each one gives (or "ok"). */
+    async function attempts(name: string) {
+      const outcome = async (p: Promise<unknown>) =>
+        p.then(
+          () => "ok",
+          (error: Error) => error,
+        );
+      return {
+        stat: await outcome(s.stat(name)),
+        read: await outcome(s.readText(name)),
+        stream: await outcome(
+          (async () => {
+            for await (const _ of s.createReadStream(name, { gunzip: false })) {
+            }
+          })(),
+        ),
+        copy: await outcome(s.copy(name, "weekly/copied.csv")),
+      };
     }
+
+    it("refuses a link to a file outside, naming the link, and leaves it out of listings", async () => {
+      await symlink(join(outside, "passwd"), join(root, "weekly/passwd.csv"));
+      const tried = await attempts("weekly/passwd.csv");
+      for (const [how, error] of Object.entries(tried)) {
+        expect(error, how).toBeInstanceOf(UsageError);
+        const message = (error as Error).message;
+        expect(message, how).toMatch(
+          new RegExp(
+            `^cannot (read|copy) file://${root}/weekly/passwd\\.csv: it is a symbolic link to ${outside}/passwd, outside the bucket folder`,
+          ),
+        );
+        expect(message, how).not.toContain("root:");
+      }
+      expect((await s.list("weekly/")).map((o) => o.name)).toEqual(["weekly/own.csv"]);
+      expect((await s.list("")).map((o) => o.name)).toEqual(["weekly/own.csv"]);
+      expect(await s.stat("weekly/copied.csv")).toBeNull();
+    });
+
+    it("refuses a link to a folder outside for reads, writes and deletes, and lists nothing through it", async () => {
+      await symlink(outside, join(root, "output"));
+      for (const [how, error] of Object.entries(await attempts("output/passwd"))) {
+        expect(error, how).toBeInstanceOf(UsageError);
+        expect((error as Error).message, how).toContain(
+          `"output" is a symbolic link to ${outside}, outside the bucket folder`,
+        );
+      }
+      await expect(s.write("output/w1/_FAILED", "failed")).rejects.toThrow(
+        /^cannot write file:\/\/.*\/output\/w1\/_FAILED: "output" is a symbolic link to /,
+      );
+      await expect(s.delete("output/passwd")).rejects.toBeInstanceOf(UsageError);
+      expect(await s.list("output/")).toEqual([]);
+      expect((await s.list("")).map((o) => o.name)).toEqual(["weekly/own.csv"]);
+      // Nothing was written or removed out there.
+      expect((await readdir(outside)).sort()).toEqual(["passwd"]);
+    });
+
+    it("refuses a loop of links as such", async () => {
+      await symlink(join(root, "weekly/b.csv"), join(root, "weekly/a.csv"));
+      await symlink(join(root, "weekly/a.csv"), join(root, "weekly/b.csv"));
+      await expect(s.stat("weekly/a.csv")).rejects.toThrow(/it is a loop of symbolic links/);
+      expect((await s.list("weekly/")).map((o) => o.name)).toEqual(["weekly/own.csv"]);
+    });
+
+    it("still works in a bucket whose own folder is reached through a link", async () => {
+      const alias = join(outside, "alias");
+      await symlink(root, alias);
+      const through = new FileStorage(alias, `file://${alias}`);
+      expect(await through.readText("weekly/own.csv")).toBe("id\n1\n");
+      await through.write("weekly/new.csv", "id\n3\n");
+      expect((await through.list("weekly/")).map((o) => o.name)).toEqual([
+        "weekly/new.csv",
+        "weekly/own.csv",
+      ]);
+    });
   });
 
   it("removes folders left empty by deletes, as GCS 'folders' vanish", async () => {

@@ -7,6 +7,7 @@ import {
   open,
   readdir,
   readFile,
+  realpath,
   rename,
   rm,
   rmdir,
@@ -16,18 +17,12 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { z } from "zod";
-import {
-  ChurnError,
-  ConflictError,
-  InputError,
-  NotFoundError,
-  TransientError,
-  UsageError,
-} from "../errors.js";
+import { ChurnError, ConflictError, NotFoundError, TransientError, UsageError } from "../errors.js";
+import { type Escape, escapeOf, isInside } from "./confine.js";
 import { collect, mapLimit, readerOf, toReadable } from "./streams.js";
 import type { ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "./types.js";
 import { checkObjectName, isGzipName } from "./uri.js";
@@ -97,8 +92,15 @@ function isMissing(error: unknown): boolean {
  * - Our own writes stamp an mtime strictly after the one they replace: the
  *   kernel's mtime clock is coarse (milliseconds), and two same-size writes in
  *   one tick would otherwise share a generation and defeat compare-and-swap.
+ * - Symbolic links never lead out of the bucket folder (confine.ts): reading,
+ *   writing or deleting through such a link is a UsageError naming it, and
+ *   listings leave such links out, as a GCS bucket never lists another
+ *   bucket's objects. Links that stay inside the folder work as before.
  */
 export class FileStorage implements Storage {
+  /** The root with every link resolved, once it exists (a root reached through a link is fine). */
+  private realRoot: string | null = null;
+
   constructor(
     readonly root: string,
     readonly uri: string,
@@ -123,6 +125,43 @@ export class FileStorage implements Storage {
       throw new UsageError(`object name "${name}" is reserved for the local storage driver's own files`);
     }
     return join(this.root, name);
+  }
+
+  /** The real path of the root, or null while the folder does not exist (then nothing in it is a link). */
+  private async rootReal(): Promise<string | null> {
+    if (this.realRoot !== null) return this.realRoot;
+    try {
+      this.realRoot = await realpath(this.root);
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    return this.realRoot;
+  }
+
+  /**
+   * The path of an object, refused (UsageError) when a symbolic link takes it
+   * out of the bucket folder. `follow` false: only its folder must stay inside
+   * (writes replace a link in place, deletes remove the link itself).
+   */
+  private async confined(name: string, action: string, follow = true): Promise<string> {
+    const path = this.path(name);
+    const realRoot = await this.rootReal();
+    if (realRoot === null) return path;
+    const leak = await escapeOf(this.root, realRoot, path, follow);
+    if (leak) throw this.escapeError(name, action, leak);
+    return path;
+  }
+
+  private escapeError(name: string, action: string, leak: Escape): UsageError {
+    const which = leak.link === name ? "it" : `"${leak.link}"`;
+    const what =
+      leak.target === null
+        ? `${which} is a loop of symbolic links`
+        : `${which} is a symbolic link to ${leak.target}, outside the bucket folder ${this.root}`;
+    return new UsageError(
+      `cannot ${action} ${this.objectUri(name)}: ${what}; a local bucket never follows links out of its folder (copy the file into the bucket instead)`,
+    );
   }
 
   private sidecarPath(name: string): string {
@@ -216,7 +255,7 @@ export class FileStorage implements Storage {
   }
 
   async stat(name: string): Promise<ObjectInfo | null> {
-    const path = this.path(name);
+    const path = await this.confined(name, "read");
     try {
       const s = await this.fileStats(path);
       return s ? await this.info(name, s) : null;
@@ -230,6 +269,10 @@ export class FileStorage implements Storage {
     const slash = prefix.lastIndexOf("/");
     const startDir = slash >= 0 ? prefix.slice(0, slash) : "";
     if (startDir !== "") this.path(startDir);
+    const realRoot = await this.rootReal();
+    if (realRoot === null) return [];
+    // A prefix whose folder is a link out of the bucket lists nothing: those are not this bucket's objects.
+    if (startDir !== "" && (await escapeOf(this.root, realRoot, join(this.root, startDir), true))) return [];
     const names: string[] = [];
     const walk = async (relDir: string): Promise<void> => {
       let entries: import("node:fs").Dirent[];
@@ -245,8 +288,12 @@ export class FileStorage implements Storage {
         let isFile = entry.isFile();
         let isDir = entry.isDirectory();
         if (entry.isSymbolicLink()) {
-          // Follow links to files (a dataset linked into the bucket), never to folders (cycles).
-          isFile = (await this.fileStats(join(this.root, rel)).catch(() => null)) !== null;
+          // Follow links to files inside the bucket, never links out of it, never to folders (cycles).
+          const real = await realpath(join(this.root, rel)).catch(() => null);
+          isFile =
+            real !== null &&
+            isInside(real, realRoot) &&
+            (await this.fileStats(join(this.root, rel)).catch(() => null)) !== null;
           isDir = false;
         }
         if (isFile && rel.startsWith(prefix)) {
@@ -266,13 +313,25 @@ export class FileStorage implements Storage {
 
   createReadStream(name: string, options: ReadOptions = {}): Readable {
     const uri = this.objectUri(name);
-    return readerOf(createReadStream(this.path(name), { highWaterMark: READ_CHUNK_BYTES }), {
+    this.path(name); // a bad name fails at once, as before
+    // The link check is asynchronous, so the file opens only after it: a refused read never opens the target.
+    const confined = this.confined(name, "read");
+    confined.catch(() => {}); // observed by the generator below, even if nobody reads
+    async function* chunks(): AsyncGenerator<Buffer> {
+      const stream = createReadStream(await confined, { highWaterMark: READ_CHUNK_BYTES });
+      try {
+        for await (const chunk of stream) yield chunk as Buffer;
+      } finally {
+        stream.destroy();
+      }
+    }
+    return readerOf(Readable.from(chunks(), { objectMode: false }), {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) =>
         isMissing(error) || codeOf(error) === "EISDIR"
           ? new NotFoundError(`${uri} does not exist`)
           : this.fsError(error, "read", name),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 
@@ -357,7 +416,7 @@ export class FileStorage implements Storage {
 
   /** Publish a staged temp file as `name`, honouring ifGenerationMatch, under the object's lock. */
   private async commit(name: string, temp: string, options: WriteOptions): Promise<ObjectInfo> {
-    const target = this.path(name);
+    const target = await this.confined(name, "write", false);
     const expected = options.ifGenerationMatch;
     return this.withLock(name, async () => {
       let current: BigIntStats | null;
@@ -436,7 +495,7 @@ export class FileStorage implements Storage {
   }
 
   async copy(source: string, target: string, options: WriteOptions = {}): Promise<ObjectInfo> {
-    const sourcePath = this.path(source);
+    const sourcePath = await this.confined(source, "copy");
     this.path(target);
     // A hard link pins the source's current content even if it is replaced meanwhile.
     const snapshot = await this.tempPath();
@@ -476,7 +535,7 @@ export class FileStorage implements Storage {
     name: string,
     options: { allVersions?: boolean; ifGenerationMatch?: string } = {},
   ): Promise<void> {
-    const target = this.path(name);
+    const target = await this.confined(name, "delete", false);
     // A folder bucket keeps no noncurrent versions, so allVersions needs nothing more.
     await this.withLock(name, async () => {
       const current = await this.fileStats(target).catch((error) => {

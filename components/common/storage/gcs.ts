@@ -2,14 +2,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gzipSync } from "node:zlib";
 import { type Bucket, type File, type FileMetadata, Storage as GoogleStorage } from "@google-cloud/storage";
-import {
-  ChurnError,
-  ConflictError,
-  CredentialsError,
-  InputError,
-  NotFoundError,
-  TransientError,
-} from "../errors.js";
+import { ChurnError, ConflictError, CredentialsError, NotFoundError, TransientError } from "../errors.js";
 import { collect, mapLimit, readerOf, toReadable } from "./streams.js";
 import type { ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "./types.js";
 import { checkObjectName, isGzipName } from "./uri.js";
@@ -227,8 +220,8 @@ export class GcsStorage implements Storage {
     const raw = this.file(name).createReadStream({ decompress: false });
     return readerOf(raw, {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) => mapGcsError(error, "read", uri),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 
@@ -418,8 +411,8 @@ export class GcsStorage implements Storage {
     const raw = this.file(name, generation).createReadStream({ decompress: false });
     return readerOf(raw, {
       gunzip: options.gunzip ?? isGzipName(name),
+      uri,
       sourceError: (error) => mapGcsError(error, "read", uri),
-      gzipError: (error) => new InputError(`${uri}: gzip data is corrupt or truncated (${error.message})`),
     });
   }
 

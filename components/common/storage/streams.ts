@@ -1,5 +1,12 @@
-import { PassThrough, Readable } from "node:stream";
+import { PassThrough, Readable, type Writable } from "node:stream";
 import { createGunzip } from "node:zlib";
+import {
+  type GzipPosition,
+  gzipError,
+  gzipHeaderError,
+  gzipHeaderProblem,
+  isGzip,
+} from "../csv/compression.js";
 
 /** Normalise every accepted write payload to a Readable. */
 export function toReadable(data: string | Uint8Array | Readable | AsyncIterable<Uint8Array>): Readable {
@@ -19,12 +26,13 @@ export async function collect(stream: Readable): Promise<Buffer> {
 
 /**
  * Wrap a driver's raw object stream for callers: optionally gunzip it, turn
- * source and gzip failures into our error types, and release the source when
- * the caller stops reading early (plain `.pipe()` does neither).
+ * source and gzip failures into our error types (gzip's in the words of
+ * csv/compression.ts, naming `uri`), and release the source when the caller
+ * stops reading early (plain `.pipe()` does neither).
  */
 export function readerOf(
   source: Readable,
-  options: { gunzip: boolean; sourceError: (error: unknown) => Error; gzipError: (error: Error) => Error },
+  options: { gunzip: boolean; uri: string; sourceError: (error: unknown) => Error },
 ): Readable {
   const out = new PassThrough();
   const stages: Readable[] = [source];
@@ -37,7 +45,23 @@ export function readerOf(
   if (options.gunzip) {
     const gunzip = createGunzip();
     stages.push(gunzip);
-    gunzip.on("error", (error) => fail(options.gzipError(error)));
+    const at: GzipPosition = { decoded: 0, fed: 0, ended: false, magic: false };
+    // A second "data" listener beside pipe's only counts: pipe still does the backpressure.
+    source.on("data", (chunk: Buffer) => {
+      if (at.fed === 0 && chunk.length > 0) {
+        at.magic = isGzip(chunk);
+        const header = at.magic ? gzipHeaderProblem(chunk) : null;
+        if (header) fail(gzipHeaderError(options.uri, header));
+      }
+      at.fed += chunk.length;
+    });
+    source.on("end", () => {
+      at.ended = true;
+    });
+    gunzip.on("error", (error) => {
+      at.decoded = gunzip.bytesWritten;
+      fail(gzipError(options.uri, error, at));
+    });
     tail = source.pipe(gunzip);
   }
   tail.pipe(out);
@@ -45,6 +69,35 @@ export function readerOf(
     if (!out.readableEnded) for (const stage of stages) stage.destroy();
   });
   return out;
+}
+
+/**
+ * Wait until a writable that refused a write takes more, or fail when it can
+ * never: a destroyed or failed stream emits no "drain", and waiting for one
+ * alone is a promise that never settles (Node then exits 13, silently).
+ */
+export function drained(stream: Writable): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) {
+    return Promise.reject(
+      stream.errored ?? new Error("the output stream was closed before all data was written"),
+    );
+  }
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error | null) => {
+      stream.off("drain", onDrain);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () =>
+      done(stream.errored ?? new Error("the output stream was closed before all data was written"));
+    stream.on("drain", onDrain);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+  });
 }
 
 /** Map over items with at most `limit` promises in flight, keeping order. */
