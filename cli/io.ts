@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import { envValue } from "../components/common/environment.js";
 import { UsageError } from "../components/common/errors.js";
 import { createLogger, type Logger } from "../components/common/log.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
@@ -35,7 +36,7 @@ export function emit(ctx: CommandContext, data: unknown, human: string | (() => 
 
 /** Resolve --bucket: flag > CHURN_BUCKET > error naming both. */
 export function bucketOption(value: string | undefined, ctx: CommandContext): string {
-  const bucket = value ?? ctx.env.CHURN_BUCKET;
+  const bucket = value ?? envValue(ctx.env, "CHURN_BUCKET");
   if (!bucket) {
     throw new UsageError(
       "no bucket given: pass --bucket gs://bucket or --bucket ./folder (or set CHURN_BUCKET)",
@@ -59,7 +60,7 @@ export async function openBucket(
   if ((options.mustExist ?? true) && !(await storage.exists())) {
     throw new UsageError(
       storage.uri.startsWith("file:")
-        ? `no bucket at ${storage.uri}: the folder does not exist (check the path, or create an example bucket with \`churn init --bucket ${value ?? ctx.env.CHURN_BUCKET}\`)`
+        ? `no bucket at ${storage.uri}: the folder does not exist (check the path, or create an example bucket with \`churn init --bucket ${value ?? envValue(ctx.env, "CHURN_BUCKET")}\`)`
         : `bucket ${storage.uri} does not exist, or this account cannot see it (check the name; the account needs roles/storage.objectViewer or more)`,
     );
   }

@@ -1,8 +1,42 @@
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { Command, CommanderError } from "commander";
-import { ChurnError, type ExitCode, exitCodeOf, messageOf } from "../components/common/errors.js";
+import {
+  describeEnvironment,
+  ENVIRONMENT,
+  type EnvironmentName,
+  envValue,
+} from "../components/common/environment.js";
+import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { registerCommands } from "./commands/index.js";
 import { type CliIO, type CommandContext, commandContext } from "./io.js";
+
+const PACKAGE_NAME = "churn-pipeline";
+
+/** The package's version, from the package.json above this file (one folder up in the source tree, two in dist/). */
+export const VERSION = ((): string => {
+  for (const path of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === PACKAGE_NAME && pkg.version) return pkg.version;
+    } catch {
+      // not this folder
+    }
+  }
+  return "unknown";
+})();
+
+/** DESIGN's exit codes, as `--help` lists them. */
+const EXIT_CODES = [
+  "  0    ok",
+  "  1    unexpected or transient failure (a retry may help)",
+  "  2    bad input, config or usage (retrying cannot help)",
+  "  3    no model to score with (the gate refused every candidate, or no champion yet)",
+  "  130  interrupted (Ctrl-C): the run is recorded interrupted; the same command resumes it",
+].join("\n");
 
 /** A command action: gets parsed options and the context; may resolve with an exit code (default 0). */
 export type Action<O> = (options: O, ctx: CommandContext, args: string[]) => Promise<unknown>;
@@ -19,6 +53,11 @@ export async function buildProgram(
   const program = new Command("churn")
     .description("Weekly churn scoring: ingest, train, score and publish, on a local folder or a GCS bucket.")
     .option("--json", "print one machine-readable JSON document")
+    .option("-V, --version", 'print the version (with --json: {"version": ...})')
+    .addHelpText(
+      "after",
+      `\nExit codes:\n${EXIT_CODES}\n\nEnvironment variables:\n${describeEnvironment()}\n`,
+    )
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -63,21 +102,56 @@ export function reportError(
   if (ctx.json) {
     const details = error instanceof ChurnError ? error.details : undefined;
     ctx.stdout.write(
-      `${JSON.stringify({ ok: false, exitCode: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, null, 2)}\n`,
+      `${JSON.stringify({ ok: false, exit_code: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, null, 2)}\n`,
     );
   }
   if (error instanceof ChurnError) {
     ctx.stderr.write(`churn: ${error.message}\n`);
   } else {
     ctx.stderr.write(`churn: unexpected failure: ${messageOf(error)}\n`);
-    if (ctx.env.CHURN_DEBUG) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
+    if (debugging(ctx.env)) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
     else ctx.stderr.write("(set CHURN_DEBUG=1 for the stack trace)\n");
   }
   return code;
 }
 
+/** CHURN_DEBUG, read where a broken value must not hide the error being reported. */
+function debugging(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return envValue(env, "CHURN_DEBUG") ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Check every variable of the environment table at once, before any work:
+ * a typo in CHURN_LEASE_TTL_MS fails with its name instead of being ignored.
+ */
+export function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const problems: string[] = [];
+  for (const name of Object.keys(ENVIRONMENT) as EnvironmentName[]) {
+    try {
+      envValue(env, name);
+    } catch (error) {
+      problems.push(messageOf(error));
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems.join("; "));
+}
+
 /** Run the CLI with argv (without node and script); resolves with the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<ExitCode> {
+  const json = argv.includes("--json");
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    io.stdout.write(json ? `${JSON.stringify({ version: VERSION })}\n` : `churn ${VERSION}\n`);
+    return 0;
+  }
+  try {
+    checkEnvironment(io.env);
+  } catch (error) {
+    return reportError(error, { json, ...io });
+  }
   let exitCode: ExitCode = 0;
   const program = await buildProgram(
     io,

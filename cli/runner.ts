@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { z } from "zod";
 import { type Component, summaryOf } from "../components/common/component/spec.js";
 import { type ChurnConfig, loadConfig } from "../components/common/config/index.js";
+import { envValue } from "../components/common/environment.js";
 import { UsageError } from "../components/common/errors.js";
 import type { Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "../pipelines/dag.js";
@@ -138,7 +139,7 @@ export async function runFromCli(
       // Fan-out counts (score.shards): the runner plans shards for every executor.
       config,
       // Shorter leases make crash-recovery tests fast; the default suits real runs.
-      leaseTtlMs: Number(ctx.env.CHURN_LEASE_TTL_MS) || undefined,
+      leaseTtlMs: envValue(ctx.env, "CHURN_LEASE_TTL_MS"),
     });
     return { storage, result };
   } finally {

@@ -178,7 +178,8 @@ describe("churn init", () => {
     expect(again.stderr).not.toMatch(/\n\s+at /);
     const forced = await run(["init", "--bucket", "bucket", "--force", "--json"], dir);
     expect(forced.code).toBe(0);
-    const doc = JSON.parse(forced.stdout) as { ok: boolean; churnRate: number; objects: { name: string }[] };
+    const doc = JSON.parse(forced.stdout) as { ok: boolean; churn_rate: number; objects: { name: string }[] };
+    expect(doc.churn_rate).toBeGreaterThan(0);
     expect(doc.ok).toBe(true);
     expect(doc.objects.map((o) => o.name)).toEqual([
       "churn.yaml",

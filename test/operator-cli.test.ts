@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENVIRONMENT } from "../components/common/environment.js";
 import { churnBin, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
@@ -120,5 +122,70 @@ describe("a gs:// bucket that does not exist (GCS emulator)", () => {
     const present = await spawnChurn(["runs", "list", "--bucket", `gs://${emulator.bucket}`], env);
     expect(present.code, present.stderr).toBe(0);
     expect(present.stdout).toContain("no runs yet");
+  });
+});
+
+describe("conventions of the tools people know", () => {
+  it("churn --version prints the package version, as text and with --json", async () => {
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, "..", "package.json"), "utf8"));
+    const text = await spawnChurn(["--version"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(`churn ${version}\n`);
+    const json = await spawnChurn(["--version", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ version });
+  });
+
+  it("--help lists the exit codes and every environment variable with its rule", async () => {
+    const help = await spawnChurn(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes:[\s\S]*\b130\s+interrupted/);
+    for (const name of Object.keys(ENVIRONMENT)) expect(help.stdout).toContain(name);
+    expect(help.stdout).toContain("a whole number of milliseconds from 500 to 3600000");
+  });
+
+  it("a variable that breaks its rule fails every command with exit 2 naming it", async () => {
+    const result = await spawnChurn(["runs", "list", "--bucket", bucket], { CHURN_LEASE_TTL_MS: "soon" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "environment variable CHURN_LEASE_TTL_MS must be a whole number of milliseconds",
+    );
+  });
+
+  it("errors in --json carry snake_case keys", async () => {
+    const result = await spawnChurn(["runs", "list", "--bucket", join(base, "nope"), "--json"]);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, exit_code: 2 });
+  });
+
+  it("churn completion bash completes commands, sub-commands and flags in a real bash", async () => {
+    const script = await spawnChurn(["completion", "bash"]);
+    expect(script.code, script.stderr).toBe(0);
+    const path = join(base, "churn.bash");
+    await writeFile(path, script.stdout);
+    const complete = (words: string[]) =>
+      execFileSync(
+        "bash",
+        [
+          "-c",
+          `source ${path}; COMP_WORDS=(${words.join(" ")}); COMP_CWORD=${words.length - 1}; _churn; echo "\${COMPREPLY[*]}"`,
+        ],
+        { encoding: "utf8" },
+      ).trim();
+    expect(complete(["churn", "mo"])).toBe("models");
+    expect(complete(["churn", "models", "pro"])).toBe("promote");
+    expect(complete(["churn", "pipeline", "run", "--no-c"])).toBe("--no-cache");
+    expect(complete(["churn", "runs", "list", "--st"])).toBe("--state");
+  });
+
+  it.each(["zsh", "fish"])("churn completion %s names every command", async (shell) => {
+    const script = await spawnChurn(["completion", shell]);
+    expect(script.code, script.stderr).toBe(0);
+    for (const command of ["pipeline", "runs", "models", "validate", "serve", "completion"])
+      expect(script.stdout).toContain(command);
+  });
+
+  it("an unknown shell is a usage error", async () => {
+    const result = await spawnChurn(["completion", "powershell"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('unknown shell "powershell": choose bash, zsh, fish');
   });
 });

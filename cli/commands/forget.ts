@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
+import { envValue } from "../../components/common/environment.js";
 import { ChurnError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { CACHE_PREFIX, CONFIG_OBJECT } from "../../components/common/layout/index.js";
 import {
@@ -130,7 +131,7 @@ export function registerForget(program: Command, wrap: Wrap): void {
           ids,
           idRule: { idColumns, firstColumnIsId: false },
           dryRun: flags.dryRun ?? false,
-          hashKey: ctx.env.CHURN_FORGET_KEY || undefined,
+          hashKey: envValue(ctx.env, "CHURN_FORGET_KEY"),
           progress: (line) => logger.info(`forget: ${line}`),
         });
         const object = record.dry_run ? null : recordObject(new Date(record.created_at));

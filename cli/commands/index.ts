@@ -25,6 +25,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["score", async () => (await import("./score.js")).registerScore],
   ["ui", async () => (await import("./ui.js")).registerUi],
   ["forget", async () => (await import("./forget.js")).registerForget],
+  ["completion", async () => (await import("./completion.js")).registerCompletion],
 ];
 
 /**

@@ -152,7 +152,17 @@ export function registerInit(program: Command, wrap: Wrap): void {
           `churn pipeline run --bucket ${quoteArg(bucket)}`,
           `churn pipeline run lifetime --bucket ${quoteArg(bucket)} --transactions ${result.transactionsObject}`,
         ];
-        emit(ctx, { ok: true, ...result, next }, () => humanSummary(result, next));
+        const document = {
+          ok: true,
+          bucket: result.bucket,
+          seed: result.seed,
+          objects: result.objects,
+          churn_rate: result.churnRate,
+          weekly_object: result.weeklyObject,
+          transactions_object: result.transactionsObject,
+          next,
+        };
+        emit(ctx, document, () => humanSummary(result, next));
       }),
     );
 }

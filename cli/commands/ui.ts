@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { envValue } from "../../components/common/environment.js";
 import { UsageError } from "../../components/common/errors.js";
 import { checkExposure, createConsoleApp } from "../../serving/console/app.js";
 import { emit, integerOption, openBucket } from "../io.js";
@@ -46,7 +47,7 @@ export function registerUi(program: Command, wrap: Wrap): void {
     )
     .action(
       wrap<UiOptions>(async (options, ctx) => {
-        const authToken = options.authToken ?? (ctx.env.CHURN_UI_TOKEN || undefined);
+        const authToken = options.authToken ?? envValue(ctx.env, "CHURN_UI_TOKEN");
         const listenPort = integerOption(options.port, "--port", 0, 65_535);
         const allowChanges = Boolean(options.allowChanges);
         checkExposure({ host: options.host, allowChanges, authToken });

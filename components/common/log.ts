@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import { envValue } from "./environment.js";
 
 /**
  * Structured logging. On a terminal, short human lines; otherwise one JSON
@@ -25,11 +26,24 @@ export interface LoggerOptions {
   fields?: Record<string, unknown>;
 }
 
+/**
+ * CHURN_LOG_LEVEL, or info. The CLI checks the environment before any work
+ * (a bad value exits 2 there); elsewhere (functions, tests) a bad value must
+ * not stop logging, so it falls back to info.
+ */
+function levelFromEnvironment(): LogLevel {
+  try {
+    return envValue(process.env, "CHURN_LOG_LEVEL") ?? "info";
+  } catch {
+    return "info";
+  }
+}
+
 /** Create a logger writing to stderr by default, so stdout stays clean for data and --json. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
   const json = options.json ?? !(stream as { isTTY?: boolean }).isTTY;
-  const min = ORDER[options.level ?? ((process.env.CHURN_LOG_LEVEL as LogLevel) || "info")] ?? ORDER.info;
+  const min = ORDER[options.level ?? levelFromEnvironment()];
   const base = options.fields ?? {};
   const write = (level: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[level] < min) return;

@@ -2,7 +2,7 @@ import type { StoredBundle } from "../common/bundle/index.js";
 import type { ComponentContext } from "../common/component/spec.js";
 import { loadConfig } from "../common/config/index.js";
 import { CONFIG_OBJECT } from "../common/layout/index.js";
-import { MlflowClient, MlflowMirror } from "../common/mlflow/index.js";
+import { MlflowClient, MlflowMirror, trackingUri } from "../common/mlflow/index.js";
 
 /**
  * Mirror a promote step into MLflow when `mlflow.tracking_uri` is set: the
@@ -20,9 +20,10 @@ export async function mirrorPromotion<P>(
   // Component tests run promote on bare buckets; a pipeline always has churn.yaml.
   if (!(await ctx.storage.stat(CONFIG_OBJECT))) return [];
   const config = await loadConfig(ctx.storage);
-  if (!config.mlflow.tracking_uri) return [];
+  const uri = trackingUri(config);
+  if (!uri) return [];
   const mirror = new MlflowMirror(
-    new MlflowClient(config.mlflow.tracking_uri),
+    new MlflowClient(uri),
     ctx.storage,
     config.mlflow.model_name,
   );

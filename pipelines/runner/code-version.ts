@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { envValue } from "../../components/common/environment.js";
 
 let memo: Promise<string> | undefined;
 
@@ -38,7 +39,8 @@ async function hashTree(root: string, hash: ReturnType<typeof createHash>, rel =
  * invalidates the cache just as a new image does.
  */
 export function codeVersion(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.CHURN_CODE_VERSION) return Promise.resolve(env.CHURN_CODE_VERSION);
+  const pinned = envValue(env, "CHURN_CODE_VERSION");
+  if (pinned) return Promise.resolve(pinned);
   memo ??= (async () => {
     const root = packageRoot();
     const hash = createHash("sha256");

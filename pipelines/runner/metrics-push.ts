@@ -2,6 +2,7 @@ import { Gauge, Registry } from "prom-client";
 import { z } from "zod";
 import { readChampion } from "../../components/common/bundle/champion.js";
 import { loadConfig } from "../../components/common/config/index.js";
+import { envValue } from "../../components/common/environment.js";
 import { messageOf } from "../../components/common/errors.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
@@ -65,7 +66,7 @@ export type PushedSummary = z.infer<typeof summarySchema>;
 
 /** The Pushgateway base URL: a non-empty CHURN_PUSHGATEWAY_URL wins over churn.yaml; null means no push. */
 export function pushgatewayUrl(configured: string | null | undefined, env: NodeJS.ProcessEnv): string | null {
-  const fromEnv = env.CHURN_PUSHGATEWAY_URL?.trim();
+  const fromEnv = envValue(env, "CHURN_PUSHGATEWAY_URL");
   if (fromEnv) return fromEnv;
   return configured ?? null;
 }
