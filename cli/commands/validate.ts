@@ -3,6 +3,7 @@ import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { type ChurnConfig, loadConfig, parseConfig } from "../../components/common/config/index.js";
+import { envValue } from "../../components/common/environment.js";
 import { type InputError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { CONFIG_OBJECT, triggerNameProblem, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
@@ -110,7 +111,7 @@ export function registerValidate(program: Command, wrap: Wrap): void {
     .action(
       wrap<ValidateOptions>(async (options, ctx, args) => {
         const file = args[0]!;
-        const bucket = options.bucket ?? ctx.env.CHURN_BUCKET;
+        const bucket = options.bucket ?? envValue(ctx.env, "CHURN_BUCKET");
         const storage = bucket ? await openStorage(bucket, ctx.cwd) : null;
         const config = await configFor(options, storage);
         if (options.mode && options.mode !== "training" && options.mode !== "scoring") {

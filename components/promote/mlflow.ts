@@ -22,11 +22,7 @@ export async function mirrorPromotion<P>(
   const config = await loadConfig(ctx.storage);
   const uri = trackingUri(config);
   if (!uri) return [];
-  const mirror = new MlflowMirror(
-    new MlflowClient(uri),
-    ctx.storage,
-    config.mlflow.model_name,
-  );
+  const mirror = new MlflowMirror(new MlflowClient(uri), ctx.storage, config.mlflow.model_name);
   const done = [await mirror.registerBundle(ctx.storage, stored, { pipelineRun: ctx.run, evaluation })];
   if (champion) done.push(await mirror.setChampion(champion));
   for (const line of done) ctx.logger.info(`promote: ${line}`);
