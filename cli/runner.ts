@@ -170,6 +170,7 @@ export function progress(ctx: CommandContext): (event: RunEvent) => void {
       out.write(
         `  ${mark} ${event.step}${time}${event.state === "cached" ? " (cached)" : ""}${event.error ? `: ${event.error}` : ""}\n`,
       );
+      for (const warning of event.warnings) out.write(`      ! ${warning.message}\n`);
     }
   };
 }

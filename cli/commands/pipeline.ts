@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES, TRANSACTIONS_PREFIX, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import { describeWarning } from "../../components/common/warnings.js";
 import {
   dependenciesOf,
   type PipelineDefinition,
@@ -60,6 +61,12 @@ export function describeRun(record: RunRecord, reused: boolean): string {
     );
     lines.push(`logs: churn runs logs ${record.run_id} --bucket ${record.bucket}`);
   }
+  const warnings = record.steps.flatMap((s) => s.warnings);
+  if (warnings.length > 0)
+    lines.push(
+      `${warnings.length} warning${warnings.length === 1 ? "" : "s"}:`,
+      ...warnings.map((w) => `  ! ${describeWarning(w)}`),
+    );
   return lines.join("\n");
 }
 

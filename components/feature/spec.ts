@@ -39,6 +39,7 @@ async function run(ctx: ComponentContext<FeatureParameters>) {
       warnings: fitted.warnings.length,
     },
     summary: { warnings: fitted.warnings, dropped: fitted.dropped },
+    warnings: fitted.warnings.map((w) => ({ code: w.code, column: w.column, message: w.message })),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
+import type { Warning } from "../common/warnings.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
 
@@ -541,6 +542,18 @@ export interface ReportExtras {
   triggers?: string[] | null;
   /** Missing values per column of the weekly file, for the data-quality chart. */
   missing?: MissingCount[];
+  /** What the run's steps noticed: shown first, before anything else. */
+  warnings?: Warning[];
+}
+
+/** The run's warnings, first on the page: what a step noticed must reach the people who read the report. */
+function warningsSection(warnings: readonly Warning[]): string {
+  if (warnings.length === 0) return "";
+  const items = warnings.map(
+    (w) => `<li>${escapeHtml(w.message)} <span class="note">(${escapeHtml(w.step)})</span></li>`,
+  );
+  return `<section class="warnings" id="warnings" role="alert"><h2>Check before you act: ${warnings.length} warning${warnings.length === 1 ? "" : "s"}</h2>
+<ul>${items.join("")}</ul></section>`;
 }
 
 /** A self-contained page a marketer can open from the bucket. */
@@ -558,9 +571,11 @@ export function renderReport(summary: WeekSummary, stem: string, extras: ReportE
 <style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1a1a1a;line-height:1.4}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}
 th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{font-size:.9em;max-width:680px}
-.grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px}svg{max-width:100%;height:auto}</style></head>
+.grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px}svg{max-width:100%;height:auto}
+.warnings{border-left:4px solid #b3261e;background:#fdecea;padding:.2em 1em;margin:1em 0}.warnings h2{margin-top:.4em}</style></head>
 <body><main>
 <h1>Churn scores for ${escapeHtml(stem)}</h1>
+${warningsSection(extras.warnings ?? [])}
 ${overview(summary, drift)}
 <p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
 <h2 id="tiers">Customers by risk tier</h2>

@@ -9,6 +9,7 @@ import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitorin
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
 import type { Profile } from "../common/profile/profile.js";
+import { warningSchema } from "../common/warnings.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
 
@@ -22,6 +23,8 @@ export const reportParameters = z.strictObject({
   trigger: z.string().nullable().default(null),
   /** Steps whose cached result the runner bypassed because a retraining trigger fired (run-time). */
   cache_bypassed: z.array(z.string()).default([]),
+  /** The warnings of the run's steps so far (run-time): first in report.html and in summary.json. */
+  warnings: z.array(warningSchema).default([]),
 });
 type ReportParameters = z.output<typeof reportParameters>;
 
@@ -140,6 +143,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const bypassed = ctx.parameters.cache_bypassed;
   const published = {
     ...summary,
+    warnings: ctx.parameters.warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
       ? {
@@ -170,6 +174,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
+      warnings: ctx.parameters.warnings,
     }),
     {
       contentType: "text/html",
@@ -240,7 +245,7 @@ export const reportComponent = defineComponent({
     retrain_triggers: z.array(z.string()).nullable(),
     cache_bypassed: z.array(z.string()),
   }),
-  runtime: ["trigger", "cache_bypassed"],
+  runtime: ["trigger", "cache_bypassed", "warnings"],
   writes: [
     {
       object: "monitoring/realised.json",

@@ -9,6 +9,7 @@ import {
 import type { ChurnConfig } from "../../components/common/config/index.js";
 import { stepOutputObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import type { StepWarning } from "../../components/common/warnings.js";
 import type { StepDefinition } from "../dag.js";
 
 /**
@@ -94,9 +95,22 @@ export async function gatherShards(storage: Storage, runId: string, step: string
       seconds: Math.max(...parts.map((p) => p.timings.seconds)),
     },
     summary: { ...firstSummary, shard: { count: shards } },
+    // Each shard notices for its own rows: the same warning from several shards is said once.
+    warnings: uniqueWarnings(parts.flatMap((p) => p.warnings ?? [])),
   };
   await storage.write(stepOutputObject(runId, step), `${JSON.stringify(doc, null, 2)}\n`, {
     contentType: "application/json",
     metadata: writtenBy("runner"),
+  });
+}
+
+/** Warnings without repeats (same code, column and message), in first-seen order. */
+function uniqueWarnings(warnings: StepWarning[]): StepWarning[] {
+  const seen = new Set<string>();
+  return warnings.filter((w) => {
+    const key = JSON.stringify([w.code, w.column, w.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }

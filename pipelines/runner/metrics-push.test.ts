@@ -24,6 +24,7 @@ function step(name: string, state: RunRecord["steps"][number]["state"], seconds:
     counts,
     error: null,
     log: null,
+    warnings: [],
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
 import { runRecordObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import { warningSchema } from "../../components/common/warnings.js";
 
 /**
  * `runs/<run-id>/run.json`: the run record. Each step's state, inputs (objects
@@ -37,6 +38,8 @@ export const stepRecordSchema = z.object({
   counts: z.record(z.string(), z.number()),
   error: z.string().nullable(),
   log: z.string().nullable(),
+  /** What the step noticed that people must see (absent in records older than warnings). */
+  warnings: z.array(warningSchema).default([]),
 });
 export type StepRecord = z.infer<typeof stepRecordSchema>;
 
@@ -58,6 +61,7 @@ export function pendingStep(step: { name: string; component: string }): StepReco
     counts: {},
     error: null,
     log: null,
+    warnings: [],
   };
 }
 

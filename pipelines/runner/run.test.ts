@@ -379,6 +379,59 @@ describe("run-time parameters", () => {
     expect(seen[1]).toMatchObject({ run_id: forced.record.run_id, cache_hits: ["upper", "count"] });
   });
 
+  it("carries a step's warnings to run.json and the report's run-time parameter, cached runs included", async () => {
+    const noticing = defineComponent({
+      name: "test-noticing",
+      description: "",
+      inputs: {},
+      outputs: {},
+      parameters: z.strictObject({}),
+      summary: z.unknown(),
+      run: async () => ({
+        counts: {},
+        warnings: [
+          { code: "likely-leak", column: "refund_flag", message: "refund_flag predicts the label alone" },
+        ],
+      }),
+    });
+    const reporting = defineComponent({
+      name: "test-reporting",
+      description: "",
+      inputs: {},
+      outputs: {},
+      parameters: z.object({ warnings: z.array(z.unknown()) }),
+      summary: z.unknown(),
+      runtime: ["warnings"],
+      run: async (ctx) => {
+        seen.push({ warnings: ctx.parameters.warnings });
+        return { counts: {} };
+      },
+    });
+    TEST_COMPONENTS.noticing = noticing;
+    TEST_COMPONENTS.reporting = reporting;
+    const warned = {
+      ...pipeline,
+      steps: [
+        { name: "notice", component: "test-noticing", description: "", inputs: {} },
+        { name: "report", component: "test-reporting", description: "", inputs: {}, after: ["notice"] },
+      ],
+    };
+    seen.length = 0;
+    const expected = {
+      step: "notice",
+      code: "likely-leak",
+      column: "refund_flag",
+      message: "refund_flag predicts the label alone",
+    };
+    const first = await run({ pipeline: warned });
+    expect(first.exitCode, first.record.reason ?? "").toBe(0);
+    expect(first.record.steps[0]!.warnings).toEqual([expected]);
+    expect(seen[0]).toEqual({ warnings: [expected] });
+    // From the cache the warning is as true as it was: it stays on every surface.
+    const cached = await run({ pipeline: warned, force: true });
+    expect(cached.record.steps[0]).toMatchObject({ state: "cached", warnings: [expected] });
+  });
+
   it("a component returning a summary its declaration does not allow fails the step (exit 1)", async () => {
     const liar = defineComponent({
       name: "test-liar",

@@ -22,12 +22,12 @@ import {
 } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import { type Warning, warningsOf } from "../../components/common/warnings.js";
 import { loadComponent } from "../../components/index.js";
 import { publishComponent } from "../../components/publish/spec.js";
 import { dependenciesOf, type PipelineDefinition, type StepDefinition, topologicalOrder } from "../dag.js";
 import { type Lease, newHolderId, tryAcquireLease } from "../lease.js";
 import { type Notification, sendNotification } from "../notify.js";
-
 import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
 import { gatherShards, shardCount, writeShardInputs } from "./fan-out.js";
@@ -54,6 +54,8 @@ export type RunEvent =
       seconds: number | null;
       error: string | null;
       attempt: number;
+      /** The step's warnings, once it finished (succeeded or cached). */
+      warnings: Warning[];
     };
 
 export interface RunPipelineOptions {
@@ -217,6 +219,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
       const rec = stepRecord(step.name);
       if (doc) {
         upstream.set(step.name, doc);
+        rec.warnings = warningsOf(step.name, doc.warnings ?? []);
         if (rec.state !== "cached") rec.state = "succeeded";
       } else if (rec.state !== "pending") {
         rec.state = "pending";
@@ -252,7 +255,15 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
         rec.finished = new Date().toISOString();
         rec.seconds = (Date.now() - t0) / 1000;
         rec.error = error;
-        emit({ type: "step", step: step.name, state, seconds: rec.seconds, error, attempt: rec.attempts });
+        emit({
+          type: "step",
+          step: step.name,
+          state,
+          seconds: rec.seconds,
+          error,
+          attempt: rec.attempts,
+          warnings: rec.warnings,
+        });
       };
       try {
         const inputs = await resolveInputs(step, {
@@ -296,6 +307,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
             rec.cache = { key, hit: true, from: `${hit.run}/${hit.step}` };
             rec.outputs = refsOf(hit.output);
             rec.counts = hit.output.counts;
+            rec.warnings = warningsOf(step.name, hit.output.warnings ?? []);
             rec.exit_code = 0;
             finish("cached");
             return;
@@ -319,6 +331,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
           seconds: null,
           error: null,
           attempt: rec.attempts,
+          warnings: [],
         });
         await persist();
         // An executor that retries inside (a Job's backoffLimit) must not be retried on top.
@@ -376,6 +389,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
         upstream.set(step.name, doc);
         rec.outputs = refsOf(doc);
         rec.counts = doc.counts;
+        rec.warnings = warningsOf(step.name, doc.warnings ?? []);
         if (cacheable) {
           await storage.write(
             cacheObject(key),
@@ -487,6 +501,7 @@ const RUNTIME_VALUES: Record<RuntimeParameter, (record: RunRecord) => unknown> =
     ),
   cache_hits: (record) => record.steps.filter((s) => s.state === "cached").map((s) => s.name),
   cache_bypassed: (record) => record.retrain?.cache_bypassed ?? [],
+  warnings: (record) => record.steps.flatMap((s) => s.warnings),
 };
 
 /** The run-time parameters a step's component declares, with their values now. */

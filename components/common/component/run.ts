@@ -178,6 +178,7 @@ export async function runStep(storage: Storage, run: string, step: string, optio
       seconds: (finished.getTime() - started.getTime()) / 1000,
     },
     summary: result.summary,
+    warnings: result.warnings ?? [],
   };
   const outputName = stepOutputObject(run, step);
   await storage.write(outputName, `${JSON.stringify(outputDoc, null, 2)}\n`, {

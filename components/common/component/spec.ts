@@ -3,6 +3,7 @@ import { formatIssues } from "../documents/parse.js";
 import { ChurnError, InputError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Storage } from "../storage/types.js";
+import { type StepWarning, stepWarningSchema } from "../warnings.js";
 
 /**
  * The component contract, after Kubeflow Pipelines v2: a component is a typed
@@ -62,6 +63,8 @@ export const outputDocSchema = z.strictObject({
   counts: z.record(z.string(), z.number()),
   timings: z.strictObject({ startedAt: z.string(), finishedAt: z.string(), seconds: z.number() }),
   summary: z.unknown().optional(),
+  /** What the step noticed that people must see (components/common/warnings.ts); absent in older documents. */
+  warnings: z.array(stepWarningSchema).optional(),
 });
 export type OutputDoc = z.infer<typeof outputDocSchema>;
 
@@ -89,6 +92,8 @@ export interface ComponentContext<P> {
 export interface ComponentResult<S = unknown> {
   counts: Record<string, number>;
   summary?: S;
+  /** What the step noticed that people must see: the runner carries it to every surface. */
+  warnings?: StepWarning[];
 }
 
 /**
@@ -110,6 +115,8 @@ export const RUNTIME_PARAMETERS = [
   "cache_hits",
   /** Steps whose cached result was bypassed because a retraining trigger fired. */
   "cache_bypassed",
+  /** The warnings of the steps finished so far (components/common/warnings.ts), for the report. */
+  "warnings",
 ] as const;
 export type RuntimeParameter = (typeof RUNTIME_PARAMETERS)[number];
 
@@ -200,7 +207,7 @@ export function defineComponent<P extends z.ZodType, S extends z.ZodType>(
             throw new ChurnError(
               `component ${spec.name} returned a summary that does not match its declaration: ${formatIssues(summary.error)}`,
             );
-          return { counts: result.counts, summary: summary.data };
+          return { counts: result.counts, summary: summary.data, warnings: result.warnings ?? [] };
         },
       };
     },

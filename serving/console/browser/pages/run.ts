@@ -26,6 +26,29 @@ function crumbs(run: RunRecord, step: StepRecord | null): Child[] {
 }
 
 /** Why a failed run failed, with links to its failed steps; null for other runs. */
+/** What the run's steps noticed (a leak, columns left out, ...): shown above everything else on the run page. */
+function warningsSection(run: RunRecord): HTMLElement | null {
+  const warnings = run.steps.flatMap((st) => st.warnings ?? []);
+  if (warnings.length === 0) return null;
+  return h(
+    "section",
+    { class: "warnings", "aria-labelledby": "warnings" },
+    h("h2", { id: "warnings" }, `${warnings.length} warning${warnings.length === 1 ? "" : "s"}`),
+    h(
+      "ul",
+      {},
+      warnings.map((w) =>
+        h(
+          "li",
+          { "data-code": w.code },
+          `${w.message} `,
+          h("a", { href: `#/runs/${run.run_id}/steps/${w.step}` }, `(${w.step})`),
+        ),
+      ),
+    ),
+  );
+}
+
 function failureSection(run: RunRecord): HTMLElement | null {
   if (run.state !== "failed") return null;
   const failed = run.steps.filter((st) => st.state === "failed");
@@ -119,6 +142,7 @@ function runView(ctx: PageContext, run: RunRecord, dag: DagNode[]): void {
     `Run ${run.run_id}`,
     crumbs(run, null),
     failureSection(run),
+    warningsSection(run),
     runFacts(run),
     dagSvg(run, dag),
     stepsTable(run),
