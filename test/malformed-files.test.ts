@@ -139,6 +139,14 @@ describe("malformed weekly files through churn validate and the weekly run", () 
       if (want.exit === 0) {
         const summary = JSON.parse(await readFile(join(output, "summary.json"), "utf8"));
         check(summary.counts.rows_in).toBe(summary.counts.scored + summary.counts.rejected);
+        // validate and the run agree row for row: the same accepted and rejected counts.
+        const counted = /: ([\d,]+) rows, ([\d,]+) accepted, ([\d,]+) rejected/.exec(validate.stdout);
+        const number = (text: string | undefined) => Number((text ?? "").replaceAll(",", ""));
+        check(counted, `validate printed no counts:\n${validate.stdout}`).not.toBeNull();
+        check([number(counted?.[2]), number(counted?.[3])]).toEqual([
+          summary.counts.scored,
+          summary.counts.rejected,
+        ]);
         checkOutcome(
           check,
           `churn pipeline run --weekly ${object}`,

@@ -2,10 +2,17 @@ import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { readBundle, readChampion } from "../../components/common/bundle/index.js";
 import { type ChurnConfig, loadConfig, parseConfig } from "../../components/common/config/index.js";
 import { envValue } from "../../components/common/environment.js";
 import { type InputError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
-import { CONFIG_OBJECT, triggerNameProblem, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
+import {
+  CONFIG_OBJECT,
+  INPUT_PREFIX,
+  isCsvName,
+  triggerNameProblem,
+  WEEKLY_PREFIX,
+} from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import type { DatasetSchema } from "../../components/common/schema/types.js";
 import { checkObjectName, openStorage } from "../../components/common/storage/index.js";
@@ -67,6 +74,47 @@ async function configFor(options: ValidateOptions, storage: Storage | null): Pro
     { id_column: options.idColumn, generate_id: options.generateId ?? false, label },
     "the command-line flags",
   );
+}
+
+/** The schema a weekly file is checked against, and where it came from (validate says which). */
+interface ScoringSchema {
+  schema: DatasetSchema;
+  /** e.g. `the training schema of champion model 3f2a9c0d1b4e5f67`. */
+  from: string;
+}
+
+/**
+ * What the weekly run would read a weekly file with: the champion's recorded
+ * training schema, or, before the first model, the schema the next training
+ * would infer from the first history file (as ingest-history does). Null
+ * when the bucket has neither: the file is then checked on its own.
+ */
+async function scoringSchema(storage: Storage, config: ChurnConfig): Promise<ScoringSchema | null> {
+  const champion = await readChampion(storage);
+  if (champion) {
+    const { version, bundle } = await readBundle(storage, champion.pointer.version);
+    const schema = parseDatasetSchema(JSON.stringify(bundle.schema), `the schema of model ${version}`);
+    return { schema, from: `the training schema of champion model ${version}` };
+  }
+  const history = (await storage.list(INPUT_PREFIX)).find((o) => isCsvName(o.name));
+  if (!history || !config.label) return null;
+  let inferred: DatasetSchema | null = null;
+  await ingest(
+    storage.createReadStream(history.name, { gunzip: false }),
+    {
+      source: `${storage.uri}/${history.name}`,
+      config,
+      mode: "training",
+    },
+    {
+      schema(schema) {
+        inferred = schema;
+      },
+    },
+  );
+  return inferred
+    ? { schema: inferred, from: `the schema the next training infers from ${history.name} (no champion yet)` }
+    : null;
 }
 
 /** True when `file` can name an object (relative, no `.`/`..` segments): only then is the bucket asked. */
@@ -157,6 +205,16 @@ export function registerValidate(program: Command, wrap: Wrap): void {
         }
         const mode =
           options.mode ?? (schema || /(^|\/)weekly\//.test(file) || !config.label ? "scoring" : "training");
+        // A file to score is read as the weekly run reads it: with the recorded training schema,
+        // never one inferred from the file itself (which would pass a file missing a column).
+        let schemaFrom = schema ? `the schema in ${options.schema}` : "a schema inferred from this file";
+        if (!schema && storage && mode === "scoring") {
+          const found = await scoringSchema(storage, config);
+          if (found) {
+            schema = found.schema;
+            schemaFrom = found.from;
+          }
+        }
         const started = process.hrtime.bigint();
         const result = await ingest(input, {
           source,
@@ -186,11 +244,12 @@ export function registerValidate(program: Command, wrap: Wrap): void {
             firstRejects: result.firstRejects,
             format: result.format,
             schema: result.schema,
+            schema_from: schemaFrom,
             seconds,
             error: failure ? failure.message : undefined,
           },
           () =>
-            `${describeResult(result, Number(options.show) || 5)}\n  checked in ${seconds.toFixed(2)} s (${mode})`,
+            `${describeResult(result, Number(options.show) || 5)}\n  checked against ${schemaFrom} in ${seconds.toFixed(2)} s (${mode})`,
         );
         if (failure) {
           ctx.stderr.write(`churn: ${failure.message}\n`);

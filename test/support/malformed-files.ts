@@ -7,8 +7,9 @@ import { Rng } from "../../components/common/random.js";
  * other suites may read it too. To add a case, add a row: `bytes` builds the file
  * from a valid weekly file of the example bucket (so schema cases can edit its
  * columns), `expect` says what every path must do, and `validate` / `run`
- * override it where a path rightly differs (validate infers a schema when none
- * is recorded; the run reads with the recorded training schema).
+ * override it where a path rightly differs. With a bucket, validate reads a
+ * weekly file with the champion's recorded training schema, as the run does,
+ * so the schema cases (SCHEMA_CASES) must agree on both paths.
  *
  * What an expectation checks:
  * - exit 2 (or any non-zero): one line of stderr names the file
@@ -86,6 +87,190 @@ const accepted = (rows: number, format?: RegExp): Pick<MalformedFile, "expect" |
   },
   run: { message: /weekly run r-[0-9a-f]+ succeeded/ },
 });
+
+/** Drop columns from the header and every row. */
+const dropColumns = (w: ValidWeekly, ...columns: string[]) => {
+  const names = w.header.split(",");
+  const keep = (line: string) =>
+    line
+      .split(",")
+      .filter((_, i) => !columns.includes(names[i]!))
+      .join(",");
+  return csv({ header: keep(w.header), rows: w.rows.map(keep) });
+};
+/** Set one column's value in every `every`-th data row (0-based rows 0, every, 2*every, ...). */
+const everyNth = (w: ValidWeekly, every: number, column: string, value: (row: number) => string) => {
+  const index = w.header.split(",").indexOf(column);
+  return w.rows.map((line, row) => {
+    if (row % every !== 0) return line;
+    const fields = line.split(",");
+    fields[index] = value(row);
+    return fields.join(",");
+  });
+};
+/** A failure every path must report, in the same words. */
+const refused = (message: RegExp): Pick<MalformedFile, "expect"> => ({ expect: { exit: 2, message } });
+/** A file scored with some rows rejected: validate and the run count the same. */
+const partly = (rows: number, rejected: number): Pick<MalformedFile, "expect" | "run"> => ({
+  expect: {
+    exit: 0,
+    message: new RegExp(`: ${rows} rows, ${rows - rejected} accepted, ${rejected} rejected`),
+  },
+  run: { message: /weekly run r-[0-9a-f]+ succeeded/ },
+});
+
+/**
+ * Files that break (or bend) the recorded training schema: `churn validate`
+ * with a bucket checks a weekly file against the champion's schema, so it must
+ * agree with the weekly run on every one of them (issue 18).
+ */
+const SCHEMA_CASES: MalformedFile[] = [
+  {
+    name: "schema-missing-two.csv",
+    about: "schema: two columns of the training schema missing",
+    bytes: (w) => dropColumns(w, "Total_Trans_Ct", "Customer_Age"),
+    ...refused(
+      /, line 1: the header lacks 2 columns of the recorded training schema: "Customer_Age", "Total_Trans_Ct"/,
+    ),
+  },
+  {
+    name: "schema-blank-header.csv",
+    about: "schema: a blank header name where Customer_Age was",
+    bytes: (w) => csv({ header: w.header.replace("Customer_Age", ""), rows: w.rows }),
+    ...refused(/, line 1: .*"Customer_Age"/),
+  },
+  {
+    name: "schema-half-text.csv",
+    about: "schema: text in half the values of a numeric column",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 2, "Customer_Age", () => "unknown"),
+      ),
+    ...refused(
+      /: 150 of 300 rows rejected \(50\.0%\), more than ingest\.max_reject_share 5\.0%; first: line 2, column "Customer_Age": not a number/,
+    ),
+  },
+  {
+    name: "schema-some-text.csv",
+    about: "schema: text in 10 values of a numeric column (below max_reject_share)",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 30, "Customer_Age", () => "unknown"),
+      ),
+    ...partly(300, 10),
+  },
+  {
+    name: "schema-extra-column.csv",
+    about: "schema: a column the training never saw is ignored",
+    bytes: (w) =>
+      csv({
+        header: `${w.header},Favourite_Colour`,
+        rows: w.rows.map((r, i) => `${r},${i % 2 ? "red" : "blue"}`),
+      }),
+    ...accepted(300, /: 300 rows, 300 accepted, 0 rejected[\s\S]*|weekly run r-[0-9a-f]+ succeeded/),
+  },
+  {
+    name: "schema-reordered.csv",
+    about: "schema: the same columns in another order",
+    bytes: (w) => {
+      const reverse = (line: string) => line.split(",").reverse().join(",");
+      return csv({ header: reverse(w.header), rows: w.rows.map(reverse) });
+    },
+    ...accepted(300),
+  },
+  {
+    name: "schema-duplicate-ids.csv",
+    about: "schema: five rows repeat the first row's id",
+    bytes: (w) => {
+      const id = w.rows[0]!.split(",")[0]!;
+      return csv(
+        w,
+        w.rows.map((r, i) => (i >= 1 && i <= 5 ? `${id},${r.split(",").slice(1).join(",")}` : r)),
+      );
+    },
+    ...partly(300, 5),
+  },
+  {
+    name: "schema-empty-ids.csv",
+    about: "schema: four rows without an id",
+    bytes: (w) =>
+      csv(
+        w,
+        w.rows.map((r, i) => (i % 75 === 0 ? `,${r.split(",").slice(1).join(",")}` : r)),
+      ),
+    ...partly(300, 4),
+  },
+  {
+    name: "schema-unseen-category.csv",
+    about: "schema: a category value never seen in training (scored)",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 15, "Education_Level", () => '"PhD Candidate"'),
+      ),
+    ...accepted(300),
+  },
+  {
+    name: "schema-header-case.csv",
+    about: "schema: a header name in another letter case",
+    bytes: (w) => csv({ header: w.header.replace("Customer_Age", "customer_age"), rows: w.rows }),
+    ...refused(/, line 1: .*"Customer_Age"/),
+  },
+  {
+    name: "schema-label-present.csv",
+    about: "schema: the label column is present in a file to score",
+    bytes: (w) =>
+      csv({
+        header: `${w.header},Attrition_Flag`,
+        rows: w.rows.map((r) => `${r},"Existing Customer"`),
+      }),
+    ...accepted(300, /: 300 rows, 300 accepted, 0 rejected|weekly run r-[0-9a-f]+ succeeded/),
+  },
+  {
+    name: "schema-only-id.csv",
+    about: "schema: nothing but the id column",
+    bytes: (w) => csv({ header: "CLIENTNUM", rows: w.rows.map((r) => r.split(",")[0]!) }),
+    ...refused(/, line 1: the header lacks \d+ columns of the recorded training schema/),
+  },
+  {
+    name: "schema-negative-age.csv",
+    about: "schema: numbers outside the training range are scored",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 10, "Customer_Age", () => "-5"),
+      ),
+    ...accepted(300),
+  },
+  {
+    name: "schema-number-overflow.csv",
+    about: "schema: a number too large for a double",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 100, "Customer_Age", () => "1e400"),
+      ),
+    ...partly(300, 3),
+  },
+  {
+    name: "schema-all-empty-numeric.csv",
+    about: "schema: every value of a numeric column empty",
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 1, "Customer_Age", () => ""),
+      ),
+    ...accepted(300),
+  },
+  {
+    name: "schema-padded-values.csv",
+    about: "schema: numbers padded with spaces are not numbers (both paths reject the same rows)",
+    bytes: (w) => csv(w, everyNth(w, 20, "Customer_Age", (i) => ` ${40 + (i % 10)} `)),
+    ...partly(300, 15),
+  },
+];
 
 export const MALFORMED_FILES: readonly MalformedFile[] = [
   // --- gzip, broken in every place a stream can break
@@ -360,7 +545,7 @@ export const MALFORMED_FILES: readonly MalformedFile[] = [
   },
   {
     name: "missing-column.csv",
-    about: "a column of the training schema is missing (validate infers a schema and accepts the file)",
+    about: "a column of the training schema is missing (validate checks against the champion's schema too)",
     bytes: (w) => {
       const drop = w.header.split(",").indexOf("Total_Trans_Ct");
       const without = (line: string) =>
@@ -374,7 +559,6 @@ export const MALFORMED_FILES: readonly MalformedFile[] = [
       exit: 2,
       message: /, line 1: the header lacks 1 column of the recorded training schema: "Total_Trans_Ct"/,
     },
-    validate: { exit: 0, message: /300 rows, 300 accepted, 0 rejected/ },
   },
   {
     name: "no-id-column.csv",
@@ -384,7 +568,6 @@ export const MALFORMED_FILES: readonly MalformedFile[] = [
       exit: 2,
       message: /, line 1: the header lacks 1 column of the recorded training schema: "CLIENTNUM"/,
     },
-    validate: { message: /, line 1: no id column "CLIENTNUM" in the header/ },
   },
   {
     name: "semicolons-crlf.csv",
@@ -398,4 +581,5 @@ export const MALFORMED_FILES: readonly MalformedFile[] = [
     bytes: (w) => Buffer.from(text(w).replaceAll("\n", "\r")),
     ...accepted(300),
   },
+  ...SCHEMA_CASES,
 ];

@@ -22,6 +22,8 @@ describe("values", () => {
     [".5", 0.5],
     ["0x10", Number.NaN],
     ["Infinity", Number.NaN],
+    ["1e400", Number.NaN],
+    ["-1e400", Number.NaN],
     [" ", Number.NaN],
     ["", Number.NaN],
     ["12a", Number.NaN],

@@ -31,7 +31,9 @@ export function parseNumber(text: string, decimalComma = false): number {
     const second = s.charCodeAt(1);
     if (second > 57) return Number.NaN;
   }
-  return +s;
+  // "1e400" overflows to Infinity, which no model can use: it is no number of the data.
+  const value = +s;
+  return Number.isFinite(value) ? value : Number.NaN;
 }
 
 const TRUE_WORDS = new Set(["true", "yes", "y", "t"]);
