@@ -125,6 +125,20 @@ describe("a gs:// bucket that does not exist (GCS emulator)", () => {
   });
 });
 
+describe("churn validate says which schema it checked against", () => {
+  it("before the first model: the schema the next training infers from the history", async () => {
+    const result = await spawnChurn(["validate", "weekly/2026-W48.csv", "--bucket", bucket]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      "checked against the schema the next training infers from input/history.csv (no champion yet)",
+    );
+    const json = JSON.parse(
+      (await spawnChurn(["validate", "weekly/2026-W48.csv", "--bucket", bucket, "--json"])).stdout,
+    );
+    expect(json.schema_from).toContain("input/history.csv");
+  });
+});
+
 describe("conventions of the tools people know", () => {
   it("churn --version prints the package version, as text and with --json", async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, "..", "package.json"), "utf8"));
