@@ -93,6 +93,7 @@ class RowConverter {
   private batch: RowBatch;
   private size = 0;
   private negative: string | null = null;
+  private readonly otherLabels = new Map<string, number>();
   readonly ready: RowBatch[] = [];
   rejectedText: string[] = [];
   rowsIn = 0;
@@ -174,7 +175,7 @@ class RowConverter {
       const label = this.schema.label!;
       if (value === label.positive) batch.label![i] = 1;
       else if (value.trim() === "" || this.slotMissing(value)) fail(label.column, "missing label");
-      else if (this.negative === null || value === this.negative) {
+      else if (this.countLabel(value) && (this.negative === null || value === this.negative)) {
         this.negative = value;
         batch.label![i] = 0;
       } else {
@@ -289,6 +290,64 @@ class RowConverter {
   get negativeValue(): string | null {
     return this.negative;
   }
+
+  /** Label values other than the positive one, with their counts (for the message when the positive is never seen). */
+  get labelValues(): ReadonlyMap<string, number> {
+    return this.otherLabels;
+  }
+
+  /** Count a non-positive label value (at most MAX_LABEL_VALUES distinct ones); always true. */
+  private countLabel(value: string): true {
+    const count = this.otherLabels.get(value);
+    if (count !== undefined) this.otherLabels.set(value, count + 1);
+    else if (this.otherLabels.size < MAX_LABEL_VALUES) this.otherLabels.set(value, 1);
+    return true;
+  }
+}
+
+/** Distinct non-positive label values counted for the wrong-positive message: a label has two. */
+const MAX_LABEL_VALUES = 20;
+
+/**
+ * The sentence for a label column that never holds the configured positive
+ * value: every value seen with its count, and the near match when there is one
+ * (another letter case, extra spaces, one or two typos).
+ */
+export function wrongPositiveMessage(
+  source: string,
+  label: { column: string; positive: string },
+  seen: ReadonlyMap<string, number>,
+): string {
+  const values = [...seen.entries()].sort((a, b) => b[1] - a[1]);
+  const listed = values.map(([v, n]) => `"${short(v)}" (${n.toLocaleString("en-US")} rows)`).join(", ");
+  const near = values.map(([v]) => v).find((v) => isNearMatch(v, label.positive));
+  const hint = near
+    ? `: did you mean label.positive: "${near}"?`
+    : "; set label.positive in churn.yaml to one of them";
+  return `${source}: the label column "${label.column}" never holds the positive value "${label.positive}"; values seen: ${listed}${hint}`;
+}
+
+/** Another letter case or spacing, or at most two edits apart: what a person mistyping a value does. */
+function isNearMatch(value: string, wanted: string): boolean {
+  const a = value.trim().toLowerCase();
+  const b = wanted.trim().toLowerCase();
+  return a === b || editDistance(a, b) <= Math.min(2, Math.floor(b.length / 4));
+}
+
+/** Levenshtein distance (two rows; labels are short). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** Check the header: names unique, required columns present. Returns the header (empty names filled). */
@@ -532,9 +591,7 @@ export async function ingest(
   if (options.mode === "training" && finalSchema.label && c.accepted > 0) {
     const profile = c.profile.result(c.rowsIn, c.rejected);
     if ((profile.label?.positives ?? 0) === 0) {
-      throw new InputError(
-        `${source}: the label column "${finalSchema.label.column}" never holds the positive value "${finalSchema.label.positive}" (the other value seen is "${c.negativeValue}"); check label.positive in churn.yaml`,
-      );
+      throw new InputError(wrongPositiveMessage(source, finalSchema.label, c.labelValues));
     }
   }
   const maxShare = config.ingest.max_reject_share;
