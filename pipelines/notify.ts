@@ -23,6 +23,30 @@ export type Notification =
       reason: string;
     };
 
+/**
+ * The human sentence of a notification: Slack and Google Chat incoming
+ * webhooks show a message's `text` field, so the people in the channel read
+ * what happened and where to look without opening the JSON.
+ */
+export function notificationText(message: Notification): string {
+  if (message.event === "failed") {
+    const where = message.step ? ` at step ${message.step}` : "";
+    return `The ${message.pipeline} run on ${message.trigger || "the training data"} failed${where} (exit ${message.exit_code}): ${message.reason} Logs: churn runs logs ${message.run_id} --bucket ${message.bucket}`;
+  }
+  const scored = message.counts.scored;
+  const high = message.counts.high;
+  const what =
+    scored === undefined
+      ? "its results are published"
+      : `${scored.toLocaleString("en-US")} customers scored${high === undefined ? "" : `, ${high.toLocaleString("en-US")} at high risk`}`;
+  // Whom to contact first: the contact list when the run published one, else the scores.
+  const list =
+    message.files.find((f) => f.endsWith("/contact-list.csv")) ??
+    message.files.find((f) => f.endsWith("/scores.csv"));
+  const model = message.model_version ? ` (model ${message.model_version})` : "";
+  return `The ${message.pipeline} run on ${message.trigger} is published: ${what}${model}.${list ? ` Who to contact: ${message.bucket}/${list}` : ""}`;
+}
+
 export interface NotifyOptions {
   attempts?: number;
   timeoutMs?: number;
@@ -46,7 +70,7 @@ export async function sendNotification(
   const timeoutMs = options.timeoutMs ?? 5_000;
   const backoffMs = options.backoffMs ?? 500;
   const doFetch = options.fetchImpl ?? fetch;
-  const body = JSON.stringify(message);
+  const body = JSON.stringify({ text: notificationText(message), ...message });
   let last = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
