@@ -77,14 +77,20 @@ async function executorFor(
   if (choice.runner === "local") return new LocalProcessExecutor(storage.uri, env);
   // Loaded only here: the Kubernetes client alone takes ~0.4 s to import, and
   // every local step process starts this CLI.
-  const [{ KubernetesJobExecutor }, { inClusterNamespace, loadKubeConfig }] = await Promise.all([
-    import("../pipelines/runner/kubernetes.js"),
-    import("../pipelines/runner/kubernetes-driver.js"),
-  ]);
+  const [{ KubernetesJobExecutor }, { inClusterNamespace, loadKubeConfig }, { checkCluster }] =
+    await Promise.all([
+      import("../pipelines/runner/kubernetes.js"),
+      import("../pipelines/runner/kubernetes-driver.js"),
+      import("../pipelines/runner/kubernetes/preflight.js"),
+    ]);
+  const kubeConfig = loadKubeConfig({ inCluster: choice.inCluster, env });
+  const namespace =
+    choice.namespace ?? (choice.inCluster ? inClusterNamespace(env) : null) ?? config.kubernetes.namespace;
+  // Before the run starts (and leaves an attempt behind): is there a cluster we may use?
+  await checkCluster(kubeConfig, namespace);
   return new KubernetesJobExecutor({
-    kubeConfig: loadKubeConfig({ inCluster: choice.inCluster, env }),
-    namespace:
-      choice.namespace ?? (choice.inCluster ? inClusterNamespace(env) : null) ?? config.kubernetes.namespace,
+    kubeConfig,
+    namespace,
     image: config.kubernetes.image,
     serviceAccount: config.kubernetes.service_account,
     bucketUri: storage.uri,

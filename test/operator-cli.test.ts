@@ -139,6 +139,58 @@ describe("churn validate says which schema it checked against", () => {
   });
 });
 
+describe("--runner kubernetes checks the cluster before the first step", () => {
+  const kubeconfig = async (name: string, server: string) => {
+    const path = join(base, name);
+    await writeFile(
+      path,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}"}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\nusers: [{name: u, user: {token: abc}}]\n`,
+    );
+    return path;
+  };
+  it.each([
+    [
+      "a KUBECONFIG that does not exist",
+      async () => ({ KUBECONFIG: join(base, "no-such-kubeconfig") }),
+      2,
+      "cannot read the kubeconfig",
+    ],
+    [
+      "no kubeconfig at all",
+      async () => ({ KUBECONFIG: "", HOME: join(base, "empty-home") }),
+      2,
+      "no Kubernetes cluster to run on",
+    ],
+    [
+      "a plain-HTTP server",
+      async () => ({ KUBECONFIG: await kubeconfig("kc-http", "http://127.0.0.1:9") }),
+      2,
+      "is plain HTTP (http://127.0.0.1:9)",
+    ],
+    [
+      "a server that does not answer",
+      async () => ({ KUBECONFIG: await kubeconfig("kc-down", "https://127.0.0.1:9") }),
+      1,
+      "the connection to the server https://127.0.0.1:9 failed",
+    ],
+  ])("%s: a kubectl-like message, and no attempt left behind", async (_label, env, code, message) => {
+    const before = JSON.parse(
+      (await spawnChurn(["runs", "list", "--bucket", bucket, "--json"])).stdout,
+    ).length;
+    const result = await spawnChurn(
+      ["pipeline", "run", "--bucket", bucket, "--runner", "kubernetes"],
+      await env(),
+    );
+    expect(result.code, result.stderr).toBe(code);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain("HTTP protocol is not allowed");
+    const after = JSON.parse(
+      (await spawnChurn(["runs", "list", "--bucket", bucket, "--json"])).stdout,
+    ).length;
+    expect(after).toBe(before);
+  });
+});
+
 describe("conventions of the tools people know", () => {
   it("churn --version prints the package version, as text and with --json", async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, "..", "package.json"), "utf8"));

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { BatchV1Api, KubeConfig, type V1Job } from "@kubernetes/client-node";
 import type { ChurnConfig } from "../../components/common/config/index.js";
+import { envValue } from "../../components/common/environment.js";
+import { messageOf, UsageError } from "../../components/common/errors.js";
 import { isStatus } from "./kubernetes/api-errors.js";
 import { failurePolicy } from "./kubernetes/manifest.js";
 import { jobName } from "./kubernetes/names.js";
@@ -17,7 +19,16 @@ const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 export function loadKubeConfig(options: { inCluster: boolean; env?: NodeJS.ProcessEnv }): KubeConfig {
   const kc = new KubeConfig();
   if (options.inCluster) kc.loadFromCluster(options.env?.CHURN_TEST_POD_ROOT);
-  else kc.loadFromDefault();
+  else {
+    try {
+      kc.loadFromDefault();
+    } catch (error) {
+      // A KUBECONFIG naming a missing or broken file: the operator's to fix, not a retry's.
+      throw new UsageError(
+        `cannot read the kubeconfig (${envValue(options.env ?? process.env, "KUBECONFIG") ?? "~/.kube/config"}): ${messageOf(error)}`,
+      );
+    }
+  }
   return kc;
 }
 
