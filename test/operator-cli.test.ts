@@ -191,6 +191,71 @@ describe("--runner kubernetes checks the cluster before the first step", () => {
   });
 });
 
+describe("models by version prefix, and a refused model needs --force", () => {
+  let models: string;
+  let champion: string;
+  let refused: string;
+  const json = async (args: string[]) => JSON.parse((await spawnChurn([...args, "--json"])).stdout);
+  beforeAll(async () => {
+    models = join(base, "models");
+    expect(
+      (await spawnChurn(["init", "--bucket", models, "--rows", "400", "--weekly-rows", "50"])).code,
+    ).toBe(0);
+    const configPath = join(models, "churn.yaml");
+    const yaml = await readFile(configPath, "utf8");
+    // A first model passes a low bar; the next candidate, on changed history, meets an impossible one.
+    await writeFile(
+      configPath,
+      yaml
+        .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
+        .replace(/min_roc_auc: 0\.80/, "min_roc_auc: 0.5"),
+    );
+    expect((await spawnChurn(["pipeline", "run", "--bucket", models])).code).toBe(0);
+    await writeFile(
+      configPath,
+      (await readFile(configPath, "utf8")).replace(/min_roc_auc: 0\.5/, "min_roc_auc: 0.999"),
+    );
+    const history = join(models, "input", "history.csv");
+    const lines = (await readFile(history, "utf8")).trimEnd().split("\n");
+    await writeFile(history, `${lines.slice(0, -20).join("\n")}\n`);
+    // The same weekly file: a new attempt (the history changed, so train misses the cache).
+    expect((await spawnChurn(["pipeline", "run", "--bucket", models, "--force"])).code).toBe(0);
+    const listing = await json(["models", "list", "--bucket", models]);
+    champion = listing.champion.version;
+    refused = listing.models.find((m: { version: string }) => m.version !== champion).version;
+  }, 180_000);
+
+  it("shows a model by a unique prefix, and lists the known versions for an unknown one", async () => {
+    const shown = await spawnChurn(["models", "show", champion.slice(0, 6), "--bucket", models]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`model ${champion}  (champion)`);
+    expect(shown.stdout).toMatch(/ROC-AUC\s+0\.\d{4} held out/);
+    const unknown = await spawnChurn(["models", "show", "abcdef", "--bucket", models]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("known versions, newest first:");
+    expect(unknown.stderr).toContain(champion);
+    expect(unknown.stderr).toContain(refused);
+  });
+
+  it("refuses to promote a model the gate refused unless --force", async () => {
+    const plain = await spawnChurn(["models", "promote", refused.slice(0, 8), "--bucket", models]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(`model ${refused} was not promoted by the quality gate`);
+    expect(plain.stderr).toContain("Pass --force");
+    expect((await json(["models", "list", "--bucket", models])).champion.version).toBe(champion);
+    const forced = await spawnChurn([
+      "models",
+      "promote",
+      refused.slice(0, 8),
+      "--bucket",
+      models,
+      "--force",
+    ]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((await json(["models", "list", "--bucket", models])).champion.version).toBe(refused);
+  });
+});
+
 describe("conventions of the tools people know", () => {
   it("churn --version prints the package version, as text and with --json", async () => {
     const { version } = JSON.parse(await readFile(join(import.meta.dirname, "..", "package.json"), "utf8"));

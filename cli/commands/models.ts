@@ -1,7 +1,15 @@
 import type { Command } from "commander";
 import { promote, rollback } from "../../components/common/bundle/index.js";
+import { UsageError } from "../../components/common/errors.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
-import { listModels, type ModelListing } from "../../pipelines/query/index.js";
+import {
+  getModel,
+  listModels,
+  type ModelListing,
+  type ModelSummary,
+  modelDecision,
+  resolveModelVersion,
+} from "../../pipelines/query/index.js";
 import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -10,6 +18,7 @@ interface BucketOptions {
 }
 interface ChangeOptions extends BucketOptions {
   reason?: string;
+  force?: boolean;
 }
 
 const BUCKET_FLAG = [
@@ -30,7 +39,25 @@ export function describeModels(listing: ModelListing): string {
   return ["  version           family    metric          created", ...lines].join("\n");
 }
 
-/** `churn models list|promote|rollback`: the bundles and the champion pointer. */
+/** The lines `churn models show` prints. */
+export function describeModel(model: ModelSummary): string {
+  const cv = model.cv_roc_auc
+    ? Object.entries(model.cv_roc_auc)
+        .map(([family, auc]) => `${family} ${auc.toFixed(4)}`)
+        .join(", ")
+    : "-";
+  return [
+    `model ${model.version}${model.champion ? "  (champion)" : ""}`,
+    `  family          ${model.family}`,
+    `  ROC-AUC         ${model.roc_auc.toFixed(4)} held out; cross-validated: ${cv}`,
+    `  tiers           high from ${model.tiers.high.toFixed(4)}, medium from ${model.tiers.medium.toFixed(4)}`,
+    `  training rows   ${model.training_rows?.toLocaleString("en-US") ?? "-"}`,
+    `  created         ${model.created}`,
+    `  gate            ${model.decision ?? "no decision recorded"}`,
+  ].join("\n");
+}
+
+/** `churn models list|show|promote|rollback`: the bundles and the champion pointer. */
 export function registerModels(program: Command, wrap: Wrap): void {
   const models = program.command("models").description("list model bundles and move the champion pointer");
 
@@ -52,10 +79,32 @@ export function registerModels(program: Command, wrap: Wrap): void {
     );
 
   models
+    .command("show <version>")
+    .description(
+      "one model: family, held-out and cross-validated ROC-AUC, tiers, training rows and the gate's decision",
+    )
+    .option(...BUCKET_FLAG)
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  churn models show 3f2a9c --bucket ./demo-bucket   # a unique prefix is enough\n",
+    )
+    .action(
+      wrap<BucketOptions>(async (options, ctx, [text]) => {
+        const storage = await openBucket(options.bucket, ctx);
+        const found = await getModel(storage, await resolveModelVersion(storage, text!));
+        emit(ctx, found, () => describeModel(found.model));
+      }),
+    );
+
+  models
     .command("promote <version>")
-    .description("make a model bundle the champion (the live model)")
+    .description(
+      "make a model bundle the champion (the live model); a unique prefix of the version is enough",
+    )
     .option(...BUCKET_FLAG)
     .option("--reason <text>", "why, kept in the pointer's history", "promoted by hand")
+    .option("--force", "promote a model the quality gate refused")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -64,7 +113,13 @@ export function registerModels(program: Command, wrap: Wrap): void {
     .action(
       wrap<ChangeOptions>(async (options, ctx, [version]) => {
         const storage = await openBucket(options.bucket, ctx);
-        const pointer = await promote(storage, version!, options.reason ?? "promoted by hand");
+        const resolved = await resolveModelVersion(storage, version!);
+        const decision = await modelDecision(storage, resolved);
+        if (decision && decision.action !== "promote" && !options.force)
+          throw new UsageError(
+            `model ${resolved} was not promoted by the quality gate: ${decision.reason} Pass --force to make it the champion anyway.`,
+          );
+        const pointer = await promote(storage, resolved, options.reason ?? "promoted by hand");
         const mlflow = await mirrorChampion(storage);
         emit(
           ctx,

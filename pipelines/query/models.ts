@@ -6,6 +6,8 @@ import {
   readChampion,
   type StoredBundle,
 } from "../../components/common/bundle/index.js";
+import { type DecisionDocument, decisionDocumentSchema } from "../../components/common/documents/decision.js";
+import { parseDocument } from "../../components/common/documents/parse.js";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
 import { EVALUATION_FILE, isModelVersion, modelSideObject } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
@@ -103,6 +105,42 @@ export async function listModels(storage: Storage): Promise<ModelListing> {
 /** Refuse text that is not a model version before it becomes part of an object name. */
 export function checkModelVersion(version: string): void {
   if (!isModelVersion(version)) throw new InputError(`"${version}" is not a model version (16 hex digits)`);
+}
+
+/** At least this many hex digits make a version prefix (as `git` takes a short commit id). */
+const MIN_PREFIX = 4;
+
+/**
+ * The full version a person means: the version itself, or an unambiguous
+ * prefix of one (`promote 4105a4`). Ambiguous: InputError listing the
+ * matches; unknown: NotFoundError listing the known versions, newest first.
+ */
+export async function resolveModelVersion(storage: Storage, text: string): Promise<string> {
+  const wanted = text.trim().toLowerCase();
+  if (!new RegExp(`^[0-9a-f]{${MIN_PREFIX},16}$`).test(wanted))
+    throw new InputError(
+      `"${text}" is not a model version (16 hex digits, or the first ${MIN_PREFIX} or more of them)`,
+    );
+  const known = (await listBundleVersions(storage)).map((v) => v.version).reverse();
+  const matches = known.filter((v) => v.startsWith(wanted));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length > 1)
+    throw new InputError(
+      `"${text}" is ambiguous: it starts ${matches.length} versions (${matches.join(", ")}); give more digits`,
+    );
+  const listed = known.slice(0, 10).join(", ");
+  throw new NotFoundError(
+    known.length === 0
+      ? `no model ${text} in ${storage.uri}: there are no models yet (run churn pipeline run or churn train)`
+      : `no model ${text} in ${storage.uri}; known versions, newest first: ${listed}${known.length > 10 ? `, ... (${known.length} in all: churn models list)` : ""}`,
+  );
+}
+
+/** The gate's stored decision on a model (evaluation.json beside its bundle), or null when there is none. */
+export async function modelDecision(storage: Storage, version: string): Promise<DecisionDocument | null> {
+  const name = modelSideObject(version, EVALUATION_FILE);
+  if (!(await storage.stat(name))) return null;
+  return parseDocument(decisionDocumentSchema, await storage.readText(name), `${storage.uri}/${name}`);
 }
 
 /**
