@@ -1,3 +1,4 @@
+import { type PublishState, readPublishState } from "../../components/common/documents/manifest.js";
 import { NotFoundError } from "../../components/common/errors.js";
 import {
   OUTPUT_FILES,
@@ -15,7 +16,8 @@ import { listRunRecords, type RunRecords } from "./runs.js";
 
 /**
  * Weeks as people look them up: every weekly file and every published
- * folder `output/<stem>/`, with its state from `_SUCCESS` / `_FAILED`.
+ * folder `output/<stem>/`, with its state from `_SUCCESS` (the manifest of
+ * the publish, checked against the folder's listing) and `_FAILED`.
  */
 
 /** A published file of a week. */
@@ -34,10 +36,17 @@ export interface WeekSummary {
   /** The weekly file of this stem (`weekly/<stem>.csv[.gz]`), when it is still in the bucket. */
   weekly_file: string | null;
   /**
-   * published: `_SUCCESS` is there; failed: only `_FAILED`; incomplete: outputs
-   * without either; waiting: a weekly file with no outputs yet.
+   * published: `_SUCCESS` is a manifest and every file it lists is there as
+   * listed (size and generation); failed: `_FAILED` and no manifest;
+   * incomplete: outputs without a manifest, files that no longer match it
+   * (a publish is in progress) or a `_SUCCESS` that is no manifest; waiting:
+   * a weekly file with no outputs yet.
    */
   status: WeekStatus;
+  /** Why an incomplete week is not published (which file does not match, or why `_SUCCESS` is no manifest). */
+  problem: string | null;
+  /** The run that published the files (the manifest's run id), when published. */
+  published_by: string | null;
   /** The sentence in `_FAILED`, when the last run of this week failed. */
   failure: string | null;
   files: WeekFile[];
@@ -45,6 +54,15 @@ export interface WeekSummary {
   /** Runs that wrote this folder or were triggered by its weekly file, newest first. */
   runs: string[];
 }
+
+/** A week's status from the state of its output folder. */
+const WEEK_STATUS: Record<PublishState["status"], WeekStatus> = {
+  complete: "published",
+  failed: "failed",
+  in_progress: "incomplete",
+  invalid: "incomplete",
+  missing: "waiting",
+};
 
 async function weekOf(
   storage: Storage,
@@ -60,23 +78,17 @@ async function weekOf(
     updated: o.updated.toISOString(),
   }));
   const names = new Set(files.map((f) => f.name));
-  const failure = names.has(OUTPUT_FILES.failed)
-    ? (await storage.readText(weekOutputObject(stem, OUTPUT_FILES.failed))).trim()
-    : null;
+  const state = await readPublishState(storage, prefix, objects);
   const summary = names.has(OUTPUT_FILES.summary)
     ? await readView(storage, weekOutputObject(stem, OUTPUT_FILES.summary), summaryView)
     : null;
   return {
     stem,
     weekly_file: weeklyFile,
-    status: names.has(OUTPUT_FILES.success)
-      ? "published"
-      : failure !== null
-        ? "failed"
-        : files.length
-          ? "incomplete"
-          : "waiting",
-    failure,
+    status: WEEK_STATUS[state.status],
+    problem: state.status === "in_progress" || state.status === "invalid" ? state.reason : null,
+    published_by: state.status === "complete" ? state.manifest.run_id : null,
+    failure: "failure" in state ? state.failure : null,
     files,
     counts: summary?.counts ?? null,
     runs: runs
