@@ -1,8 +1,12 @@
 import { type PublishState, readPublishState } from "../../components/common/documents/manifest.js";
 import { NotFoundError } from "../../components/common/errors.js";
 import {
+  LIFETIME_OUTPUT_PREFIX,
+  lifetimeOutputPrefix,
   OUTPUT_FILES,
   OUTPUT_PREFIX,
+  stemUnder,
+  TRANSACTIONS_PREFIX,
   triggerStem,
   WEEKLY_PREFIX,
   weekFileOf,
@@ -150,4 +154,42 @@ export async function getWeek(
       `no week ${stem}: no ${WEEKLY_PREFIX}${stem}.csv and nothing under ${weekOutputPrefix(stem)}`,
     );
   return weekOf(storage, stem, objects, await records(), weeklyFile);
+}
+
+/** Which published folders a reader can ask for: weeks (`output/<stem>/`) or lifetime outputs (`output/lifetime/<stem>/`). */
+export type FolderKind = "week" | "lifetime";
+
+/** Where a kind of folder comes from and goes to. */
+const FOLDER_KINDS: Record<FolderKind, { input: string; prefix: (stem: string) => string }> = {
+  week: { input: WEEKLY_PREFIX, prefix: weekOutputPrefix },
+  lifetime: { input: TRANSACTIONS_PREFIX, prefix: lifetimeOutputPrefix },
+};
+
+/** The output folder of a stem: `output/<stem>/` or `output/lifetime/<stem>/`. */
+export function folderPrefix(kind: FolderKind, stem: string): string {
+  return FOLDER_KINDS[kind].prefix(stem);
+}
+
+/**
+ * The stems of a kind a reader may ask for, sorted: those with an input file
+ * (`weekly/<stem>.csv`, `transactions/<stem>.csv`) and those with an output
+ * folder; `inputs` says which have an input file (a run can still publish them).
+ */
+export async function knownStems(
+  storage: Storage,
+  kind: FolderKind,
+): Promise<{ stems: string[]; inputs: Set<string> }> {
+  const inputs = new Set<string>();
+  for (const o of await storage.list(FOLDER_KINDS[kind].input)) {
+    const stem = triggerStem(o.name, FOLDER_KINDS[kind].input);
+    if (stem !== null) inputs.add(stem);
+  }
+  const outputs = new Set<string>();
+  if (kind === "week")
+    for (const stem of groupWeeks(await storage.list(OUTPUT_PREFIX)).keys()) outputs.add(stem);
+  else
+    for (const o of await storage.list(LIFETIME_OUTPUT_PREFIX))
+      if (o.name.slice(LIFETIME_OUTPUT_PREFIX.length).includes("/"))
+        outputs.add(stemUnder(o.name, LIFETIME_OUTPUT_PREFIX));
+  return { stems: [...new Set([...inputs, ...outputs])].sort(), inputs };
 }
