@@ -64,7 +64,7 @@ describe("the publish component", () => {
     expect((output.summary as { files: string[] }).files.at(-1)).toBe(`${prefix}_SUCCESS`);
   });
 
-  it("publishes a lifetime folder with the same manifest (no model version)", async () => {
+  it("publishes a lifetime folder with the same manifest (null model version when the summary names none)", async () => {
     const prefix = "output/lifetime/shop/";
     await storage.write(`${STEPS}customers.csv`, "customer_id,prob_alive\nc1,0.9\n");
     await storage.write(`${STEPS}lifetime-summary.json`, JSON.stringify({ counts: { customers: 1 } }));

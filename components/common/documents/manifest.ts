@@ -44,7 +44,7 @@ export type ManifestFile = z.output<typeof manifestFileSchema>;
 
 export const manifestSchema = z.strictObject({
   run_id: z.string().min(1),
-  /** The model that scored the week; null for folders no model scored (lifetime outputs). */
+  /** The model of the set (summary.json's model_version: the churn or lifetime model); null when it names none. */
   model_version: z.string().min(1).nullable(),
   files: z
     .array(manifestFileSchema)
