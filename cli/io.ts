@@ -1,6 +1,7 @@
 import type { Writable } from "node:stream";
 import { UsageError } from "../components/common/errors.js";
 import { createLogger, type Logger } from "../components/common/log.js";
+import { openStorage, type Storage } from "../components/common/storage/index.js";
 
 /** What every command gets: where to print, whether --json was asked, a logger. */
 export interface CliIO {
@@ -41,4 +42,36 @@ export function bucketOption(value: string | undefined, ctx: CommandContext): st
     );
   }
   return bucket;
+}
+
+/**
+ * Open the bucket a command names (--bucket, else CHURN_BUCKET). A bucket
+ * that does not exist is a mistake to report (exit 2), not an empty bucket:
+ * `churn runs list --bucket ./typo` must not answer "no runs yet". Only
+ * commands that create a bucket (`churn init`) pass `mustExist: false`.
+ */
+export async function openBucket(
+  value: string | undefined,
+  ctx: CommandContext,
+  options: { mustExist?: boolean } = {},
+): Promise<Storage> {
+  const storage = await openStorage(bucketOption(value, ctx), ctx.cwd);
+  if ((options.mustExist ?? true) && !(await storage.exists())) {
+    throw new UsageError(
+      storage.uri.startsWith("file:")
+        ? `no bucket at ${storage.uri}: the folder does not exist (check the path, or create an example bucket with \`churn init --bucket ${value ?? ctx.env.CHURN_BUCKET}\`)`
+        : `bucket ${storage.uri} does not exist, or this account cannot see it (check the name; the account needs roles/storage.objectViewer or more)`,
+    );
+  }
+  return storage;
+}
+
+/** A flag that takes a whole number from `min` to `max`; anything else is a usage error naming the flag. */
+export function integerOption(value: string, flag: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `${flag} must be a whole number ${max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`}, got "${value}"`,
+    );
+  return n;
 }

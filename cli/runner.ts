@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { type Component, summaryOf } from "../components/common/component/spec.js";
 import { type ChurnConfig, loadConfig } from "../components/common/config/index.js";
 import { UsageError } from "../components/common/errors.js";
-import { openStorage, type Storage } from "../components/common/storage/index.js";
+import type { Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "../pipelines/dag.js";
 import { LocalProcessExecutor, type StepExecutor } from "../pipelines/runner/executor.js";
 import { type RunEvent, type RunResult, readOutputDoc, runPipeline } from "../pipelines/runner/run.js";
-import type { CommandContext } from "./io.js";
+import { type CommandContext, openBucket } from "./io.js";
 
 /**
  * What every command that runs a pipeline shares (`churn pipeline run`,
@@ -113,7 +113,7 @@ export async function runFromCli(
   ctx: CommandContext,
   request: CliRunRequest,
 ): Promise<{ storage: Storage; result: RunResult }> {
-  const storage = await openStorage(request.bucket, ctx.cwd);
+  const storage = await openBucket(request.bucket, ctx);
   const config = await loadConfig(storage);
   const executor = await executorFor(request.runner, storage, config, request.pipeline, ctx.env);
   const interrupt = new AbortController();

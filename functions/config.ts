@@ -4,7 +4,7 @@ import { z } from "zod";
  * The functions' deployment settings, from the environment (Terraform sets
  * them). Parsed when the first event arrives, never at import time (STYLE).
  */
-export const functionsEnv = z.object({
+const functionsEnvFields = z.object({
   /**
    * The bucket URI to open for events. Unset: `gs://<event bucket>`. A
    * `gs://bucket/prefix` URI serves only that bucket; a `file:///path` URI
@@ -24,8 +24,55 @@ export const functionsEnv = z.object({
     .string()
     .regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "want namespace/name")
     .optional(),
+  /**
+   * GKE control plane the functions talk to with their service account's
+   * access token (Terraform output `function_gke_env`): `https://<ip>` or a bare
+   * address. Unset: the pod's ServiceAccount in a cluster, else KUBECONFIG.
+   */
+  CHURN_GKE_ENDPOINT: z
+    .string()
+    .regex(
+      /^(https:\/\/)?[^\s/:]+(:\d{1,5})?\/?$/,
+      "want an https:// URL or a host, e.g. https://172.16.0.34",
+    )
+    .optional(),
+  /** The cluster CA: base64 of PEM, as GKE reports it (`master_auth[0].cluster_ca_certificate`). */
+  CHURN_GKE_CA_CERT: z
+    .string()
+    .refine(
+      (v) => decodeClusterCa(v) !== null,
+      "want base64 of a PEM certificate (GKE's cluster_ca_certificate)",
+    )
+    .optional(),
+});
+
+/** The endpoint and its CA come together; one without the other says which is missing. */
+export const functionsEnv = functionsEnvFields.superRefine((env, ctx) => {
+  const pair = ["CHURN_GKE_ENDPOINT", "CHURN_GKE_CA_CERT"] as const;
+  for (const [name, other] of [pair, [pair[1], pair[0]]] as const) {
+    if (env[name] && !env[other]) {
+      ctx.addIssue({
+        code: "custom",
+        path: [other],
+        message: `required when ${name} is set (both come from the Terraform output function_gke_env)`,
+      });
+    }
+  }
 });
 export type FunctionsEnv = z.output<typeof functionsEnv>;
+
+/** A cluster CA given as base64 of PEM, or null when it is not one. */
+export function decodeClusterCa(value: string): string | null {
+  const pem = Buffer.from(value.trim(), "base64").toString("utf8");
+  return /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/.test(pem) ? pem : null;
+}
+
+/** The GKE control plane named by the environment (server URL and CA as base64), or null. */
+export function gkeClusterOf(env: FunctionsEnv): { server: string; caCertBase64: string } | null {
+  if (!env.CHURN_GKE_ENDPOINT || !env.CHURN_GKE_CA_CERT) return null;
+  const host = env.CHURN_GKE_ENDPOINT.replace(/^https:\/\//, "").replace(/\/$/, "");
+  return { server: `https://${host}`, caCertBase64: env.CHURN_GKE_CA_CERT.trim() };
+}
 
 /** Parse the environment; every problem named by variable. */
 export function parseFunctionsEnv(env: NodeJS.ProcessEnv): FunctionsEnv {

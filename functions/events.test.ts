@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketUriFor, parseFunctionsEnv } from "./config.js";
+import { bucketUriFor, gkeClusterOf, parseFunctionsEnv } from "./config.js";
 import { parseStorageEvent } from "./events.js";
 import { classifyModelObject } from "./on-model-published.js";
 import { ignoreReason } from "./on-weekly-upload.js";
@@ -76,5 +76,30 @@ describe("functions configuration", () => {
       /CHURN_LAUNCHER.*CHURN_MODEL_SERVER_DEPLOYMENT/,
     );
     expect(parseFunctionsEnv({}).CHURN_LAUNCHER).toBe("local");
+  });
+
+  const ca = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
+  it.each([
+    [{ CHURN_GKE_ENDPOINT: "172.16.0.34", CHURN_GKE_CA_CERT: ca }, "https://172.16.0.34"],
+    [{ CHURN_GKE_ENDPOINT: "https://172.16.0.34/", CHURN_GKE_CA_CERT: ca }, "https://172.16.0.34"],
+    [{ CHURN_GKE_ENDPOINT: "https://127.0.0.1:6443", CHURN_GKE_CA_CERT: ca }, "https://127.0.0.1:6443"],
+    [{}, null],
+  ])("GKE cluster from %j → %s", (env, server) => {
+    expect(gkeClusterOf(parseFunctionsEnv(env))?.server ?? null).toBe(server);
+  });
+
+  it.each([
+    [{ CHURN_GKE_ENDPOINT: "172.16.0.34" }, /CHURN_GKE_CA_CERT: required when CHURN_GKE_ENDPOINT is set/],
+    [{ CHURN_GKE_CA_CERT: ca }, /CHURN_GKE_ENDPOINT: required when CHURN_GKE_CA_CERT is set/],
+    [
+      { CHURN_GKE_ENDPOINT: "http://172.16.0.34", CHURN_GKE_CA_CERT: ca },
+      /CHURN_GKE_ENDPOINT: want an https/,
+    ],
+    [
+      { CHURN_GKE_ENDPOINT: "172.16.0.34", CHURN_GKE_CA_CERT: "-----BEGIN" },
+      /CHURN_GKE_CA_CERT: want base64 of a PEM/,
+    ],
+  ])("refuses %j, naming the variable", (env, message) => {
+    expect(() => parseFunctionsEnv(env)).toThrow(message);
   });
 });

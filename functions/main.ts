@@ -27,10 +27,11 @@ async function bucketOpener(): Promise<(bucket: string) => Promise<Storage | nul
 async function launcherFromEnv(): Promise<RunLauncher> {
   const env = parseFunctionsEnv(process.env);
   if (env.CHURN_LAUNCHER === "kubernetes") {
-    const { loadKubeConfig } = await import("../pipelines/runner/kubernetes-driver.js");
+    const { kubeConfigFromEnv } = await import("./cluster.js");
     const { KubernetesLauncher } = await import("./kubernetes-launcher.js");
-    // In a pod: its ServiceAccount; elsewhere (Cloud Functions): KUBECONFIG.
-    const kc = loadKubeConfig({ inCluster: process.env.KUBERNETES_SERVICE_HOST !== undefined });
+    // GKE (Cloud Functions): endpoint, CA and the function's access token;
+    // in a pod: its ServiceAccount; elsewhere: KUBECONFIG.
+    const kc = await kubeConfigFromEnv(env);
     const passThrough: Record<string, string> = process.env.STORAGE_EMULATOR_HOST
       ? { STORAGE_EMULATOR_HOST: process.env.STORAGE_EMULATOR_HOST }
       : {};
@@ -43,11 +44,11 @@ async function rollerFromEnv(): Promise<ModelServerRoller | null> {
   const env = parseFunctionsEnv(process.env);
   const { DeploymentAnnotationRoller, ReloadUrlRoller } = await import("./model-server.js");
   if (env.CHURN_MODEL_SERVER_DEPLOYMENT) {
-    const k8s = await import("@kubernetes/client-node");
-    const config = new k8s.KubeConfig();
-    config.loadFromDefault();
+    const { AppsV1Api } = await import("@kubernetes/client-node");
+    const { kubeConfigFromEnv } = await import("./cluster.js");
+    const kc = await kubeConfigFromEnv(env);
     const [namespace, name] = env.CHURN_MODEL_SERVER_DEPLOYMENT.split("/") as [string, string];
-    return new DeploymentAnnotationRoller(config.makeApiClient(k8s.AppsV1Api), namespace, name);
+    return new DeploymentAnnotationRoller(kc.makeApiClient(AppsV1Api), namespace, name, kc);
   }
   if (env.CHURN_MODEL_SERVER_RELOAD_URL) return new ReloadUrlRoller(env.CHURN_MODEL_SERVER_RELOAD_URL);
   return null;

@@ -1,4 +1,5 @@
-import type { AppsV1Api } from "@kubernetes/client-node";
+import type { AppsV1Api, KubeConfig } from "@kubernetes/client-node";
+import { kubeFailure } from "./kube-errors.js";
 
 /**
  * Tells the model server that `models/champion` changed. The server follows
@@ -24,19 +25,34 @@ export class DeploymentAnnotationRoller implements ModelServerRoller {
     private readonly apps: Pick<AppsV1Api, "patchNamespacedDeployment">,
     private readonly namespace: string,
     private readonly deployment: string,
+    /** The client's config, to name the cluster when the API server refuses (optional for tests). */
+    private readonly kc?: KubeConfig,
   ) {}
 
-  /** Strategic-merge-patch the pod template annotation. */
+  /**
+   * Strategic-merge-patch the pod template annotation: one `patch` of one
+   * named Deployment, all the chart's functions Role grants the model function.
+   */
   async roll(version: string): Promise<string> {
     const { PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
-    await this.apps.patchNamespacedDeployment(
-      {
-        name: this.deployment,
-        namespace: this.namespace,
-        body: { spec: { template: { metadata: { annotations: { [CHAMPION_ANNOTATION]: version } } } } },
-      },
-      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
-    );
+    try {
+      await this.apps.patchNamespacedDeployment(
+        {
+          name: this.deployment,
+          namespace: this.namespace,
+          body: { spec: { template: { metadata: { annotations: { [CHAMPION_ANNOTATION]: version } } } } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+      );
+    } catch (error) {
+      if (!this.kc) throw error;
+      throw kubeFailure(
+        error,
+        this.kc,
+        `patch Deployment ${this.namespace}/${this.deployment}`,
+        "functions.model.user",
+      );
+    }
     return `patched deployment ${this.namespace}/${this.deployment} (${CHAMPION_ANNOTATION}=${version})`;
   }
 }

@@ -108,6 +108,20 @@ async function readLease(
   }
 }
 
+/**
+ * True while someone holds the run's lease (it exists and has not expired).
+ * A run record that says `running` without a live lease belongs to a runner
+ * that died: readers show it as interrupted, and the next invocation resumes it.
+ */
+export async function isLeaseLive(
+  storage: Storage,
+  runId: string,
+  now: () => number = Date.now,
+): Promise<boolean> {
+  const current = await readLease(storage, runId);
+  return current?.record ? current.record.expires > now() : false;
+}
+
 /** Try once to take the lease of a run: create it, or take over an expired one. */
 export async function tryAcquireLease(
   storage: Storage,

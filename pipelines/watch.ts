@@ -3,7 +3,7 @@ import { runIdFor, triggerProblem } from "../components/common/layout/index.js";
 import type { Logger } from "../components/common/log.js";
 import type { ObjectInfo, Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "./dag.js";
-import { readRunRecord } from "./runner/records.js";
+import { isFinished, readRunRecord } from "./runner/records.js";
 import type { RunPipelineOptions, RunResult } from "./runner/run.js";
 import { runPipeline } from "./runner/run.js";
 
@@ -45,7 +45,7 @@ export async function scanTriggers(storage: Storage, pipeline: PipelineDefinitio
   for (const object of objects) {
     const runId = runIdFor(pipeline.name, storage.uri, { name: object.name, generation: object.generation });
     const record = await readRunRecord(storage, runId);
-    if (!record || record.state === "running") pending.push(object.name);
+    if (!record || !isFinished(record)) pending.push(object.name);
   }
   return { pending, refused };
 }

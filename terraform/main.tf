@@ -1,5 +1,9 @@
 data "google_storage_project_service_account" "gcs" {}
 
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
 locals {
   functions = {
     weekly = {
@@ -14,6 +18,92 @@ locals {
     }
   }
   labels = { app = "churn" }
+
+  # The APIs everything below needs, so an empty project applies in one go.
+  apis = toset([
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudkms.googleapis.com",
+    "container.googleapis.com",
+    "eventarc.googleapis.com",
+    "iam.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+    "vpcaccess.googleapis.com",
+  ])
+
+  # The key the buckets, the registry and the cluster's secrets are encrypted with.
+  kms_key = var.kms_key_name != null ? var.kms_key_name : google_kms_crypto_key.churn[0].id
+
+  # The Helm release's server (charts/churn: <release>-server) and its Deployment.
+  server_name             = "${var.helm_release}-server"
+  model_server_deployment = coalesce(var.model_server_deployment, "${var.kubernetes_namespace}/${local.server_name}")
+
+  # The control plane the functions reach through the VPC connector: the module's private
+  # cluster, or an existing one named gke_cluster_name.
+  gke_endpoint = var.create_gke_cluster ? google_container_cluster.churn[0].private_cluster_config[0].private_endpoint : data.google_container_cluster.existing[0].endpoint
+  gke_ca_cert  = var.create_gke_cluster ? google_container_cluster.churn[0].master_auth[0].cluster_ca_certificate : data.google_container_cluster.existing[0].master_auth[0].cluster_ca_certificate
+
+  # What functions/config.ts reads to build its GKE client (both functions).
+  function_gke_env = {
+    CHURN_GKE_ENDPOINT = local.gke_endpoint
+    CHURN_GKE_CA_CERT  = local.gke_ca_cert
+  }
+}
+
+resource "google_project_service" "apis" {
+  for_each           = local.apis
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+# ---------------------------------------------------------------- CMEK
+
+# Created unless kms_key_name names an existing key (then its rotation is its owner's).
+resource "google_kms_key_ring" "churn" {
+  count    = var.kms_key_name == null ? 1 : 0
+  name     = "churn"
+  location = var.region
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_kms_crypto_key" "churn" {
+  count           = var.kms_key_name == null ? 1 : 0
+  name            = "churn"
+  key_ring        = google_kms_key_ring.churn[0].id
+  rotation_period = var.kms_rotation_period
+  labels          = local.labels
+
+  # Destroying the key destroys every object encrypted with it.
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+# The Artifact Registry service agent exists only once something asks for it.
+resource "google_project_service_identity" "artifactregistry" {
+  provider = google-beta
+  project  = var.project_id
+  service  = "artifactregistry.googleapis.com"
+
+  depends_on = [google_project_service.apis]
+}
+
+# The service agents that encrypt and decrypt on our behalf: without these grants the
+# bucket's, the registry's and the cluster's first write fails.
+resource "google_kms_crypto_key_iam_member" "service_agents" {
+  for_each = {
+    storage          = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+    artifactregistry = "serviceAccount:${google_project_service_identity.artifactregistry.email}"
+    container        = "serviceAccount:service-${data.google_project.this.number}@container-engine-robot.iam.gserviceaccount.com"
+  }
+  crypto_key_id = local.kms_key
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = each.value
 }
 
 # ---------------------------------------------------------------- buckets
@@ -31,12 +121,14 @@ resource "google_storage_bucket" "churn" {
   }
 
   encryption {
-    default_kms_key_name = var.kms_key_name
+    default_kms_key_name = local.kms_key
   }
 
   logging {
     log_bucket = var.access_log_bucket
   }
+
+  depends_on = [google_kms_crypto_key_iam_member.service_agents]
 
   # Run records and intermediates are only needed for resume and debugging.
   lifecycle_rule {
@@ -73,12 +165,14 @@ resource "google_storage_bucket" "function_source" {
   }
 
   encryption {
-    default_kms_key_name = var.kms_key_name
+    default_kms_key_name = local.kms_key
   }
 
   logging {
     log_bucket = var.access_log_bucket
   }
+
+  depends_on = [google_kms_crypto_key_iam_member.service_agents]
 }
 
 # ---------------------------------------------------------------- registry
@@ -88,12 +182,14 @@ resource "google_artifact_registry_repository" "images" {
   repository_id = "churn"
   description   = "The churn image (runner, components, model server)."
   format        = "DOCKER"
-  kms_key_name  = var.kms_key_name
+  kms_key_name  = local.kms_key
   labels        = local.labels
 
   docker_config {
     immutable_tags = true
   }
+
+  depends_on = [google_kms_crypto_key_iam_member.service_agents]
 }
 
 # ---------------------------------------------------------------- service accounts
@@ -121,6 +217,11 @@ resource "google_service_account" "runner" {
 resource "google_service_account" "serve" {
   account_id   = "churn-serve"
   display_name = "churn model server (Workload Identity)"
+}
+
+resource "google_service_account" "nodes" {
+  account_id   = "churn-nodes"
+  display_name = "churn GKE nodes (pull the image, write logs and metrics)"
 }
 
 # ---------------------------------------------------------------- IAM (bucket-scoped wherever possible)
@@ -153,16 +254,33 @@ resource "google_storage_bucket_iam_member" "serve_objects" {
   member = "serviceAccount:${google_service_account.serve.email}"
 }
 
-# Both functions reach the cluster API only to be authenticated; what they may do
-# there is Kubernetes RBAC in the chart (create Jobs / patch one Deployment in one namespace).
-resource "google_project_iam_member" "functions_cluster_viewer" {
+# Both functions need IAM only to be authenticated by GKE (container.clusters.get): an
+# IAM container.* role would apply to every namespace of every cluster in the project,
+# so what they may do inside is Kubernetes RBAC in the chart instead (weekly: create/get
+# Jobs in one namespace; model: patch one Deployment), bound to these identities.
+resource "google_project_iam_custom_role" "cluster_authenticate" {
+  project     = var.project_id
+  role_id     = "churnClusterAuthenticate"
+  title       = "churn: authenticate to GKE"
+  description = "Only what GKE asks of a Google identity before Kubernetes RBAC decides."
+  permissions = ["container.clusters.get"]
+}
+
+resource "google_project_iam_member" "functions_cluster_authenticate" {
   for_each = {
     weekly = google_service_account.weekly.email
     model  = google_service_account.model.email
   }
   project = var.project_id
-  role    = "roles/container.clusterViewer"
+  role    = google_project_iam_custom_role.cluster_authenticate.name
   member  = "serviceAccount:${each.value}"
+}
+
+# The nodes' account: the minimum GKE documents for nodes (logs, metrics), and the image below.
+resource "google_project_iam_member" "nodes_default" {
+  project = var.project_id
+  role    = "roles/container.defaultNodeServiceAccount"
+  member  = "serviceAccount:${google_service_account.nodes.email}"
 }
 
 # Eventarc needs its trigger identity to receive events...
@@ -198,15 +316,31 @@ resource "google_service_account_iam_member" "runner_workload_identity" {
 resource "google_service_account_iam_member" "serve_workload_identity" {
   service_account_id = google_service_account.serve.name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "serviceAccount:${var.project_id}.svc.id.goog[${var.kubernetes_namespace}/churn-serve]"
+  member             = "serviceAccount:${var.project_id}.svc.id.goog[${var.kubernetes_namespace}/${local.server_name}]"
 }
 
-# Nodes pull the image; nobody else reads the registry.
-resource "google_artifact_registry_repository_iam_member" "runner_pulls" {
+# Nodes pull the image (kubelet, as the node account); nobody else reads the registry.
+resource "google_artifact_registry_repository_iam_member" "nodes_pull" {
   location   = google_artifact_registry_repository.images.location
   repository = google_artifact_registry_repository.images.name
   role       = "roles/artifactregistry.reader"
-  member     = "serviceAccount:${google_service_account.runner.email}"
+  member     = "serviceAccount:${google_service_account.nodes.email}"
+}
+
+# ---------------------------------------------------------------- functions -> private control plane
+
+# The functions have no address in the VPC of their own: this connector gives them one,
+# inside the control plane's authorized networks (see the cluster below).
+resource "google_vpc_access_connector" "functions" {
+  name          = "churn-functions"
+  region        = var.region
+  network       = var.gke_network
+  ip_cidr_range = var.functions_connector_cidr
+  min_instances = 2
+  max_instances = 3
+  machine_type  = "e2-micro"
+
+  depends_on = [google_project_service.apis]
 }
 
 # ---------------------------------------------------------------- functions (2nd gen)
@@ -240,9 +374,14 @@ resource "google_cloudfunctions2_function" "fn" {
     ingress_settings               = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     service_account_email          = each.key == "weekly" ? google_service_account.weekly.email : google_service_account.model.email
+    # Private ranges (the control plane's private endpoint) through the connector; Google
+    # APIs (storage, the metadata server) as before.
+    vpc_connector                 = google_vpc_access_connector.functions.id
+    vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
     environment_variables = merge(
       { CHURN_LOG_LEVEL = "info" },
-      each.key == "weekly" ? { CHURN_LAUNCHER = "kubernetes" } : { CHURN_MODEL_SERVER_DEPLOYMENT = var.model_server_deployment },
+      local.function_gke_env,
+      each.key == "weekly" ? { CHURN_LAUNCHER = "kubernetes" } : { CHURN_MODEL_SERVER_DEPLOYMENT = local.model_server_deployment },
     )
   }
 
@@ -258,14 +397,24 @@ resource "google_cloudfunctions2_function" "fn" {
     }
   }
 
-  depends_on = [google_project_iam_member.gcs_publishes, google_project_iam_member.trigger_receiver]
+  depends_on = [google_project_iam_member.gcs_publishes, google_project_iam_member.trigger_receiver, google_project_service.apis]
 }
 
 # ---------------------------------------------------------------- optional GKE (private Autopilot)
 
+data "google_container_cluster" "existing" {
+  count    = var.create_gke_cluster ? 0 : 1
+  name     = var.gke_cluster_name
+  location = var.region
+}
+
 resource "google_container_cluster" "churn" {
+  #checkov:skip=CKV_GCP_12:Autopilot always runs Dataplane V2, which enforces NetworkPolicy (the chart ships one); the network_policy block is not for Autopilot
+  #checkov:skip=CKV_GCP_61:Autopilot manages node networking; flow logs belong to gke_subnetwork, which this module does not own
+  #checkov:skip=CKV_GCP_65:RBAC binds the functions' service accounts as users (charts/churn functions.*); no Google Groups are involved
+  #checkov:skip=CKV_GCP_69:Autopilot always runs the GKE metadata server (Workload Identity is always on); node_config cannot be set on Autopilot
   count               = var.create_gke_cluster ? 1 : 0
-  name                = "churn"
+  name                = var.gke_cluster_name
   location            = var.region
   enable_autopilot    = true
   network             = var.gke_network
@@ -278,6 +427,7 @@ resource "google_container_cluster" "churn" {
   }
 
   ip_allocation_policy {}
+  datapath_provider = "ADVANCED_DATAPATH"
 
   private_cluster_config {
     enable_private_nodes    = true
@@ -289,6 +439,18 @@ resource "google_container_cluster" "churn" {
     cidr_blocks {
       cidr_block   = var.gke_master_authorized_cidr
       display_name = "internal"
+    }
+    cidr_blocks {
+      cidr_block   = var.functions_connector_cidr
+      display_name = "cloud functions (VPC connector)"
+    }
+  }
+
+  # Autopilot nodes run as the nodes' account, not the Compute Engine default one.
+  cluster_autoscaling {
+    auto_provisioning_defaults {
+      service_account = google_service_account.nodes.email
+      oauth_scopes    = ["https://www.googleapis.com/auth/cloud-platform"]
     }
   }
 
@@ -308,6 +470,8 @@ resource "google_container_cluster" "churn" {
 
   database_encryption {
     state    = "ENCRYPTED"
-    key_name = var.kms_key_name
+    key_name = local.kms_key
   }
+
+  depends_on = [google_kms_crypto_key_iam_member.service_agents, google_project_service.apis]
 }

@@ -44,16 +44,38 @@ variable "kubernetes_service_account" {
   default     = "churn-runner"
 }
 
-variable "model_server_deployment" {
-  description = "namespace/name of the model server Deployment that onModelPublished rolls."
+variable "helm_release" {
+  description = "Name of the charts/churn Helm release: its server Deployment and ServiceAccount are <release>-server."
   type        = string
-  default     = "churn/churn-serve"
+  default     = "churn"
+}
+
+variable "model_server_deployment" {
+  description = "namespace/name of the model server Deployment that onModelPublished rolls (default <kubernetes_namespace>/<helm_release>-server)."
+  type        = string
+  default     = null
 }
 
 variable "create_gke_cluster" {
-  description = "Create a private Autopilot GKE cluster for the runner and the model server."
+  description = "Create the private Autopilot GKE cluster gke_cluster_name; false: use an existing cluster of that name in var.region."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "gke_cluster_name" {
+  description = "The GKE cluster the runner, the model server and the functions' Jobs live in."
+  type        = string
+  default     = "churn"
+}
+
+variable "functions_connector_cidr" {
+  description = "Unused /28 in gke_network for the functions' Serverless VPC Access connector (their path to the private control plane)."
+  type        = string
+  default     = "10.8.0.0/28"
+  validation {
+    condition     = can(cidrhost(var.functions_connector_cidr, 0)) && endswith(var.functions_connector_cidr, "/28")
+    error_message = "A Serverless VPC Access connector needs a /28 range."
+  }
 }
 
 variable "gke_network" {
@@ -79,8 +101,19 @@ variable "gke_master_authorized_cidr" {
 }
 
 variable "kms_key_name" {
-  description = "Cloud KMS key for the buckets and the registry (customer-managed encryption)."
+  description = "Existing Cloud KMS key (projects/.../cryptoKeys/...) for the buckets, the registry and the cluster's secrets; null: the module creates key ring and key \"churn\" in var.region."
   type        = string
+  default     = null
+}
+
+variable "kms_rotation_period" {
+  description = "Rotation period of the key the module creates (at most 90 days)."
+  type        = string
+  default     = "7776000s"
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.kms_rotation_period)) && tonumber(trimsuffix(var.kms_rotation_period, "s")) <= 7776000
+    error_message = "Give seconds with an s suffix, at most 7776000s (90 days)."
+  }
 }
 
 variable "access_log_bucket" {

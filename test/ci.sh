@@ -13,6 +13,7 @@ bash test/services/install.sh
 bash test/services/install-linters.sh
 bash test/services/install-mlflow.sh
 bash test/services/install-terraform-tools.sh
+bash test/services/install-tofu.sh
 bash test/services/install-kube.sh
 bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
@@ -143,15 +143,47 @@ afterAll(async () => {
   if (base) await rm(base, { recursive: true, force: true });
 });
 
-async function open(path: string, url: string): Promise<{ page: Page; errors: string[] }> {
+/**
+ * A page of the console, with what went wrong while it ran: console errors,
+ * uncaught errors, any request beyond the console's origin (refused) and any
+ * page file (/static/) that did not load. `modules` maps each JavaScript file
+ * the page loaded from /static/ to its status and content type.
+ */
+async function open(
+  path: string,
+  url: string,
+): Promise<{ page: Page; errors: string[]; modules: Map<string, string> }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = collectPageErrors(page);
+  const modules = new Map<string, string>();
   // The console must not reach beyond its own origin.
-  await page.route("**/*", (route) =>
-    route.request().url().startsWith(url) ? route.continue() : route.abort("blockedbyclient"),
-  );
+  await page.route("**/*", (route) => {
+    if (route.request().url().startsWith(`${url}/`)) return route.continue();
+    errors.push(`request beyond the console's origin: ${route.request().url()}`);
+    return route.abort("blockedbyclient");
+  });
+  page.on("requestfailed", (request) => {
+    if (request.url().startsWith(`${url}/static/`))
+      errors.push(`${request.url()} failed: ${request.failure()?.errorText}`);
+  });
+  page.on("response", (response) => {
+    const at = new URL(response.url());
+    if (!response.url().startsWith(`${url}/static/`)) return;
+    if (response.status() >= 400) errors.push(`${at.pathname} answered ${response.status()}`);
+    if (at.pathname.endsWith(".js"))
+      modules.set(at.pathname, `${response.status()} ${response.headers()["content-type"] ?? ""}`);
+  });
   await page.goto(`${url}/${path}`);
-  return { page, errors };
+  return { page, errors, modules };
+}
+
+/** Every page module as the console serves it: browser/<name>.ts compiled to /static/<name>.js. */
+function pageModules(): string[] {
+  const source = join(_root, "serving", "console", "browser");
+  return readdirSync(source, { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".ts"))
+    .map((name) => `/static/${name.split(sep).join("/").replace(/\.ts$/, ".js")}`)
+    .sort();
 }
 
 /**
@@ -198,9 +230,22 @@ function lowContrast(page: Page): Promise<string[]> {
 }
 
 describe("churn ui in a browser", () => {
-  it("shows the run with every step, a step's log, and the week's report", async () => {
+  it("loads every page module, as JavaScript, and nothing from beyond its origin", async () => {
     const ui = await startConsole(bucket);
     consoles.push(ui);
+    const { page, errors, modules } = await open("#/runs", ui.url);
+    await page.locator(`tr[data-run="${good.run_id}"]`).waitFor();
+    const expected = pageModules();
+    expect(expected).toEqual(expect.arrayContaining(["/static/app.js", "/static/pages/runs.js"]));
+    // The page imports the whole module graph before it draws, so every module has loaded by now.
+    expect([...modules.keys()].sort()).toEqual(expected);
+    for (const [module, answer] of modules) expect(answer, module).toMatch(/^200 text\/javascript/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the run with every step, a step's log, and the week's report", async () => {
+    const ui = consoles[0]!;
     const { page, errors } = await open("#/runs", ui.url);
     const row = page.locator(`tr[data-run="${good.run_id}"]`);
     await row.waitFor();
@@ -301,6 +346,28 @@ describe("churn ui in a browser", () => {
     await page.keyboard.press("Enter");
     await poll(() => page.locator("#notice p").textContent()).toMatch(/read-only/);
     expect(await readFile(join(bucket, "models", "champion"), "utf8")).toBe(champion);
+    await page.close();
+  });
+
+  it("shows the champion's page with its evaluation charts", async () => {
+    const ui = consoles[0]!;
+    const { version } = JSON.parse(await readFile(join(bucket, "models", "champion"), "utf8")) as {
+      version: string;
+    };
+    const { page, errors } = await open(`#/models/${version}`, ui.url);
+    await page.getByRole("heading", { name: `Model ${version}` }).waitFor();
+    // Cross-validated ROC-AUC, lift, calibration and drivers: the report of the run that trained it.
+    const charts = page.locator("figure.chart-wrap figcaption");
+    expect(await charts.allTextContents()).toEqual([
+      "Cross-validated ROC-AUC by model family",
+      "Lift by score decile (held-out rows)",
+      "Calibration on held-out rows (the diagonal is perfect)",
+      "Strongest drivers (mean absolute contribution)",
+    ]);
+    expect(await page.locator("dl.facts").textContent()).toMatch(/Held-out\d+ rows, PR-AUC 0\.\d{3}/);
+    expect(await lowContrast(page)).toEqual([]);
+    await keepScreenshot(page, "console-model");
+    expect(errors).toEqual([]);
     await page.close();
   });
 

@@ -42,7 +42,7 @@ describe("container image", () => {
   });
 
   it("copies the files the runtime reads from outside dist/ (the console's static pages)", async () => {
-    const { staticDir } = await import("../serving/console/app.js");
+    const { staticDir } = await import("../serving/console/static-files.js");
     const relative = staticDir().slice(root.length + 1);
     expect(existsSync(join(root, relative, "index.html"))).toBe(true);
     expect(dockerfile).toContain(`COPY --from=build /app/${relative} ./${relative}`);

@@ -81,10 +81,31 @@ describe("churn init", () => {
       /input\/history\.csv\s+20,000 labelled customers, [\d,]+ churned \(\d+\.\d%\)/,
     );
     expect(first.stdout).toMatch(/weekly\/2026-W48\.csv\s+5,000 customers to score/);
-    expect(first.stdout).toContain("churn component ingest --bucket bucket --input weekly/2026-W48.csv");
+    expect(first.stdout).toContain("churn pipeline run --bucket bucket\n");
+    expect(first.stdout).toContain(
+      "churn pipeline run lifetime --bucket bucket --transactions transactions/2026-11.csv",
+    );
+    expect(first.stdout).not.toContain("churn component");
     const config = parseConfigText(await readFile(join(dir, "bucket/churn.yaml"), "utf8"));
     expect(config.id_column).toBe("CLIENTNUM");
     expect(config.label).toEqual({ column: "Attrition_Flag", positive: "Attrited Customer" });
+  });
+
+  it("writes a purchase log the lifetime pipeline runs on with the printed command", async () => {
+    const command = first.stdout
+      .split("\n")
+      .find((l) => l.includes("pipeline run lifetime"))!
+      .trim();
+    const lifetime = await run(command.split(" ").slice(1), dir);
+    expect(lifetime.code, lifetime.stderr).toBe(0);
+    const customers = readCsv(
+      await readFile(join(dir, "bucket/output/lifetime/2026-11/customers.csv"), "utf8"),
+    );
+    expect(customers.rows).toHaveLength(2_000);
+    // Some customers went silent for good, others keep buying: the fit tells them apart.
+    const alive = customers.rows.map((r) => Number(r[customers.header.indexOf("prob_alive")]));
+    expect(Math.min(...alive)).toBeLessThan(0.3);
+    expect(alive.filter((p) => p > 0.7).length).toBeGreaterThan(200);
   });
 
   it("gives every customer a distinct id across both files", () => {
@@ -162,6 +183,7 @@ describe("churn init", () => {
     expect(doc.objects.map((o) => o.name)).toEqual([
       "churn.yaml",
       "input/history.csv",
+      "transactions/2026-11.csv",
       "weekly/2026-W48.csv",
     ]);
     expect((await readFile(join(dir, "bucket/input/history.csv"))).equals(before)).toBe(true);

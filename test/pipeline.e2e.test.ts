@@ -188,6 +188,44 @@ describe("weekly pipeline, end to end", () => {
     }
   });
 
+  it("Ctrl-C records the run interrupted, exits 130 and says how to resume; the same command resumes it", async () => {
+    const dir = await bucket("ctrl-c");
+    const victim = churn(["pipeline", "run", "--bucket", dir]);
+    await untilStepRunning(dir, "train");
+    // A terminal's Ctrl-C reaches the whole foreground process group: the runner and its step.
+    process.kill(-victim.child.pid!, "SIGINT");
+    const stopped = await victim;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr).toContain("run the same command again to resume");
+    expect(stopped.stdout + stopped.stderr).not.toContain("unknown reason");
+    const list = await churn(["runs", "list", "--bucket", dir, "--json"]);
+    expect(JSON.parse(list.stdout).map((r: { state: string }) => r.state)).toEqual(["interrupted"]);
+    const resumed = await churn(["pipeline", "run", "--bucket", dir]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("resuming");
+    expect((await readRunJson(dir))?.steps.find((s) => s.name === "ingest-history")?.attempts).toBe(1);
+  });
+
+  it("killed --force attempts never pile up: each rerun resumes the one unfinished attempt", async () => {
+    const dir = await bucket("killed-force");
+    expect((await runJson(dir)).code).toBe(0);
+    for (let kill = 0; kill < 2; kill++) {
+      const victim = churn(["pipeline", "run", "--bucket", dir, "--force", "--no-cache"]);
+      await untilStepRunning(dir, "ingest-history", 2);
+      process.kill(-victim.child.pid!, "SIGKILL");
+      await victim;
+    }
+    // The lease (3 s here) has to expire before anyone may call the attempt dead.
+    await new Promise((r) => setTimeout(r, 3500));
+    const list = await churn(["runs", "list", "--bucket", dir, "--json"]);
+    const states = JSON.parse(list.stdout).map((r: { state: string }) => r.state);
+    expect(states.sort()).toEqual(["interrupted", "succeeded"]);
+    const resumed = await runJson(dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.record.run_id).toMatch(/-a2$/);
+    expect(resumed.record.reused).toBe(false);
+  });
+
   it("two concurrent invocations: one does the work, both report the same run", async () => {
     const dir = await bucket("concurrent");
     const [a, b] = await Promise.all([runJson(dir), runJson(dir)]);
@@ -266,9 +304,22 @@ describe("weekly pipeline, end to end", () => {
   });
 });
 
-async function readRunJson(dir: string): Promise<RunRecord | null> {
+/** Wait (up to 2 minutes) until a step of the bucket's run (the given attempt) is running. */
+async function untilStepRunning(dir: string, step: string, attempt = 1): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const record = existsSync(join(dir, "runs")) ? await readRunJson(dir, attempt) : null;
+    if (record?.steps.find((s) => s.name === step)?.state === "running") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`step ${step} of attempt ${attempt} never ran in ${dir}`);
+}
+
+async function readRunJson(dir: string, attempt = 1): Promise<RunRecord | null> {
   const { readdir } = await import("node:fs/promises");
-  const runs = (await readdir(join(dir, "runs"))).filter((r) => r.startsWith("r-"));
+  const ofAttempt = (run: string) =>
+    (attempt === 1 ? /^r-[0-9a-f]{16}$/ : new RegExp(`^r-.*-a${attempt}$`)).test(run);
+  const runs = (await readdir(join(dir, "runs"))).filter(ofAttempt);
   for (const run of runs) {
     const path = join(dir, "runs", run, "run.json");
     if (existsSync(path)) {

@@ -1,9 +1,20 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MODEL_FUNCTION, WEEKLY_FUNCTION } from "../functions/register.js";
+import {
+  bare,
+  cmekGrantProblems,
+  functionRoleProblems,
+  type Hcl,
+  type Module,
+  networkPathProblems,
+  one,
+  parseModule,
+} from "./terraform-policy.js";
 
 /**
  * terraform/ under checkov (policy checks, offline) and an HCL parser
@@ -20,6 +31,18 @@ const venv = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "chu
 const checkov = join(venv, "bin", "checkov");
 const python = join(venv, "bin", "python");
 const tflint = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "bin", "tflint");
+const tofu = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "bin", "tofu");
+
+/** `tofu fmt -check -recursive` on a path: canonical formatting, and HCL that parses. */
+function runTofuFmt(path: string): { status: number | null; output: string } {
+  // TF_CLI_CONFIG_FILE may name a file that does not exist on this machine; tofu would warn about it.
+  const { TF_CLI_CONFIG_FILE: _ignored, ...env } = process.env;
+  const result = spawnSync(tofu, ["fmt", "-check", "-recursive", "-diff", "-no-color", path], {
+    encoding: "utf8",
+    env,
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
 
 /** TFLint with terraform/.tflint.hcl (bundled Terraform rules, preset "all") on a folder. */
 function runTflint(dir: string): { status: number | null; output: string } {
@@ -82,36 +105,11 @@ function unjustifiedSkips(dir: string, readme: string): string[] {
     .map((s) => `${s.id} (${s.file})`);
 }
 
-// python-hcl2 wraps attribute values in one-element lists; unwrap for readable assertions.
-type Hcl = Record<string, unknown>;
-function one<T = unknown>(value: unknown): T {
-  return (Array.isArray(value) && value.length === 1 ? value[0] : value) as T;
-}
-
-let resources: Record<string, Record<string, Hcl>>;
+let resources: Module["resources"];
 
 beforeAll(() => {
   expect(existsSync(checkov), "run bash test/services/install-terraform-tools.sh").toBe(true);
-  const files = readdirSync(join(root, "terraform")).filter((f) => f.endsWith(".tf"));
-  const parsed = spawnSync(
-    python,
-    [
-      "-c",
-      "import hcl2, json, sys\nprint(json.dumps({f: hcl2.load(open(f)) for f in sys.argv[1:]}))",
-      ...files.map((f) => join(root, "terraform", f)),
-    ],
-    { encoding: "utf8" },
-  );
-  expect(parsed.status, parsed.stderr).toBe(0);
-  resources = {};
-  for (const doc of Object.values(JSON.parse(parsed.stdout) as Record<string, { resource?: Hcl[] }>)) {
-    for (const block of doc.resource ?? []) {
-      for (const [type, byName] of Object.entries(block)) {
-        resources[type] ??= {};
-        Object.assign(resources[type]!, byName as Record<string, Hcl>);
-      }
-    }
-  }
+  resources = parseModule(python, join(root, "terraform")).resources;
 });
 
 describe("terraform/ policy checks (checkov)", () => {
@@ -206,12 +204,18 @@ describe("terraform/ says what DESIGN asks (parsed HCL)", () => {
       expect(role, where).not.toMatch(/^roles\/(owner|editor|viewer)$/);
       if (role.startsWith("roles/storage.")) expect(where).toMatch(/^google_storage_bucket_iam_member\./);
     }
-    const projectRoles = Object.values(resources.google_project_iam_member ?? {}).map((b) => one(b.role));
+    const projectRoles = Object.values(resources.google_project_iam_member ?? {}).map((b) =>
+      bare(one(b.role)),
+    );
     expect(projectRoles.sort()).toEqual([
-      "roles/container.clusterViewer",
+      "google_project_iam_custom_role.cluster_authenticate.name",
+      "roles/container.defaultNodeServiceAccount",
       "roles/eventarc.eventReceiver",
       "roles/pubsub.publisher",
     ]);
+    // The functions' one IAM permission in the cluster: being authenticated (RBAC does the rest).
+    const custom = resources.google_project_iam_custom_role!.cluster_authenticate!;
+    expect(one(custom.permissions)).toEqual(["container.clusters.get"]);
   });
 
   it("Workload Identity for the runner, Artifact Registry for the image, an optional private GKE cluster", () => {
@@ -222,5 +226,71 @@ describe("terraform/ says what DESIGN asks (parsed HCL)", () => {
     const gke = resources.google_container_cluster!.churn!;
     expect(one(gke.count)).toContain("var.create_gke_cluster");
     expect(one(one<Hcl>(gke.private_cluster_config).enable_private_nodes)).toBe(true);
+  });
+});
+
+describe("terraform/ under tofu fmt (OpenTofu, built by test/services/install-tofu.sh)", () => {
+  it("is canonically formatted HCL, and the check fails on a misformatted or broken file", async () => {
+    expect(existsSync(tofu), "run bash test/services/install-tofu.sh").toBe(true);
+    const clean = runTofuFmt(join(root, "terraform"));
+    expect(clean.output, clean.output).toBe("");
+    expect(clean.status).toBe(0);
+    const fixtures = runTofuFmt(join(root, "test", "terraform-fixtures"));
+    expect(fixtures.status, fixtures.output).toBe(0);
+    const dir = await mkdtemp(join(tmpdir(), "churn-tofu-fmt-"));
+    try {
+      await writeFile(join(dir, "misformatted.tf"), 'variable "a" {\ntype=string\n}\n');
+      const misformatted = runTofuFmt(dir);
+      expect(misformatted.status).not.toBe(0);
+      expect(misformatted.output).toContain("misformatted.tf");
+      await rm(join(dir, "misformatted.tf"));
+      await writeFile(join(dir, "broken.tf"), 'resource "x" "y" {\n  a = \n');
+      const broken = runTofuFmt(dir);
+      expect(broken.status).not.toBe(0);
+      expect(broken.output).toMatch(/broken\.tf/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("terraform/ under our GCP deployment policies (test/terraform-policy.ts)", () => {
+  const fixture = (name: string) => parseModule(python, join(root, "test", "terraform-fixtures", name));
+  let module: Module;
+  beforeAll(() => {
+    module = parseModule(python, join(root, "terraform"));
+  });
+
+  it("CMEK: every key user's service agent may use the key, and waits for the grant", () => {
+    expect(cmekGrantProblems(module)).toEqual([]);
+    expect(cmekGrantProblems(fixture("no-cmek-grants"))).toEqual([
+      "google_storage_bucket.b does not depend on google_kms_crypto_key_iam_member.storage: it may be created before its service agent may use the key",
+      "google_artifact_registry_repository.r is encrypted with google_kms_crypto_key.key.id but no google_kms_crypto_key_iam_member grants roles/cloudkms.cryptoKeyEncrypterDecrypter on that key to the Artifact Registry service agent",
+      "google_container_cluster.c is encrypted with google_kms_crypto_key.key.id but no google_kms_crypto_key_iam_member grants roles/cloudkms.cryptoKeyEncrypterDecrypter on that key to the Kubernetes Engine service agent",
+      "google_kms_crypto_key.key has no rotation_period",
+    ]);
+  });
+
+  it("network path: the functions reach the private control plane through an authorized VPC connector", () => {
+    expect(networkPathProblems(module)).toEqual([]);
+    expect(networkPathProblems(fixture("no-network-path"))).toEqual([
+      "google_cloudfunctions2_function.direct has no vpc_connector of this module: it cannot reach a private GKE endpoint",
+      "google_container_cluster.private does not authorize google_vpc_access_connector.c's range (10.8.0.0/28) on its private endpoint",
+    ]);
+  });
+
+  it("function roles: each function's account authenticates to GKE, gets endpoint and CA, and is named for the chart", () => {
+    expect(functionRoleProblems(module)).toEqual([]);
+    expect(functionRoleProblems(fixture("no-function-roles"))).toEqual([
+      "google_cloudfunctions2_function.weekly does not set CHURN_GKE_ENDPOINT (functions/config.ts)",
+      "google_cloudfunctions2_function.weekly does not set CHURN_GKE_CA_CERT (functions/config.ts)",
+      "google_cloudfunctions2_function.model does not set CHURN_GKE_ENDPOINT (functions/config.ts)",
+      "google_cloudfunctions2_function.model does not set CHURN_GKE_CA_CERT (functions/config.ts)",
+      "google_service_account.weekly runs a function but has no project role with container.clusters.get: GKE will not authenticate it",
+      "output helm_values.functions does not name google_service_account.weekly: the chart cannot bind its RBAC",
+      "google_service_account.model runs a function but has no project role with container.clusters.get: GKE will not authenticate it",
+      "google_project_iam_member.model_admin gives a function roles/container.admin: RBAC in the chart is the place",
+      "output helm_values.functions does not name google_service_account.model: the chart cannot bind its RBAC",
+    ]);
   });
 });

@@ -4,10 +4,9 @@ import type { ObjectRef, OutputDoc } from "../../components/common/component/spe
 
 import { NotFoundError, UsageError } from "../../components/common/errors.js";
 import { CONFIG_OBJECT, runIdFor, stepPrefix, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import { componentNames, loadComponent } from "../../components/index.js";
 import { ingestSummarySchema } from "../../components/ingest/summary.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ComponentOptions {
@@ -108,7 +107,7 @@ export function registerComponent(program: Command, wrap: Wrap): void {
     .action(
       wrap<ComponentOptions>(async (options, ctx, args) => {
         const name = args[0]!;
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         await loadComponent(name); // unknown names fail before anything is written
         let run = options.run;
         let step = options.step;

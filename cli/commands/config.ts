@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { churnConfigJsonSchema, loadConfig } from "../../components/common/config/index.js";
-import { openStorage } from "../../components/common/storage/index.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface BucketOptions {
@@ -23,7 +22,7 @@ export function registerConfig(program: Command, wrap: Wrap): void {
     .addHelpText("after", "\nExample:\n  churn config show --bucket ./demo-bucket\n")
     .action(
       wrap<BucketOptions>(async (options, ctx) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const effective = await loadConfig(storage);
         emit(ctx, effective, () => stringify(effective));
       }),

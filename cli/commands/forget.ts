@@ -4,14 +4,13 @@ import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { ChurnError, messageOf, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { CACHE_PREFIX, CONFIG_OBJECT } from "../../components/common/layout/index.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import {
   ForgetIds,
   type ForgetRecord,
   forgetCustomers,
   recordObject,
 } from "../../components/forget/index.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ForgetFlags {
@@ -116,7 +115,7 @@ export function registerForget(program: Command, wrap: Wrap): void {
             "no customer id to forget: pass --customer-id ID (repeatable) or --ids-file FILE",
           );
         const ids = new ForgetIds(given);
-        const storage = await openStorage(bucketOption(flags.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(flags.bucket, ctx);
         const config = await loadConfig(storage);
         if (config.generate_id) {
           throw new UsageError(

@@ -83,19 +83,27 @@ function progressReporter(ctx: CommandContext, totalRows: number) {
   };
 }
 
-function humanSummary(result: InitResult, nextCommand: string): string {
+function humanSummary(result: InitResult, next: string[]): string {
   const lines = [`Example bucket written to ${result.bucket} (seed ${result.seed}):`];
   const width = Math.max(...result.objects.map((o) => o.name.length));
   for (const object of result.objects) {
     let what: string;
     if (object.rows === undefined) what = "config: id CLIENTNUM, label Attrition_Flag";
+    else if (object.customers !== undefined)
+      what = `${object.rows.toLocaleString("en-US")} purchases of ${object.customers.toLocaleString("en-US")} customers (for the lifetime pipeline)`;
     else if (object.churned !== undefined) {
       const rate = ((100 * object.churned) / Math.max(1, object.rows)).toFixed(1);
       what = `${object.rows.toLocaleString("en-US")} labelled customers, ${object.churned.toLocaleString("en-US")} churned (${rate}%)`;
     } else what = `${object.rows.toLocaleString("en-US")} customers to score (no label)`;
     lines.push(`  ${object.name.padEnd(width)}  ${what}, ${size(object.bytes)}`);
   }
-  lines.push("", "Next, check and ingest this week's file:", `  ${nextCommand}`);
+  lines.push(
+    "",
+    "Next, train a model and score this week's file (the whole weekly run):",
+    `  ${next[0]}`,
+    "and try the lifetime pipeline on the purchase log:",
+    `  ${next[1]}`,
+  );
   return lines.join("\n");
 }
 
@@ -139,8 +147,11 @@ export function registerInit(program: Command, wrap: Wrap): void {
         } finally {
           progress.done();
         }
-        // The next step: ingest until `churn pipeline run` drives the whole week.
-        const next = `churn component ingest --bucket ${quoteArg(bucket)} --input ${result.weeklyObject}`;
+        // The next steps: the weekly run on the example week, and the lifetime pipeline on the purchase log.
+        const next = [
+          `churn pipeline run --bucket ${quoteArg(bucket)}`,
+          `churn pipeline run lifetime --bucket ${quoteArg(bucket)} --transactions ${result.transactionsObject}`,
+        ];
         emit(ctx, { ok: true, ...result, next }, () => humanSummary(result, next));
       }),
     );

@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import { promote, rollback } from "../../components/common/bundle/index.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import { listModels, type ModelListing } from "../../pipelines/query/index.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface BucketOptions {
@@ -45,7 +44,7 @@ export function registerModels(program: Command, wrap: Wrap): void {
     .addHelpText("after", "\nExample:\n  churn models list --bucket ./demo-bucket\n")
     .action(
       wrap<BucketOptions>(async (options, ctx) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         // The query library the console uses too: a damaged bundle is listed with its reason, not fatal.
         const listing = await listModels(storage);
         emit(ctx, listing, () => describeModels(listing));
@@ -64,7 +63,7 @@ export function registerModels(program: Command, wrap: Wrap): void {
     )
     .action(
       wrap<ChangeOptions>(async (options, ctx, [version]) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const pointer = await promote(storage, version!, options.reason ?? "promoted by hand");
         const mlflow = await mirrorChampion(storage);
         emit(
@@ -84,7 +83,7 @@ export function registerModels(program: Command, wrap: Wrap): void {
     .addHelpText("after", "\nExample:\n  churn models rollback --bucket ./demo-bucket\n")
     .action(
       wrap<ChangeOptions>(async (options, ctx) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const pointer = await rollback(storage, options.reason ?? "rolled back by hand");
         const mlflow = await mirrorChampion(storage);
         emit(

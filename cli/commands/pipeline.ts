@@ -50,6 +50,10 @@ export function describeRun(record: RunRecord, reused: boolean): string {
         `retrained on unchanged training data because ${record.retrain.fired.join(", ")} fired (cache bypassed for ${record.retrain.cache_bypassed.join(", ")})`,
       );
     if (record.output_prefix) lines.push(`outputs: ${record.bucket}/${record.output_prefix}`);
+  } else if (record.state === "interrupted" || record.state === "running") {
+    lines.push(
+      `${record.pipeline} run ${record.run_id} was interrupted before the end; run the same command again to resume it from the first unfinished step`,
+    );
   } else {
     lines.push(
       `${record.pipeline} run ${record.run_id} failed${seconds}: ${record.reason ?? "unknown reason"}`,

@@ -1,9 +1,8 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../components/common/errors.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import { getRun, listRuns } from "../../pipelines/query/index.js";
-import type { RunRecord } from "../../pipelines/runner/records.js";
-import { bucketOption, emit } from "../io.js";
+import { type RunRecord, runStates } from "../../pipelines/runner/records.js";
+import { emit, integerOption, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ListOptions {
@@ -63,28 +62,30 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .command("list")
     .description("list runs, newest first")
     .option(...BUCKET_FLAG)
-    .option("--state <state>", "only runs in this state: running, succeeded or failed")
+    .option("--state <state>", `only runs in this state: ${runStates.join(", ")}`)
     .option("--pipeline <name>", "only runs of this pipeline")
     .option("--limit <n>", "at most this many runs", "20")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExample:\n  churn runs list --bucket ./demo-bucket --state failed\n")
     .action(
       wrap<ListOptions>(async (options, ctx) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         // The query library the console uses too: same filters, same counts, same refusals.
         const rows = await listRuns(storage, {
           state: options.state,
           pipeline: options.pipeline,
-          limit: Number(options.limit ?? 20),
+          limit: integerOption(options.limit ?? "20", "--limit", 1),
         });
         emit(ctx, rows, () =>
           rows.length === 0
-            ? "no runs yet: start one with `churn pipeline run`"
+            ? options.state || options.pipeline
+              ? `no runs match${options.state ? ` --state ${options.state}` : ""}${options.pipeline ? ` --pipeline ${options.pipeline}` : ""} (\`churn runs list\` shows every run)`
+              : "no runs yet: start one with `churn pipeline run`"
             : [
-                "run id                 pipeline  state      started                   took     cached  trigger",
+                "run id                 pipeline  state       started                   took     cached  trigger",
                 ...rows.map(
                   (r) =>
-                    `${r.run_id.padEnd(22)} ${r.pipeline.padEnd(9)} ${r.state.padEnd(10)} ${r.started.padEnd(25)} ${duration(r.seconds).padStart(7)}  ${String(r.cache_hits).padStart(6)}  ${r.trigger ?? "-"}`,
+                    `${r.run_id.padEnd(22)} ${r.pipeline.padEnd(9)} ${r.state.padEnd(11)} ${r.started.padEnd(25)} ${duration(r.seconds).padStart(7)}  ${String(r.cache_hits).padStart(6)}  ${r.trigger ?? "-"}`,
                 ),
               ].join("\n"),
         );
@@ -99,7 +100,7 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     .addHelpText("after", "\nExample:\n  churn runs show r-0123456789abcdef --bucket ./demo-bucket\n")
     .action(
       wrap<{ bucket?: string }>(async (options, ctx, [runId]) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const record = await getRun(storage, runId!);
         emit(ctx, record, () => describeRunRecord(record));
       }),
@@ -117,7 +118,7 @@ export function registerRuns(program: Command, wrap: Wrap): void {
     )
     .action(
       wrap<LogsOptions>(async (options, ctx, [runId]) => {
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const record = await getRun(storage, runId!);
         const steps = record.steps.filter((s) => !options.step || s.name === options.step);
         if (options.step && steps.length === 0) {

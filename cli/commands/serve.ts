@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
-import { messageOf, UsageError } from "../../components/common/errors.js";
+import { messageOf } from "../../components/common/errors.js";
 import { CHAMPION_OBJECT, LIFETIME_MODELS_PREFIX } from "../../components/common/layout/index.js";
 import type { Logger } from "../../components/common/log.js";
-import { openStorage, type Storage } from "../../components/common/storage/index.js";
+import type { Storage } from "../../components/common/storage/index.js";
 import { DEFAULT_LIMITS } from "../../serving/limits.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, integerOption, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ServeOptions {
@@ -15,13 +15,6 @@ interface ServeOptions {
   maxRows: string;
   maxBodyMb: string;
   poll: string;
-}
-
-function positiveInt(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new UsageError(`${flag} must be an integer from 0 to ${max}, got "${value}"`);
-  return n;
 }
 
 /** The /predict default horizon: churn.yaml lifetime.horizon_days, or its default when there is no usable churn.yaml. */
@@ -58,11 +51,11 @@ export function registerServe(program: Command, wrap: Wrap): void {
     )
     .action(
       wrap<ServeOptions>(async (options, ctx) => {
-        const port = positiveInt(options.port, "--port", 65_535);
-        const maxRows = positiveInt(options.maxRows, "--max-rows");
-        const bodyBytes = positiveInt(options.maxBodyMb, "--max-body-mb", 1024) * 1024 * 1024;
-        const pollMs = positiveInt(options.poll, "--poll", 86_400) * 1000 || 5_000;
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const port = integerOption(options.port, "--port", 0, 65_535);
+        const maxRows = integerOption(options.maxRows, "--max-rows");
+        const bodyBytes = integerOption(options.maxBodyMb, "--max-body-mb", 0, 1024) * 1024 * 1024;
+        const pollMs = integerOption(options.poll, "--poll", 0, 86_400) * 1000 || 5_000;
+        const storage = await openBucket(options.bucket, ctx);
         // The server stack loads only for this command: every pipeline step starts this CLI.
         const [
           { championSource },

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../components/common/errors.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import { checkExposure, createConsoleApp } from "../../serving/console/app.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, integerOption, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface UiOptions {
@@ -11,13 +10,6 @@ interface UiOptions {
   host: string;
   allowChanges?: boolean;
   authToken?: string;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new UsageError(`--port must be an integer from 0 to 65535, got "${value}"`);
-  return n;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -55,10 +47,10 @@ export function registerUi(program: Command, wrap: Wrap): void {
     .action(
       wrap<UiOptions>(async (options, ctx) => {
         const authToken = options.authToken ?? (ctx.env.CHURN_UI_TOKEN || undefined);
-        const listenPort = port(options.port);
+        const listenPort = integerOption(options.port, "--port", 0, 65_535);
         const allowChanges = Boolean(options.allowChanges);
         checkExposure({ host: options.host, allowChanges, authToken });
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const logger = ctx.logger.child({ component: "ui" });
         const app = createConsoleApp({ storage, allowChanges, authToken, host: options.host, logger });
         const stopped = untilSignal();

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
 import { UsageError } from "../../components/common/errors.js";
-import { openStorage } from "../../components/common/storage/index.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
 import { watch } from "../../pipelines/watch.js";
-import { bucketOption, emit } from "../io.js";
+import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 import { describeRun } from "./pipeline.js";
 
@@ -41,7 +40,7 @@ export function registerWatch(program: Command, wrap: Wrap): void {
         const pipeline = pipelineByName(options.pipeline ?? "weekly");
         if (pipeline.trigger.kind !== "object")
           throw new UsageError(`pipeline ${pipeline.name} is not started by uploads`);
-        const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+        const storage = await openBucket(options.bucket, ctx);
         const config = await loadConfig(storage);
         const stop = new AbortController();
         const onSignal = () => stop.abort();

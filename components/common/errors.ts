@@ -1,10 +1,13 @@
 /**
  * One error hierarchy for the whole product. Every error carries the process
  * exit code (DESIGN: 0 ok, 1 transient, 2 bad input/config/usage, 3 gate
- * refused) and the HTTP status a server maps it to, so the CLI and every
+ * refused, 130 interrupted) and the HTTP status a server maps it to, so the CLI and every
  * protocol adapter translate errors in exactly one place each.
  */
-export type ExitCode = 0 | 1 | 2 | 3;
+export type ExitCode = 0 | 1 | 2 | 3 | 130;
+
+/** Exit code of an interrupted run (Ctrl-C / SIGINT, 128 + 2 as shells report it): resumable, never a failure of the input. */
+export const INTERRUPTED_EXIT = 130;
 
 export interface ChurnErrorOptions {
   cause?: unknown;
@@ -40,6 +43,16 @@ export class ConfigError extends ChurnError {
 export class InputError extends ChurnError {
   override readonly exitCode = 2;
   override readonly httpStatus = 422;
+}
+
+/**
+ * Cloud credentials are missing, broken or lack a role: the fix is the
+ * operator's (sign in, point at a key, grant a role), so retrying cannot help.
+ * A server that meets it answers 503: the fault is its own, not the caller's.
+ */
+export class CredentialsError extends ChurnError {
+  override readonly exitCode = 2;
+  override readonly httpStatus = 503;
 }
 
 /** A referenced object, model, run or step does not exist. */

@@ -67,7 +67,8 @@ retrain:                   # when the weekly run retrains before scoring
   min_realised_roc_auc: null
   max_model_age_weeks: null
 
-# transactions: ...       # the lifetime pipeline's purchase logs; unused by this example
+# transactions: ...       # the lifetime pipeline's purchase logs: the example log
+#                           (transactions/2026-11.csv: customer_id, date, amount) uses the defaults
 
 kubernetes:
   namespace: churn

@@ -8,6 +8,7 @@ import { openStorage } from "../common/storage/index.js";
 import type { Storage } from "../common/storage/types.js";
 import {
   checkInitOptions,
+  EXAMPLE_TRANSACTIONS_OBJECT,
   EXAMPLE_WEEKLY_OBJECT,
   exampleConfigText,
   HISTORY_OBJECT,
@@ -75,7 +76,13 @@ describe("checkInitOptions", () => {
 describe("initExampleBucket", () => {
   it("writes the config, history and weekly file, untagged, with counts that match the files", async () => {
     const result = await initExampleBucket(storage, { rows: 600, weeklyRows: 50, seed: 11, force: false });
-    expect(result.objects.map((o) => o.name)).toEqual(["churn.yaml", HISTORY_OBJECT, EXAMPLE_WEEKLY_OBJECT]);
+    expect(result.objects.map((o) => o.name)).toEqual([
+      "churn.yaml",
+      HISTORY_OBJECT,
+      EXAMPLE_TRANSACTIONS_OBJECT,
+      EXAMPLE_WEEKLY_OBJECT,
+    ]);
+    expect(EXAMPLE_TRANSACTIONS_OBJECT).toBe("transactions/2026-11.csv");
     expect(EXAMPLE_WEEKLY_OBJECT).toBe("weekly/2026-W48.csv");
     for (const object of result.objects) {
       const info = await storage.stat(object.name);
@@ -92,6 +99,11 @@ describe("initExampleBucket", () => {
     expect(result.churnRate).toBeCloseTo(churned / 600, 10);
     expect(weekly.some((line) => /"(Existing|Attrited) Customer"/.test(line))).toBe(false);
     parseConfigText(await readFile(join(dir, "churn.yaml"), "utf8"));
+    // The purchase log: a tenth of the history's customers (at least 100), header first, counted right.
+    const purchases = (await readFile(join(dir, EXAMPLE_TRANSACTIONS_OBJECT), "utf8")).trimEnd().split("\n");
+    expect(purchases[0]).toBe("customer_id,date,amount");
+    expect(result.objects[2]).toMatchObject({ rows: purchases.length - 1, customers: 100 });
+    expect(new Set(purchases.slice(1).map((l) => l.split(",")[0])).size).toBe(100);
   });
 
   it("refuses to overwrite without force, naming what exists, and is byte-identical with force", async () => {

@@ -1,8 +1,10 @@
+import { Readable } from "node:stream";
 import { UsageError } from "../common/errors.js";
 import { CONFIG_OBJECT } from "../common/layout/index.js";
 import type { Storage } from "../common/storage/types.js";
 import { exampleConfigText } from "./config.js";
 import { type ExampleStats, exampleRows, MAX_EXAMPLE_ROWS } from "./generate.js";
+import { exampleTransactionLines } from "./transactions.js";
 
 export { exampleConfigText } from "./config.js";
 export {
@@ -36,6 +38,10 @@ export function isoWeekStem(date: Date): string {
 }
 
 export const HISTORY_OBJECT = "input/history.csv";
+/** The example purchase log of the lifetime pipeline (the month of the example week). */
+export const EXAMPLE_TRANSACTIONS_OBJECT = `transactions/${EXAMPLE_WEEK_DATE.toISOString().slice(0, 7)}.csv`;
+/** Customers in the example purchase log: a tenth of the history, within these bounds. */
+const TRANSACTION_CUSTOMERS = { min: 100, max: 2_000 };
 /** The weekly file `churn init` writes. */
 export const EXAMPLE_WEEKLY_OBJECT = `weekly/${isoWeekStem(EXAMPLE_WEEK_DATE)}.csv`;
 
@@ -64,6 +70,8 @@ export interface WrittenObject {
   rows?: number;
   /** Churned rows among them; only for the labelled file. */
   churned?: number;
+  /** Customers whose purchases it holds; only for the purchase log. */
+  customers?: number;
 }
 
 /** The outcome of `initExampleBucket`. */
@@ -74,6 +82,7 @@ export interface InitResult {
   /** Share of churned customers in the labelled history. */
   churnRate: number;
   weeklyObject: string;
+  transactionsObject: string;
 }
 
 /** Check counts and seed; every problem is reported at once, naming the flag. */
@@ -103,7 +112,7 @@ export function checkInitOptions(options: Pick<InitOptions, "rows" | "weeklyRows
  */
 export async function initExampleBucket(storage: Storage, options: InitOptions): Promise<InitResult> {
   checkInitOptions(options);
-  const targets = [CONFIG_OBJECT, HISTORY_OBJECT, EXAMPLE_WEEKLY_OBJECT];
+  const targets = [CONFIG_OBJECT, HISTORY_OBJECT, EXAMPLE_TRANSACTIONS_OBJECT, EXAMPLE_WEEKLY_OBJECT];
   if (!options.force) {
     const existing = (await Promise.all(targets.map((name) => storage.stat(name)))).filter((info) => info);
     if (existing.length > 0) {
@@ -150,6 +159,8 @@ export async function initExampleBucket(storage: Storage, options: InitOptions):
       historyStats = stats;
     }
     objects.push(written);
+    // The purchase log goes before the weekly file, which stays last (see above).
+    if (file.labelled) objects.push(await writeTransactions(storage, options));
   }
   return {
     bucket: storage.uri,
@@ -157,5 +168,26 @@ export async function initExampleBucket(storage: Storage, options: InitOptions):
     objects,
     churnRate: historyStats.rows === 0 ? 0 : historyStats.churned / historyStats.rows,
     weeklyObject: EXAMPLE_WEEKLY_OBJECT,
+    transactionsObject: EXAMPLE_TRANSACTIONS_OBJECT,
   };
+}
+
+/** The example purchase log, so `churn pipeline run lifetime` works on a fresh example bucket. */
+async function writeTransactions(storage: Storage, options: InitOptions): Promise<WrittenObject> {
+  const customers = Math.min(
+    TRANSACTION_CUSTOMERS.max,
+    Math.max(TRANSACTION_CUSTOMERS.min, Math.round(options.rows / 10)),
+  );
+  let rows = -1;
+  const lines = exampleTransactionLines({ customers, seed: options.seed, end: EXAMPLE_WEEK_DATE });
+  const counted = (function* () {
+    for (const line of lines) {
+      rows++;
+      yield Buffer.from(line);
+    }
+  })();
+  const info = await storage.write(EXAMPLE_TRANSACTIONS_OBJECT, Readable.from(counted), {
+    contentType: "text/csv",
+  });
+  return { name: EXAMPLE_TRANSACTIONS_OBJECT, bytes: info.size, rows, customers };
 }

@@ -152,7 +152,7 @@ describe("runs", () => {
     expect((await listRuns(storage, { pipeline: "weekly" })).map((r) => r.run_id)).toEqual([A]);
     expect(await listRuns(storage, { limit: 1 })).toHaveLength(1);
     await expect(listRuns(storage, { state: "exploded" })).rejects.toThrow(
-      /state must be one of running, succeeded, failed, got "exploded"/,
+      /state must be one of running, interrupted, succeeded, failed, got "exploded"/,
     );
   });
 

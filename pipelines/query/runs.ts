@@ -1,7 +1,14 @@
 import { InputError } from "../../components/common/errors.js";
 import { isRunId, RUNS_PREFIX, runIdOfRecordObject } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
-import { parseRunRecord, type RunRecord, requireRunRecord, runStates } from "../runner/records.js";
+import { isLeaseLive } from "../lease.js";
+import {
+  parseRunRecord,
+  type RunRecord,
+  type RunState,
+  requireRunRecord,
+  runStates,
+} from "../runner/records.js";
 
 /**
  * Runs as people look them up: the list (`churn runs list`, the console's
@@ -92,7 +99,23 @@ export function runSummary(record: RunRecord): RunSummary {
   };
 }
 
-/** Runs, newest first, filtered by state and pipeline. */
+/**
+ * The state people see. A runner that was killed cannot write its record, so
+ * it still says `running`: without a live lease it is shown `interrupted`
+ * (the next invocation of the same command resumes it).
+ */
+export async function observedState(storage: Storage, record: RunRecord): Promise<RunState> {
+  if (record.state !== "running") return record.state;
+  return (await isLeaseLive(storage, record.run_id)) ? "running" : "interrupted";
+}
+
+/** A run record with its observed state (see observedState). */
+export async function observedRecord(storage: Storage, record: RunRecord): Promise<RunRecord> {
+  const state = await observedState(storage, record);
+  return state === record.state ? record : { ...record, state };
+}
+
+/** Runs, newest first, filtered by (observed) state and pipeline. */
 export async function listRuns(
   storage: Storage,
   filter: RunFilter = {},
@@ -100,9 +123,10 @@ export async function listRuns(
 ): Promise<RunSummary[]> {
   if (filter.state && !(runStates as readonly string[]).includes(filter.state))
     throw new InputError(`state must be one of ${runStates.join(", ")}, got "${filter.state}"`);
-  return (await runs())
+  const records = (await runs()).filter((r) => !filter.pipeline || r.pipeline === filter.pipeline);
+  const observed = await Promise.all(records.map((r) => observedRecord(storage, r)));
+  return observed
     .filter((r) => !filter.state || r.state === filter.state)
-    .filter((r) => !filter.pipeline || r.pipeline === filter.pipeline)
     .slice(0, filter.limit ?? 100)
     .map(runSummary);
 }
@@ -115,5 +139,5 @@ export function checkRunId(runId: string): void {
 /** One run's record; a malformed id is an InputError, an unknown run a NotFoundError naming it. */
 export async function getRun(storage: Storage, runId: string): Promise<RunRecord> {
   checkRunId(runId);
-  return requireRunRecord(storage, runId);
+  return observedRecord(storage, await requireRunRecord(storage, runId));
 }

@@ -79,6 +79,7 @@ describe("KubernetesJobExecutor.jobFor", () => {
     expect(spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
     expect(spec.podFailurePolicy?.rules).toEqual([
       { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+      { action: "Ignore", onExitCodes: { containerName: "churn", operator: "In", values: [130] } },
       { action: "FailJob", onExitCodes: { containerName: "churn", operator: "In", values: [2, 3] } },
     ]);
     const pod = spec.template.spec!;

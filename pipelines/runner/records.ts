@@ -61,8 +61,20 @@ export function pendingStep(step: { name: string; component: string }): StepReco
   };
 }
 
-export const runStates = ["running", "succeeded", "failed"] as const;
+/**
+ * A run is `running` while a runner holds its lease, `interrupted` when it
+ * stopped before the end (Ctrl-C records it; a killed runner's record still
+ * says `running`, and readers show it as interrupted once its lease has
+ * expired: see `observedState`), and `succeeded` or `failed` at the end. The
+ * next invocation resumes a running-or-interrupted run.
+ */
+export const runStates = ["running", "interrupted", "succeeded", "failed"] as const;
 export type RunState = (typeof runStates)[number];
+
+/** True when the run reached its end (succeeded or failed): invoking it again only reports it. */
+export function isFinished(record: Pick<RunRecord, "state">): boolean {
+  return record.state === "succeeded" || record.state === "failed";
+}
 
 export const runRecordSchema = z.object({
   version: z.literal(1),

@@ -5,10 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { type Component, defineComponent } from "../../components/common/component/spec.js";
 import { InputError, TransientError } from "../../components/common/errors.js";
-import { weekOutputPrefix } from "../../components/common/layout/index.js";
+import { leaseObject, weekOutputPrefix } from "../../components/common/layout/index.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { PipelineDefinition } from "../dag.js";
+import { getRun, listRuns } from "../query/runs.js";
 import { InProcessExecutor } from "./executor.js";
+import { type RunRecord, writeRunRecord } from "./records.js";
 import { bypassReasons, runPipeline } from "./run.js";
 
 // Two tiny components: "upper" reads the trigger file and upper-cases it;
@@ -99,6 +101,32 @@ const run = (extra: Partial<Parameters<typeof runPipeline>[0]> = {}) =>
     ...extra,
   });
 
+/**
+ * What a SIGKILLed runner leaves: the record it wrote when the step started
+ * (state running) and its lease, which nobody renews any more.
+ */
+async function killedAttempt(extra: Partial<Parameters<typeof runPipeline>[0]> = {}): Promise<RunRecord> {
+  behaviour.count = "interrupt";
+  interrupt = new AbortController();
+  const result = await run({ ...extra, signal: interrupt.signal });
+  behaviour.count = "ok";
+  const record = { ...result.record, state: "running" as const, exit_code: null, reason: null };
+  await writeRunRecord(storage, record);
+  await writeLease(record.run_id, Date.now() - 1);
+  return record;
+}
+
+async function writeLease(runId: string, expires: number): Promise<void> {
+  await storage.write(
+    leaseObject(runId),
+    JSON.stringify({ holder: "dead/1/x", acquired: expires - 2000, expires }),
+  );
+}
+
+async function states(): Promise<Record<string, string>> {
+  return Object.fromEntries((await listRuns(storage)).map((r) => [r.run_id, r.state]));
+}
+
 describe("local runner", () => {
   it("runs every step, records them, and a second invocation does nothing", async () => {
     const first = await run();
@@ -158,17 +186,57 @@ describe("local runner", () => {
     });
   });
 
-  it("an interrupted run resumes from the first unfinished step", async () => {
+  it("Ctrl-C records the run interrupted (exit 130), and the next invocation resumes it", async () => {
     behaviour.count = "interrupt";
     interrupt = new AbortController();
     const interrupted = await run({ signal: interrupt.signal });
-    expect(interrupted.exitCode).toBe(1);
-    expect(interrupted.record.state).toBe("running");
+    expect(interrupted.exitCode).toBe(130);
+    expect(interrupted.record).toMatchObject({ state: "interrupted", exit_code: 130, finished: null });
+    expect(interrupted.record.reason).toContain("run the same command again to resume");
+    expect((await getRun(storage, interrupted.record.run_id)).state).toBe("interrupted");
+    expect(await storage.stat(leaseObject(interrupted.record.run_id))).toBeNull();
     behaviour.count = "ok";
     const resumed = await run();
     expect(resumed.exitCode).toBe(0);
-    expect(resumed.record.run_id).toBe(interrupted.record.run_id);
+    expect(resumed.reused).toBe(false);
+    expect(resumed.record).toMatchObject({
+      run_id: interrupted.record.run_id,
+      state: "succeeded",
+      reason: null,
+    });
     expect(executions.filter((e) => e.startsWith("upper"))).toHaveLength(1);
+  });
+
+  it("a killed attempt shows as interrupted once its lease expired, and --force resumes it instead of piling up attempts", async () => {
+    const first = await run();
+    const killed = await killedAttempt({ force: true });
+    expect(killed.run_id).toBe(`${first.record.run_id}-a2`);
+    // Its lease is still live: it is running as far as anyone can tell.
+    await writeLease(killed.run_id, Date.now() + 60_000);
+    expect(await states()).toEqual({ [first.record.run_id]: "succeeded", [killed.run_id]: "running" });
+    expect(await listRuns(storage, { state: "interrupted" })).toEqual([]);
+    // The lease expired: the runner died.
+    await writeLease(killed.run_id, Date.now() - 1);
+    expect(await states()).toEqual({ [first.record.run_id]: "succeeded", [killed.run_id]: "interrupted" });
+    expect((await listRuns(storage, { state: "interrupted" })).map((r) => r.run_id)).toEqual([killed.run_id]);
+    // Killed again and again with --force: always the same attempt, never a new one.
+    for (let i = 0; i < 3; i++) expect((await killedAttempt({ force: true })).run_id).toBe(killed.run_id);
+    const resumed = await run({ force: true });
+    expect(resumed.record).toMatchObject({ run_id: killed.run_id, state: "succeeded" });
+    expect(Object.keys(await states())).toHaveLength(2);
+    // Finished now: a plain invocation reports the newest attempt, --force starts the next one.
+    const again = await run();
+    expect(again).toMatchObject({ reused: true, record: { run_id: killed.run_id } });
+    expect((await run({ force: true })).record.run_id).toBe(`${first.record.run_id}-a3`);
+  });
+
+  it("a killed attempt without its lease is resumed by a plain invocation too", async () => {
+    const killed = await killedAttempt();
+    await storage.delete(leaseObject(killed.run_id));
+    expect((await getRun(storage, killed.run_id)).state).toBe("interrupted");
+    const resumed = await run();
+    expect(resumed.record).toMatchObject({ run_id: killed.run_id, state: "succeeded" });
+    expect(resumed.reused).toBe(false);
   });
 
   it("two concurrent invocations: one does the work, both report the same result", async () => {

@@ -9,7 +9,7 @@ import {
   summaryOf,
 } from "../../components/common/component/spec.js";
 import type { ChurnConfig } from "../../components/common/config/index.js";
-import { ConflictError, type ExitCode, messageOf } from "../../components/common/errors.js";
+import { ConflictError, type ExitCode, INTERRUPTED_EXIT, messageOf } from "../../components/common/errors.js";
 import {
   cacheObject,
   OUTPUT_FILES,
@@ -32,7 +32,14 @@ import { codeVersion } from "./code-version.js";
 import type { StepExecutor } from "./executor.js";
 import { gatherShards, shardCount, writeShardInputs } from "./fan-out.js";
 import { pushRunMetrics } from "./metrics-push.js";
-import { pendingStep, type RunRecord, readRunRecord, type StepRecord, writeRunRecord } from "./records.js";
+import {
+  isFinished,
+  pendingStep,
+  type RunRecord,
+  readRunRecord,
+  type StepRecord,
+  writeRunRecord,
+} from "./records.js";
 import { cacheKey, ObjectHasher, resolveInputs } from "./resolve.js";
 import { selectWeeklyFile, trainingData } from "./trigger.js";
 
@@ -93,7 +100,13 @@ export async function readOutputDoc(
   return outputDocSchema.parse(JSON.parse(await storage.readText(name)));
 }
 
-/** Identify the run: its trigger object(s) and run id (with --force, the next attempt). */
+/**
+ * Identify the run: its trigger object(s) and run id. Attempts of one trigger
+ * are `<id>`, `<id>-a2`, ...: the newest attempt that has not finished is
+ * resumed (with or without --force, so killed attempts never pile up); when
+ * the newest has finished, --force starts the next one and a plain
+ * invocation reports the newest.
+ */
 async function identify(
   options: RunPipelineOptions,
 ): Promise<{ runId: string; attempt: number; trigger: TriggerObject | null }> {
@@ -107,11 +120,20 @@ async function identify(
   } else {
     identity = (await trainingData(storage)).map((o) => ({ name: o.name, generation: o.generation }));
   }
-  let attempt = 1;
-  if (options.force) {
-    while (await readRunRecord(storage, runIdFor(pipeline.name, storage.uri, identity, attempt))) attempt++;
+  const idOf = (attempt: number) => runIdFor(pipeline.name, storage.uri, identity, attempt);
+  // Attempts are numbered without gaps: count the recorded ones, keeping the newest.
+  let recorded = 0;
+  let newest: RunRecord | null = null;
+  for (
+    let next = await readRunRecord(storage, idOf(1));
+    next;
+    next = await readRunRecord(storage, idOf(recorded + 1))
+  ) {
+    newest = next;
+    recorded++;
   }
-  return { runId: runIdFor(pipeline.name, storage.uri, identity, attempt), attempt, trigger };
+  const attempt = newest === null ? 1 : options.force && isFinished(newest) ? recorded + 1 : recorded;
+  return { runId: idOf(attempt), attempt, trigger };
 }
 
 /** Where a run's public outputs go: the pipeline's declared output folder for the trigger's stem, if any. */
@@ -132,7 +154,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
   const { runId, attempt, trigger } = await identify(options);
 
   const finished = await readRunRecord(storage, runId);
-  if (finished && finished.state !== "running") {
+  if (finished && isFinished(finished)) {
     return { record: finished, exitCode: (finished.exit_code ?? 1) as ExitCode, reused: true };
   }
 
@@ -154,7 +176,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
     emit({ type: "waiting", runId, holder: result.holder, expiresInMs: result.expiresInMs });
     await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, result.expiresInMs))));
     const record = await readRunRecord(storage, runId);
-    if (record && record.state !== "running") {
+    if (record && isFinished(record)) {
       return { record, exitCode: (record.exit_code ?? 1) as ExitCode, reused: true };
     }
   }
@@ -182,6 +204,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
       output_prefix: outputPrefixOf(pipeline, trigger),
       steps: order.map(pendingStep),
     };
+    // Resuming an interrupted (or killed) attempt: it is running again, under this runner.
+    record.state = "running";
+    record.exit_code = null;
+    record.reason = null;
+    record.runner = executor.name;
     const stepRecord = (name: string) => record.steps.find((s) => s.name === name)!;
     const upstream = new Map<string, OutputDoc>();
     // Resume: a step whose output.json exists in this run is done.
@@ -391,11 +418,16 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
     await Promise.all(running.values());
 
     if (abort.signal.aborted) {
-      // Interrupted (Ctrl-C or lost lease): leave the run resumable.
+      // Another runner took the lease over: the record is now its to write.
+      if (lease.isLost) throw new ConflictError(`another runner took over run ${runId}: this one stopped`);
+      // Ctrl-C: record the run interrupted and resumable (unfinished steps run again next time).
       for (const rec of record.steps)
         if (rec.state === "running" || rec.state === "failed") rec.state = "pending";
+      record.state = "interrupted";
+      record.exit_code = INTERRUPTED_EXIT;
+      record.reason = "interrupted before the end; run the same command again to resume";
       await persist();
-      return { record, exitCode: 1, reused: false };
+      return { record, exitCode: INTERRUPTED_EXIT, reused: false };
     }
     const failed = failure as { step: string; exitCode: ExitCode; error: string } | null;
     for (const rec of record.steps) if (rec.state === "pending") rec.state = failed ? "skipped" : rec.state;

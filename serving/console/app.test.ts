@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { FastifyInstance } from "fastify";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../../cli/main.js";
 import {
@@ -161,7 +162,7 @@ describe("runs API", () => {
     expect((await readOnly().inject("/api/runs?pipeline=lifetime")).json().runs).toEqual([]);
     const bad = await readOnly().inject("/api/runs?state=exploded");
     expect(bad.statusCode).toBe(422);
-    expect(bad.json().error).toMatch(/state must be one of running, succeeded, failed/);
+    expect(bad.json().error).toMatch(/state must be one of running, interrupted, succeeded, failed/);
     expect((await readOnly().inject("/api/runs?limit=0")).statusCode).toBe(422);
     expect((await readOnly().inject("/api/runs?color=red")).statusCode).toBe(422);
   });
@@ -467,19 +468,90 @@ describe("weeks", () => {
   });
 });
 
+/**
+ * The page modules compiled from browser/*.ts into `into`, with the compiler's
+ * transpile-only mode (the build's type check is `npm run typecheck`'s job;
+ * this is fast and always from the current source). Returns their names.
+ */
+function compileModules(into: string): string[] {
+  const source = join(import.meta.dirname, "browser");
+  const names = readdirSync(source, { recursive: true, encoding: "utf8" }).filter((n) => n.endsWith(".ts"));
+  for (const name of names) {
+    const { outputText } = ts.transpileModule(readFileSync(join(source, name), "utf8"), {
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+    });
+    const out = join(into, name.replace(/\.ts$/, ".js"));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, outputText);
+  }
+  return names.map((n) => n.split(sep).join("/").replace(/\.ts$/, ".js"));
+}
+
 describe("pages and start-up rules", () => {
-  it("serves the pages with a same-origin-only policy", async () => {
-    const index = await readOnly().inject("/");
+  let pagesRoot: string;
+  let modules: string[];
+  const withModules = () => createConsoleApp({ storage, pageModules: join(pagesRoot, "modules") });
+  beforeAll(() => {
+    pagesRoot = mkdtempSync(join(tmpdir(), "console-modules-"));
+    modules = compileModules(join(pagesRoot, "modules"));
+    writeFileSync(join(pagesRoot, "secret.js"), "a file beside the modules folder");
+  });
+  afterAll(() => rmSync(pagesRoot, { recursive: true, force: true }));
+
+  it("serves the pages and every compiled module with a same-origin-only policy", async () => {
+    const app = withModules();
+    const index = await app.inject("/");
     expect(index.statusCode).toBe(200);
     expect(index.body).toMatch(/<main id="main"/);
+    expect(index.body).toMatch(/<script type="module" src="\/static\/app\.js">/);
     expect(index.headers["content-security-policy"]).toMatch(/default-src 'none'; script-src 'self'/);
-    const js = await readOnly().inject("/static/app.js");
-    expect(js.headers["content-type"]).toMatch(/^text\/javascript/);
-    expect(js.body).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
-    expect((await readOnly().inject("/static/secret.txt")).statusCode).toBe(404);
-    const unknown = await readOnly().inject("/api/nothing");
+    expect(modules).toEqual(
+      expect.arrayContaining(["app.js", "router.js", "pages/runs.js", "charts/dag.js"]),
+    );
+    for (const name of modules) {
+      const js = await app.inject(`/static/${name}`);
+      expect(js.statusCode, name).toBe(200);
+      expect(js.headers["content-type"], name).toMatch(/^text\/javascript/);
+      expect(js.headers["content-security-policy"], name).toMatch(/default-src 'none'; script-src 'self'/);
+      // Nothing beyond this origin: no absolute URLs but the SVG namespace, and imports are relative.
+      expect(js.body, name).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+      for (const [, specifier] of js.body.matchAll(/\bfrom\s+"([^"]+)"/g))
+        expect(specifier, name).toMatch(/^\.\.?\//);
+    }
+    expect((await app.inject("/static/secret.txt")).statusCode).toBe(404);
+    const unknown = await app.inject("/api/nothing");
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error).toMatch(/no such page or API/);
+  });
+
+  it.each([
+    "/static/../secret.js",
+    "/static/..%2Fsecret.js",
+    "/static/pages/..%2F..%2Fsecret.js",
+    "/static/%2e%2e/secret.js",
+    "/static/pages/%2e%2e/%2e%2e/secret.js",
+    "/static/.%2E/secret.js",
+    "/static//secret.js",
+    "/static/%2Fetc%2Fpasswd",
+    "/static/pages/runs.ts",
+  ])("never serves a file outside the modules folder: %s", async (url) => {
+    const response = await withModules().inject(url);
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(response.body).not.toMatch(/beside the modules folder|root:/);
+  });
+
+  it("says how to build when the page modules are missing", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "console-unbuilt-"));
+    try {
+      const app = createConsoleApp({ storage, pageModules: empty });
+      expect((await app.inject("/")).statusCode).toBe(200);
+      const js = await app.inject("/static/app.js");
+      expect(js.statusCode).toBe(404);
+      expect(js.json().error).toMatch(/page modules are not built .*run `npm run build`/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 
   it("refuses to serve changes off loopback without a token", () => {

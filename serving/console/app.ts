@@ -1,8 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { promote, rollback } from "../../components/common/bundle/index.js";
@@ -14,6 +11,14 @@ import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
 import { cachedRunRecords, checkModelVersion, listModels, listRuns } from "../../pipelines/query/index.js";
 import { toChurnError } from "../errors.js";
+import type {
+  ChampionChange,
+  ConsoleStatus,
+  LogHeaders,
+  ModelListing,
+  RunsResponse,
+  WeeksResponse,
+} from "./api-types.js";
 import {
   listWeeks,
   modelDetail,
@@ -26,6 +31,7 @@ import {
   weekDetail,
   weekFile,
 } from "./data.js";
+import { isModuleName, loadPageFiles } from "./static-files.js";
 
 /**
  * The web console (`churn ui`): a JSON API under /api/ and the static pages
@@ -57,6 +63,8 @@ export interface ConsoleOptions {
   logger?: Logger;
   /** How long the pii settings read from churn.yaml are reused. */
   configCacheMs?: number;
+  /** The folder of the compiled page modules (default: the build's, see static-files.ts). */
+  pageModules?: string;
 }
 
 /** True for 127.0.0.0/8, ::1 and localhost. */
@@ -79,22 +87,6 @@ export function checkExposure(options: { host: string; allowChanges: boolean; au
     );
   }
 }
-
-/** The folder of the checked-in pages: beside this file in the source tree, under the package root in dist/. */
-export function staticDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "static"), resolve(here, "..", "..", "..", "serving", "console", "static")];
-  const found = candidates.find((dir) => existsSync(join(dir, "index.html")));
-  if (!found) throw new Error(`the console's pages are missing (looked in ${candidates.join(", ")})`);
-  return found;
-}
-
-const STATIC_FILES: Record<string, string> = {
-  "index.html": "text/html; charset=utf-8",
-  "app.js": "text/javascript; charset=utf-8",
-  "style.css": "text/css; charset=utf-8",
-  "favicon.svg": "image/svg+xml",
-};
 
 /** Everything the pages load is same-origin; nothing reaches the network beyond the console. */
 const PAGE_CSP =
@@ -166,12 +158,8 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   const allowChanges = options.allowChanges ?? false;
   const token = options.authToken;
   const boundHost = options.host ?? "127.0.0.1";
-  const pages = staticDir();
-  const files = new Map(
-    Object.entries(STATIC_FILES)
-      .filter(([name]) => existsSync(join(pages, name)))
-      .map(([name, type]) => [name, { type, body: readFileSync(join(pages, name)) }]),
-  );
+  const { files, problem: unbuilt } = loadPageFiles(options.pageModules);
+  if (unbuilt) logger.warn(unbuilt);
 
   const runs = cachedRunRecords(storage);
   let piiCache: { at: number; value: Promise<PiiContext | null> } | null = null;
@@ -248,7 +236,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   // Pages.
   const sendFile = async (name: string, reply: FastifyReply) => {
     const file = files.get(name);
-    if (!file) throw new NotFoundError(`no such file ${name}`);
+    if (!file) throw new NotFoundError(unbuilt && isModuleName(name) ? unbuilt : `no such file ${name}`);
     return reply
       .header("content-type", file.type)
       .header("content-security-policy", PAGE_CSP)
@@ -256,19 +244,23 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
       .send(file.body);
   };
   app.get("/", async (_request, reply) => sendFile("index.html", reply));
-  app.get<{ Params: { file: string } }>("/static/:file", async (request, reply) =>
-    sendFile(request.params.file, reply),
+  // Nested names too (`/static/pages/runs.js`): the compiled modules import each other by relative path.
+  app.get<{ Params: { "*": string } }>("/static/*", async (request, reply) =>
+    sendFile(request.params["*"], reply),
   );
 
   // API.
-  app.get("/api/status", async () => ({
-    bucket: storage.uri,
-    read_only: !allowChanges,
-    auth_required: allowChanges && token !== undefined,
-    pipelines: Object.keys(PIPELINES),
-  }));
+  app.get(
+    "/api/status",
+    async (): Promise<ConsoleStatus> => ({
+      bucket: storage.uri,
+      read_only: !allowChanges,
+      auth_required: allowChanges && token !== undefined,
+      pipelines: Object.keys(PIPELINES),
+    }),
+  );
 
-  app.get("/api/runs", async (request) => {
+  app.get("/api/runs", async (request): Promise<RunsResponse> => {
     const query = parse(runsQuery, request.query, "query");
     return { runs: await listRuns(storage, query, runs) };
   });
@@ -283,24 +275,26 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     async (request, reply) => {
       const query = parse(logQuery, request.query, "query");
       const log = await stepLogObject(storage, request.params.run, request.params.step);
-      reply
-        .header("cache-control", "no-store")
-        .header("x-log-run", log.run)
-        .header("x-log-step", log.step)
-        .header("content-type", "text/plain; charset=utf-8");
+      reply.header("cache-control", "no-store").header("content-type", "text/plain; charset=utf-8");
+      const about = (size: number): LogHeaders => ({
+        "x-log-run": log.run,
+        "x-log-step": log.step,
+        "x-log-size": String(size),
+      });
       if (query.tail !== undefined) {
         const tail = await tailText(storage.createReadStream(log.object), query.tail);
-        return reply
-          .header("x-log-size", String(tail.size))
-          .header("x-log-truncated", String(tail.truncated))
-          .send(tail.text);
+        const headers: LogHeaders = {
+          ...about(tail.size),
+          "x-log-truncated": tail.truncated ? "true" : "false",
+        };
+        return reply.headers(headers).send(tail.text);
       }
       // The full log streams through: big logs never sit in memory.
-      return reply.header("x-log-size", String(log.info.size)).send(storage.createReadStream(log.object));
+      return reply.headers(about(log.info.size)).send(storage.createReadStream(log.object));
     },
   );
 
-  app.get("/api/models", async () => listModels(storage));
+  app.get("/api/models", async (): Promise<ModelListing> => listModels(storage));
 
   app.get<{ Params: { version: string } }>("/api/models/:version", async (request) => {
     const context = await pii();
@@ -308,16 +302,23 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   });
 
   // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
-  app.post<{ Params: { version: string } }>("/api/models/:version/promote", async (request) => {
-    const body = parse(changeBody, request.body, "request body");
-    checkModelVersion(request.params.version);
-    const pointer = await promote(storage, request.params.version, body.reason ?? "promoted in the console");
-    const mlflow = await mirrorChampion(storage);
-    logger.info("champion promoted from the console", { version: pointer.version });
-    return mlflow ? { ...pointer, mlflow } : pointer;
-  });
+  app.post<{ Params: { version: string } }>(
+    "/api/models/:version/promote",
+    async (request): Promise<ChampionChange> => {
+      const body = parse(changeBody, request.body, "request body");
+      checkModelVersion(request.params.version);
+      const pointer = await promote(
+        storage,
+        request.params.version,
+        body.reason ?? "promoted in the console",
+      );
+      const mlflow = await mirrorChampion(storage);
+      logger.info("champion promoted from the console", { version: pointer.version });
+      return mlflow ? { ...pointer, mlflow } : pointer;
+    },
+  );
 
-  app.post("/api/models/rollback", async (request) => {
+  app.post("/api/models/rollback", async (request): Promise<ChampionChange> => {
     const body = parse(changeBody, request.body, "request body");
     const pointer = await rollback(storage, body.reason ?? "rolled back in the console");
     const mlflow = await mirrorChampion(storage);
@@ -325,7 +326,7 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     return mlflow ? { ...pointer, mlflow } : pointer;
   });
 
-  app.get("/api/weeks", async () => ({ weeks: await listWeeks(storage, runs) }));
+  app.get("/api/weeks", async (): Promise<WeeksResponse> => ({ weeks: await listWeeks(storage, runs) }));
 
   app.get<{ Params: { stem: string } }>("/api/weeks/:stem", async (request, reply) => {
     reply.header("cache-control", "no-store");

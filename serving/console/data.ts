@@ -29,6 +29,16 @@ import {
   type WeekSummary,
 } from "../../pipelines/query/index.js";
 import { type RunRecord, requireRunRecord, type StepRecord } from "../../pipelines/runner/records.js";
+import type {
+  ConsoleWeek,
+  DagNode,
+  EvaluationReportView,
+  ModelDetail,
+  PublishedSummaryView,
+  RejectedRows,
+  RunDetail,
+  WeekDetail,
+} from "./api-types.js";
 import { headerOf, parseCsv, rawBlanker, readHead, WITHHELD, withoutPii } from "./pii.js";
 
 /**
@@ -39,14 +49,6 @@ import { headerOf, parseCsv, rawBlanker, readHead, WITHHELD, withoutPii } from "
  * rules. No HTTP here: app.ts maps these to routes, and anything thrown is a
  * ChurnError with its HTTP status.
  */
-
-/** A node of a run's DAG: the step's definition joined with its record. */
-export interface DagNode {
-  name: string;
-  component: string;
-  description: string;
-  deps: string[];
-}
 
 /**
  * The DAG of a run: the pipeline definition's edges among the steps the run
@@ -92,10 +94,7 @@ export function dagOf(record: RunRecord): DagNode[] {
 }
 
 /** A run record with its DAG. */
-export async function runDetail(
-  storage: Storage,
-  runId: string,
-): Promise<{ run: RunRecord; dag: DagNode[] }> {
+export async function runDetail(storage: Storage, runId: string): Promise<RunDetail> {
   const run = await getRun(storage, runId);
   return { run, dag: dagOf(run) };
 }
@@ -165,27 +164,17 @@ export async function modelDetail(
   version: string,
   pii: ReadonlySet<string>,
   runs: RunRecords = () => listRunRecords(storage),
-) {
+): Promise<ModelDetail> {
   const { model, champion, evaluation } = await getModel(storage, version);
   const report = await evaluationReport(storage, version, runs);
   return {
     model,
     champion,
     evaluation,
-    report: report ? { run: report.run, ...(withoutPii(report.report, pii) as object) } : null,
+    // Passed through as the evaluate step wrote it; the type says every part may be missing.
+    report: report ? { run: report.run, ...(withoutPii(report.report, pii) as EvaluationReportView) } : null,
   };
 }
-
-/** A published file of a week, with the URL the console serves it at. */
-export interface WeekFile {
-  name: string;
-  size: number;
-  updated: string;
-  url: string;
-}
-
-/** A week as the console lists it: the query library's summary, files with their URLs. */
-export type ConsoleWeek = Omit<WeekSummary, "files"> & { files: WeekFile[] };
 
 function fileUrl(stem: string, name: string): string {
   return `/api/weeks/${encodeURIComponent(stem)}/files/${encodeURIComponent(name)}`;
@@ -205,13 +194,6 @@ export async function listWeeks(
 
 function checkStem(stem: string): void {
   if (!isStem(stem)) throw new InputError(`"${stem}" is not a weekly file stem`);
-}
-
-/** Rejected rows as the console shows them: pii blanked as ingest does. */
-export interface RejectedRows {
-  total: number;
-  rows: Array<{ line: number; column: string; reason: string; raw: string }>;
-  truncated: boolean;
 }
 
 /** Settings the pii rules need: the pii names and the configured delimiter. */
@@ -282,7 +264,7 @@ export async function weekDetail(
   stem: string,
   context: PiiContext | null,
   runs: RunRecords = () => listRunRecords(storage),
-) {
+): Promise<WeekDetail> {
   checkStem(stem);
   const week = withUrls(await getWeek(storage, stem, runs));
   const pii = new Set(context?.pii ?? []);
@@ -290,7 +272,8 @@ export async function weekDetail(
   const hasRejected = week.files.some((f) => f.name === OUTPUT_FILES.rejected);
   return {
     ...week,
-    summary: summary === null ? null : withoutPii(summary, pii),
+    // Passed through as publish wrote it; the type says every part may be missing.
+    summary: summary === null ? null : (withoutPii(summary, pii) as PublishedSummaryView),
     rejected: hasRejected ? await rejectedRows(storage, stem, context) : null,
     report_url: week.files.some((f) => f.name === OUTPUT_FILES.report)
       ? fileUrl(stem, OUTPUT_FILES.report)

@@ -30,6 +30,12 @@ export interface ClusterOptions {
   nodeName?: string;
   /** Keep the state folder (logs of every process) after stop(), for debugging; default: env CHURN_KUBE_KEEP=1. */
   keep?: boolean;
+  /**
+   * Bearer tokens the apiserver accepts (`--token-auth-file`), each as the
+   * user named: how a GKE control plane sees a Google access token (as the
+   * account's email), for the functions' GKE tests.
+   */
+  staticTokens?: Array<{ token: string; user: string }>;
 }
 
 /** A running control plane (etcd, kube-apiserver, kube-controller-manager) plus the node agent. */
@@ -314,7 +320,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
     await waitFor(etcd, "health", 20_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const server = `https://127.0.0.1:${apiPort}`;
+    const tokenArgs: string[] = [];
+    if (options.staticTokens?.length) {
+      // CSV: token,user,uid (the user doubles as uid; no groups beyond system:authenticated).
+      const csv = options.staticTokens.map((t) => `${t.token},${t.user},${t.user}`).join("\n");
+      await writeFile(join(dir, "tokens.csv"), `${csv}\n`, { mode: 0o600 });
+      tokenArgs.push(`--token-auth-file=${join(dir, "tokens.csv")}`);
+    }
     const apiserver = launch(dir, "kube-apiserver", binaries.apiserver, [
+      ...tokenArgs,
       `--etcd-servers=${etcdUrl}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",

@@ -108,6 +108,15 @@ export class FileStorage implements Storage {
     return `${this.uri}/${name}`;
   }
 
+  async exists(): Promise<boolean> {
+    try {
+      return (await stat(this.root)).isDirectory();
+    } catch (error) {
+      if (codeOf(error) === "ENOENT" || codeOf(error) === "ENOTDIR") return false;
+      throw this.fsError(error, "open", "");
+    }
+  }
+
   private path(name: string): string {
     checkObjectName(name);
     if (name === INTERNAL || name.startsWith(`${INTERNAL}/`)) {

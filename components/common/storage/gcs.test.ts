@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChurnError, ConflictError, NotFoundError, TransientError } from "../errors.js";
+import { ChurnError, ConflictError, CredentialsError, NotFoundError, TransientError } from "../errors.js";
 import { createGcsClient, mapGcsError } from "./gcs.js";
 
 // The gs:// driver itself runs against fake-gcs-server in test/storage.contract.test.ts;
@@ -25,7 +25,22 @@ describe("mapGcsError", () => {
       TransientError,
       1,
     ],
-    ["403", apiError(403, "forbidden"), ChurnError, 1],
+    ["403: the role is missing, retrying cannot help", apiError(403, "forbidden"), CredentialsError, 2],
+    ["401", apiError(401, "unauthenticated"), CredentialsError, 2],
+    [
+      "no default credentials",
+      new Error(
+        "Could not load the default credentials. Browse to https://cloud.google.com/docs/authentication",
+      ),
+      CredentialsError,
+      2,
+    ],
+    [
+      "a key file that is not a key",
+      new Error("The incoming JSON object does not contain a client_email field"),
+      CredentialsError,
+      2,
+    ],
     ["400", apiError(400, "bad request"), ChurnError, 1],
   ])("%s", (_label, error, type, exitCode) => {
     const mapped = mapGcsError(error, "read", uri);
@@ -33,6 +48,12 @@ describe("mapGcsError", () => {
     expect((mapped as ChurnError).exitCode).toBe(exitCode);
     expect(mapped.message).toContain(uri);
     expect((mapped as ChurnError).cause).toBe(error);
+  });
+
+  it("names the fix for credential problems", () => {
+    const mapped = mapGcsError(apiError(403, "forbidden"), "read", uri);
+    expect(mapped.message).toContain("gcloud auth application-default login");
+    expect(mapped.message).toContain("roles/storage.objectAdmin");
   });
 
   it("passes our own errors through unchanged", () => {

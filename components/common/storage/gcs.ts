@@ -2,7 +2,14 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip, gzipSync } from "node:zlib";
 import { type Bucket, type File, type FileMetadata, Storage as GoogleStorage } from "@google-cloud/storage";
-import { ChurnError, ConflictError, InputError, NotFoundError, TransientError } from "../errors.js";
+import {
+  ChurnError,
+  ConflictError,
+  CredentialsError,
+  InputError,
+  NotFoundError,
+  TransientError,
+} from "../errors.js";
 import { collect, mapLimit, readerOf, toReadable } from "./streams.js";
 import type { ListOptions, ObjectInfo, ReadOptions, Storage, WriteOptions } from "./types.js";
 import { checkObjectName, isGzipName } from "./uri.js";
@@ -25,6 +32,9 @@ const NETWORK_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 
+/** The real Cloud Storage JSON API. */
+const GCS_ENDPOINT = "https://storage.googleapis.com";
+
 /** Options of the gs:// driver; tests shrink the chunk size to exercise multi-chunk uploads quickly. */
 export interface GcsStorageOptions {
   client?: GoogleStorage;
@@ -37,7 +47,12 @@ export interface GcsStorageOptions {
  */
 export function createGcsClient(env: NodeJS.ProcessEnv = process.env): GoogleStorage {
   const emulator = env.STORAGE_EMULATOR_HOST;
-  if (!emulator) return new GoogleStorage();
+  // Set but empty means "no emulator"; the Google client would still take the variable for a
+  // custom endpoint and skip authentication, so say both explicitly.
+  if (!emulator)
+    return new GoogleStorage(
+      emulator === "" ? { apiEndpoint: GCS_ENDPOINT, useAuthWithCustomEndpoint: true } : {},
+    );
   // Accept "host:port", "http://host:port" and ".../storage/v1" alike.
   const origin = (/^https?:\/\//.test(emulator) ? emulator : `http://${emulator}`)
     .replace(/\/+$/, "")
@@ -70,6 +85,24 @@ function isNetworkError(error: unknown): boolean {
   return false;
 }
 
+/** What to do about missing, broken or insufficient credentials: every such message ends with it. */
+const CREDENTIALS_FIX =
+  "Sign in with `gcloud auth application-default login`, or point GOOGLE_APPLICATION_CREDENTIALS at a service-account key file; the account needs roles/storage.objectAdmin on the bucket (roles/storage.objectViewer to only read)";
+
+/**
+ * Errors google-auth-library raises before any request: no default
+ * credentials, a key file that is missing or not a key. Retrying cannot help.
+ */
+function isCredentialsError(error: unknown): boolean {
+  const message = (error as Error)?.message ?? "";
+  return (
+    /Could not load the default credentials|GOOGLE_APPLICATION_CREDENTIALS|does not contain a client_email|does not contain a private_key|The file at .* does not exist|Unable to detect a Project Id|invalid_grant|error:1E08010C|DECODER routines|PEM/i.test(
+      message,
+    ) ||
+    (error instanceof SyntaxError && /JSON/.test(message))
+  );
+}
+
 /** One place that turns a client error into our hierarchy, naming the gs:// URI. */
 export function mapGcsError(error: unknown, action: string, uri: string): Error {
   if (error instanceof ChurnError) return error;
@@ -84,8 +117,16 @@ export function mapGcsError(error: unknown, action: string, uri: string): Error 
   if (status === 429 || (status !== undefined && status >= 500) || isNetworkError(error)) {
     return new TransientError(`${action} ${uri} failed, a retry may help: ${detail}`, { cause: error });
   }
+  if (isCredentialsError(error)) {
+    return new CredentialsError(
+      `${action} ${uri}: no usable Google credentials (${detail}). ${CREDENTIALS_FIX}`,
+      { cause: error },
+    );
+  }
   if (status === 401 || status === 403) {
-    return new ChurnError(`${action} ${uri}: permission denied (${detail})`, { cause: error });
+    return new CredentialsError(`${action} ${uri}: permission denied (${detail}). ${CREDENTIALS_FIX}`, {
+      cause: error,
+    });
   }
   return new ChurnError(`${action} ${uri} failed: ${detail}`, { cause: error });
 }
@@ -137,6 +178,15 @@ export class GcsStorage implements Storage {
       updated: new Date(metadata.updated ?? metadata.timeCreated ?? 0),
       metadata: custom,
     };
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      const [exists] = await this.gcsBucket.exists();
+      return exists;
+    } catch (error) {
+      throw mapGcsError(error, "open", this.uri);
+    }
   }
 
   async stat(name: string): Promise<ObjectInfo | null> {

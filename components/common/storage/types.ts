@@ -47,6 +47,11 @@ export interface ListOptions {
 export interface Storage {
   /** The bucket URI this storage was opened on, without trailing slash. */
   readonly uri: string;
+  /**
+   * Whether the bucket itself exists (local: the folder). Commands that only
+   * read refuse a bucket that does not (exit 2) instead of answering "no runs yet".
+   */
+  exists(): Promise<boolean>;
   /** Metadata of one object, or null when absent. */
   stat(name: string): Promise<ObjectInfo | null>;
   /** Objects whose names start with `prefix`, sorted by name. */

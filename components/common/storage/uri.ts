@@ -16,6 +16,9 @@ export function parseBucketUri(input: string, cwd = process.cwd()): BucketLocati
   // Strip trailing slashes only after the scheme, so "gs://" stays a (bad) gs URI.
   const text = /^[a-z][a-z0-9+.-]*:\/\/$/i.test(trimmed) ? trimmed : trimmed.replace(/\/+$/, "");
   if (text === "") throw new UsageError("--bucket is empty: give gs://bucket or a local folder");
+  // `gs:/bucket` or `gs:bucket` is a mistyped URI, never a folder named "gs:".
+  if (/^gs:(?!\/\/)/i.test(text))
+    throw new UsageError(`"${input}" is not a gs:// URI: write gs://${text.replace(/^gs:\/*/i, "")}`);
   if (text.startsWith("gs://")) {
     const rest = text.slice("gs://".length);
     const [bucket, ...prefixParts] = rest.split("/");

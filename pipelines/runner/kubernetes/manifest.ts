@@ -7,6 +7,7 @@ import type {
   V1PodFailurePolicy,
   V1ResourceRequirements,
 } from "@kubernetes/client-node";
+import { INTERRUPTED_EXIT } from "../../../components/common/errors.js";
 import type { StepDefinition } from "../../dag.js";
 import type { StepInvocation } from "../executor.js";
 import { shardStep } from "../fan-out.js";
@@ -62,6 +63,11 @@ export function failurePolicy(): V1PodFailurePolicy {
     rules: [
       // Node drains and preemptions are not the step's fault: retry without counting.
       { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] },
+      // An interrupted step (130, SIGINT) is a disruption too: retried, never FailJob (DESIGN).
+      {
+        action: "Ignore",
+        onExitCodes: { containerName: CONTAINER, operator: "In", values: [INTERRUPTED_EXIT] },
+      },
       // Bad input (2) and the quality gate (3) cannot get better by retrying (DESIGN).
       { action: "FailJob", onExitCodes: { containerName: CONTAINER, operator: "In", values: [2, 3] } },
     ],
