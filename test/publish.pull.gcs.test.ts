@@ -69,7 +69,11 @@ async function pull(uri: string, to: string) {
   ]);
   return {
     ...result,
-    json: JSON.parse(result.stdout) as { status: string; reason: string | null; run_id: string },
+    json: JSON.parse(result.stdout) as {
+      status: string;
+      reason: string | null;
+      manifest: { run_id: string } | null;
+    },
   };
 }
 
@@ -90,7 +94,7 @@ describe("churn pull on gs://", () => {
     const to = join(base, "versioned");
     const result = await pull(uri, to);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ status: "complete", run_id: "r-1" });
+    expect(result.json).toMatchObject({ status: "complete", manifest: { run_id: "r-1" } });
     expect(await readFile(join(to, "scores.csv"), "utf8")).toBe(SCORES);
     for (const [name, bytes] of before) expect(await readFile(join(to, name)), name).toEqual(bytes);
     expect((await readdir(to)).sort()).toEqual(["_SUCCESS", ...before.map(([name]) => name)].sort());

@@ -29,8 +29,9 @@ interface ManifestJson {
   model_version: string | null;
   files: Array<{ name: string; size: number; sha256: string; generation: string }>;
 }
-interface PullJson extends ManifestJson {
+interface PullJson {
   status: string;
+  manifest: ManifestJson | null;
   exit_code: number;
   reason: string | null;
   failure: string | null;
@@ -149,7 +150,10 @@ describe("a verifiable publish", () => {
     pulled = join(base, "pulled");
     const result = await pull(pulled);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ status: "complete", run_id: record.run_id, exit_code: 0 });
+    expect(result.json).toMatchObject({ status: "complete", exit_code: 0 });
+    // The manifest it reports is the bucket's _SUCCESS, as parsed.
+    expect(result.json.manifest).toEqual(JSON.parse(await readFile(join(bucket, OUT, "_SUCCESS"), "utf8")));
+    expect(result.json.manifest!.run_id).toBe(record.run_id);
     expect(await folder(pulled)).toEqual(await folder(join(bucket, OUT)));
     expect(await readFile(join(pulled, "_SUCCESS"))).toEqual(await readFile(join(bucket, OUT, "_SUCCESS")));
     // No staging folder left behind.
@@ -174,6 +178,20 @@ describe("a verifiable publish", () => {
     expect(await folder(pulled)).toEqual(before);
     expect(existsSync(join(fresh, "scores.csv"))).toBe(false);
     expect(existsSync(join(fresh, "_SUCCESS"))).toBe(false);
+
+    // Ctrl-C while it waits: exit 130, the folder as it was.
+    const waiting = spawnChurn(["pull", "--bucket", bucket, "--week", "2026-W48", "--to", pulled, "--json"]);
+    await new Promise<void>((resolve) =>
+      waiting.child.stderr!.on("data", (chunk) => {
+        if (String(chunk).includes("retrying")) resolve();
+      }),
+    );
+    waiting.child.kill("SIGINT");
+    const interrupted = await waiting;
+    expect(interrupted.code).toBe(130);
+    expect(JSON.parse(interrupted.stdout)).toMatchObject({ status: "interrupted", exit_code: 130 });
+    expect(interrupted.stderr).toMatch(/churn: interrupted/);
+    expect(await folder(pulled)).toEqual(before);
 
     // No manifest at all while files are there (a first publish half way): in progress too.
     await unlink(join(bucket, OUT, "_SUCCESS"));
@@ -235,7 +253,7 @@ describe("a verifiable publish", () => {
     expect(raw).not.toBe(guarded);
     // The new publish is complete again (its manifest replaced _FAILED), and a pull replaces the local set.
     const result = await pull(pulled);
-    expect(result.json).toMatchObject({ status: "complete", run_id: again.run_id });
+    expect(result.json).toMatchObject({ status: "complete", manifest: { run_id: again.run_id } });
     expect(await folder(pulled)).toEqual(await folder(join(bucket, OUT)));
   });
 });

@@ -1,13 +1,12 @@
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Command } from "commander";
-import { type ManifestFile, readVerifiedSet } from "../../components/common/documents/manifest.js";
-import type { ExitCode } from "../../components/common/errors.js";
-import { UsageError } from "../../components/common/errors.js";
+import { type Manifest, readVerifiedSet } from "../../components/common/documents/manifest.js";
+import { type ExitCode, INTERRUPTED_EXIT, UsageError } from "../../components/common/errors.js";
 import { stemProblem } from "../../components/common/layout/index.js";
-import { openStorage, type Storage } from "../../components/common/storage/index.js";
+import type { Storage } from "../../components/common/storage/index.js";
 import { type FolderKind, folderPrefix, knownStems } from "../../pipelines/query/index.js";
-import { bucketOption, type CommandContext, emit } from "../io.js";
+import { type CommandContext, emit, openBucket } from "../io.js";
 import { LocalSetStage } from "../local-set.js";
 import type { Wrap } from "./index.js";
 
@@ -27,6 +26,7 @@ import type { Wrap } from "./index.js";
  * | failed      | 2    | `_FAILED` and no manifest: the last run failed (rerun it)      |
  * | unknown     | 2    | no such week (or purchase log) in the bucket                   |
  * | invalid     | 2    | `_SUCCESS` is not a manifest (an older release wrote it)       |
+ * | interrupted | 130  | Ctrl-C: the download stopped, the folder is as it was          |
  *
  * failed is 2, not 3: pull cannot tell why the run failed, and retrying the
  * pull cannot help (the run must be fixed and run again).
@@ -40,7 +40,14 @@ interface PullOptions {
   timeout: string;
 }
 
-export type PullStatus = "complete" | "in_progress" | "missing" | "failed" | "unknown" | "invalid";
+export type PullStatus =
+  | "complete"
+  | "in_progress"
+  | "missing"
+  | "failed"
+  | "unknown"
+  | "invalid"
+  | "interrupted";
 
 const EXIT_CODES: Record<PullStatus, ExitCode> = {
   complete: 0,
@@ -49,6 +56,7 @@ const EXIT_CODES: Record<PullStatus, ExitCode> = {
   failed: 2,
   unknown: 2,
   invalid: 2,
+  interrupted: INTERRUPTED_EXIT,
 };
 
 /** What `churn pull --json` prints. */
@@ -58,10 +66,9 @@ export interface PullResult {
   bucket: string;
   prefix: string;
   to: string;
-  run_id: string | null;
-  model_version: string | null;
-  files: ManifestFile[];
-  /** Why the set is not complete (in_progress, invalid), or what was missing. */
+  /** complete: the manifest of the set now in `to` (run id, model version, files with size, sha256, generation). */
+  manifest: Manifest | null;
+  /** Why the set is not complete (in_progress, invalid). */
   reason: string | null;
   /** The `_FAILED` sentence, when the folder has one. */
   failure: string | null;
@@ -88,7 +95,7 @@ function target(options: PullOptions): { kind: FolderKind; stem: string } {
 
 function timeoutMs(text: string): number {
   const seconds = Number(text);
-  if (!Number.isFinite(seconds) || seconds < 0)
+  if (text.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
     throw new UsageError(`--timeout must be a number of seconds (0 or more), got "${text}"`);
   return seconds * 1000;
 }
@@ -98,22 +105,24 @@ interface Attempt {
   prefix: string;
   dest: string;
   deadline: number;
+  signal: AbortSignal;
   onWait: (reason: string, delayMs: number) => void;
 }
 
-/** Pull until the set is complete, the folder is in a state waiting cannot change, or the deadline passes. */
-async function pullUntil(
-  a: Attempt,
-): Promise<Omit<PullResult, "exit_code" | "bucket" | "prefix" | "to" | "known" | "seconds">> {
+type Outcome = Pick<PullResult, "status" | "manifest" | "reason" | "failure" | "attempts">;
+
+/** Pull until the set is complete, the folder is in a state waiting cannot change, the deadline passes, or Ctrl-C. */
+async function pullUntil(a: Attempt): Promise<Outcome> {
   for (let attempts = 1, delay = 500; ; attempts++, delay = Math.min(delay * 2, MAX_DELAY_MS)) {
+    const base = { attempts, manifest: null, reason: null, failure: null };
     const stage = new LocalSetStage(a.dest);
     try {
-      const set = await readVerifiedSet(a.storage, a.prefix, (file) => stage.writable(file.name));
-      const base = { attempts, run_id: null, model_version: null, files: [], reason: null, failure: null };
+      const set = await readVerifiedSet(a.storage, a.prefix, (file) => stage.writable(file.name), {
+        signal: a.signal,
+      });
       if (set.status === "complete") {
         await stage.install(set.manifest, set.text);
-        const { run_id, model_version, files } = set.manifest;
-        return { ...base, status: "complete", run_id, model_version, files, failure: set.failure };
+        return { ...base, status: "complete", manifest: set.manifest, failure: set.failure };
       }
       if (set.status === "failed") return { ...base, status: "failed", failure: set.failure };
       if (set.status === "missing") return { ...base, status: "missing" };
@@ -122,7 +131,10 @@ async function pullUntil(
       if (remaining <= 0) return { ...base, status: "in_progress", reason: set.reason, failure: set.failure };
       a.onWait(set.reason, Math.min(delay, remaining));
       await stage.discard();
-      await sleep(Math.min(delay, remaining));
+      await sleep(Math.min(delay, remaining), undefined, { signal: a.signal });
+    } catch (error) {
+      if (a.signal.aborted) return { ...base, status: "interrupted" };
+      throw error;
     } finally {
       await stage.discard();
     }
@@ -150,18 +162,21 @@ function sentence(r: PullResult, kind: FolderKind, stem: string): string {
       return `no ${kind === "week" ? "week" : "lifetime folder"} "${stem}" in ${r.bucket}: ${r.known.length > 0 ? `known: ${r.known.join(", ")}` : "it has none yet"}`;
     case "invalid":
       return `${r.reason}: run the pipeline of this ${kind} again (with --force) to republish it with a manifest`;
+    case "interrupted":
+      return `interrupted: nothing was written to ${r.to}`;
     default:
       return "";
   }
 }
 
-function describeComplete(r: PullResult): string {
-  const total = r.files.reduce((sum, f) => sum + f.size, 0);
-  const width = Math.max(...r.files.map((f) => f.name.length));
+function describeComplete(r: PullResult, manifest: Manifest): string {
+  const { files } = manifest;
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const width = Math.max(...files.map((f) => f.name.length));
   const lines = [
-    `pulled ${r.bucket}/${r.prefix} into ${r.to}: ${r.files.length} files, ${size(total)}, sizes and sha256 verified`,
-    `  run ${r.run_id}${r.model_version ? `, model ${r.model_version}` : ""}`,
-    ...r.files.map(
+    `pulled ${r.bucket}/${r.prefix} into ${r.to}: ${files.length} files, ${size(total)}, sizes and sha256 verified`,
+    `  run ${manifest.run_id}${manifest.model_version ? `, model ${manifest.model_version}` : ""}`,
+    ...files.map(
       (f) => `  ${f.name.padEnd(width)}  ${size(f.size).padStart(9)}  sha256 ${f.sha256.slice(0, 16)}`,
     ),
   ];
@@ -173,20 +188,30 @@ async function pull(options: PullOptions, ctx: CommandContext): Promise<ExitCode
   const { kind, stem } = target(options);
   if (!options.to) throw new UsageError("--to <dir> is required: the local folder to write the files into");
   const limit = timeoutMs(options.timeout);
-  const storage = await openStorage(bucketOption(options.bucket, ctx), ctx.cwd);
+  const storage = await openBucket(options.bucket, ctx);
   const prefix = folderPrefix(kind, stem);
   const dest = resolve(ctx.cwd, options.to);
   const started = Date.now();
-  const outcome = await pullUntil({
-    storage,
-    prefix,
-    dest,
-    deadline: started + limit,
-    onWait: (reason, delayMs) =>
-      ctx.logger.info(
-        `a publish of ${prefix} is in progress (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`,
-      ),
-  });
+  // Ctrl-C stops the download and removes what it staged: the folder keeps the set it had.
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once("SIGINT", onSigint);
+  let outcome: Outcome;
+  try {
+    outcome = await pullUntil({
+      storage,
+      prefix,
+      dest,
+      deadline: started + limit,
+      signal: interrupt.signal,
+      onWait: (reason, delayMs) =>
+        ctx.logger.info(
+          `a publish of ${prefix} is in progress (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`,
+        ),
+    });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
   let known: string[] = [];
   let status: PullStatus = outcome.status;
   if (status === "missing") {
@@ -202,16 +227,15 @@ async function pull(options: PullOptions, ctx: CommandContext): Promise<ExitCode
     bucket: storage.uri,
     prefix,
     to: dest,
-    run_id: outcome.run_id,
-    model_version: outcome.model_version,
-    files: outcome.files,
+    manifest: outcome.manifest,
     reason: outcome.reason,
     failure: outcome.failure,
     known,
     attempts: outcome.attempts,
     seconds: (Date.now() - started) / 1000,
   };
-  if (status === "complete") emit(ctx, result, () => describeComplete(result));
+  const manifest = result.manifest;
+  if (manifest) emit(ctx, result, () => describeComplete(result, manifest));
   else {
     if (ctx.json) emit(ctx, result, "");
     ctx.stderr.write(`churn: ${sentence(result, kind, stem)}\n`);
@@ -233,7 +257,7 @@ export function registerPull(program: Command, wrap: Wrap): void {
     .option("--timeout <seconds>", "how long to retry while a publish is in progress", "120")
     .option(
       "--json",
-      "print one JSON document (status: complete, in_progress, missing, failed, unknown or invalid)",
+      "print one JSON document (status: complete, in_progress, missing, failed, unknown, invalid or interrupted)",
     )
     .addHelpText(
       "after",
@@ -244,7 +268,7 @@ Examples:
 
 Exit codes: 0 complete; 1 a publish still in progress after --timeout, or nothing
 published yet (a retry may help); 2 the last run failed, no such week, or a
-_SUCCESS that is no manifest (retrying cannot help).
+_SUCCESS that is no manifest (retrying cannot help); 130 interrupted.
 `,
     )
     .action(wrap<PullOptions>((options, ctx) => pull(options, ctx)));

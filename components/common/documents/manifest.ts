@@ -238,12 +238,14 @@ function openListed(storage: Storage, prefix: string, file: ManifestFile): Reada
  * writable `sink` gives for it, its size and sha256 checked as it streams.
  * Anything else comes back as the folder's state: `in_progress` when a file
  * is absent or does not match (what was written to the sinks then is not a
- * set: discard it), `failed`, `missing` or `invalid`.
+ * set: discard it), `failed`, `missing` or `invalid`. An aborted `signal`
+ * stops the download with an AbortError.
  */
 export async function readVerifiedSet(
   storage: Storage,
   prefix: string,
   sink: (file: ManifestFile) => Writable | Promise<Writable>,
+  options: { signal?: AbortSignal } = {},
 ): Promise<VerifiedSet> {
   const files = byFileName(prefix, await storage.list(prefix, { delimiter: true }));
   const found = await readFolder(storage, prefix, files);
@@ -256,7 +258,7 @@ export async function readVerifiedSet(
   for (const file of manifest.files) {
     const { stream, digest } = digestStream();
     try {
-      await pipeline(openListed(storage, prefix, file), stream, await sink(file));
+      await pipeline(openListed(storage, prefix, file), stream, await sink(file), { signal: options.signal });
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
       const reason = pinned
