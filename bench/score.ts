@@ -233,7 +233,12 @@ async function main() {
     );
     // Reasons cost ~1 ms a row for a deep GBDT: time them over the first rows only, in this process.
     const predictor = loadPredictor(JSON.parse(bundleText) as Bundle);
-    const options = { reasons: 3, reasonsFor: ["high", "medium", "low"] as const, passthrough: [] };
+    const options = {
+      reasons: 3,
+      reasonsFor: ["high", "medium", "low"] as const,
+      passthrough: [],
+      formulaGuard: true,
+    };
     let done = 0;
     started = performance.now();
     for await (const batch of readRowBatches(storage.createReadStream(rows))) {

@@ -16,6 +16,7 @@ import { MODEL_FUNCTION, registerFunctions, WEEKLY_FUNCTION } from "../functions
 import { readRunRecord } from "../pipelines/runner/records.js";
 import { postBinary, postStructured } from "./support/functions.js";
 import { startGcsEmulator } from "./support/gcs-emulator.js";
+import { expectPublished } from "./support/published.js";
 
 /**
  * onWeeklyUpload through the real functions-framework server (its HTTP
@@ -140,6 +141,7 @@ describe("onWeeklyUpload through functions-framework (file:// bucket, local runn
 
     const stem = weekly.name.slice("weekly/".length).replace(/\.csv$/, "");
     await waitFor("_SUCCESS", () => storage.stat(`output/${stem}/_SUCCESS`));
+    await expectPublished(storage, `output/${stem}/`, runId);
     const scores = await storage.readText(`output/${stem}/scores.csv`);
     expect(scores.trim().split("\n")).toHaveLength(301);
     // The run the runner made is the one the trigger named: same id from bucket, object, generation.
@@ -286,6 +288,7 @@ describe("deployed entry (dist/functions/main.js) in the functions-framework pro
         expect(response.status, output).toBeLessThan(300);
       }
       await waitFor("_SUCCESS on gs://", () => gs.stat("output/2026-W48/_SUCCESS"));
+      await expectPublished(gs, "output/2026-W48/");
       const started = output.split("\n").filter((l) => l.includes('"started weekly run'));
       const duplicates = output.split("\n").filter((l) => l.includes("was already triggered"));
       expect(started, output).toHaveLength(1);

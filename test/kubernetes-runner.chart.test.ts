@@ -17,6 +17,7 @@ import { podTemplate } from "../pipelines/runner/kubernetes/pod-template.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
 import { createDriverJob, driverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { type KubeCluster, kubeBinDir, startCluster } from "./support/kube.js";
+import { expectPublished } from "./support/published.js";
 
 // The Helm chart (charts/churn), rendered by the real helm (test/services/install-helm.sh)
 // and checked by the real kube-apiserver: server-side dry run with strict field
@@ -391,7 +392,7 @@ describe("Helm chart charts/churn", () => {
           () => "",
         );
         expect(outcome, driverLog).toBe("Complete");
-        expect(existsSync(join(dir, "output", "2026-W48", "_SUCCESS"))).toBe(true);
+        await expectPublished(storage, "output/2026-W48/", runId);
         const steps = await batch.listNamespacedJob({
           namespace,
           labelSelector: `${LABELS.runId}=${runId},${LABELS.step}!=driver`,

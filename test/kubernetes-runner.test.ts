@@ -14,6 +14,7 @@ import { deleteRun, jobName, KubernetesJobExecutor, LABELS } from "../pipelines/
 import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
+import { expectPublished } from "./support/published.js";
 
 // The Kubernetes runner against the real control plane (etcd, kube-apiserver,
 // kube-controller-manager) and the test node agent, which runs each pod's
@@ -227,6 +228,7 @@ describe("Kubernetes runner on a real control plane", () => {
     const out = "output/2026-W48";
     for (const file of ["scores.csv", "rejected.csv", "summary.json", "report.html", "_SUCCESS"])
       expect(existsSync(join(kubeDir, out, file)), file).toBe(true);
+    await expectPublished(kubeDir, out, kube.record.run_id);
     const scores = await readFile(join(kubeDir, out, "scores.csv"));
     expect(scores.length).toBeGreaterThan(1000);
     expect(scores.equals(await readFile(join(localDir, out, "scores.csv")))).toBe(true);

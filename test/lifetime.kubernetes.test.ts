@@ -10,6 +10,7 @@ import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
 import { KubernetesJobExecutor, LABELS } from "../pipelines/runner/kubernetes.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
+import { expectPublished } from "./support/published.js";
 
 // The lifetime pipeline as Kubernetes Jobs on the real control plane (the test
 // node agent runs each pod's `churn component ...` as a local process), on the
@@ -103,9 +104,9 @@ describe.skipIf(!present)("lifetime pipeline on Kubernetes", () => {
       const ours = await readFile(join(kubeDir, out, file));
       expect(ours.equals(await readFile(join(localDir, out, file))), file).toBe(true);
     }
-    // summary.json differs by run id and publish time only; _SUCCESS is there.
+    // summary.json differs by run id and publish time only; _SUCCESS is the manifest of the set.
     expect(existsSync(join(kubeDir, out, "summary.json"))).toBe(true);
-    expect(existsSync(join(kubeDir, out, "_SUCCESS"))).toBe(true);
+    await expectPublished(kubeDir, out, kube.record.run_id);
 
     const jobs = await batch.listNamespacedJob({
       namespace: ns,

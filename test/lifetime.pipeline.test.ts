@@ -14,6 +14,7 @@ import { InProcessExecutor } from "../pipelines/runner/executor.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
+import { expectPublished } from "./support/published.js";
 
 // The lifetime pipeline end to end on the full CDNOW master log (23,570
 // customers), through the built CLI with the local runner. The log is copied
@@ -112,6 +113,9 @@ describe.skipIf(!present)("lifetime pipeline on CDNOW, through the CLI", () => {
     const out = join(dir, "output/lifetime/cdnow");
     for (const f of ["customers.csv", "alerts.csv", "rejected.csv", "summary.json", "_SUCCESS"])
       expect(existsSync(join(out, f)), f).toBe(true);
+    expect((await expectPublished(dir, "output/lifetime/cdnow/", record.run_id)).model_version).toMatch(
+      /^lifetime-/,
+    );
 
     // Expected parameters from the tested model functions on an independent
     // reading of the log (plain split on whitespace).

@@ -13,6 +13,7 @@ import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
+import { expectPublished } from "./support/published.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
 // it: churn init, then churn pipeline run with the local runner (each step a
@@ -70,6 +71,7 @@ describe("weekly pipeline, end to end", () => {
     for (const file of ["scores.csv", "rejected.csv", "summary.json", "report.html", "_SUCCESS"]) {
       expect(existsSync(join(dir, weekly, file)), file).toBe(true);
     }
+    await expectPublished(dir, weekly, first.record.run_id);
     const summary = JSON.parse(await readFile(join(dir, weekly, "summary.json"), "utf8"));
     expect(summary.counts.rows_in).toBe(800);
     expect(summary.counts.scored + summary.counts.rejected).toBe(summary.counts.rows_in);
@@ -264,7 +266,8 @@ describe("weekly pipeline, end to end", () => {
       /^step ingest-weekly failed: .*reject/i,
     );
     expect(await readFile(join(dir, weekly, "scores.csv"), "utf8")).toBe(before);
-    expect(existsSync(join(dir, weekly, "_SUCCESS"))).toBe(true);
+    // The previous publish is left whole: its manifest still matches every file.
+    await expectPublished(dir, weekly, good.record.run_id);
   });
 
   it("sends one webhook message per publish and per failure", async () => {

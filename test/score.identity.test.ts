@@ -122,7 +122,12 @@ describe("scores.csv identity", () => {
     const { bundle } = await readBundle(storage, version);
     const predictor = loadPredictor(bundle);
     const { batch, schema } = await readRows(storage, rowsObject);
-    const options = { reasons: 3, reasonsFor: ["high", "medium"] as const, passthrough: config.passthrough };
+    const options = {
+      reasons: 3,
+      reasonsFor: ["high", "medium"] as const,
+      passthrough: config.passthrough,
+      formulaGuard: config.publish.formula_guard,
+    };
     let text = scoresHeader(schema, config.passthrough, 3);
     for (let i = 0; i < batch.numRows; i++) text += scoreBatchCsv(predictor, selectRows(batch, [i]), options);
     expect(text).toBe(whole);

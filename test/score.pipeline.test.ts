@@ -16,6 +16,7 @@ import { readChampion } from "../components/common/bundle/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { churnBin, spawnChurn } from "./support/cli.js";
+import { expectPublished } from "./support/published.js";
 
 const WEEKLY = "weekly/2026-W48.csv";
 const OUT = "output/2026-W48";
@@ -207,7 +208,7 @@ describe("churn train and churn score", () => {
     expect(data.scored! + data.rejected_rows!).toBe(500);
     for (const file of ["scores.csv", "rejected.csv", "summary.json", "report.html", "_SUCCESS"])
       expect(existsSync(join(dir, OUT, file)), file).toBe(true);
-    expect(await readFile(join(dir, OUT, "_SUCCESS"), "utf8")).toContain(data.run_id);
+    expect((await expectPublished(dir, OUT, data.run_id)).model_version).toBe(champion);
     const summary = JSON.parse(await readFile(join(dir, OUT, "summary.json"), "utf8")) as {
       run_id: string;
       trigger: string;

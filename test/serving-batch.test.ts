@@ -1,7 +1,8 @@
 /**
  * Batch scoring through the model server (`churn score --via-server`, and
  * churn.yaml score.mode: server): on the example bucket, scores.csv through
- * the real server on loopback is byte-identical to in-process scoring; a
+ * the real server on loopback is byte-identical to in-process scoring (also
+ * for a passthrough text the spreadsheet formula guard changes); a
  * server that answers 503 a few times still gives the identical file
  * (retries); a row the server refuses is bisected out and lands in
  * rejected.csv with the server's reason while every other row is unchanged.
@@ -22,6 +23,8 @@ import { removeTempBuckets, tempBucket } from "./models-support/datasets.js";
 const MARKER = "12345.678";
 /** 1-based data row of the weekly file that carries MARKER as its Credit_Limit. */
 const MARKED_ROW = 41;
+/** 1-based data row of the weekly file whose Card_Category (a passthrough column) is a formula. */
+const FORMULA_ROW = 7;
 
 let dir: string;
 let storage: Storage;
@@ -105,6 +108,10 @@ beforeAll(async () => {
   const fields = lines[MARKED_ROW]!.split(",");
   fields[column] = MARKER;
   lines[MARKED_ROW] = fields.join(",");
+  // A passthrough text that starts like a formula: the guard must give the same bytes both ways.
+  const formula = lines[FORMULA_ROW]!.split(",");
+  formula[header.indexOf("Card_Category")] = '"=HYPERLINK(""x"")"';
+  lines[FORMULA_ROW] = formula.join(",");
   await storage.write(weekly, lines.join("\n"));
   const trained = await runCli(["train", "--bucket", dir, "--runner", "in-process", "--json"]);
   expect(trained.code, trained.stderr).toBe(0);
@@ -127,6 +134,8 @@ describe("churn score --via-server", () => {
     expect(lines).toHaveLength(601);
     // reasons and passthrough columns are present, so the comparison covers them
     expect(lines.some((l) => /,high,[A-Za-z_]+=/.test(l))).toBe(true);
+    // and a passthrough text the formula guard changed (publish.formula_guard defaults to true)
+    expect(lines[FORMULA_ROW]).toContain(`,"'=HYPERLINK(""x"")",`);
     const via = await score(["--via-server", serverUrl]);
     expect(via.scores).toBe(inProcess);
     expect(via.rejected).toBe(inProcessRejected);

@@ -136,6 +136,7 @@ beforeAll(async () => {
     reasons: 3,
     reasonsFor: ["high", "medium"],
     passthrough: (cfg.passthrough as string[] | undefined) ?? [],
+    formulaGuard: true,
   })
     .trimEnd()
     .split("\n");

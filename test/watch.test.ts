@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
+import { expectPublished } from "./support/published.js";
 
 // `churn watch`, the local stand-in for the cloud trigger, through the built CLI.
 
@@ -33,7 +34,7 @@ describe("churn watch", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(runs.map((r) => [r.trigger.object, r.state])).toEqual([["weekly/2026-W48.csv", "succeeded"]]);
-    expect(existsSync(join(dir, "output/2026-W48/_SUCCESS"))).toBe(true);
+    await expectPublished(dir, "output/2026-W48/", runs[0].run_id);
 
     const idle = await churn(["watch", "--bucket", dir, "--once", "--json"]);
     expect(idle.code).toBe(0);

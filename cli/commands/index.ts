@@ -23,6 +23,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ["watch", async () => (await import("./watch.js")).registerWatch],
   ["train", async () => (await import("./train.js")).registerTrain],
   ["score", async () => (await import("./score.js")).registerScore],
+  ["pull", async () => (await import("./pull.js")).registerPull],
   ["ui", async () => (await import("./ui.js")).registerUi],
   ["forget", async () => (await import("./forget.js")).registerForget],
   ["completion", async () => (await import("./completion.js")).registerCompletion],

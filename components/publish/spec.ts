@@ -1,14 +1,22 @@
 import { z } from "zod";
 import { readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { buildManifest, manifestText, type PublishedFile } from "../common/documents/manifest.js";
+import { sha256Hex } from "../common/hash.js";
 import { OUTPUT_FILES, writtenBy } from "../common/layout/index.js";
 
 /**
  * The publish component: copies the week's results from the run's step
- * folders to `output/<stem>/` and writes `_SUCCESS` last (DESIGN: readers
- * never see partial outputs). The previous `_SUCCESS` is removed first, so a
- * reader never takes a half-replaced folder for complete; `_FAILED` of an
- * earlier attempt is removed before `_SUCCESS` appears.
+ * folders to `output/<stem>/` and writes `_SUCCESS`, the manifest of the set
+ * (components/common/documents/manifest.ts), last. The published names stay
+ * `output/<stem>/<file>` (readers and scripts rely on them), and each file is
+ * replaced atomically by the store (file://: staged and renamed into place;
+ * gs://: an object appears only whole). The previous manifest stays until the
+ * new one replaces it: a reader that follows it meanwhile reads the listed
+ * generations (gs:// with versioning: the previous set, whole) or finds a
+ * file that no longer matches it (elsewhere: "a publish is in progress"),
+ * never a mix. `_FAILED` of an earlier attempt is removed just before the
+ * manifest appears.
  */
 export const publishParameters = z.strictObject({
   output_prefix: z
@@ -32,12 +40,26 @@ const PUBLIC_NAMES: Record<string, string> = {
   alerts: OUTPUT_FILES.alerts,
 };
 
+/** Write a text file of the set; its sha256 is that of the bytes written (no re-read). */
+async function writeText(
+  ctx: ComponentContext<PublishParameters>,
+  name: string,
+  text: string,
+  contentType: string,
+): Promise<PublishedFile> {
+  const bytes = Buffer.from(text, "utf8");
+  const info = await ctx.storage.write(`${ctx.parameters.output_prefix}${name}`, bytes, {
+    metadata: writtenBy("publish"),
+    contentType,
+  });
+  return { name, info, sha256: sha256Hex(bytes) };
+}
+
 async function run(ctx: ComponentContext<PublishParameters>) {
   const { storage, parameters } = ctx;
   const prefix = parameters.output_prefix;
   const metadata = writtenBy("publish");
-  await storage.delete(`${prefix}${OUTPUT_FILES.success}`);
-  const files: string[] = [];
+  const published: PublishedFile[] = [];
   // Rows a model server refused join the ingest step's rejected rows (score.mode server).
   const refused: string[] = [];
   for (const ref of ctx.inputs.refused ?? []) refused.push(await readInputText(ctx, ref));
@@ -45,18 +67,22 @@ async function run(ctx: ComponentContext<PublishParameters>) {
     const ref = ctx.inputs[port]?.[0];
     if (!ref) continue;
     if (port === "rejected" && refused.some((text) => text !== ""))
-      await storage.write(`${prefix}${name}`, (await readInputText(ctx, ref)) + refused.join(""), {
-        metadata,
-        contentType: "text/csv",
-      });
-    else await storage.copy(ref.object, `${prefix}${name}`, { metadata });
-    files.push(`${prefix}${name}`);
+      published.push(
+        await writeText(ctx, name, (await readInputText(ctx, ref)) + refused.join(""), "text/csv"),
+      );
+    else {
+      // A copy keeps the stored bytes, so their sha256 is the one the upstream step
+      // recorded while writing them (step outputs are written once, never changed).
+      const info = await storage.copy(ref.object, `${prefix}${name}`, { metadata });
+      published.push({ name, info, sha256: ref.sha256 });
+    }
   }
 
   // summary.json = the report's summary plus the run's timings and cache hits.
   const summaryRef = ctx.inputs.summary![0]!;
   const summary = JSON.parse(await storage.readText(summaryRef.object)) as Record<string, unknown>;
-  const published = {
+  const modelVersion = typeof summary.model_version === "string" ? summary.model_version : null;
+  const document = {
     ...summary,
     run_id: parameters.run_id,
     trigger: parameters.trigger,
@@ -64,32 +90,25 @@ async function run(ctx: ComponentContext<PublishParameters>) {
     timings: parameters.timings,
     cache_hits: parameters.cache_hits,
   };
-  await storage.write(`${prefix}${OUTPUT_FILES.summary}`, `${JSON.stringify(published, null, 2)}\n`, {
+  published.push(
+    await writeText(ctx, OUTPUT_FILES.summary, `${JSON.stringify(document, null, 2)}\n`, "application/json"),
+  );
+  await storage.delete(`${prefix}${OUTPUT_FILES.failed}`);
+  const manifest = buildManifest(parameters.run_id, modelVersion, published);
+  await storage.write(`${prefix}${OUTPUT_FILES.success}`, manifestText(manifest), {
     metadata,
     contentType: "application/json",
   });
-  files.push(`${prefix}${OUTPUT_FILES.summary}`);
-  await storage.delete(`${prefix}${OUTPUT_FILES.failed}`);
-  await storage.write(`${prefix}${OUTPUT_FILES.success}`, `${parameters.run_id}\n`, {
-    metadata,
-    contentType: "text/plain",
-  });
-  files.push(`${prefix}${OUTPUT_FILES.success}`);
+  const files = [...published.map((f) => `${prefix}${f.name}`), `${prefix}${OUTPUT_FILES.success}`];
   const counts = (summary.counts ?? {}) as Record<string, number>;
   ctx.logger.info("published", { prefix, files: files.length });
-  return {
-    counts,
-    summary: {
-      files,
-      model_version: typeof summary.model_version === "string" ? summary.model_version : null,
-    },
-  };
+  return { counts, summary: { files, model_version: modelVersion } };
 }
 
 export const publishComponent = defineComponent({
   name: "publish",
   description:
-    "copy the run's results (scores or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS",
+    "copy the run's results (scores or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS (the manifest of the set)",
   inputs: {
     scores: { type: "csv", description: "scores.csv of the week", optional: true },
     rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
@@ -113,7 +132,8 @@ export const publishComponent = defineComponent({
   writes: [
     {
       object: "output/<stem>/",
-      description: "the week's public files, _SUCCESS last (lifetime: output/lifetime/<stem>/)",
+      description:
+        "the week's public files, then _SUCCESS, their manifest (lifetime: output/lifetime/<stem>/)",
     },
   ],
   run,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
-import { csvField } from "../common/csv/write.js";
+import { csvField, guardFormula } from "../common/csv/write.js";
 import { selectRows } from "../common/data/rows.js";
 import { Rng } from "../common/random.js";
 import { decodeRawBatch, rawBatchOf, readRawBatches } from "../common/schema/raw-batch.js";
@@ -69,7 +69,12 @@ const bundle: Bundle = {
   training: {},
 };
 const predictor = loadPredictor(bundle);
-const options = { reasons: 2, reasonsFor: ["high", "medium"] as const, passthrough: ["region"] };
+const options = {
+  reasons: 2,
+  reasonsFor: ["high", "medium"] as const,
+  passthrough: ["region"],
+  formulaGuard: true,
+};
 
 describe("scores.csv rows", () => {
   it("prints the DESIGN header and quotes fields that need it", () => {
@@ -134,17 +139,24 @@ function expectedLines(b: RowBatch, o: ScoreOptions): string {
     const fields = [csvField(b.ids[i]!), formatProbability(p[i]!), tier];
     const value = (c: string) => (b.columns[c]! as ArrayLike<string | number | null>)[i] ?? null;
     const reasons = o.reasonsFor.includes(tier) ? predictor.reasons(x, i * d, value, o.reasons) : [];
-    for (let r = 0; r < o.reasons; r++) fields.push(reasons[r] === undefined ? "" : csvField(reasons[r]!));
+    for (let r = 0; r < o.reasons; r++) {
+      const reason = reasons[r];
+      fields.push(reason === undefined ? "" : csvField(o.formulaGuard ? guardFormula(reason) : reason));
+    }
     fields.push(predictor.version);
-    for (const name of o.passthrough) fields.push(passthroughText(schema, name, value(name)));
+    for (const name of o.passthrough) fields.push(passthroughText(schema, name, value(name), o.formulaGuard));
     out += `${fields.join(",")}\n`;
   }
   return out;
 }
 
-/** Rows to score: ids that need quoting or are not ASCII, and plan values never seen in training. */
+/**
+ * Rows to score: ids that need quoting, are not ASCII or start like a
+ * formula, plan values never seen in training, and region texts that start
+ * like a formula (or are numbers that only look so).
+ */
 function scoringBatch(rows: number, first: number): RowBatch {
-  const ids = ['a,"quoted"', "Zürich\nNord", "ü", "x\r", "plain"];
+  const ids = ['a,"quoted"', "Zürich\nNord", "ü", "x\r", "plain", "=id"];
   const plans = ["basic", null, "premium", "Ölpreis", "basic"];
   const pick = <T>(values: T[], i: number) => values[(first + i) % values.length]!;
   return {
@@ -158,7 +170,12 @@ function scoringBatch(rows: number, first: number): RowBatch {
       ),
       plan: Array.from({ length: rows }, (_, i) => pick(plans, i)),
       region: Array.from({ length: rows }, (_, i) =>
-        i % 3 === 0 ? null : pick(["north", "süd, ost", 'q"'], i),
+        i % 3 === 0
+          ? null
+          : pick(
+              ["north", "süd, ost", 'q"', '=HYPERLINK("x")', "-3.5", "+cmd|' /C calc'!A0", "@ü", "\tx"],
+              i,
+            ),
       ),
       signup: Float64Array.from({ length: rows }, (_, i) =>
         i % 5 === 0 ? Number.NaN : Date.UTC(2024, i % 12, 3),
@@ -170,9 +187,20 @@ function scoringBatch(rows: number, first: number): RowBatch {
 
 describe("ScoresCsvWriter", () => {
   const variants: ScoreOptions[] = [
-    { reasons: 0, reasonsFor: [], passthrough: [] },
-    { reasons: 3, reasonsFor: [], passthrough: ["vip"] },
-    { reasons: 2, reasonsFor: ["high", "medium", "low"], passthrough: ["region", "signup", "vip", "plan"] },
+    { reasons: 0, reasonsFor: [], passthrough: [], formulaGuard: true },
+    { reasons: 3, reasonsFor: [], passthrough: ["vip"], formulaGuard: true },
+    {
+      reasons: 2,
+      reasonsFor: ["high", "medium", "low"],
+      passthrough: ["region", "signup", "vip", "plan"],
+      formulaGuard: true,
+    },
+    {
+      reasons: 2,
+      reasonsFor: ["high", "medium", "low"],
+      passthrough: ["region", "signup", "vip", "plan"],
+      formulaGuard: false,
+    },
   ];
 
   it.each(variants)(
@@ -204,8 +232,40 @@ describe("ScoresCsvWriter", () => {
     expect(text).toBe(expectedLines(b, o));
   });
 
+  it("guards passthrough texts that start like a formula, never ids or numbers; off keeps the text", async () => {
+    const cases: Array<[id: string, region: string, guarded: string, raw: string]> = [
+      ["c1", '=HYPERLINK("x")', '"\'=HYPERLINK(""x"")"', '"=HYPERLINK(""x"")"'],
+      ["c2", "+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0", "+cmd|' /C calc'!A0"],
+      ["c3", "@ü", "'@ü", "@ü"],
+      ["c4", "\tx", "'\tx", "\tx"],
+      ["c5", "-3.5", "-3.5", "-3.5"],
+      ["=c6", "+1", "+1", "+1"],
+      ["-c7", "north", "north", "north"],
+    ];
+    const b = scoringBatch(cases.length, 0);
+    b.ids = cases.map(([id]) => id);
+    b.columns.region = cases.map(([, region]) => region);
+    const bytes = await arrowChunks(schema, [b]);
+    const regions = async (formulaGuard: boolean) => {
+      const o = { reasons: 0, reasonsFor: [], passthrough: ["region"], formulaGuard };
+      const writer = new ScoresCsvWriter(predictor, o);
+      let out = "";
+      for await (const [raw] of readRawBatches(byteStream(bytes)))
+        out += new TextDecoder().decode(writer.write(raw!));
+      expect(out).toBe(expectedLines(b, o));
+      return out
+        .trimEnd()
+        .split("\n")
+        .map((line) => line.split(`,${predictor.version},`));
+    };
+    const on = await regions(true);
+    expect(on.map(([head]) => head!.split(",")[0])).toEqual(cases.map(([id]) => id));
+    expect(on.map(([, region]) => region)).toEqual(cases.map(([, , guarded]) => guarded));
+    expect((await regions(false)).map(([, region]) => region)).toEqual(cases.map(([, , , raw]) => raw));
+  });
+
   it("names the missing passthrough column", () => {
-    const o = { reasons: 0, reasonsFor: [], passthrough: ["nowhere"] };
+    const o = { reasons: 0, reasonsFor: [], passthrough: ["nowhere"], formulaGuard: true };
     expect(() => scoreBatchCsv(predictor, scoringBatch(3, 0), o)).toThrow(/no passthrough column "nowhere"/);
   });
 });

@@ -1,4 +1,4 @@
-import { csvField, csvLine } from "../common/csv/write.js";
+import { csvField, csvLine, guardFormula, mayNeedFormulaGuard } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../common/schema/raw-batch.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
@@ -11,10 +11,21 @@ import type { Tier } from "../models/tiers.js";
  * lines. Lines are written as UTF-8 bytes straight from the raw Arrow buffers:
  * ids and passthrough texts are copied byte for byte, so a million-row file
  * makes no string per row (building and re-encoding those strings was most of
- * the step's time besides the model itself).
+ * the step's time besides the model itself). Text values people read in a
+ * spreadsheet (passthrough texts, reasons) go through the formula guard of
+ * components/common/csv/write.ts when `formulaGuard` is on; ids never do.
  */
 
-export type ScoreOptions = ReasonOptions & { passthrough: readonly string[] };
+export type ScoreOptions = ReasonOptions & {
+  passthrough: readonly string[];
+  /** churn.yaml publish.formula_guard: a leading `'` on text values that start like a formula. */
+  formulaGuard: boolean;
+};
+
+/** A text value of scores.csv (a passthrough text or a reason) as its CSV field. */
+export function textField(text: string, formulaGuard: boolean): string {
+  return csvField(formulaGuard ? guardFormula(text) : text);
+}
 
 /** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, model_version, passthrough. */
 export function scoresHeader(schema: DatasetSchema, passthrough: readonly string[], reasons: number): string {
@@ -29,9 +40,10 @@ export function passthroughText(
   schema: DatasetSchema,
   column: string,
   value: string | number | null,
+  formulaGuard: boolean,
 ): string {
   if (value === null) return "";
-  if (typeof value === "string") return csvField(value);
+  if (typeof value === "string") return textField(value, formulaGuard);
   if (Number.isNaN(value)) return "";
   const type = schema.columns.find((c) => c.name === column)?.type;
   if (type === "date") return new Date(value).toISOString().slice(0, 10);
@@ -44,6 +56,7 @@ const QUOTE = 34;
 const NEWLINE = 10;
 const CR = 13;
 const utf8 = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** A growing UTF-8 buffer. */
 export class ByteWriter {
@@ -112,12 +125,21 @@ export class ByteWriter {
     this.pos += utf8.encodeInto(text, this.buf.subarray(this.pos)).written;
   }
 
-  /** Value i of a utf8 column as a CSV field, quoted exactly when csvField would quote its text (missing: empty). */
-  utf8Field(column: RawUtf8, i: number): void {
+  /**
+   * Value i of a utf8 column as a CSV field, quoted exactly when csvField
+   * would quote its text (missing: empty); with `formulaGuard`, exactly
+   * textField's text (the rare value that starts like a formula is decoded
+   * and goes through it).
+   */
+  utf8Field(column: RawUtf8, i: number, formulaGuard = false): void {
     if (isNullAt(column, i)) return;
     const { bytes } = column;
     const a = column.offsets[i]!;
     const b = column.offsets[i + 1]!;
+    if (formulaGuard && b > a && mayNeedFormulaGuard(bytes[a]!)) {
+      this.text(textField(decoder.decode(bytes.subarray(a, b)), true));
+      return;
+    }
     // Bytes below 128 are whole characters in UTF-8, so this byte test is csvField's character test.
     let quote = false;
     for (let k = a; k < b; k++) {
@@ -214,7 +236,7 @@ export class ScoresCsvWriter {
           const reasons = predictor.reasons(x, i * d, value, k);
           for (let r = 0; r < k; r++) {
             w.byte(COMMA);
-            if (reasons[r] !== undefined) w.text(csvField(reasons[r]!));
+            if (reasons[r] !== undefined) w.text(textField(reasons[r]!, options.formulaGuard));
           }
         } else w.bytes(this.emptyReasons);
       }
@@ -222,16 +244,15 @@ export class ScoresCsvWriter {
       for (let j = 0; j < pass.length; j++) {
         w.byte(COMMA);
         const c = pass[j]!;
-        if (c instanceof Float64Array) w.ascii(passthroughText(schema, options.passthrough[j]!, c[i]!));
-        else w.utf8Field(c, i);
+        if (c instanceof Float64Array)
+          w.ascii(passthroughText(schema, options.passthrough[j]!, c[i]!, options.formulaGuard));
+        else w.utf8Field(c, i, options.formulaGuard);
       }
       w.byte(NEWLINE);
     }
     return w.take();
   }
 }
-
-const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Scores one decoded batch into scores.csv lines (no header), through the same writer. */
 export function scoreBatchCsv(predictor: Predictor, batch: RowBatch, options: ScoreOptions): string {

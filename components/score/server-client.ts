@@ -3,7 +3,7 @@ import { csvField } from "../common/csv/write.js";
 import { ChurnError, NotFoundError, TransientError, UsageError } from "../common/errors.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { formatProbability } from "../models/predictor.js";
-import { passthroughText } from "./scores-csv.js";
+import { passthroughText, textField } from "./scores-csv.js";
 
 /**
  * Batch scoring through a model server (Open Inference Protocol V2), like
@@ -34,10 +34,11 @@ export interface BatchClientOptions {
   timeoutMs?: number;
 }
 
-/** Formatting options of scores.csv (churn.yaml score.reasons and passthrough). */
+/** Formatting options of scores.csv (churn.yaml score.reasons, passthrough and publish.formula_guard). */
 export interface LineOptions {
   reasons: number;
   passthrough: readonly string[];
+  formulaGuard: boolean;
 }
 
 /** A row the server refused, as rejected.csv wants it. */
@@ -280,10 +281,11 @@ function formatLines(
       throw new ChurnError(
         `line ${batch.lines[r]}: the server sent ${texts.length} reasons, more than score.reasons = ${k} (is it serving with the same churn.yaml?)`,
       );
-    for (let j = 0; j < k; j++) line += `,${texts[j] === undefined ? "" : csvField(texts[j]!)}`;
+    for (let j = 0; j < k; j++)
+      line += `,${texts[j] === undefined ? "" : textField(texts[j]!, options.formulaGuard)}`;
     line += `,${version}`;
     for (let j = 0; j < pass.length; j++)
-      line += `,${passthroughText(schema, options.passthrough[j]!, pass[j]![r] ?? null)}`;
+      line += `,${passthroughText(schema, options.passthrough[j]!, pass[j]![r] ?? null, options.formulaGuard)}`;
     out += `${line}\n`;
   }
   return out;

@@ -8,7 +8,13 @@ import type { RowBatch } from "../common/schema/types.js";
 import { loadPredictor } from "../models/predictor.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
 import { scoresHeader } from "./scores-csv.js";
-import { BatchClient, rejectedLines, type ServerRejectedRow, scoreViaServer } from "./server-client.js";
+import {
+  BatchClient,
+  type LineOptions,
+  rejectedLines,
+  type ServerRejectedRow,
+  scoreViaServer,
+} from "./server-client.js";
 
 /**
  * The score component: streams ingest-weekly's record batches through the
@@ -86,6 +92,8 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
     reasons: config.score.reasons,
     reasonsFor: config.score.reasons_for,
     passthrough: config.passthrough,
+    // The guard is read from the config input, whose content hash is in this step's cache key.
+    formulaGuard: config.publish.formula_guard,
   };
   const explaining = options.reasons > 0 && options.reasonsFor.length > 0;
   const minBytes = (explaining ? PARALLEL_MIN_BYTES_EXPLAINING : PARALLEL_MIN_BYTES) * count;
@@ -152,7 +160,7 @@ async function runViaServer(
   ctx: ComponentContext<ScoreParameters>,
   url: string,
   predictor: ReturnType<typeof loadPredictor>,
-  options: { reasons: number; passthrough: readonly string[] },
+  options: LineOptions,
   rowsRef: ObjectRef,
   from: number,
   to: number,
@@ -207,7 +215,7 @@ export const scoreComponent = defineComponent({
   inputs: {
     rows: { type: "arrow", description: "ingest-weekly's typed rows (rows.arrow)" },
     champion: { type: "model", description: "the champion bundle", optional: true },
-    config: { type: "yaml", description: "churn.yaml (score, passthrough)" },
+    config: { type: "yaml", description: "churn.yaml (score, passthrough, publish.formula_guard)" },
   },
   outputs: {
     scores: { type: "csv", file: "scores.csv", description: "scores.csv (this shard's part when sharded)" },

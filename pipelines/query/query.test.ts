@@ -9,7 +9,9 @@ import {
   readChampion,
   writeBundle,
 } from "../../components/common/bundle/index.js";
+import { buildManifest, manifestText } from "../../components/common/documents/manifest.js";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
+import { sha256Hex } from "../../components/common/hash.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import { pendingStep, type RunRecord, writeRunRecord } from "../runner/records.js";
 import { getModel, getRun, getWeek, listModels, listRunRecords, listRuns, listWeeks } from "./index.js";
@@ -96,15 +98,34 @@ beforeAll(async () => {
   await storage.write("weekly/2026-W01.csv", "id\n");
   await storage.write("weekly/2026-W03.CSV", "id\n");
   await storage.write("weekly/_draft.csv", "id\n");
-  await storage.write("output/2026-W01/scores.csv", "id\n");
-  await storage.write("output/2026-W01/summary.json", JSON.stringify({ counts: { scored: 3 } }));
-  await storage.write("output/2026-W01/_SUCCESS", "r\n");
+  await publishWeek("2026-W01", {
+    "scores.csv": "id\n",
+    "summary.json": JSON.stringify({ counts: { scored: 3 } }),
+  });
   await storage.write("output/2026-W02/_FAILED", "it broke\n");
   await storage.write("output/2026-W04/scores.csv", "id\n");
+  // Published, then scores.csv replaced and the manifest not yet: a publish in progress.
+  await publishWeek("2026-W05", { "scores.csv": "id\n" });
+  await storage.write("output/2026-W05/scores.csv", "id\n1\n");
+  // A _SUCCESS of an older release (the run id only) is no manifest.
+  await storage.write("output/2026-W06/scores.csv", "id\n");
+  await storage.write("output/2026-W06/_SUCCESS", "r\n");
   await storage.write("output/lifetime/shop/customers.csv", "id\n");
   await storage.write("output/_latest.json", "{}");
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Publish files as the publish step does: the files, then their manifest. */
+async function publishWeek(stem: string, files: Record<string, string>): Promise<void> {
+  const published = [];
+  for (const [name, text] of Object.entries(files))
+    published.push({
+      name,
+      info: await storage.write(`output/${stem}/${name}`, text),
+      sha256: sha256Hex(text),
+    });
+  await storage.write(`output/${stem}/_SUCCESS`, manifestText(buildManifest(A, null, published)));
+}
 
 describe("runs", () => {
   it("lists readable records newest first, skipping a damaged one", async () => {
@@ -193,16 +214,22 @@ describe("weeks", () => {
   it("lists weekly files and output folders with their state, newest stem first", async () => {
     const weeks = await listWeeks(storage);
     expect(weeks.map((w) => [w.stem, w.status, w.weekly_file])).toEqual([
+      ["2026-W06", "incomplete", null],
+      ["2026-W05", "incomplete", null],
       ["2026-W04", "incomplete", null],
       ["2026-W03", "waiting", "weekly/2026-W03.CSV"],
       ["2026-W02", "failed", null],
       ["2026-W01", "published", "weekly/2026-W01.csv"],
     ]);
-    const w1 = weeks[3]!;
+    const w1 = weeks[5]!;
     expect(w1.counts).toEqual({ scored: 3 });
     expect(w1.runs).toEqual([A]);
+    expect(w1.published_by).toBe(A);
     expect(w1.files.map((f) => f.name).sort()).toEqual(["_SUCCESS", "scores.csv", "summary.json"]);
-    expect(weeks[2]!.failure).toBe("it broke");
+    expect(weeks[4]!.failure).toBe("it broke");
+    expect(weeks[0]!.problem).toMatch(/output\/2026-W06\/_SUCCESS is not valid JSON/);
+    expect(weeks[1]!.problem).toMatch(/scores\.csv has 5 bytes, the manifest lists 3/);
+    expect(weeks[2]!.problem).toMatch(/1 file\(s\) and no _SUCCESS manifest yet/);
   });
 
   it("gives one week, and says when there is none", async () => {

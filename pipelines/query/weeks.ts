@@ -1,7 +1,12 @@
+import { type PublishState, readPublishState } from "../../components/common/documents/manifest.js";
 import { NotFoundError } from "../../components/common/errors.js";
 import {
+  LIFETIME_OUTPUT_PREFIX,
+  lifetimeOutputPrefix,
   OUTPUT_FILES,
   OUTPUT_PREFIX,
+  stemUnder,
+  TRANSACTIONS_PREFIX,
   triggerStem,
   WEEKLY_PREFIX,
   weekFileOf,
@@ -15,7 +20,8 @@ import { listRunRecords, type RunRecords } from "./runs.js";
 
 /**
  * Weeks as people look them up: every weekly file and every published
- * folder `output/<stem>/`, with its state from `_SUCCESS` / `_FAILED`.
+ * folder `output/<stem>/`, with its state from `_SUCCESS` (the manifest of
+ * the publish, checked against the folder's listing) and `_FAILED`.
  */
 
 /** A published file of a week. */
@@ -34,10 +40,17 @@ export interface WeekSummary {
   /** The weekly file of this stem (`weekly/<stem>.csv[.gz]`), when it is still in the bucket. */
   weekly_file: string | null;
   /**
-   * published: `_SUCCESS` is there; failed: only `_FAILED`; incomplete: outputs
-   * without either; waiting: a weekly file with no outputs yet.
+   * published: `_SUCCESS` is a manifest and every file it lists is there as
+   * listed (size and generation); failed: `_FAILED` and no manifest;
+   * incomplete: outputs without a manifest, files that no longer match it
+   * (a publish is in progress) or a `_SUCCESS` that is no manifest; waiting:
+   * a weekly file with no outputs yet.
    */
   status: WeekStatus;
+  /** Why an incomplete week is not published (which file does not match, or why `_SUCCESS` is no manifest). */
+  problem: string | null;
+  /** The run that published the files (the manifest's run id), when published. */
+  published_by: string | null;
   /** The sentence in `_FAILED`, when the last run of this week failed. */
   failure: string | null;
   files: WeekFile[];
@@ -45,6 +58,15 @@ export interface WeekSummary {
   /** Runs that wrote this folder or were triggered by its weekly file, newest first. */
   runs: string[];
 }
+
+/** A week's status from the state of its output folder. */
+const WEEK_STATUS: Record<PublishState["status"], WeekStatus> = {
+  complete: "published",
+  failed: "failed",
+  in_progress: "incomplete",
+  invalid: "incomplete",
+  missing: "waiting",
+};
 
 async function weekOf(
   storage: Storage,
@@ -60,23 +82,17 @@ async function weekOf(
     updated: o.updated.toISOString(),
   }));
   const names = new Set(files.map((f) => f.name));
-  const failure = names.has(OUTPUT_FILES.failed)
-    ? (await storage.readText(weekOutputObject(stem, OUTPUT_FILES.failed))).trim()
-    : null;
+  const state = await readPublishState(storage, prefix, objects);
   const summary = names.has(OUTPUT_FILES.summary)
     ? await readView(storage, weekOutputObject(stem, OUTPUT_FILES.summary), summaryView)
     : null;
   return {
     stem,
     weekly_file: weeklyFile,
-    status: names.has(OUTPUT_FILES.success)
-      ? "published"
-      : failure !== null
-        ? "failed"
-        : files.length
-          ? "incomplete"
-          : "waiting",
-    failure,
+    status: WEEK_STATUS[state.status],
+    problem: state.status === "in_progress" || state.status === "invalid" ? state.reason : null,
+    published_by: state.status === "complete" ? state.manifest.run_id : null,
+    failure: "failure" in state ? state.failure : null,
     files,
     counts: summary?.counts ?? null,
     runs: runs
@@ -138,4 +154,42 @@ export async function getWeek(
       `no week ${stem}: no ${WEEKLY_PREFIX}${stem}.csv and nothing under ${weekOutputPrefix(stem)}`,
     );
   return weekOf(storage, stem, objects, await records(), weeklyFile);
+}
+
+/** Which published folders a reader can ask for: weeks (`output/<stem>/`) or lifetime outputs (`output/lifetime/<stem>/`). */
+export type FolderKind = "week" | "lifetime";
+
+/** Where a kind of folder comes from and goes to. */
+const FOLDER_KINDS: Record<FolderKind, { input: string; prefix: (stem: string) => string }> = {
+  week: { input: WEEKLY_PREFIX, prefix: weekOutputPrefix },
+  lifetime: { input: TRANSACTIONS_PREFIX, prefix: lifetimeOutputPrefix },
+};
+
+/** The output folder of a stem: `output/<stem>/` or `output/lifetime/<stem>/`. */
+export function folderPrefix(kind: FolderKind, stem: string): string {
+  return FOLDER_KINDS[kind].prefix(stem);
+}
+
+/**
+ * The stems of a kind a reader may ask for, sorted: those with an input file
+ * (`weekly/<stem>.csv`, `transactions/<stem>.csv`) and those with an output
+ * folder; `inputs` says which have an input file (a run can still publish them).
+ */
+export async function knownStems(
+  storage: Storage,
+  kind: FolderKind,
+): Promise<{ stems: string[]; inputs: Set<string> }> {
+  const inputs = new Set<string>();
+  for (const o of await storage.list(FOLDER_KINDS[kind].input)) {
+    const stem = triggerStem(o.name, FOLDER_KINDS[kind].input);
+    if (stem !== null) inputs.add(stem);
+  }
+  const outputs = new Set<string>();
+  if (kind === "week")
+    for (const stem of groupWeeks(await storage.list(OUTPUT_PREFIX)).keys()) outputs.add(stem);
+  else
+    for (const o of await storage.list(LIFETIME_OUTPUT_PREFIX))
+      if (o.name.slice(LIFETIME_OUTPUT_PREFIX.length).includes("/"))
+        outputs.add(stemUnder(o.name, LIFETIME_OUTPUT_PREFIX));
+  return { stems: [...new Set([...inputs, ...outputs])].sort(), inputs };
 }

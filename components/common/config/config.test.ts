@@ -34,6 +34,7 @@ describe("churn.yaml schema", () => {
     expect(config.kubernetes.namespace).toBe("churn");
     expect(config.mlflow.model_name).toBe("churn");
     expect(config.notify.webhook_url).toBeNull();
+    expect(config.publish).toEqual({ formula_guard: true });
   });
 
   it("accepts a numeric positive label and keeps it as text", () => {
@@ -64,6 +65,7 @@ describe("churn.yaml schema", () => {
       /larger/,
     ],
     ["bad url", "id_column: a\nnotify: {webhook_url: 'not a url'}\n", "notify.webhook_url", /not a url/],
+    ["not a boolean", "id_column: a\npublish: {formula_guard: maybe}\n", "publish.formula_guard", /maybe/],
   ])("refuses %s, naming the field", (_name, text, field, message) => {
     const problems = problemsOf(text);
     const problem = problems.find((p) => p.field === field);
@@ -109,7 +111,10 @@ describe("churn.yaml schema", () => {
         "kubernetes",
         "mlflow",
         "notify",
+        "publish",
       ]),
     );
+    const publish = schema.properties.publish as { properties: Record<string, { description?: string }> };
+    expect(publish.properties.formula_guard?.description).toMatch(/spreadsheet/);
   });
 });

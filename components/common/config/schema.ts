@@ -82,6 +82,14 @@ export const churnConfigSchema = z
       reasons_for: z.array(z.enum(TIERS)).default(["high", "medium"]),
       shards: z.union([z.literal("auto"), z.int().min(1).max(1000)]).default("auto"),
     }),
+    publish: section({
+      formula_guard: z
+        .boolean()
+        .default(true)
+        .describe(
+          "put a leading ' before text values of scores.csv that start with = + - @, tab or CR (not ids, not numbers), so a spreadsheet never runs them as formulas; false keeps the exact text for machine consumers",
+        ),
+    }),
     retrain: section({
       on_history_change: z.boolean().default(true),
       on_labels: z.boolean().default(true),
