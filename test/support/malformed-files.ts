@@ -267,7 +267,11 @@ const SCHEMA_CASES: MalformedFile[] = [
   {
     name: "schema-padded-values.csv",
     about: "schema: numbers padded with spaces are not numbers (both paths reject the same rows)",
-    bytes: (w) => csv(w, everyNth(w, 20, "Customer_Age", (i) => ` ${40 + (i % 10)} `)),
+    bytes: (w) =>
+      csv(
+        w,
+        everyNth(w, 20, "Customer_Age", (i) => ` ${40 + (i % 10)} `),
+      ),
     ...partly(300, 15),
   },
 ];
