@@ -76,3 +76,15 @@ export function integerOption(value: string, flag: string, min = 0, max = Number
     );
   return n;
 }
+
+/**
+ * A server that cannot take its address (in use, not on this host, a
+ * privileged port): a usage error with the fix, the same for `churn serve`
+ * and `churn ui`. Anything else is returned as it was.
+ */
+export function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES")
+    return new UsageError(`cannot listen on ${host}:${port} (${code}): pick another --port or --host`);
+  return error;
+}

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -235,6 +236,21 @@ describe("models by version prefix, and a refused model needs --force", () => {
     expect(unknown.stderr).toContain("known versions, newest first:");
     expect(unknown.stderr).toContain(champion);
     expect(unknown.stderr).toContain(refused);
+  });
+
+  it.each(["serve", "ui"])("churn %s on a port in use exits 2 with the same message", async (command) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const result = await spawnChurn([command, "--bucket", models, "--port", String(port)]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(
+        `cannot listen on 127.0.0.1:${port} (EADDRINUSE): pick another --port or --host`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it("refuses to promote a model the gate refused unless --force", async () => {

@@ -5,7 +5,7 @@ import { CHAMPION_OBJECT, LIFETIME_MODELS_PREFIX } from "../../components/common
 import type { Logger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { DEFAULT_LIMITS } from "../../serving/limits.js";
-import { emit, integerOption, openBucket } from "../io.js";
+import { emit, integerOption, listenError, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface ServeOptions {
@@ -88,7 +88,11 @@ export function registerServe(program: Command, wrap: Wrap): void {
           logger,
           limits: { maxRows, bodyBytes },
         });
-        const { address } = await runUntilSignal(server, { host: options.host, port, logger });
+        const { address } = await runUntilSignal(server, { host: options.host, port, logger }).catch(
+          (error) => {
+            throw listenError(error, options.host, port);
+          },
+        );
         emit(ctx, { ok: true, address }, `model server on ${address} stopped`);
       }),
     );

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { envValue } from "../../components/common/environment.js";
-import { UsageError } from "../../components/common/errors.js";
 import { checkExposure, createConsoleApp } from "../../serving/console/app.js";
-import { emit, integerOption, openBucket } from "../io.js";
+import { emit, integerOption, listenError, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
 interface UiOptions {
@@ -59,12 +58,7 @@ export function registerUi(program: Command, wrap: Wrap): void {
         try {
           address = await app.listen({ host: options.host, port: listenPort });
         } catch (error) {
-          const code = (error as NodeJS.ErrnoException).code;
-          if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES")
-            throw new UsageError(
-              `cannot listen on ${options.host}:${listenPort} (${code}): pick another --port or --host`,
-            );
-          throw error;
+          throw listenError(error, options.host, listenPort);
         }
         logger.info(`console on ${address}/ (${allowChanges ? "changes allowed" : "read-only"})`, {
           address,
