@@ -115,11 +115,11 @@ describe("no model to score with: exit 3 and _FAILED everywhere", () => {
     expect(existsSync(join(dir, OUT, "_SUCCESS"))).toBe(false);
     expect(existsSync(join(dir, OUT, "scores.csv"))).toBe(false);
 
-    // Re-invoking the finished run reports it, with its exit code, in churn score's JSON.
+    // Re-invoking reports the newest finished attempt, with its exit code, in churn score's JSON.
     const again = await spawnChurn(["score", "--bucket", dir, "--weekly", WEEKLY, "--json"]);
     expect(again.code).toBe(3);
     expect(JSON.parse(again.stdout)).toMatchObject({
-      run_id: record.run_id,
+      run_id: `${record.run_id}-a2`,
       state: "failed",
       exit_code: 3,
       reused: true,
