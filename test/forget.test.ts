@@ -12,6 +12,7 @@ import type { ForgetRecord } from "../components/forget/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
+import { expectPublished } from "./support/published.js";
 
 // churn forget on both storage drivers, after a real weekly pipeline run: every
 // object and every version in the bucket (gzip and Arrow decoded) is scanned
@@ -232,6 +233,10 @@ describe.each([
         expect.arrayContaining(["weekly/2026-W46.csv"]),
       );
     }
+
+    // The published week's manifest describes the rewritten files, so readers still get a
+    // complete set (and on a versioned bucket, the generations it names still exist).
+    await expectPublished(storage, "output/2026-W48/", first.run_id);
 
     // The pipeline runs again on the rewritten bucket, recomputes from the rewritten files,
     // and brings none of the ids back.

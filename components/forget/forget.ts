@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { looksBinary } from "../common/csv/decode.js";
+import { type Manifest, manifestText, parseManifest } from "../common/documents/manifest.js";
 import { ConflictError, TransientError } from "../common/errors.js";
+import { OUTPUT_FILES } from "../common/layout/index.js";
 import { mapLimit } from "../common/storage/streams.js";
 import type { ObjectInfo, Storage } from "../common/storage/types.js";
 import { isGzipName } from "../common/storage/uri.js";
@@ -497,6 +499,29 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     const again = (await storage.list("")).filter((o) => !skipped(o.name));
     await mapLimit(again, concurrency, (o) => handle(o, "json"));
   }
+  // A published folder whose files were rewritten gets a manifest of the new bytes: readers
+  // follow _SUCCESS, and a stale one would make them wait for a publish that never comes.
+  if (!dryRun) {
+    for (const info of all.filter((o) => o.name.endsWith(`/${OUTPUT_FILES.success}`))) {
+      const updated = await updatedManifest(storage, info, refs);
+      if (!updated) continue;
+      const written = await storage.write(info.name, manifestText(updated), {
+        ...writeOptions(info),
+        contentType: "application/json",
+      });
+      const change = {
+        object: info.name,
+        kind: "text" as const,
+        gzip: false,
+        action: "rewritten" as const,
+        rows_removed: 0,
+        redacted: 0,
+        versions_deleted: 0,
+        generation_before: info.generation,
+      };
+      noteChange(info, change, written.generation);
+    }
+  }
 
   // Versioned buckets: the old content of every rewritten object is now a noncurrent
   // version; older uploads of other objects may hold the customers too.
@@ -568,4 +593,31 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
 /** The record's object name for a time: `forget/2026-11-25T18-01-02.123Z.json` (no colons, sortable). */
 export function recordObject(at: Date): string {
   return `${FORGET_PREFIX}${at.toISOString().replace(/:/g, "-")}.json`;
+}
+
+/**
+ * The manifest of a published folder with the size, sha256 and generation
+ * of the files forget rewrote; null when it names none of them (or is no
+ * manifest: an older release's `_SUCCESS` is left as it was).
+ */
+async function updatedManifest(
+  storage: Storage,
+  info: ObjectInfo,
+  refs: ReadonlyMap<string, NewRef>,
+): Promise<Manifest | null> {
+  const folder = info.name.slice(0, -OUTPUT_FILES.success.length);
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(await storage.readText(info.name), info.name);
+  } catch {
+    return null;
+  }
+  let changed = false;
+  const files = manifest.files.map((file) => {
+    const ref = refs.get(`${folder}${file.name}`);
+    if (!ref) return file;
+    changed = true;
+    return { ...file, size: ref.size, sha256: ref.sha256, generation: ref.generation };
+  });
+  return changed ? { ...manifest, files } : null;
 }
