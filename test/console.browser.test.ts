@@ -424,12 +424,32 @@ describe("churn ui over the GCS emulator", () => {
         gzip: false,
       });
     }
+    // A copy gives every object a new generation: re-point each manifest at the copies, as
+    // a publish into this bucket would have written it, so the weeks compare as published.
+    for (const object of await remote.list("output/")) {
+      if (!object.name.endsWith("/_SUCCESS")) continue;
+      const folder = object.name.slice(0, -"_SUCCESS".length);
+      const manifest = JSON.parse(await remote.readText(object.name)) as {
+        files: Array<{ name: string; generation: string }>;
+      };
+      for (const file of manifest.files)
+        file.generation = (await remote.stat(`${folder}${file.name}`))!.generation;
+      await remote.write(object.name, `${JSON.stringify(manifest, null, 2)}\n`, {
+        metadata: object.metadata,
+      });
+    }
     const fileUi = consoles[0]!;
     const gcsUi = await startConsole(`gs://${emulator.bucket}`);
     consoles.push(gcsUi);
     // Object timestamps are upload times, which a copy cannot keep; everything else must match.
+    // So are generations, which the manifest (_SUCCESS) lists: its size differs by store.
     const normalise = (value: unknown): unknown =>
-      JSON.parse(JSON.stringify(value), (key, v) => (key === "updated" || key === "created" ? undefined : v));
+      JSON.parse(JSON.stringify(value), (key, v) => {
+        if (key === "updated" || key === "created") return undefined;
+        if (v && typeof v === "object" && (v as { name?: unknown }).name === "_SUCCESS")
+          return { ...v, size: "(store-specific)" };
+        return v;
+      });
     const paths = [
       "/api/runs",
       `/api/runs/${good.run_id}`,
@@ -489,6 +509,12 @@ describe("a run in progress", () => {
     };
     const storage = await openStorage(bucket);
     const write = (record: RunRecord) => storage.write(`runs/${runId}/run.json`, JSON.stringify(record));
+    // A running run has a runner holding its lease (without one, it is shown interrupted).
+    const now = Date.now();
+    await storage.write(
+      `runs/${runId}/lease`,
+      JSON.stringify({ holder: "test/1/x", acquired: now, expires: now + 600_000 }),
+    );
     await write(running);
     const { page, errors } = await open(`#/runs/${runId}`, ui.url);
     const train = page.locator('svg.dag a[data-step="train"]');
