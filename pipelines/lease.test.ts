@@ -57,6 +57,27 @@ describe("leases", () => {
     await expect(first.lease.renew()).rejects.toThrow(/changed/);
   });
 
+  it("a slow store never makes the heartbeat lose its own lease", async () => {
+    // Each lease write takes longer than the heartbeat interval, as on a loaded machine.
+    const slow: Storage = Object.create(storage);
+    slow.write = async (name, data, options) => {
+      await new Promise((r) => setTimeout(r, 120));
+      return storage.write(name, data, options);
+    };
+    let lost: string | null = null;
+    const result = await tryAcquireLease(slow, "r-0000000000000004", "me", {
+      ttlMs: 150,
+      onLost: (reason) => (lost = reason),
+    });
+    if (!result.acquired) throw new Error("not acquired");
+    result.lease.startHeartbeat();
+    await new Promise((r) => setTimeout(r, 900));
+    result.lease.stopHeartbeat();
+    expect(lost).toBeNull();
+    expect(result.lease.isLost).toBe(false);
+    expect(JSON.parse(await storage.readText(leaseObject("r-0000000000000004"))).holder).toBe("me");
+  });
+
   it("release deletes the lease so the next runner gets it at once", async () => {
     const first = await tryAcquireLease(storage, "r-0000000000000003", "a");
     if (!first.acquired) throw new Error("expected to acquire");
