@@ -15,6 +15,7 @@ import {
   globalImportance,
   type ImportanceRow,
 } from "./report.js";
+import { suspiciousAucWarning } from "./warnings.js";
 
 /**
  * The evaluate component: scores the candidate, and the champion when there
@@ -93,7 +94,10 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
   await ctx.writeOutput("report", `${JSON.stringify({ ...report, drivers }, null, 2)}\n`, {
     contentType: "application/json",
   });
+  const suspicious = suspiciousAucWarning(report.rocAuc, `${family} ${bundleVersion(candidateBundle)}`);
+  if (suspicious) ctx.logger.warn(suspicious.message, { code: suspicious.code });
   return {
+    warnings: suspicious ? [suspicious] : [],
     counts: { holdoutRows: holdout.numRows },
     summary: {
       action: decision.action,

@@ -9,9 +9,10 @@ import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitorin
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
 import type { Profile } from "../common/profile/profile.js";
-import { warningSchema } from "../common/warnings.js";
+import { type Warning, warningSchema, warningsOf } from "../common/warnings.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
+import { scoreDriftWarning } from "./warnings.js";
 
 /**
  * The report component: aggregates the week's scores once into summary.json
@@ -141,9 +142,14 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     });
   }
   const bypassed = ctx.parameters.cache_bypassed;
+  const own = [scoreDriftWarning(drift?.score?.psi ?? null, config?.retrain.max_psi ?? null)].filter(
+    (w) => w !== null,
+  );
+  // The run's warnings so far, then the report's own: what people see first.
+  const warnings: Warning[] = [...ctx.parameters.warnings, ...warningsOf("report", own)];
   const published = {
     ...summary,
-    warnings: ctx.parameters.warnings,
+    warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
       ? {
@@ -174,13 +180,14 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
-      warnings: ctx.parameters.warnings,
+      warnings,
     }),
     {
       contentType: "text/html",
     },
   );
   return {
+    warnings: own,
     counts: summary.counts,
     summary: {
       max_feature_psi: drift?.max_feature_psi ?? null,

@@ -6,6 +6,7 @@ import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
 import { buildBundle, selectModel } from "./select.js";
+import { fewPositivesWarning } from "./warnings.js";
 
 /**
  * The train component: cross-validates the configured families on the
@@ -48,7 +49,12 @@ async function run(ctx: ComponentContext<TrainParameters>) {
     },
   });
   await ctx.writeOutput("bundle", serializeBundle(bundle), { contentType: "application/json" });
+  let positives = 0;
+  for (const v of train.label!) positives += v;
+  const fewPositives = fewPositivesWarning(positives, train.numRows);
+  if (fewPositives) ctx.logger.warn(fewPositives.message, { code: fewPositives.code });
   return {
+    warnings: fewPositives ? [fewPositives] : [],
     counts: { trainingRows: train.numRows, features: matrix.numFeatures },
     summary: {
       selected: selection.family,
