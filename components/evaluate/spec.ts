@@ -15,12 +15,16 @@ import {
   globalImportance,
   type ImportanceRow,
 } from "./report.js";
+import { readStoredEvaluation, scoringBasisSchema, scoringEvaluation } from "./scoring.js";
 import { suspiciousAucWarning } from "./warnings.js";
 
 /**
  * The evaluate component: scores the candidate, and the champion when there
  * is one, on the same held-out rows of the history (rows no training step
- * learnt from), writes the full metrics report, and decides the gate.
+ * learnt from), writes the full metrics report, and decides the gate. It
+ * also writes the evaluation of the model that will score the week
+ * (scoring-report.json: the candidate's when it is promoted, else the
+ * champion's stored one), which the report and drift describe.
  */
 export const evaluateParameters = z.strictObject({
   importance_rows: z.int().min(1).default(2000).describe("held-out rows explained for the churn drivers"),
@@ -56,10 +60,12 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
 
   let champion: { name: string; rocAuc: number } | null = null;
   let championVersion: string | null = null;
+  let championRecorded: number | null = null;
   const championRef = ctx.inputs.champion?.[0];
   if (championRef) {
     const championBundle = await readBundleInput(ctx, championRef);
     championVersion = bundleVersion(championBundle);
+    championRecorded = championBundle.metrics.roc_auc;
     try {
       const cp = predictBatch(loadPredictor(championBundle, championVersion), holdout);
       champion = { name: `champion ${championVersion}`, rocAuc: rocAuc(y, cp) };
@@ -91,7 +97,23 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
   await ctx.writeOutput("decision", `${JSON.stringify(document, null, 2)}\n`, {
     contentType: "application/json",
   });
-  await ctx.writeOutput("report", `${JSON.stringify({ ...report, drivers }, null, 2)}\n`, {
+  const candidateReport = { ...report, drivers };
+  await ctx.writeOutput("report", `${JSON.stringify(candidateReport, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  // The report describes the model that scores the week: the champion when the candidate lost.
+  const scoring = scoringEvaluation({
+    action: decision.action,
+    candidateVersion: bundleVersion(candidateBundle),
+    candidateReport,
+    championVersion,
+    championStored:
+      championVersion && decision.action !== "promote"
+        ? await readStoredEvaluation(ctx.storage, championVersion)
+        : null,
+    championRecordedRocAuc: championRecorded,
+  });
+  await ctx.writeOutput("scoring_report", `${JSON.stringify(scoring, null, 2)}\n`, {
     contentType: "application/json",
   });
   const suspicious = suspiciousAucWarning(report.rocAuc, `${family} ${bundleVersion(candidateBundle)}`);
@@ -105,6 +127,8 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
       roc_auc: report.rocAuc,
       pr_auc: report.prAuc,
       champion_roc_auc: champion?.rocAuc ?? null,
+      scoring_model: scoring.model_version,
+      scoring_basis: scoring.basis,
       drivers: drivers.slice(0, 5).map((d) => d.column),
     },
   };
@@ -122,7 +146,13 @@ export const evaluateComponent = defineComponent({
   },
   outputs: {
     decision: { type: "json", file: "decision.json", description: "the gate decision and its reason" },
-    report: { type: "json", file: "report.json", description: "the full evaluation report" },
+    report: { type: "json", file: "report.json", description: "the candidate's full evaluation report" },
+    scoring_report: {
+      type: "json",
+      file: "scoring-report.json",
+      description:
+        "the evaluation of the model that scores the week (the champion's stored one when the candidate lost), with model_version and basis",
+    },
   },
   parameters: evaluateParameters,
   summary: z.strictObject({
@@ -131,6 +161,8 @@ export const evaluateComponent = defineComponent({
     roc_auc: z.number().nullable(),
     pr_auc: z.number().nullable(),
     champion_roc_auc: z.number().nullable(),
+    scoring_model: z.string(),
+    scoring_basis: scoringBasisSchema,
     drivers: z.array(z.string()),
   }),
   run,

@@ -1,15 +1,16 @@
 import { z } from "zod";
 import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
-import { readBundleInput, readDecisionInput } from "../common/component/inputs.js";
+import { readBundleInput, readDecisionInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { gateActionSchema } from "../common/documents/decision.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
+import { EVALUATION_FILE, EVALUATION_REPORT_FILE } from "../common/layout/index.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**
  * The promote component: stores the candidate under models/<version>/
- * (evaluation.json first, bundle.json last) and moves models/champion when
+ * (evaluation.json and evaluation-report.json first, bundle.json last) and moves models/champion when
  * the gate passed. With no champion and a refused candidate it fails with
  * exit 3 and the gate's reason (which model reached which ROC-AUC); with a
  * champion, a refused candidate leaves the champion in place and says why.
@@ -31,12 +32,11 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
     throw new GateRefusedError(decision.reason);
   }
   // Refused candidates are stored too, so `churn models promote` can still pick one by hand.
-  const stored = await writeBundle(
-    ctx.storage,
-    bundle,
-    { "evaluation.json": `${JSON.stringify(decision, null, 2)}\n` },
-    "promote",
-  );
+  // Its held-out evaluation goes beside it: a later week it scores while a newer candidate lost is described with it.
+  const reportRef = ctx.inputs.report?.[0];
+  const sideFiles: Record<string, string> = { [EVALUATION_FILE]: `${JSON.stringify(decision, null, 2)}\n` };
+  if (reportRef) sideFiles[EVALUATION_REPORT_FILE] = await readInputText(ctx, reportRef);
+  const stored = await writeBundle(ctx.storage, bundle, sideFiles, "promote");
   let champion = (await readChampion(ctx.storage))?.pointer.version ?? null;
   if (decision.action === "promote") {
     champion = (await promote(ctx.storage, version, decision.reason)).version;
@@ -61,6 +61,11 @@ export const promoteComponent = defineComponent({
   inputs: {
     candidate: { type: "model", description: "the train step's candidate bundle" },
     decision: { type: "json", description: "the evaluate step's decision.json" },
+    report: {
+      type: "json",
+      description: "the evaluate step's report.json (stored as models/<version>/evaluation-report.json)",
+      optional: true,
+    },
   },
   outputs: {
     promotion: { type: "json", file: "promotion.json", description: "what was stored and who is champion" },

@@ -65,6 +65,20 @@ export interface EvaluationSection {
   }>;
   /** Global importance on the held-out rows (churn drivers), largest first. */
   drivers?: Array<{ column: string; meanAbs: number; mean: number }>;
+  /** The model these figures describe (the one that scored the week; evaluate's scoring-report.json). */
+  model_version?: string;
+  role?: "candidate" | "champion";
+  basis?: string;
+}
+
+/** Which model the evaluation describes, for drift.json (null when evaluate did not say). */
+function scoringModelOf(evaluation: EvaluationSection | null) {
+  if (!evaluation?.model_version) return null;
+  return {
+    version: evaluation.model_version,
+    role: evaluation.role ?? null,
+    basis: evaluation.basis ?? null,
+  };
 }
 
 /** Missing values per column of the weekly profile (pii columns are not profiled, so never shown). */
@@ -101,9 +115,10 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     drift = computeDrift(training, profile as unknown as Profile, binner);
   }
   // Always written: a missing output would fail every consumer of the port.
-  const driftDoc = drift ?? {
-    available: false,
-    reason: "the training profile was not an input of this step",
+  const driftDoc = {
+    ...(drift ?? { available: false, reason: "the training profile was not an input of this step" }),
+    // The model whose held-out scores are the score-drift reference: the one that scored the week.
+    scoring_model: scoringModelOf(evaluation),
   };
   await ctx.writeOutput("drift", `${JSON.stringify(driftDoc, null, 2)}\n`, {
     contentType: "application/json",

@@ -78,6 +78,8 @@ export const trainingSteps: StepDefinition[] = [
     inputs: {
       candidate: { step: "train", output: "bundle" },
       decision: { step: "evaluate", output: "decision" },
+      // Stored beside the bundle: the weeks this model scores are described with it.
+      report: { step: "evaluate", output: "report" },
     },
     cache: false,
   },
@@ -206,7 +208,8 @@ export const weeklyPipeline: PipelineDefinition = {
       inputs: {
         ...report.inputs,
         evaluation: { step: "evaluate", output: "decision" },
-        evaluation_report: { step: "evaluate", output: "report" },
+        // The model that scored the week: the champion's stored evaluation when the candidate lost.
+        evaluation_report: { step: "evaluate", output: "scoring_report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
         training: { step: "ingest-history", output: "profile" },
         retrain: { step: "retrain-triggers", output: "decision" },
