@@ -49,6 +49,16 @@ describe("a losing candidate", () => {
     const champion = (await json("models/champion")).version as string;
     const stored = await json(`models/${champion}/evaluation-report.json`);
     expect(stored.rocAuc).toBeGreaterThan(0.8);
+    // Item 4: the promoted model is the judged one refitted on every labelled row.
+    const bundle = await json(`models/${champion}/bundle.json`);
+    expect(bundle.training.refit_on_all_rows).toBe(true);
+    expect(bundle.training.training_rows).toBe(2000);
+    expect(bundle.training.evaluated_training_rows).toBe(1600);
+    const decision = await json(`models/${champion}/evaluation.json`);
+    expect(decision.candidate_version).toBe(bundle.training.evaluated_version);
+    expect(decision.candidate_version).not.toBe(champion);
+    const week1Html = await readFile(join(dir, "output/2026-W48/report.html"), "utf8");
+    expect(week1Html).toMatch(/refitted on every labelled customer/);
 
     await setFamilies("logistic");
     await copyFile(join(dir, "weekly", "2026-W48.csv"), join(dir, "weekly", "2026-W49.csv"));

@@ -13,8 +13,9 @@ describe("the evaluation of the model that scores", () => {
       championVersion: "k",
       championStored,
       championRecordedRocAuc: 0.9,
+      refitOnAllRows: true,
     });
-    expect(s).toMatchObject({ model_version: "c", role: "candidate", rocAuc: 0.81 });
+    expect(s).toMatchObject({ model_version: "c", role: "candidate", rocAuc: 0.81, refit_on_all_rows: true });
   });
 
   it("is the champion's stored one when the candidate lost", () => {
@@ -25,6 +26,7 @@ describe("the evaluation of the model that scores", () => {
       championVersion: "k",
       championStored,
       championRecordedRocAuc: 0.88,
+      refitOnAllRows: false,
     });
     expect(s).toMatchObject({ model_version: "k", role: "champion", basis: "champion-stored", rocAuc: 0.9 });
     expect(s).not.toHaveProperty("lift");
@@ -38,7 +40,14 @@ describe("the evaluation of the model that scores", () => {
       championVersion: "k",
       championStored: null,
       championRecordedRocAuc: 0.88,
+      refitOnAllRows: false,
     });
-    expect(s).toEqual({ model_version: "k", role: "champion", basis: "champion-recorded", rocAuc: 0.88 });
+    expect(s).toEqual({
+      model_version: "k",
+      role: "champion",
+      basis: "champion-recorded",
+      rocAuc: 0.88,
+      refit_on_all_rows: false,
+    });
   });
 });

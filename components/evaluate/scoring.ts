@@ -42,6 +42,11 @@ export interface ScoringEvaluation extends Record<string, unknown> {
   role: "candidate" | "champion";
   basis: ScoringBasis;
   rocAuc: number | null;
+  /**
+   * The scoring model was refitted on every labelled row after the gate: its
+   * figures are those of the same recipe fitted without the held-out rows.
+   */
+  refit_on_all_rows: boolean;
 }
 
 /** The champion's stored evaluation report, or null when it has none (older bundles). */
@@ -62,13 +67,17 @@ export function scoringEvaluation(args: {
   championVersion: string | null;
   championStored: StoredEvaluation | null;
   championRecordedRocAuc: number | null;
+  /** The model that scores (the refit of the candidate, or the champion) was refitted on all rows. */
+  refitOnAllRows: boolean;
 }): ScoringEvaluation {
+  const refit_on_all_rows = args.refitOnAllRows;
   if (args.action === "promote" || args.championVersion === null) {
     return {
       ...args.candidateReport,
       model_version: args.candidateVersion,
       role: "candidate",
       basis: "candidate-held-out",
+      refit_on_all_rows,
     };
   }
   if (args.championStored) {
@@ -77,6 +86,7 @@ export function scoringEvaluation(args: {
       model_version: args.championVersion,
       role: "champion",
       basis: "champion-stored",
+      refit_on_all_rows,
     };
   }
   return {
@@ -84,5 +94,6 @@ export function scoringEvaluation(args: {
     role: "champion",
     basis: "champion-recorded",
     rocAuc: args.championRecordedRocAuc,
+    refit_on_all_rows,
   };
 }

@@ -61,11 +61,13 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
   let champion: { name: string; rocAuc: number } | null = null;
   let championVersion: string | null = null;
   let championRecorded: number | null = null;
+  let championRefit = false;
   const championRef = ctx.inputs.champion?.[0];
   if (championRef) {
     const championBundle = await readBundleInput(ctx, championRef);
     championVersion = bundleVersion(championBundle);
     championRecorded = championBundle.metrics.roc_auc;
+    championRefit = championBundle.training.refit_on_all_rows === true;
     try {
       const cp = predictBatch(loadPredictor(championBundle, championVersion), holdout);
       champion = { name: `champion ${championVersion}`, rocAuc: rocAuc(y, cp) };
@@ -102,9 +104,12 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
     contentType: "application/json",
   });
   // The report describes the model that scores the week: the champion when the candidate lost.
+  // With a refit, the promoted (and scoring) model is the refit; its figures are the judged model's.
+  const refitRef = ctx.inputs.refit?.[0];
+  const refitVersion = refitRef ? bundleVersion(await readBundleInput(ctx, refitRef)) : null;
   const scoring = scoringEvaluation({
     action: decision.action,
-    candidateVersion: bundleVersion(candidateBundle),
+    candidateVersion: refitVersion ?? bundleVersion(candidateBundle),
     candidateReport,
     championVersion,
     championStored:
@@ -112,6 +117,7 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
         ? await readStoredEvaluation(ctx.storage, championVersion)
         : null,
     championRecordedRocAuc: championRecorded,
+    refitOnAllRows: decision.action === "promote" ? refitVersion !== null : championRefit,
   });
   await ctx.writeOutput("scoring_report", `${JSON.stringify(scoring, null, 2)}\n`, {
     contentType: "application/json",
@@ -140,6 +146,11 @@ export const evaluateComponent = defineComponent({
   description: "metrics on the held-out rows and the promotion gate against the champion",
   inputs: {
     candidate: { type: "model", description: "the train step's candidate bundle" },
+    refit: {
+      type: "model",
+      description: "the train step's refit on all rows (what scores when the candidate is promoted)",
+      optional: true,
+    },
     rows: { type: "arrow", description: "ingest-history's typed labelled rows (the held-out share is used)" },
     config: { type: "yaml", description: "churn.yaml (gate, train.seed)" },
     champion: { type: "model", description: "the current champion bundle", optional: true },

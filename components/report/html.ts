@@ -570,7 +570,10 @@ export function scoringModelNote(evaluation: EvaluationSection | null): string {
         ? `The figures below describe model ${version}, the champion that scored this week (the model retrained in this run did not beat it), measured on the customers held back when it was trained.`
         : `Model ${version}, the champion, scored this week (the model retrained in this run did not beat it); it was stored before evaluation reports were kept, so only its recorded ROC-AUC is shown.`
       : `The figures below describe model ${version}, which scored this week, measured on customers held back from its training.`;
-  return `<p class="note" id="scoring-model">${text}</p>`;
+  const refit = evaluation.refit_on_all_rows
+    ? " After the promotion check it was refitted on every labelled customer (the held-back ones too) with the same settings: the figures are those of the model before that refit."
+    : "";
+  return `<p class="note" id="scoring-model">${text}${refit}</p>`;
 }
 
 /** A self-contained page a marketer can open from the bucket. */

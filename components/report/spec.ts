@@ -69,6 +69,8 @@ export interface EvaluationSection {
   model_version?: string;
   role?: "candidate" | "champion";
   basis?: string;
+  /** The scoring model was refitted on all rows after the gate (the figures are from before the refit). */
+  refit_on_all_rows?: boolean;
 }
 
 /** Which model the evaluation describes, for drift.json (null when evaluate did not say). */

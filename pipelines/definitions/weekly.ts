@@ -64,11 +64,13 @@ export const trainingSteps: StepDefinition[] = [
     description: "metrics on validation data and the promotion gate against the champion",
     inputs: {
       candidate: { step: "train", output: "bundle" },
+      refit: { step: "train", output: "refit" },
       rows: { step: "ingest-history", output: "rows" },
       config: CONFIG,
       // Comparing a candidate with itself decides nothing, so a champion equal
-      // to the candidate is left out: a forced re-run then hits the cache.
-      champion: { champion: true, unlessSameAs: "candidate" },
+      // to this candidate's refit (what promote stores) is left out: a forced
+      // re-run then hits the cache.
+      champion: { champion: true, unlessSameAs: "refit" },
     },
   },
   {
@@ -78,6 +80,7 @@ export const trainingSteps: StepDefinition[] = [
     inputs: {
       candidate: { step: "train", output: "bundle" },
       decision: { step: "evaluate", output: "decision" },
+      refit: { step: "train", output: "refit" },
       // Stored beside the bundle: the weeks this model scores are described with it.
       report: { step: "evaluate", output: "report" },
     },
