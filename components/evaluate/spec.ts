@@ -15,11 +15,16 @@ import {
   globalImportance,
   type ImportanceRow,
 } from "./report.js";
+import { readStoredEvaluation, scoringBasisSchema, scoringEvaluation } from "./scoring.js";
+import { suspiciousAucWarning } from "./warnings.js";
 
 /**
  * The evaluate component: scores the candidate, and the champion when there
  * is one, on the same held-out rows of the history (rows no training step
- * learnt from), writes the full metrics report, and decides the gate.
+ * learnt from), writes the full metrics report, and decides the gate. It
+ * also writes the evaluation of the model that will score the week
+ * (scoring-report.json: the candidate's when it is promoted, else the
+ * champion's stored one), which the report and drift describe.
  */
 export const evaluateParameters = z.strictObject({
   importance_rows: z.int().min(1).default(2000).describe("held-out rows explained for the churn drivers"),
@@ -55,10 +60,14 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
 
   let champion: { name: string; rocAuc: number } | null = null;
   let championVersion: string | null = null;
+  let championRecorded: number | null = null;
+  let championRefit = false;
   const championRef = ctx.inputs.champion?.[0];
   if (championRef) {
     const championBundle = await readBundleInput(ctx, championRef);
     championVersion = bundleVersion(championBundle);
+    championRecorded = championBundle.metrics.roc_auc;
+    championRefit = championBundle.training.refit_on_all_rows === true;
     try {
       const cp = predictBatch(loadPredictor(championBundle, championVersion), holdout);
       champion = { name: `champion ${championVersion}`, rocAuc: rocAuc(y, cp) };
@@ -90,10 +99,33 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
   await ctx.writeOutput("decision", `${JSON.stringify(document, null, 2)}\n`, {
     contentType: "application/json",
   });
-  await ctx.writeOutput("report", `${JSON.stringify({ ...report, drivers }, null, 2)}\n`, {
+  const candidateReport = { ...report, drivers };
+  await ctx.writeOutput("report", `${JSON.stringify(candidateReport, null, 2)}\n`, {
     contentType: "application/json",
   });
+  // The report describes the model that scores the week: the champion when the candidate lost.
+  // With a refit, the promoted (and scoring) model is the refit; its figures are the judged model's.
+  const refitRef = ctx.inputs.refit?.[0];
+  const refitVersion = refitRef ? bundleVersion(await readBundleInput(ctx, refitRef)) : null;
+  const scoring = scoringEvaluation({
+    action: decision.action,
+    candidateVersion: refitVersion ?? bundleVersion(candidateBundle),
+    candidateReport,
+    championVersion,
+    championStored:
+      championVersion && decision.action !== "promote"
+        ? await readStoredEvaluation(ctx.storage, championVersion)
+        : null,
+    championRecordedRocAuc: championRecorded,
+    refitOnAllRows: decision.action === "promote" ? refitVersion !== null : championRefit,
+  });
+  await ctx.writeOutput("scoring_report", `${JSON.stringify(scoring, null, 2)}\n`, {
+    contentType: "application/json",
+  });
+  const suspicious = suspiciousAucWarning(report.rocAuc, `${family} ${bundleVersion(candidateBundle)}`);
+  if (suspicious) ctx.logger.warn(suspicious.message, { code: suspicious.code });
   return {
+    warnings: suspicious ? [suspicious] : [],
     counts: { holdoutRows: holdout.numRows },
     summary: {
       action: decision.action,
@@ -101,6 +133,8 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
       roc_auc: report.rocAuc,
       pr_auc: report.prAuc,
       champion_roc_auc: champion?.rocAuc ?? null,
+      scoring_model: scoring.model_version,
+      scoring_basis: scoring.basis,
       drivers: drivers.slice(0, 5).map((d) => d.column),
     },
   };
@@ -112,13 +146,24 @@ export const evaluateComponent = defineComponent({
   description: "metrics on the held-out rows and the promotion gate against the champion",
   inputs: {
     candidate: { type: "model", description: "the train step's candidate bundle" },
+    refit: {
+      type: "model",
+      description: "the train step's refit on all rows (what scores when the candidate is promoted)",
+      optional: true,
+    },
     rows: { type: "arrow", description: "ingest-history's typed labelled rows (the held-out share is used)" },
     config: { type: "yaml", description: "churn.yaml (gate, train.seed)" },
     champion: { type: "model", description: "the current champion bundle", optional: true },
   },
   outputs: {
     decision: { type: "json", file: "decision.json", description: "the gate decision and its reason" },
-    report: { type: "json", file: "report.json", description: "the full evaluation report" },
+    report: { type: "json", file: "report.json", description: "the candidate's full evaluation report" },
+    scoring_report: {
+      type: "json",
+      file: "scoring-report.json",
+      description:
+        "the evaluation of the model that scores the week (the champion's stored one when the candidate lost), with model_version and basis",
+    },
   },
   parameters: evaluateParameters,
   summary: z.strictObject({
@@ -127,6 +172,8 @@ export const evaluateComponent = defineComponent({
     roc_auc: z.number().nullable(),
     pr_auc: z.number().nullable(),
     champion_roc_auc: z.number().nullable(),
+    scoring_model: z.string(),
+    scoring_basis: scoringBasisSchema,
     drivers: z.array(z.string()),
   }),
   run,

@@ -7,8 +7,10 @@ import { FEATURE_WARNING_CODES, fitTransform } from "../models/features/fit.js";
 /**
  * The feature component: fits the feature transform on the training part of
  * ingest-history's rows (the held-out validation rows stay unseen, so the
- * gate judges on rows no step learnt from) and writes transform.json. Its
- * warnings (likely leakage, constant and id-like columns) go in the summary.
+ * gate judges on rows no step learnt from) and writes transform.json. The
+ * columns it leaves out (likely leaks, constant and id-like columns) and the
+ * trusted leaks it keeps are step warnings, so they reach the terminal, the
+ * run record, the report and the console.
  */
 export const featureParameters = z.strictObject({
   max_one_hot_levels: z.int().min(1).default(30).describe("above this a categorical is frequency-encoded"),
@@ -25,6 +27,10 @@ async function run(ctx: ComponentContext<FeatureParameters>) {
     maxOneHotLevels: ctx.parameters.max_one_hot_levels,
     minLevelCount: ctx.parameters.min_level_count,
     dateParts: ctx.parameters.date_parts,
+    leakAuc: config.train.leak_auc,
+    leakNmi: config.train.leak_nmi,
+    trustedFeatures: config.train.trusted_features,
+    seed: config.train.seed,
   });
   for (const w of fitted.warnings) ctx.logger.warn(w.message, { column: w.column, code: w.code });
   await ctx.writeOutput("transform", `${JSON.stringify(fitted.transform, null, 2)}\n`, {
@@ -49,7 +55,11 @@ export const featureComponent = defineComponent({
   description: "fit the feature transform (imputation, robust scaling, encodings) on training rows only",
   inputs: {
     rows: { type: "arrow", description: "ingest-history's typed labelled rows (rows.arrow)" },
-    config: { type: "yaml", description: "churn.yaml (train.seed fixes the held-out rows)" },
+    config: {
+      type: "yaml",
+      description:
+        "churn.yaml (train.seed fixes the held-out rows; train.leak_auc, leak_nmi, trusted_features)",
+    },
   },
   outputs: {
     transform: { type: "json", file: "transform.json", description: "the fitted feature transform" },

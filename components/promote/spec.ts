@@ -1,15 +1,18 @@
 import { z } from "zod";
 import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
-import { readBundleInput, readDecisionInput } from "../common/component/inputs.js";
+import { readBundleInput, readDecisionInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { gateActionSchema } from "../common/documents/decision.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
+import { EVALUATION_FILE, EVALUATION_REPORT_FILE } from "../common/layout/index.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**
- * The promote component: stores the candidate under models/<version>/
- * (evaluation.json first, bundle.json last) and moves models/champion when
+ * The promote component: stores the candidate (its refit on all rows when
+ * train made one: the gate judged the same recipe without the held-out rows)
+ * under models/<version>/
+ * (evaluation.json and evaluation-report.json first, bundle.json last) and moves models/champion when
  * the gate passed. With no champion and a refused candidate it fails with
  * exit 3 and the gate's reason (which model reached which ROC-AUC); with a
  * champion, a refused candidate leaves the champion in place and says why.
@@ -18,25 +21,31 @@ export const promoteParameters = z.strictObject({});
 export type PromoteParameters = z.output<typeof promoteParameters>;
 
 async function run(ctx: ComponentContext<PromoteParameters>) {
-  const bundle = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
+  const candidate = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
   const decisionRef = ctx.inputs.decision![0]!;
   const decision = await readDecisionInput(ctx, decisionRef);
-  const version = bundleVersion(bundle);
-  if (decision.candidate_version !== version) {
+  const judged = bundleVersion(candidate);
+  if (decision.candidate_version !== judged) {
     throw new InputError(
-      `${decisionRef.object} judged model ${decision.candidate_version}, not the candidate ${version}`,
+      `${decisionRef.object} judged model ${decision.candidate_version}, not the candidate ${judged}`,
     );
   }
+  // The judged candidate refitted on every labelled row is what is stored and promoted.
+  const refitRef = ctx.inputs.refit?.[0];
+  const bundle = refitRef ? await readBundleInput(ctx, refitRef) : candidate;
+  if (refitRef && bundle.training.evaluated_version !== judged) {
+    throw new InputError(`${refitRef.object} is not the refit of the judged candidate ${judged}`);
+  }
+  const version = bundleVersion(bundle);
   if (decision.action === "refuse" && !(await readChampion(ctx.storage))) {
     throw new GateRefusedError(decision.reason);
   }
   // Refused candidates are stored too, so `churn models promote` can still pick one by hand.
-  const stored = await writeBundle(
-    ctx.storage,
-    bundle,
-    { "evaluation.json": `${JSON.stringify(decision, null, 2)}\n` },
-    "promote",
-  );
+  // Its held-out evaluation goes beside it: a later week it scores while a newer candidate lost is described with it.
+  const reportRef = ctx.inputs.report?.[0];
+  const sideFiles: Record<string, string> = { [EVALUATION_FILE]: `${JSON.stringify(decision, null, 2)}\n` };
+  if (reportRef) sideFiles[EVALUATION_REPORT_FILE] = await readInputText(ctx, reportRef);
+  const stored = await writeBundle(ctx.storage, bundle, sideFiles, "promote");
   let champion = (await readChampion(ctx.storage))?.pointer.version ?? null;
   if (decision.action === "promote") {
     champion = (await promote(ctx.storage, version, decision.reason)).version;
@@ -61,6 +70,16 @@ export const promoteComponent = defineComponent({
   inputs: {
     candidate: { type: "model", description: "the train step's candidate bundle" },
     decision: { type: "json", description: "the evaluate step's decision.json" },
+    refit: {
+      type: "model",
+      description: "the train step's refit on all rows: stored and promoted instead of the judged candidate",
+      optional: true,
+    },
+    report: {
+      type: "json",
+      description: "the evaluate step's report.json (stored as models/<version>/evaluation-report.json)",
+      optional: true,
+    },
   },
   outputs: {
     promotion: { type: "json", file: "promotion.json", description: "what was stored and who is champion" },

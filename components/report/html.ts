@@ -556,6 +556,26 @@ function warningsSection(warnings: readonly Warning[]): string {
 <ul>${items.join("")}</ul></section>`;
 }
 
+/**
+ * Which model the quality figures below describe: the one that scored the
+ * week. When this run's candidate lost the gate, that is the champion, and
+ * its figures are the ones stored when it was trained.
+ */
+export function scoringModelNote(evaluation: EvaluationSection | null): string {
+  if (!evaluation?.model_version) return "";
+  const version = escapeHtml(evaluation.model_version);
+  const text =
+    evaluation.role === "champion"
+      ? evaluation.basis === "champion-stored"
+        ? `The figures below describe model ${version}, the champion that scored this week (the model retrained in this run did not beat it), measured on the customers held back when it was trained.`
+        : `Model ${version}, the champion, scored this week (the model retrained in this run did not beat it); it was stored before evaluation reports were kept, so only its recorded ROC-AUC is shown.`
+      : `The figures below describe model ${version}, which scored this week, measured on customers held back from its training.`;
+  const refit = evaluation.refit_on_all_rows
+    ? " After the promotion check it was refitted on every labelled customer (the held-back ones too) with the same settings: the figures are those of the model before that refit."
+    : "";
+  return `<p class="note" id="scoring-model">${text}${refit}</p>`;
+}
+
 /** A self-contained page a marketer can open from the bucket. */
 export function renderReport(summary: WeekSummary, stem: string, extras: ReportExtras = {}): string {
   const drift = extras.drift ?? null;
@@ -588,6 +608,7 @@ ${distributionSection(summary, drift)}
 ${driversSection(summary, evaluation)}
 ${qualitySection(summary, extras.missing ?? [])}
 ${driftSection(drift)}
+${scoringModelNote(evaluation)}
 ${metricsSection(evaluation)}
 ${realisedSection(extras.realised ?? null, extras.triggers ?? null)}
 </main></body></html>

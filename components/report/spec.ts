@@ -9,9 +9,10 @@ import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitorin
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
 import type { Profile } from "../common/profile/profile.js";
-import { warningSchema } from "../common/warnings.js";
+import { type Warning, warningSchema, warningsOf } from "../common/warnings.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
+import { scoreDriftWarning } from "./warnings.js";
 
 /**
  * The report component: aggregates the week's scores once into summary.json
@@ -64,6 +65,22 @@ export interface EvaluationSection {
   }>;
   /** Global importance on the held-out rows (churn drivers), largest first. */
   drivers?: Array<{ column: string; meanAbs: number; mean: number }>;
+  /** The model these figures describe (the one that scored the week; evaluate's scoring-report.json). */
+  model_version?: string;
+  role?: "candidate" | "champion";
+  basis?: string;
+  /** The scoring model was refitted on all rows after the gate (the figures are from before the refit). */
+  refit_on_all_rows?: boolean;
+}
+
+/** Which model the evaluation describes, for drift.json (null when evaluate did not say). */
+function scoringModelOf(evaluation: EvaluationSection | null) {
+  if (!evaluation?.model_version) return null;
+  return {
+    version: evaluation.model_version,
+    role: evaluation.role ?? null,
+    basis: evaluation.basis ?? null,
+  };
 }
 
 /** Missing values per column of the weekly profile (pii columns are not profiled, so never shown). */
@@ -100,9 +117,10 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     drift = computeDrift(training, profile as unknown as Profile, binner);
   }
   // Always written: a missing output would fail every consumer of the port.
-  const driftDoc = drift ?? {
-    available: false,
-    reason: "the training profile was not an input of this step",
+  const driftDoc = {
+    ...(drift ?? { available: false, reason: "the training profile was not an input of this step" }),
+    // The model whose held-out scores are the score-drift reference: the one that scored the week.
+    scoring_model: scoringModelOf(evaluation),
   };
   await ctx.writeOutput("drift", `${JSON.stringify(driftDoc, null, 2)}\n`, {
     contentType: "application/json",
@@ -141,9 +159,14 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     });
   }
   const bypassed = ctx.parameters.cache_bypassed;
+  const own = [scoreDriftWarning(drift?.score?.psi ?? null, config?.retrain.max_psi ?? null)].filter(
+    (w) => w !== null,
+  );
+  // The run's warnings so far, then the report's own: what people see first.
+  const warnings: Warning[] = [...ctx.parameters.warnings, ...warningsOf("report", own)];
   const published = {
     ...summary,
-    warnings: ctx.parameters.warnings,
+    warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
       ? {
@@ -174,13 +197,14 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
-      warnings: ctx.parameters.warnings,
+      warnings,
     }),
     {
       contentType: "text/html",
     },
   );
   return {
+    warnings: own,
     counts: summary.counts,
     summary: {
       max_feature_psi: drift?.max_feature_psi ?? null,

@@ -129,17 +129,20 @@ export interface SelectResult {
   tiers: TierThresholds;
   /** Calibrated out-of-fold probabilities of the selected family (training rows order). */
   oof: Float64Array;
+  /** GBDT: the mean number of trees its cross-validation fits kept (early stopping); null for other families. */
+  cvRounds: number | null;
 }
 
 async function crossValidate(
   family: Family,
   input: SelectInput,
-): Promise<{ oof: Float64Array; result: CandidateResult }> {
+): Promise<{ oof: Float64Array; rounds: number | null; result: CandidateResult }> {
   const started = performance.now();
   const { x, y, featureNames, seed } = input;
   const d = featureNames.length;
   const k = family === "mlp" ? Math.min(MLP_CV_FOLDS, input.folds) : input.folds;
   const oof = new Float64Array(y.length);
+  let trees = 0;
   for (const split of stratifiedKFold(y, k, seed)) {
     input.onProgress?.(`${family}: fold ${split.fold + 1}/${k}`);
     const trainer = TRAINERS[family];
@@ -152,6 +155,7 @@ async function crossValidate(
       seed + split.fold,
       true,
     );
+    if (family === "gbdt") trees += (model as unknown as GbdtModel).trees.length;
     const p = trainer.predict(model, takeRows(x, d, split.test), split.test.length);
     split.test.forEach((row, i) => {
       oof[row] = p[i]!;
@@ -159,6 +163,7 @@ async function crossValidate(
   }
   return {
     oof,
+    rounds: family === "gbdt" ? Math.max(1, Math.round(trees / k)) : null,
     result: {
       family,
       cvRocAuc: rocAuc(y, oof),
@@ -189,12 +194,12 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
     );
   }
   const candidates: CandidateResult[] = [];
-  let best: { family: Family; oof: Float64Array; auc: number } | null = null;
+  let best: { family: Family; oof: Float64Array; auc: number; rounds: number | null } | null = null;
   for (const family of input.families) {
-    const { oof, result } = await crossValidate(family, input);
+    const { oof, rounds, result } = await crossValidate(family, input);
     candidates.push(result);
     // Ties go to the earlier family in config order (simpler models first by default).
-    if (!best || result.cvRocAuc > best.auc) best = { family, oof, auc: result.cvRocAuc };
+    if (!best || result.cvRocAuc > best.auc) best = { family, oof, auc: result.cvRocAuc, rounds };
   }
   const chosen = best!;
   input.onProgress?.(`${chosen.family}: final fit on ${n} rows`);
@@ -202,7 +207,51 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
   const calibration = fitCalibration(chosen.oof, input.y, { seed: input.seed });
   const oof = calibrateAll(calibration.calibrator, chosen.oof);
   const tiers = chooseTierThresholds(input.y, oof, input.tiers);
-  return { family: chosen.family, model, candidates, calibration, tiers, oof };
+  return { family: chosen.family, model, candidates, calibration, tiers, oof, cvRounds: chosen.rounds };
+}
+
+/**
+ * The selected family refitted on every labelled row (the training rows and
+ * the gate's held-out rows) with the same hyper-parameters, once the gate has
+ * judged the model fitted without the held-out rows: a fifth of the history
+ * is no longer thrown away. Nothing is tuned on the extra rows: the GBDT
+ * grows the number of trees its cross-validation kept (no early stopping),
+ * the MLP trains for the epochs the judged model's early stopping chose, and
+ * logistic regression has nothing to tune. The judged model's calibration and
+ * tier thresholds (chosen on out-of-fold predictions) are kept. Seeded, so
+ * the same rows give the same weights.
+ */
+export async function refitOnAllRows(args: {
+  selection: SelectResult;
+  x: Float64Array;
+  y: Uint8Array;
+  featureNames: string[];
+  seed: number;
+}): Promise<StoredModel> {
+  const { selection, x, y, featureNames, seed } = args;
+  if (selection.family === "gbdt") {
+    const rounds = selection.cvRounds ?? (selection.model as unknown as GbdtModel).trees.length;
+    const { model } = trainGbdt({
+      x,
+      y: Float64Array.from(y),
+      numFeatures: featureNames.length,
+      featureNames,
+      params: { seed, maxRounds: rounds, earlyStoppingRounds: 0 },
+    });
+    return { family: "gbdt", ...model } as unknown as StoredModel;
+  }
+  if (selection.family === "mlp") {
+    const judged = selection.model as unknown as { training: { bestEpoch: number } };
+    const epochs = Math.max(1, judged.training.bestEpoch);
+    // Every row trains; the same rows only stand in as the (unused) early-stopping set.
+    return (await trainMlp(x, y, featureNames, {
+      seed,
+      maxEpochs: epochs,
+      patience: epochs + 1,
+      valid: { x, y },
+    })) as unknown as StoredModel;
+  }
+  return TRAINERS.logistic.fit(x, y, featureNames, seed, false);
 }
 
 /** Raw (uncalibrated) probabilities of a stored model of any family. */

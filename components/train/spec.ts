@@ -1,16 +1,19 @@
 import { z } from "zod";
-import { serializeBundle } from "../common/bundle/bundle.js";
+import { bundleVersion, serializeBundle } from "../common/bundle/bundle.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
-import { buildBundle, selectModel } from "./select.js";
+import { buildBundle, refitOnAllRows, selectModel } from "./select.js";
+import { fewPositivesWarning } from "./warnings.js";
 
 /**
  * The train component: cross-validates the configured families on the
  * training part of the history, keeps the best, calibrates it on held-out
- * folds and writes the candidate bundle (evaluate judges it, promote stores it).
+ * folds and writes the candidate bundle (evaluate judges it on the held-out
+ * rows), then refits the same recipe on every labelled row into the final
+ * bundle (promote stores that one when the gate passes).
  */
 export const trainParameters = z.strictObject({});
 export type TrainParameters = z.output<typeof trainParameters>;
@@ -48,8 +51,36 @@ async function run(ctx: ComponentContext<TrainParameters>) {
     },
   });
   await ctx.writeOutput("bundle", serializeBundle(bundle), { contentType: "application/json" });
+  // The gate judges `bundle`; the model that is promoted learns from the held-out rows too.
+  ctx.logger.info(`train: ${selection.family}: refit on all ${batch.numRows} labelled rows`);
+  const all = transformBatch(transform, batch);
+  const refit = {
+    ...bundle,
+    model: await refitOnAllRows({
+      selection,
+      x: all.x,
+      y: batch.label!,
+      featureNames: all.names,
+      seed: config.train.seed,
+    }),
+    training: {
+      ...bundle.training,
+      refit_on_all_rows: true,
+      training_rows: batch.numRows,
+      // The model the gate judged (fitted without the held-out rows) and its training rows.
+      evaluated_version: bundleVersion(bundle),
+      evaluated_training_rows: train.numRows,
+      ...(selection.cvRounds === null ? {} : { refit_rounds: selection.cvRounds }),
+    },
+  };
+  await ctx.writeOutput("refit", serializeBundle(refit), { contentType: "application/json" });
+  let positives = 0;
+  for (const v of train.label!) positives += v;
+  const fewPositives = fewPositivesWarning(positives, train.numRows);
+  if (fewPositives) ctx.logger.warn(fewPositives.message, { code: fewPositives.code });
   return {
-    counts: { trainingRows: train.numRows, features: matrix.numFeatures },
+    warnings: fewPositives ? [fewPositives] : [],
+    counts: { trainingRows: train.numRows, refitRows: batch.numRows, features: matrix.numFeatures },
     summary: {
       selected: selection.family,
       candidates: selection.candidates,
@@ -70,7 +101,16 @@ export const trainComponent = defineComponent({
     config: { type: "yaml", description: "churn.yaml (train, tiers)" },
   },
   outputs: {
-    bundle: { type: "model", file: "bundle.json", description: "the candidate model bundle" },
+    bundle: {
+      type: "model",
+      file: "bundle.json",
+      description: "the candidate bundle the gate judges (fitted without the held-out rows)",
+    },
+    refit: {
+      type: "model",
+      file: "refit.json",
+      description: "the same recipe refitted on every labelled row: the bundle promote stores",
+    },
   },
   parameters: trainParameters,
   summary: z.strictObject({

@@ -64,11 +64,13 @@ export const trainingSteps: StepDefinition[] = [
     description: "metrics on validation data and the promotion gate against the champion",
     inputs: {
       candidate: { step: "train", output: "bundle" },
+      refit: { step: "train", output: "refit" },
       rows: { step: "ingest-history", output: "rows" },
       config: CONFIG,
       // Comparing a candidate with itself decides nothing, so a champion equal
-      // to the candidate is left out: a forced re-run then hits the cache.
-      champion: { champion: true, unlessSameAs: "candidate" },
+      // to this candidate's refit (what promote stores) is left out: a forced
+      // re-run then hits the cache.
+      champion: { champion: true, unlessSameAs: "refit" },
     },
   },
   {
@@ -78,6 +80,9 @@ export const trainingSteps: StepDefinition[] = [
     inputs: {
       candidate: { step: "train", output: "bundle" },
       decision: { step: "evaluate", output: "decision" },
+      refit: { step: "train", output: "refit" },
+      // Stored beside the bundle: the weeks this model scores are described with it.
+      report: { step: "evaluate", output: "report" },
     },
     cache: false,
   },
@@ -206,7 +211,8 @@ export const weeklyPipeline: PipelineDefinition = {
       inputs: {
         ...report.inputs,
         evaluation: { step: "evaluate", output: "decision" },
-        evaluation_report: { step: "evaluate", output: "report" },
+        // The model that scored the week: the champion's stored evaluation when the candidate lost.
+        evaluation_report: { step: "evaluate", output: "scoring_report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).
         training: { step: "ingest-history", output: "profile" },
         retrain: { step: "retrain-triggers", output: "decision" },

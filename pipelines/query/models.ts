@@ -167,14 +167,26 @@ export async function evaluationReport(
   version: string,
   runs: RunRecords = () => listRunRecords(storage),
 ): Promise<{ run: string; report: unknown } | null> {
+  // A model refitted on all rows after the gate was judged as its candidate (training.evaluated_version).
+  const judged = await judgedVersion(storage, version);
   for (const run of (await runs()).slice(0, 200)) {
     // The step with both a decision and a metrics report (evaluate's ports) trained and judged this model.
     const step = run.steps.find((s) => s.outputs.decision && s.outputs.report);
     if (!step) continue;
     const decision = await readView(storage, step.outputs.decision!.object, decisionView);
-    if (decision?.candidate_version !== version) continue;
+    if (decision?.candidate_version !== version && decision?.candidate_version !== judged) continue;
     const report = await readView(storage, step.outputs.report!.object, anyJson);
     if (report) return { run: run.run_id, report };
   }
   return null;
+}
+
+/** The version the gate judged for a refitted bundle (training.evaluated_version), or null. */
+async function judgedVersion(storage: Storage, version: string): Promise<string | null> {
+  try {
+    const judged = (await readBundle(storage, version)).bundle.training.evaluated_version;
+    return typeof judged === "string" ? judged : null;
+  } catch {
+    return null;
+  }
 }

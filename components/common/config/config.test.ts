@@ -24,7 +24,14 @@ describe("churn.yaml schema", () => {
       decimal: "auto",
       missing_values: expect.arrayContaining(["", "NA", "Unknown"]),
     });
-    expect(config.train).toEqual({ families: ["logistic", "gbdt", "mlp"], cv_folds: 5, seed: 42 });
+    expect(config.train).toEqual({
+      families: ["logistic", "gbdt", "mlp"],
+      cv_folds: 5,
+      seed: 42,
+      leak_auc: 0.98,
+      leak_nmi: 0.9,
+      trusted_features: [],
+    });
     expect(config.gate.min_roc_auc).toBe(0.8);
     expect(config.tiers).toEqual({ high: { top_share: 0.1 }, medium: { top_share: 0.3 } });
     expect(config.score).toMatchObject({ mode: "in-process", server_url: null, reasons: 3, shards: "auto" });

@@ -67,6 +67,28 @@ export const churnConfigSchema = z
         .default([...MODEL_FAMILIES]),
       cv_folds: z.int().min(2).max(20).default(5),
       seed: z.int().default(42),
+      leak_auc: z
+        .number()
+        .gt(0.5)
+        .max(1)
+        .default(0.98)
+        .describe(
+          "leak guard: a feature whose out-of-fold ROC-AUC alone reaches this is left out (a warning names it)",
+        ),
+      leak_nmi: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.9)
+        .describe(
+          "leak guard: a categorical whose out-of-fold normalised mutual information with the label reaches this is left out",
+        ),
+      trusted_features: z
+        .array(columnName)
+        .default([])
+        .describe(
+          "columns the leak guard keeps although they look like a leak (known before churn); still warned about",
+        ),
     }),
     gate: section({
       min_roc_auc: probability.default(0.8),

@@ -40,6 +40,13 @@ export function modelSideObject(version: string, file: string): string {
 /** The gate's decision stored beside a bundle by promote. */
 export const EVALUATION_FILE = "evaluation.json";
 
+/**
+ * The model's own held-out evaluation (metrics, calibration, lift, drivers),
+ * stored beside its bundle by promote: a week scored by this model while a
+ * later candidate lost is described with it.
+ */
+export const EVALUATION_REPORT_FILE = "evaluation-report.json";
+
 /** The version a `models/<version>/bundle.json` name is for, or null for any other name. */
 export function versionOfBundleObject(name: string): string | null {
   const match = /^models\/([^/]+)\/bundle\.json$/.exec(name);

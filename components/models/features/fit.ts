@@ -1,6 +1,7 @@
-import { rocAuc } from "../../common/data/metrics.js";
 import { InputError } from "../../common/errors.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "../../common/schema/types.js";
+import { ID_LIKE_REASON_TEXT, idLikeReason } from "./id-like.js";
+import { LEAK_FOLDS, type LeakScore, numericLeakAuc, outOfFoldLevelScore } from "./leakage.js";
 import {
   type ColumnEncoder,
   type DatePart,
@@ -14,7 +15,12 @@ import {
 
 /**
  * Fits the feature transform on training rows only and reports what looks
- * wrong with the inputs (likely leakage, constant and id-like columns).
+ * wrong with the inputs. Left out, each with a warning: constant columns,
+ * id-like columns (the rule in id-like.ts) and likely leaks: a column that
+ * alone reaches an out-of-fold ROC-AUC of `leakAuc`, or a categorical whose
+ * out-of-fold normalised mutual information with the label reaches `leakNmi`
+ * (leakage.ts says why out of fold). A leaking column listed in
+ * `trustedFeatures` is kept, and still warned about (`trusted-leak`).
  *
  * Categorical encoding: one-hot up to `maxOneHotLevels` distinct values (rare
  * levels share the unseen bucket, so a level seen twice does not get its own
@@ -35,27 +41,33 @@ export interface FitOptions {
   minLevelCount?: number;
   /** A column whose distinct non-missing values reach this share of rows is id-like (default 0.95). */
   idLikeShare?: number;
-  /** Univariate ROC-AUC above this (or below 1 - this) is likely leakage (default 0.99). */
-  leakageAuc?: number;
+  /** A column whose out-of-fold single-column ROC-AUC reaches this is a likely leak (default 0.98: train.leak_auc). */
+  leakAuc?: number;
+  /** A categorical whose out-of-fold normalised mutual information reaches this is a likely leak (default 0.9: train.leak_nmi). */
+  leakNmi?: number;
+  /** Columns kept even when they look like a leak (train.trusted_features): known before churn. */
+  trustedFeatures?: readonly string[];
+  /** Seed of the out-of-fold leak estimate's folds (train.seed; default 42). */
+  seed?: number;
   /** Leave id-like columns out of the features (default true: a row counter carries no signal). */
   dropIdLike?: boolean;
 }
 
 /** Why the feature step warns about (and may drop) a column. */
-export const FEATURE_WARNING_CODES = ["leakage", "constant", "id-like"] as const;
+export const FEATURE_WARNING_CODES = ["likely-leak", "trusted-leak", "constant", "id-like"] as const;
 
 export interface FeatureWarning {
   code: (typeof FEATURE_WARNING_CODES)[number];
   column: string;
   message: string;
-  /** The univariate ROC-AUC (leakage) or distinct share (id-like). */
+  /** The out-of-fold single-column ROC-AUC (leaks) or distinct share (id-like). */
   value?: number;
 }
 
 export interface FitResult {
   transform: FeatureTransform;
   warnings: FeatureWarning[];
-  /** Feature columns left out, with the reason code. */
+  /** Feature columns left out, with the reason code (likely-leak, constant, id-like). */
   dropped: Array<{ column: string; reason: FeatureWarning["code"] }>;
 }
 
@@ -114,28 +126,40 @@ function isIntegerValued(values: Float64Array): boolean {
   return true;
 }
 
-function univariateAuc(values: Float64Array, label: Uint8Array): number {
-  const y = new Uint8Array(values.length);
-  const s = new Float64Array(values.length);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (Number.isFinite(values[i])) {
-      y[k] = label[i];
-      s[k++] = values[i];
-    }
-  }
-  return rocAuc(y.subarray(0, k), s.subarray(0, k));
+/** Both leak measures must have two classes and a row per fold to mean anything. */
+function canMeasureLeaks(label: Uint8Array | undefined): label is Uint8Array {
+  if (!label || label.length < LEAK_FOLDS * 2) return false;
+  let positives = 0;
+  for (const v of label) positives += v;
+  return positives >= LEAK_FOLDS && label.length - positives >= LEAK_FOLDS;
 }
 
-function leakageWarning(column: string, auc: number, threshold: number): FeatureWarning | null {
-  if (!(auc > threshold || auc < 1 - threshold)) return null;
+/** The leak warning for a column whose score reaches a threshold, or null. */
+function leakWarning(
+  column: string,
+  score: { rocAuc: number; nmi: number | null },
+  opts: { leakAuc: number; leakNmi: number; trusted: ReadonlySet<string> },
+): FeatureWarning | null {
+  const byAuc = score.rocAuc >= opts.leakAuc;
+  const byNmi = score.nmi !== null && score.nmi >= opts.leakNmi;
+  if (!byAuc && !byNmi) return null;
+  const measure = byAuc
+    ? `out-of-fold ROC-AUC ${score.rocAuc.toFixed(4)} on training rows, train.leak_auc ${opts.leakAuc}`
+    : `out-of-fold normalised mutual information ${score.nmi!.toFixed(4)} with the label, train.leak_nmi ${opts.leakNmi}`;
+  const found = `column "${column}" alone separates the classes almost perfectly (${measure})`;
+  if (opts.trusted.has(column)) {
+    return {
+      code: "trusted-leak",
+      column,
+      value: score.rocAuc,
+      message: `${found}: kept because train.trusted_features lists it; check it is known before churn`,
+    };
+  }
   return {
-    code: "leakage",
+    code: "likely-leak",
     column,
-    value: auc,
-    message:
-      `column "${column}" alone separates the classes almost perfectly (ROC-AUC ${auc.toFixed(4)} on ` +
-      `training rows): it is probably computed from the outcome; add it to exclude unless it is known before churn`,
+    value: score.rocAuc,
+    message: `${found}: it is probably computed from the outcome, so it is left out; list it in train.trusted_features if it is known before churn`,
   };
 }
 
@@ -158,11 +182,14 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
     maxOneHotLevels: options.maxOneHotLevels ?? 30,
     minLevelCount: options.minLevelCount ?? 10,
     idLikeShare: options.idLikeShare ?? 0.95,
-    leakageAuc: options.leakageAuc ?? 0.99,
+    leakAuc: options.leakAuc ?? 0.98,
+    leakNmi: options.leakNmi ?? 0.9,
+    trusted: new Set(options.trustedFeatures ?? []),
+    seed: options.seed ?? 42,
     dropIdLike: options.dropIdLike ?? true,
   };
   if (batch.numRows === 0) throw new InputError("cannot fit the feature transform on zero training rows");
-  const label = batch.label;
+  const label = canMeasureLeaks(batch.label) ? batch.label : undefined;
   const encoders: ColumnEncoder[] = [];
   const features: FeatureInfo[] = [];
   const warnings: FeatureWarning[] = [];
@@ -172,6 +199,26 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
   const drop = (w: FeatureWarning) => {
     warnings.push(w);
     dropped.push({ column: w.column, reason: w.code });
+  };
+  /** Warns about a leak; true when the column is left out (not trusted). */
+  const isDroppedLeak = (name: string, score: LeakScore | { rocAuc: number; nmi: null }) => {
+    const w = leakWarning(name, score, opts);
+    if (!w) return false;
+    if (w.code === "likely-leak") {
+      drop(w);
+      return true;
+    }
+    warnings.push(w);
+    return false;
+  };
+  /** Warns about an id-like column; true when it is left out. */
+  const isDroppedIdLike = (w: FeatureWarning) => {
+    if (opts.dropIdLike) {
+      drop(w);
+      return true;
+    }
+    warnings.push(w);
+    return false;
   };
 
   for (const col of schema.columns) {
@@ -193,23 +240,28 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
       }
       const integerValued = col.integer ?? isIntegerValued(present);
       const share = distinct / n;
-      if (col.type === "numeric" && integerValued && n >= MIN_ROWS_FOR_ID_LIKE && share >= opts.idLikeShare) {
-        const w: FeatureWarning = {
+      const idLike =
+        col.type === "numeric" && n >= MIN_ROWS_FOR_ID_LIKE
+          ? idLikeReason({
+              name,
+              distinctShare: share,
+              uniqueShare: opts.idLikeShare,
+              numbers: data,
+              integerValued,
+            })
+          : null;
+      if (
+        idLike &&
+        isDroppedIdLike({
           code: "id-like",
           column: name,
           value: share,
-          message: `column "${name}" has a distinct whole number on ${(share * 100).toFixed(1)}% of rows, like a row counter or id${opts.dropIdLike ? ": left out" : ""}`,
-        };
-        if (opts.dropIdLike) {
-          drop(w);
-          continue;
-        }
-        warnings.push(w);
-      }
-      if (label) {
-        const leak = leakageWarning(name, univariateAuc(data, label), opts.leakageAuc);
-        if (leak) warnings.push(leak);
-      }
+          message: `column "${name}" has a distinct whole number on ${(share * 100).toFixed(1)}% of rows and ${ID_LIKE_REASON_TEXT[idLike]}${opts.dropIdLike ? ": left out" : ""}`,
+        })
+      )
+        continue;
+      if (label && isDroppedLeak(name, { rocAuc: numericLeakAuc(data, label, opts.seed), nmi: null }))
+        continue;
       const missingIndicator = missing > 0;
       if (col.type === "boolean") {
         let ones = 0;
@@ -265,34 +317,27 @@ export function fitTransform(batch: RowBatch, schema: DatasetSchema, options: Fi
       continue;
     }
     const share = counts.size / n;
-    if (n >= MIN_ROWS_FOR_ID_LIKE && share >= opts.idLikeShare) {
-      const w: FeatureWarning = {
+    const idLike =
+      n >= MIN_ROWS_FOR_ID_LIKE
+        ? idLikeReason({
+            name,
+            distinctShare: share,
+            uniqueShare: opts.idLikeShare,
+            numbers: null,
+            integerValued: false,
+          })
+        : null;
+    if (
+      idLike &&
+      isDroppedIdLike({
         code: "id-like",
         column: name,
         value: share,
-        message: `column "${name}" has a distinct value on ${(share * 100).toFixed(1)}% of rows, like an id${opts.dropIdLike ? ": left out" : ""}`,
-      };
-      if (opts.dropIdLike) {
-        drop(w);
-        continue;
-      }
-      warnings.push(w);
-    }
-    if (label && counts.size <= opts.maxOneHotLevels) {
-      // In-sample positive rate per level as the score: only meaningful with few
-      // levels, where it cannot fit noise row by row.
-      const k = codeOf.size;
-      const pos = new Float64Array(k + 1);
-      const size = Float64Array.from([...codeCounts, missing]);
-      for (let i = 0; i < n; i++) pos[codes[i] < 0 ? k : codes[i]] += label[i];
-      const rate = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const c = codes[i] < 0 ? k : codes[i];
-        rate[i] = pos[c] / size[c];
-      }
-      const leak = leakageWarning(name, rocAuc(label, rate), opts.leakageAuc);
-      if (leak) warnings.push(leak);
-    }
+        message: `column "${name}" has a distinct value on ${(share * 100).toFixed(1)}% of rows: ${ID_LIKE_REASON_TEXT[idLike]}${opts.dropIdLike ? "; left out" : ""}`,
+      })
+    )
+      continue;
+    if (label && isDroppedLeak(name, outOfFoldLevelScore(codes, codeOf.size, label, opts.seed))) continue;
     const sortedLevels = [...counts.keys()].sort();
     if (counts.size <= opts.maxOneHotLevels) {
       const levels = sortedLevels.filter((level) => (counts.get(level) ?? 0) >= opts.minLevelCount);
