@@ -67,7 +67,7 @@ describe("container image", () => {
       encoding: "utf8",
     });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/churn\.yaml does not exist/);
+    expect(bad.stderr).toMatch(/no bucket at file:\/\/\/nonexistent: the folder does not exist/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 });
