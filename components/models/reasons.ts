@@ -34,6 +34,19 @@ export const REASON_CODE_SEPARATOR = ";";
 /** The column of scores.csv and contact-list.csv holding the reasons' machine form. */
 export const REASON_CODES_COLUMN = "reason_codes";
 
+/** The reason columns of scores.csv and contact-list.csv: reason_1..k, then reason_codes. */
+export function reasonColumns(reasons: number): string[] {
+  const names: string[] = [];
+  for (let r = 1; r <= reasons; r++) names.push(`reason_${r}`);
+  names.push(REASON_CODES_COLUMN);
+  return names;
+}
+
+/** True for the name of a reason sentence column (`reason_1`, `reason_2`, ...). */
+export function isReasonColumn(name: string): boolean {
+  return /^reason_[1-9]\d*$/.test(name);
+}
+
 /** The entries of a `reason_codes` value (the columns, in order, with their contributions). */
 export function parseReasonCodes(text: string): Array<{ column: string; contribution: number }> {
   if (text === "") return [];

@@ -1,3 +1,4 @@
+import type { CampaignDocument } from "../common/documents/campaign.js";
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
 import type { Warning } from "../common/warnings.js";
@@ -433,6 +434,34 @@ ${figure(
 <tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr></table>`;
 }
 
+/**
+ * The campaign section (first after the overview): whom contact-list.csv
+ * asks marketing to call, what that is expected to achieve, and the control
+ * group that will measure it.
+ */
+function campaignSection(campaign: CampaignDocument | null): string {
+  if (!campaign) return "";
+  const c = campaign;
+  const value =
+    c.expected_value_retained === null
+      ? ""
+      : `<tr><th>Expected value retained (in ${escapeHtml(c.value_column ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
+  const budget = c.budget_contacts === null ? "no limit" : fmt(c.budget_contacts);
+  const control =
+    c.control_share > 0
+      ? `${fmt(c.control)} customers from the same part of the ranking are held back as a control group (<code>group: control</code>, ${pct(c.control_share)} at random): do not contact them, so next week's labels can show what the calls changed.`
+      : "There is no control group (campaign.control_share is 0), so the campaign's effect cannot be measured.";
+  const ranking =
+    c.value_column === null
+      ? "ranked by churn probability"
+      : `ranked by expected retained value (probability × ${escapeHtml(c.value_column)} × save rate ${num(c.save_rate, 2)} − cost ${num(c.cost_per_contact, 2)})`;
+  return `<h2 id="campaign">Whom to call this week</h2>
+<p>contact-list.csv lists ${fmt(c.listed)} of the ${fmt(c.eligible)} eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))}), ${ranking}; rank 1 is the first to call. ${control}</p>
+<table><tr><th>Customers to contact (budget ${budget})</th><td>${fmt(c.contacts)}</td></tr>
+<tr><th>Expected churners reached</th><td>${fmt(c.expected_churners_reached)}</td></tr>${value}
+<tr><th>Control group</th><td>${fmt(c.control)}</td></tr></table>`;
+}
+
 /** "0.0034 – 0.0051" as "0.3% – 0.5%": probabilities read as percentages everywhere else in the page. */
 function asPercentages(bin: string): string {
   return bin.replace(/\d+(?:\.\d+)?(?:e-?\d+)?/g, (n) => pct(Number(n)));
@@ -544,6 +573,8 @@ export interface ReportExtras {
   missing?: MissingCount[];
   /** What the run's steps noticed: shown first, before anything else. */
   warnings?: Warning[];
+  /** The contact-list step's totals: the campaign section. */
+  campaign?: CampaignDocument | null;
 }
 
 /** The run's warnings, first on the page: what a step noticed must reach the people who read the report. */
@@ -578,6 +609,7 @@ th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{fo
 ${warningsSection(extras.warnings ?? [])}
 ${overview(summary, drift)}
 <p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
+${campaignSection(extras.campaign ?? null)}
 <h2 id="tiers">Customers by risk tier</h2>
 ${figure(
   "tiers",

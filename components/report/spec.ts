@@ -3,6 +3,8 @@ import { readChampion } from "../common/bundle/champion.js";
 import { readInputJson, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
+import { campaignDocumentSchema } from "../common/documents/campaign.js";
+import { parseDocument } from "../common/documents/parse.js";
 import { InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitoring/drift.js";
@@ -141,8 +143,13 @@ async function run(ctx: ComponentContext<ReportParameters>) {
     });
   }
   const bypassed = ctx.parameters.cache_bypassed;
+  const campaignRef = ctx.inputs.campaign?.[0];
+  const campaign = campaignRef
+    ? parseDocument(campaignDocumentSchema, await readInputText(ctx, campaignRef), campaignRef.object)
+    : null;
   const published = {
     ...summary,
+    campaign,
     warnings: ctx.parameters.warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
@@ -175,6 +182,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
       warnings: ctx.parameters.warnings,
+      campaign,
     }),
     {
       contentType: "text/html",
@@ -198,6 +206,11 @@ export const reportComponent = defineComponent({
   inputs: {
     scores: { type: "csv", description: "the merged scores.csv" },
     ingest: { type: "json", description: "profile.json of the weekly ingest (row counts)" },
+    campaign: {
+      type: "json",
+      description: "campaign.json of the contact-list step (the campaign's totals)",
+      optional: true,
+    },
     refused: {
       type: "csv",
       description: "rows the model server refused (score.mode server), one part per shard",

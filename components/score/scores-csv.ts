@@ -4,7 +4,7 @@ import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../co
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { RawEncoder } from "../models/features/encode-raw.js";
 import { formatProbability, type Predictor, type ReasonOptions } from "../models/predictor.js";
-import { REASON_CODES_COLUMN } from "../models/reasons.js";
+import { reasonColumns } from "../models/reasons.js";
 import type { Tier } from "../models/tiers.js";
 
 /**
@@ -26,14 +26,6 @@ export type ScoreOptions = ReasonOptions & {
 /** A text value of scores.csv (a passthrough text or a reason) as its CSV field. */
 export function textField(text: string, formulaGuard: boolean): string {
   return csvField(formulaGuard ? guardFormula(text) : text);
-}
-
-/** The reason columns of scores.csv: reason_1..k, then reason_codes (their machine form). */
-export function reasonColumns(reasons: number): string[] {
-  const names: string[] = [];
-  for (let r = 1; r <= reasons; r++) names.push(`reason_${r}`);
-  names.push(REASON_CODES_COLUMN);
-  return names;
 }
 
 /** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, reason_codes, model_version, passthrough. */
