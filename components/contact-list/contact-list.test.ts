@@ -41,11 +41,11 @@ const candidate = (seq: number, expected: number): Candidate<null> => ({
 describe("TopCandidates", () => {
   it("keeps the best k in a bounded heap, best first, ties in input order", () => {
     const top = new TopCandidates<null>(3);
-    [0.2, 0.9, 0.5, 0.9, 0.1, 0.7].forEach((e, i) => top.offer(candidate(i, e)));
+    for (const [i, e] of [0.2, 0.9, 0.5, 0.9, 0.1, 0.7].entries()) top.offer(candidate(i, e));
     expect(top.ranked().map((c) => c.seq)).toEqual([1, 3, 5]);
     expect(top.offered).toBe(6);
     const all = new TopCandidates<null>(null);
-    [0.2, 0.9, 0.5].forEach((e, i) => all.offer(candidate(i, e)));
+    for (const [i, e] of [0.2, 0.9, 0.5].entries()) all.offer(candidate(i, e));
     expect(all.ranked().map((c) => c.expected)).toEqual([0.9, 0.5, 0.2]);
   });
 });
