@@ -1,6 +1,7 @@
 import type { CampaignDocument } from "../common/documents/campaign.js";
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
+import type { UnseenCategory } from "../common/profile/profile.js";
 import type { Warning } from "../common/warnings.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
@@ -401,7 +402,21 @@ export interface MissingCount {
   rate: number;
 }
 
-function qualitySection(summary: WeekSummary, missing: MissingCount[]): string {
+/** The data-quality table's rows for category values training never saw (ingest.unseen_categories). */
+function unseenRows(unseen: readonly UnseenCategory[]): string {
+  return unseen
+    .map(
+      (u) =>
+        `<tr><th>New values in ${escapeHtml(u.column)} (${u.action}): ${escapeHtml(u.values.map((v) => JSON.stringify(v)).join(", "))}</th><td>${fmt(u.rows)}</td></tr>`,
+    )
+    .join("\n");
+}
+
+function qualitySection(
+  summary: WeekSummary,
+  missing: MissingCount[],
+  unseen: readonly UnseenCategory[] = [],
+): string {
   const c = summary.counts;
   const rows = [
     {
@@ -431,7 +446,7 @@ ${figure(
   "Rows of this week's file that were scored or rejected (rejected rows and the reason are in rejected.csv), and the attributes with the most empty values.",
 )}
 <table><tr><th>Rows received</th><td>${fmt(c.rows_in)}</td></tr><tr><th>Scored</th><td>${fmt(c.scored)}</td></tr>
-<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr></table>`;
+<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr>${unseenRows(unseen)}</table>`;
 }
 
 /**
@@ -573,6 +588,8 @@ export interface ReportExtras {
   missing?: MissingCount[];
   /** What the run's steps noticed: shown first, before anything else. */
   warnings?: Warning[];
+  /** Category values of the weekly file never seen in training, for the data-quality section. */
+  unseen?: UnseenCategory[];
   /** The contact-list step's totals: the campaign section. */
   campaign?: CampaignDocument | null;
 }
@@ -618,7 +635,7 @@ ${figure(
 )}
 ${distributionSection(summary, drift)}
 ${driversSection(summary, evaluation)}
-${qualitySection(summary, extras.missing ?? [])}
+${qualitySection(summary, extras.missing ?? [], extras.unseen ?? [])}
 ${driftSection(drift)}
 ${metricsSection(evaluation)}
 ${realisedSection(extras.realised ?? null, extras.triggers ?? null)}

@@ -10,7 +10,7 @@ import { baseStem } from "../common/layout/index.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitoring/drift.js";
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
-import type { Profile } from "../common/profile/profile.js";
+import { type Profile, unseenCategorySchema } from "../common/profile/profile.js";
 import { warningSchema } from "../common/warnings.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
@@ -147,9 +147,15 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const campaign = campaignRef
     ? parseDocument(campaignDocumentSchema, await readInputText(ctx, campaignRef), campaignRef.object)
     : null;
+  // Category values the weekly ingest found that training never saw (ingest.unseen_categories).
+  const unseen = z
+    .array(unseenCategorySchema)
+    .catch([])
+    .parse((profile as { unseenCategories?: unknown }).unseenCategories ?? []);
   const published = {
     ...summary,
     campaign,
+    unseen_categories: unseen,
     warnings: ctx.parameters.warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
@@ -181,6 +187,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
+      unseen,
       warnings: ctx.parameters.warnings,
       campaign,
     }),
