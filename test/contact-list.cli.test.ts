@@ -11,14 +11,14 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 import { expectPublished } from "./support/published.js";
 
 const OUT = "output/2026-W48";
 const UNSEEN_ROWS = 20;
 
 let dir: string;
-let run: { code: number; stdout: string; stderr: string };
+let run: CliResult;
 
 beforeAll(async () => {
   expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
