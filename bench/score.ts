@@ -238,6 +238,7 @@ async function main() {
       reasonsFor: ["high", "medium", "low"] as const,
       passthrough: [],
       formulaGuard: true,
+      labels: {},
     };
     let done = 0;
     started = performance.now();

@@ -23,6 +23,7 @@ const LOADERS: Record<string, () => Promise<Component>> = {
   "join-labels": async () => (await import("./monitor/spec.js")).joinLabelsComponent,
   "retrain-triggers": async () => (await import("./monitor/spec.js")).retrainTriggersComponent,
   "merge-scores": async () => (await import("./merge-scores/spec.js")).mergeScoresComponent,
+  "contact-list": async () => (await import("./contact-list/spec.js")).contactListComponent,
 };
 
 /** Names of every registered component. */

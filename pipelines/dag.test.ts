@@ -16,6 +16,7 @@ describe("pipeline definitions", () => {
       "promote",
       "score",
       "merge-scores",
+      "contact-list",
       "report",
       "publish",
     ]);
@@ -31,6 +32,7 @@ describe("pipeline definitions", () => {
       "ingest-weekly",
       "score",
       "merge-scores",
+      "contact-list",
       "report",
       "publish",
     ]);

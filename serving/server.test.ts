@@ -72,7 +72,12 @@ describe("documented examples", () => {
         expect(body.model_name).toBe("churn");
         expect(body.model_version).toBe(model.version);
         expect(body.id).toBe(request.id);
-        const names = request.outputs?.map((o) => o.name) ?? ["probability", "tier", "reasons"];
+        const names = request.outputs?.map((o) => o.name) ?? [
+          "probability",
+          "tier",
+          "reasons",
+          "reason_codes",
+        ];
         expect(body.outputs.map((o: { name: string }) => o.name)).toEqual(names);
         for (const output of body.outputs) {
           expect(output.shape).toEqual([rows.length]);
@@ -82,6 +87,9 @@ describe("documented examples", () => {
           } else if (output.name === "tier") {
             expect(output.datatype).toBe("BYTES");
             expect(output.data).toEqual(expected.map((e) => e.tier));
+          } else if (output.name === "reason_codes") {
+            expect(output.datatype).toBe("BYTES");
+            expect(output.data).toEqual(expected.map((e) => e.reasonCodes));
           } else {
             expect(output.datatype).toBe("BYTES");
             expect(output.data).toEqual(expected.map((e) => e.reasons.join(REASON_SEPARATOR)));
@@ -151,7 +159,12 @@ describe("health, metadata and readiness", () => {
     expect(meta.inputs.map((i: { name: string }) => i.name)).toEqual(features.map((c) => c.name));
     expect(meta.inputs.find((i: { name: string }) => i.name === "Gender").datatype).toBe("BYTES");
     expect(meta.inputs.find((i: { name: string }) => i.name === "Has_Mobile_App").datatype).toBe("BOOL");
-    expect(meta.outputs.map((o: { name: string }) => o.name)).toEqual(["probability", "tier", "reasons"]);
+    expect(meta.outputs.map((o: { name: string }) => o.name)).toEqual([
+      "probability",
+      "tier",
+      "reasons",
+      "reason_codes",
+    ]);
     expect((await s.app.inject({ url: `/v2/models/churn/versions/${model.version}` })).statusCode).toBe(200);
     expect((await s.app.inject({ url: "/v2/models/churn/versions/0000000000000000" })).statusCode).toBe(404);
     expect((await s.app.inject({ url: "/v2/models/lifetimes" })).statusCode).toBe(404);

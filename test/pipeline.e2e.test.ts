@@ -77,7 +77,7 @@ describe("weekly pipeline, end to end", () => {
     expect(summary.counts.scored + summary.counts.rejected).toBe(summary.counts.rows_in);
     const scores = (await readFile(join(dir, weekly, "scores.csv"), "utf8")).trimEnd().split("\n");
     expect(scores[0]).toMatch(
-      /^CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,reason_3,model_version/,
+      /^CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,reason_3,reason_codes,model_version/,
     );
     expect(scores).toHaveLength(summary.counts.scored + 1);
 

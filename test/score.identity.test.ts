@@ -10,7 +10,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundle, readChampion } from "../components/common/bundle/index.js";
-import { parseConfig } from "../components/common/config/load.js";
+import { loadConfig } from "../components/common/config/load.js";
 import { csvField } from "../components/common/csv/write.js";
 import { selectRows } from "../components/common/data/rows.js";
 import { bundleObject } from "../components/common/layout/index.js";
@@ -18,7 +18,12 @@ import { storedColumns } from "../components/common/schema/arrow.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import { formatProbability, loadChampionModel, loadPredictor } from "../components/models/predictor.js";
+import {
+  formatProbability,
+  loadChampionModel,
+  loadPredictor,
+  reasonOptionsOf,
+} from "../components/models/predictor.js";
 import { scoreBatchCsv, scoresHeader } from "../components/score/scores-csv.js";
 import { runCli } from "./ingest-support/helpers.js";
 import { readRows, removeTempBuckets, runComponent, tempBucket } from "./models-support/datasets.js";
@@ -59,7 +64,7 @@ describe("scores.csv identity", () => {
   it("has the DESIGN header and one row per weekly row, in input order", async () => {
     const lines = whole.trimEnd().split("\n");
     expect(lines[0]).toBe(
-      "CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,reason_3,model_version,Card_Category,Income_Category",
+      "CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,reason_3,reason_codes,model_version,Card_Category,Income_Category",
     );
     expect(lines).toHaveLength(1201);
     const { batch } = await readRows(storage, rowsObject);
@@ -70,10 +75,15 @@ describe("scores.csv identity", () => {
       const f = line.split(",");
       expect(Number(f[1])).toBeGreaterThanOrEqual(0);
       expect(Number(f[1])).toBeLessThanOrEqual(1);
-      expect(f[6]).toBe(version);
-      // reasons only for high and medium, and then at least one
-      if (f[2] === "low") expect(f.slice(3, 6)).toEqual(["", "", ""]);
-      else expect(f[3]).toMatch(/^[A-Za-z_0-9]+=.+/);
+      expect(f[7]).toBe(version);
+      // Reasons only for high and medium: sentences (labels from churn.yaml) and their codes.
+      if (f[2] === "low") expect(f.slice(3, 7)).toEqual(["", "", "", ""]);
+      else {
+        expect(f[3]).toMatch(/^[A-Z][^:]*: \S.*$/);
+        const codes = f[6]!.split(";");
+        expect(codes.length).toBe(f.slice(3, 6).filter((r) => r !== "").length);
+        for (const code of codes) expect(code).toMatch(/^[A-Za-z_0-9]+:\+\d+\.\d\d$/);
+      }
     }
   });
 
@@ -118,13 +128,13 @@ describe("scores.csv identity", () => {
   }, 60_000);
 
   it("is byte-identical row by row and through the server's model", async () => {
-    const config = parseConfig({ id_column: "CLIENTNUM", passthrough: ["Card_Category", "Income_Category"] });
+    // The bucket's churn.yaml, as the server reads it (its labels name the reasons' columns).
+    const config = await loadConfig(storage);
     const { bundle } = await readBundle(storage, version);
     const predictor = loadPredictor(bundle);
     const { batch, schema } = await readRows(storage, rowsObject);
     const options = {
-      reasons: 3,
-      reasonsFor: ["high", "medium"] as const,
+      ...reasonOptionsOf(config),
       passthrough: config.passthrough,
       formulaGuard: config.publish.formula_guard,
     };
@@ -159,6 +169,7 @@ describe("scores.csv identity", () => {
           .filter((r) => r !== "")
           .join("|"),
       );
+      expect(s.reasonCodes).toBe(f[6]);
     });
     const [explanation] = server.explain(rows.slice(0, 1));
     expect(Object.keys(explanation!.contributions).sort()).toEqual(features.map((c) => c.name).sort());

@@ -81,6 +81,7 @@ describe("the score pipeline", () => {
       "ingest-weekly",
       "score",
       "merge-scores",
+      "contact-list",
       "report",
       "publish",
     ]);
@@ -218,7 +219,13 @@ describe("churn train and churn score", () => {
     };
     expect(summary).toMatchObject({ run_id: data.run_id, trigger: WEEKLY, model_version: champion });
     expect(summary.counts).toMatchObject({ rows_in: 500, scored: data.scored });
-    expect(Object.keys(summary.timings).sort()).toEqual(["ingest-weekly", "merge-scores", "report", "score"]);
+    expect(Object.keys(summary.timings).sort()).toEqual([
+      "contact-list",
+      "ingest-weekly",
+      "merge-scores",
+      "report",
+      "score",
+    ]);
     expect(await readFile(join(dir, OUT, "report.html"), "utf8")).toContain("2026-W48");
     const lines = (await readFile(join(dir, OUT, "scores.csv"), "utf8")).trimEnd().split("\n");
     expect(lines).toHaveLength(data.scored! + 1);

@@ -132,8 +132,11 @@ describe("churn score --via-server", () => {
   it("writes a scores.csv byte-identical to in-process scoring", async () => {
     const lines = inProcess.trimEnd().split("\n");
     expect(lines).toHaveLength(601);
-    // reasons and passthrough columns are present, so the comparison covers them
-    expect(lines.some((l) => /,high,[A-Za-z_]+=/.test(l))).toBe(true);
+    // reasons (sentences with churn.yaml's labels), their codes and passthrough columns are present,
+    // so the comparison covers them
+    expect(lines.some((l) => /,high,[A-Z][^,:]*: [^,]+,/.test(l))).toBe(true);
+    expect(lines.some((l) => /,Transactions in 12 months: \d+ \(typical \d+\),/.test(l))).toBe(true);
+    expect(lines.some((l) => /,[A-Za-z_0-9]+:\+\d+\.\d\d(;[A-Za-z_0-9]+:\+\d+\.\d\d)*,/.test(l))).toBe(true);
     // and a passthrough text the formula guard changed (publish.formula_guard defaults to true)
     expect(lines[FORMULA_ROW]).toContain(`,"'=HYPERLINK(""x"")",`);
     const via = await score(["--via-server", serverUrl]);
@@ -236,10 +239,10 @@ describe("V2 reasons as JSON arrays (what the batch client asks for)", () => {
       outputs: [{ name: "reasons", parameters: { format: "json" } }],
     });
     expect(decoded.reasonsJson).toBe(true);
-    const reasons = ["Card_Category=Blue; Gold", "Customer_Age=40 (typical)"];
+    const reasons = ["Card category: Blue; Gold", "Customer Age: 40 (typical 46)"];
     const response = encodeInferResponse(
       { name: "churn", version: "v1" },
-      [{ probability: 0.5, tier: "high", reasons }],
+      [{ probability: 0.5, tier: "high", reasons, reasonCodes: "Card_Category:+0.50;Customer_Age:+0.20" }],
       decoded,
     );
     expect(response.outputs.map((o) => o.name)).toEqual(["reasons"]);
@@ -247,7 +250,7 @@ describe("V2 reasons as JSON arrays (what the batch client asks for)", () => {
     // without the parameter the documented default stays: joined with "; "
     const plain = encodeInferResponse(
       { name: "churn", version: "v1" },
-      [{ probability: 0.5, tier: "high", reasons }],
+      [{ probability: 0.5, tier: "high", reasons, reasonCodes: "Card_Category:+0.50;Customer_Age:+0.20" }],
       { outputs: ["reasons"] },
     );
     expect(plain.outputs[0]!.data[0]).toBe(reasons.join("; "));

@@ -176,6 +176,6 @@ describe("malformed requests", () => {
       headers: { "content-type": "application/json" },
     });
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { outputs: unknown[] }).outputs).toHaveLength(3);
+    expect(((await r.json()) as { outputs: unknown[] }).outputs).toHaveLength(4);
   });
 });

@@ -137,6 +137,7 @@ beforeAll(async () => {
     reasonsFor: ["high", "medium"],
     passthrough: (cfg.passthrough as string[] | undefined) ?? [],
     formulaGuard: true,
+    labels: (cfg.labels as Record<string, string> | undefined) ?? {},
   })
     .trimEnd()
     .split("\n");

@@ -70,12 +70,25 @@ export function describeRun(record: RunRecord, reused: boolean): string {
   return lines.join("\n");
 }
 
-/** The first lines of a published scores.csv (lifetime: customers.csv), so a first run ends by showing results. */
+/**
+ * The first lines of the week's contact-list.csv (whom to call first, with
+ * the reasons), or of scores.csv when there is none (lifetime:
+ * customers.csv), so a run ends by showing what to do with its results.
+ */
 export async function scoresHead(storage: Storage, record: RunRecord, lines = 5): Promise<string> {
   if (record.state !== "succeeded" || !record.output_prefix) return "";
-  const file = record.pipeline === "lifetime" ? OUTPUT_FILES.customers : OUTPUT_FILES.scores;
-  const name = `${record.output_prefix}${file}`;
-  if (!(await storage.stat(name))) return "";
+  const files =
+    record.pipeline === "lifetime"
+      ? [OUTPUT_FILES.customers]
+      : [OUTPUT_FILES.contactList, OUTPUT_FILES.scores];
+  let name: string | null = null;
+  for (const file of files) {
+    if (await storage.stat(`${record.output_prefix}${file}`)) {
+      name = `${record.output_prefix}${file}`;
+      break;
+    }
+  }
+  if (name === null) return "";
   let text = "";
   for await (const chunk of storage.createReadStream(name)) {
     text += chunk.toString();

@@ -35,11 +35,25 @@ pii: []
 # Copied unchanged into scores.csv, so marketing can filter by them.
 passthrough: [Card_Category, Income_Category]
 
+# Friendly names in the reasons of scores.csv and contact-list.csv
+# ("Transactions in 12 months: 32 (typical 65)"); a column without one shows
+# its name with underscores as spaces ("Total Revolving Bal: ...").
+labels:
+  Total_Trans_Ct: "transactions in 12 months"
+  Total_Trans_Amt: "amount spent in 12 months"
+  Total_Ct_Chng_Q4_Q1: "change in transactions Q4 vs Q1"
+  Total_Amt_Chng_Q4_Q1: "change in amount Q4 vs Q1"
+  Total_Relationship_Count: "products held"
+  Months_Inactive_12_mon: "inactive months in 12"
+  Contacts_Count_12_mon: "contacts in 12 months"
+  Card_Category: "card category"
+
 ingest:
   max_reject_share: 0.05   # fail a file when more than 5% of its rows are rejected
   delimiter: auto          # or one of "," ";" "\\t" "|"
   encoding: auto           # or utf-8, utf-16le, utf-16be, windows-1252
   decimal: auto            # or "." / ","
+  unseen_categories: warn  # category values never seen in training: score (count only), warn or reject the rows
 
 train:
   families: [logistic, gbdt, mlp]   # model families tried; the best on cross-validation wins
@@ -66,6 +80,14 @@ score:
   reasons: 3               # reason columns in scores.csv
   reasons_for: [high, medium]
   shards: auto
+
+campaign:                  # output/<stem>/contact-list.csv: whom to call this week, ranked
+  eligible_tiers: [high]   # tiers that may be contacted
+  value_column: Total_Trans_Amt   # a numeric column with each customer's value (null: rank by probability)
+  budget_contacts: 200     # at most this many contacts (null: everyone worth contacting)
+  cost_per_contact: 5      # in value_column's unit: expected retained value = p * value * save_rate - cost
+  save_rate: 0.3           # share of contacted churners the campaign keeps
+  control_share: 0.10      # held back at random (not contacted) to measure the campaign; 0: none
 
 retrain:                   # when the weekly run retrains before scoring
   on_history_change: true

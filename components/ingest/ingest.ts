@@ -5,12 +5,13 @@ import { REJECTED_HEADER, type Reject, reasonKind } from "../common/csv/rejected
 import { sniffDecimal, sniffDelimiter } from "../common/csv/sniff.js";
 import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
-import { type Profile, ProfileBuilder } from "../common/profile/profile.js";
+import { type Profile, ProfileBuilder, type UnseenCategory } from "../common/profile/profile.js";
 import { isFloatColumn, storedColumns } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { GENERATED_ID_COLUMN, inferSchema } from "../common/schema/infer.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { booleanWord, parseDate, parseNumber } from "../common/schema/values.js";
+import { UnseenCategories } from "./unseen.js";
 
 /**
  * The pure ingest implementation: bytes in, typed record batches, rejected
@@ -64,6 +65,8 @@ export interface IngestResult {
   format: DecodeInfo & { delimiter: string; decimal: "." | "," };
   /** Columns of a scoring file that the recorded schema does not know (ignored). */
   ignoredColumns: string[];
+  /** Scoring with the training schema: category values never seen in training, per column. */
+  unseenCategories: UnseenCategory[];
   maxRejectShare: number;
   rejectShareExceeded: boolean;
 }
@@ -81,6 +84,8 @@ interface Slot {
   values: Float64Array | Array<string | null>;
   trueValues?: Set<string>;
   falseValues?: Set<string>;
+  /** Scoring: the training categories of a category feature (null: not checked). */
+  known: Set<string> | null;
 }
 
 /** Validates and converts records into batches under a fixed schema. */
@@ -102,6 +107,10 @@ class RowConverter {
   readonly reasons: Record<string, number> = {};
   readonly firstRejects: Reject[] = [];
   readonly profile: ProfileBuilder;
+  /** Scoring with the training schema: category values training never saw (ingest.unseen_categories). */
+  readonly unseen: UnseenCategories | null;
+  /** This row's unseen values, as column, value pairs (counted once the row's fate is known). */
+  private readonly rowUnseen: string[] = [];
 
   constructor(
     private readonly schema: DatasetSchema,
@@ -118,6 +127,10 @@ class RowConverter {
     this.piiIndexes = schema.columns.filter((c) => c.role === "pii").map((c) => header.indexOf(c.name));
     this.negative = negative;
     this.ids = options.ids ?? new IdHashSet(1 << 16);
+    this.unseen =
+      options.mode === "scoring" && options.schema
+        ? new UnseenCategories(schema.columns, options.config.ingest.unseen_categories)
+        : null;
     this.slots = storedColumns(schema).map((column) => ({
       column,
       index: header.indexOf(column.name),
@@ -126,6 +139,7 @@ class RowConverter {
       values: [],
       trueValues: column.trueValues ? new Set(column.trueValues) : undefined,
       falseValues: column.falseValues ? new Set(column.falseValues) : undefined,
+      known: this.unseen?.knownOf(column.name) ?? null,
     }));
     this.batch = this.newBatch();
     this.profile = new ProfileBuilder(schema);
@@ -203,6 +217,7 @@ class RowConverter {
       }
       if (type === "categorical") {
         (values as Array<string | null>)[i] = v;
+        if (slot.known !== null && !slot.known.has(v)) this.unseenValue(slot.column.name, v);
       } else if (type === "boolean") {
         const b = slot.trueValues?.has(v) ? 1 : slot.falseValues?.has(v) ? 0 : booleanWord(v);
         if (b === undefined) fail(slot.column.name, `not a boolean: "${short(v)}"`);
@@ -214,6 +229,13 @@ class RowConverter {
       }
     }
     if (this.reasons_ === null && !this.ids.add(id)) fail(this.schema.idColumn, "duplicate id");
+    // Unseen values count for the rows they are reported for: accepted rows, or under `reject` the rows they reject.
+    if (this.rowUnseen.length > 0) {
+      if (this.reasons_ === null || this.unseen!.policy === "reject")
+        for (let k = 0; k < this.rowUnseen.length; k += 2)
+          this.unseen!.count(this.rowUnseen[k]!, this.rowUnseen[k + 1]!);
+      this.rowUnseen.length = 0;
+    }
     if (this.reasons_ !== null) {
       this.reject(line, this.first, this.reasons_, fields, raw);
       return;
@@ -227,6 +249,13 @@ class RowConverter {
 
   private reasons_: string[] | null = null;
   private first = "";
+
+  /** A category value training never saw: noted for the counts, and a reason to reject under `reject`. */
+  private unseenValue(column: string, value: string): void {
+    this.rowUnseen.push(column, value);
+    if (this.unseen!.policy === "reject")
+      this.fail(column, `unseen category: "${short(value)}" was never seen in training`);
+  }
   /** Record one problem of the current row (bound once, so calling it allocates nothing). */
   private readonly fail = (column: string, reason: string): void => {
     if (this.reasons_ === null) {
@@ -606,6 +635,7 @@ export async function ingest(
     firstRejects: c.firstRejects,
     profile: c.profile.result(c.rowsIn, c.rejected),
     format: { ...info, delimiter, decimal },
+    unseenCategories: c.unseen?.result() ?? [],
     ignoredColumns: headerNames.filter(
       (name) => !finalSchema.columns.some((col) => col.name === name) && name !== GENERATED_ID_COLUMN,
     ),

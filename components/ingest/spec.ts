@@ -10,6 +10,7 @@ import type { DatasetSchema } from "../common/schema/types.js";
 import { drained } from "../common/storage/streams.js";
 import { assertRejectShare, type IngestResult, ingest } from "./ingest.js";
 import { type IngestSummary, ingestSummarySchema } from "./summary.js";
+import { unseenWarnings } from "./unseen.js";
 
 /**
  * The ingest component: CSV files in; typed Arrow record batches, rejected.csv,
@@ -118,10 +119,13 @@ async function run(ctx: ComponentContext<IngestParameters>) {
   await ctx.writeOutput("schema", `${JSON.stringify(final.schema, null, 2)}\n`, {
     contentType: "application/json",
   });
-  const profile =
-    results.length === 1
+  const unseen = results.flatMap((r) => r.unseenCategories);
+  const profile = {
+    ...(results.length === 1
       ? final.profile
-      : { ...final.profile, files: results.map((r) => ({ object: r.source, rows: r.profile.rows })) };
+      : { ...final.profile, files: results.map((r) => ({ object: r.source, rows: r.profile.rows })) }),
+    ...(parameters.mode === "scoring" ? { unseenCategories: unseen } : {}),
+  };
   await ctx.writeOutput("profile", `${JSON.stringify(profile, null, 2)}\n`, {
     contentType: "application/json",
   });
@@ -136,7 +140,11 @@ async function run(ctx: ComponentContext<IngestParameters>) {
     }),
     { rowsIn: 0, accepted: 0, rejected: 0 },
   );
-  return { counts: totals, summary: { files, schemaInferred: !schemaRef } };
+  return {
+    counts: totals,
+    summary: { files, schemaInferred: !schemaRef },
+    warnings: unseenWarnings(unseen, config.ingest.unseen_categories),
+  };
 }
 
 /** The ingest component spec. */

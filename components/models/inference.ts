@@ -24,8 +24,10 @@ export interface ScoredRow {
   /** Calibrated churn probability in [0, 1]. */
   probability: number;
   tier: Tier;
-  /** Reasons like `Total_Trans_Ct=23 (low)`; empty for tiers without reasons. */
+  /** Reasons like `Transactions in 12 months: 32 (typical 65)` (reasons.ts); empty for tiers without reasons. */
   reasons: string[];
+  /** The same reasons in machine form, `Total_Trans_Ct:+0.84;Card_Category:+0.12` ("" without reasons). */
+  reasonCodes: string;
 }
 
 export interface Explanation {

@@ -1,13 +1,13 @@
 import type { Bundle } from "../common/bundle/bundle.js";
 import { bundleVersion, readBundle } from "../common/bundle/bundle.js";
 import { readChampion } from "../common/bundle/champion.js";
+import type { ChurnConfig } from "../common/config/schema.js";
 import { InputError, NotFoundError } from "../common/errors.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import type { Storage } from "../common/storage/types.js";
 import { type Calibrator, calibrate, parseCalibrator } from "./calibration.js";
 import { parseFeatureTransform } from "./features/schema.js";
 import {
-  type ColumnEncoder,
   contributionsBySource,
   encodeBatchInto,
   encodeValueInto,
@@ -23,6 +23,7 @@ import { explainLinear } from "./logistic/explain.js";
 import { type LogisticModel, logisticMargin, parseLogisticModel, sigmoid } from "./logistic/logistic.js";
 import { explainMlp } from "./mlp/explain.js";
 import { type MlpModel, mlpLogit, parseMlpModel } from "./mlp/mlp.js";
+import { type ColumnLabels, NO_REASONS, type RowReasons, rowReasons } from "./reasons.js";
 import type { Tier } from "./tiers.js";
 
 /**
@@ -42,6 +43,8 @@ export interface ReasonOptions {
   reasons: number;
   /** Tiers that get reasons (score.reasons_for). */
   reasonsFor: readonly Tier[];
+  /** Friendly column names in reasons (churn.yaml labels). */
+  labels: ColumnLabels;
 }
 
 /** A loaded bundle, ready to score. */
@@ -64,8 +67,14 @@ export interface Predictor {
   explainRow(x: Float64Array, offset: number): { base: number; bySource: Float64Array };
   /** Encode a batch into a row-major matrix (reusing `into` when large enough). */
   encodeBatch(batch: RowBatch, into?: Float64Array): Float64Array;
-  /** Reason texts for one row: the columns pushing hardest towards churn, e.g. `Total_Trans_Ct=23 (low)`. */
-  reasons(x: Float64Array, offset: number, value: (column: string) => RawValue, k: number): string[];
+  /** Reasons of one row (reasons.ts): the columns raising its risk most, e.g. `Transactions in 12 months: 32 (typical 65)`. */
+  reasons(
+    x: Float64Array,
+    offset: number,
+    value: (column: string) => RawValue,
+    k: number,
+    labels: ColumnLabels,
+  ): RowReasons;
 }
 
 function parseModel(model: Bundle["model"]): {
@@ -124,16 +133,6 @@ export function formatProbability(p: number): string {
   return p.toFixed(6);
 }
 
-/** Text of a raw value inside a reason. */
-function valueText(encoder: ColumnEncoder, value: RawValue): string {
-  if (value === null || value === undefined || (typeof value === "number" && Number.isNaN(value)))
-    return "missing";
-  if (typeof value === "string") return value;
-  if (encoder.kind === "boolean") return value === 0 ? "no" : "yes";
-  if (encoder.kind === "date") return new Date(value).toISOString().slice(0, 10);
-  return String(value);
-}
-
 /** Loads a predictor from a parsed bundle (its version is recomputed from the content). */
 export function loadPredictor(bundle: Bundle, version = bundleVersion(bundle)): Predictor {
   const transform = parseFeatureTransform(bundle.transform);
@@ -144,14 +143,12 @@ export function loadPredictor(bundle: Bundle, version = bundleVersion(bundle)): 
   const model = parseModel(bundle.model);
   const d = transform.features.length;
   const sources = sourceColumns(transform);
-  const encoders = new Map(transform.encoders.map((e) => [e.column, e]));
   const { high, medium } = bundle.tiers;
   const toP = model.toProbability;
   const finish = (m: number) => {
     const raw = toP(m);
     return calibration ? calibrate(calibration, raw) : raw;
   };
-  const order = new Int32Array(sources.length);
   const predictor: Predictor = {
     version,
     family: bundle.model.family,
@@ -181,27 +178,9 @@ export function loadPredictor(bundle: Bundle, version = bundleVersion(bundle)): 
       const n = batch.numRows;
       return encodeBatchInto(transform, batch, into && into.length >= n * d ? into : new Float64Array(n * d));
     },
-    reasons(x, offset, value, k) {
-      if (k <= 0) return [];
-      const { bySource } = predictor.explainRow(x, offset);
-      for (let j = 0; j < order.length; j++) order[j] = j;
-      // Largest push towards churn first; ties in transform order, so the choice is stable.
-      const sorted = Array.from(order).sort((a, b) => bySource[b]! - bySource[a]! || a - b);
-      const out: string[] = [];
-      for (const j of sorted) {
-        if (out.length >= k || !(bySource[j]! > 0)) break;
-        const column = sources[j]!;
-        const encoder = encoders.get(column)!;
-        const raw = value(column);
-        const text = valueText(encoder, raw);
-        let words = "";
-        if (encoder.kind === "numeric" && text !== "missing") {
-          const v = raw as number;
-          words = v < encoder.stats.q1 ? " (low)" : v > encoder.stats.q3 ? " (high)" : " (typical)";
-        }
-        out.push(`${column}=${text}${words}`);
-      }
-      return out;
+    reasons(x, offset, value, k, labels) {
+      if (k <= 0) return NO_REASONS;
+      return rowReasons(transform.encoders, predictor.explainRow(x, offset).bySource, value, k, labels);
     },
   };
   return predictor;
@@ -238,10 +217,10 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
       const p = predictor.probabilities(x, rows.length);
       return rows.map((row, i): ScoredRow => {
         const tier = predictor.tierOf(p[i]!);
-        const reasons = withReasons.has(tier)
-          ? predictor.reasons(x, i * d, (c) => featureValue(row[c] ?? null), options.reasons)
-          : [];
-        return { probability: Number(formatProbability(p[i]!)), tier, reasons };
+        const { texts, codes } = withReasons.has(tier)
+          ? predictor.reasons(x, i * d, (c) => featureValue(row[c] ?? null), options.reasons, options.labels)
+          : NO_REASONS;
+        return { probability: Number(formatProbability(p[i]!)), tier, reasons: texts, reasonCodes: codes };
       });
     },
     explain(rows) {
@@ -260,6 +239,11 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
   };
 }
 
+/** The reason options of a churn.yaml (score.reasons, score.reasons_for, labels): the server's and the score step's. */
+export function reasonOptionsOf(config: ChurnConfig): ReasonOptions {
+  return { reasons: config.score.reasons, reasonsFor: config.score.reasons_for, labels: config.labels };
+}
+
 /** Loads the champion bundle of a bucket as the server's model (`churn serve` hands it to the server's model source). */
 export async function loadChampionModel(storage: Storage): Promise<InferenceModel> {
   const champion = await readChampion(storage);
@@ -269,10 +253,10 @@ export async function loadChampionModel(storage: Storage): Promise<InferenceMode
     );
   const { version, bundle } = await readBundle(storage, champion.pointer.version);
   const { loadConfig } = await import("../common/config/load.js");
-  let options: ReasonOptions = { reasons: 3, reasonsFor: ["high", "medium"] };
+  let options: ReasonOptions = { reasons: 3, reasonsFor: ["high", "medium"], labels: {} };
   try {
     const config = await loadConfig(storage);
-    options = { reasons: config.score.reasons, reasonsFor: config.score.reasons_for };
+    options = reasonOptionsOf(config);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
   }

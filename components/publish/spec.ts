@@ -33,6 +33,7 @@ type PublishParameters = z.output<typeof publishParameters>;
 /** Which input lands under which public name. */
 const PUBLIC_NAMES: Record<string, string> = {
   scores: OUTPUT_FILES.scores,
+  contact_list: OUTPUT_FILES.contactList,
   rejected: OUTPUT_FILES.rejected,
   report: OUTPUT_FILES.report,
   drift: OUTPUT_FILES.drift,
@@ -108,9 +109,14 @@ async function run(ctx: ComponentContext<PublishParameters>) {
 export const publishComponent = defineComponent({
   name: "publish",
   description:
-    "copy the run's results (scores or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS (the manifest of the set)",
+    "copy the run's results (scores and the contact list, or customers and alerts), rejected rows, summary and report to the output folder, then _SUCCESS (the manifest of the set)",
   inputs: {
     scores: { type: "csv", description: "scores.csv of the week", optional: true },
+    contact_list: {
+      type: "csv",
+      description: "contact-list.csv of the week (the contact-list step)",
+      optional: true,
+    },
     rejected: { type: "csv", description: "rejected.csv of the weekly ingest" },
     refused: {
       type: "csv",

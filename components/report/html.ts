@@ -1,5 +1,7 @@
+import type { CampaignDocument } from "../common/documents/campaign.js";
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
+import type { UnseenCategory } from "../common/profile/profile.js";
 import type { Warning } from "../common/warnings.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
@@ -400,7 +402,21 @@ export interface MissingCount {
   rate: number;
 }
 
-function qualitySection(summary: WeekSummary, missing: MissingCount[]): string {
+/** The data-quality table's rows for category values training never saw (ingest.unseen_categories). */
+function unseenRows(unseen: readonly UnseenCategory[]): string {
+  return unseen
+    .map(
+      (u) =>
+        `<tr><th>New values in ${escapeHtml(u.column)} (${u.action}): ${escapeHtml(u.values.map((v) => JSON.stringify(v)).join(", "))}</th><td>${fmt(u.rows)}</td></tr>`,
+    )
+    .join("\n");
+}
+
+function qualitySection(
+  summary: WeekSummary,
+  missing: MissingCount[],
+  unseen: readonly UnseenCategory[] = [],
+): string {
   const c = summary.counts;
   const rows = [
     {
@@ -430,7 +446,35 @@ ${figure(
   "Rows of this week's file that were scored or rejected (rejected rows and the reason are in rejected.csv), and the attributes with the most empty values.",
 )}
 <table><tr><th>Rows received</th><td>${fmt(c.rows_in)}</td></tr><tr><th>Scored</th><td>${fmt(c.scored)}</td></tr>
-<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr></table>`;
+<tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr>${unseenRows(unseen)}</table>`;
+}
+
+/**
+ * The campaign section (first after the overview): whom contact-list.csv
+ * asks marketing to call, what that is expected to achieve, and the control
+ * group that will measure it.
+ */
+function campaignSection(campaign: CampaignDocument | null): string {
+  if (!campaign) return "";
+  const c = campaign;
+  const value =
+    c.expected_value_retained === null
+      ? ""
+      : `<tr><th>Expected value retained (in ${escapeHtml(c.value_column ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
+  const budget = c.budget_contacts === null ? "no limit" : fmt(c.budget_contacts);
+  const control =
+    c.control_share > 0
+      ? `${fmt(c.control)} customers from the same part of the ranking are held back as a control group (<code>group: control</code>, ${pct(c.control_share)} at random): do not contact them, so next week's labels can show what the calls changed.`
+      : "There is no control group (campaign.control_share is 0), so the campaign's effect cannot be measured.";
+  const ranking =
+    c.value_column === null
+      ? "ranked by churn probability"
+      : `ranked by expected retained value (probability × ${escapeHtml(c.value_column)} × save rate ${num(c.save_rate, 2)} − cost ${num(c.cost_per_contact, 2)})`;
+  return `<h2 id="campaign">Whom to call this week</h2>
+<p>contact-list.csv lists ${fmt(c.listed)} of the ${fmt(c.eligible)} eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))}), ${ranking}; rank 1 is the first to call. ${control}</p>
+<table><tr><th>Customers to contact (budget ${budget})</th><td>${fmt(c.contacts)}</td></tr>
+<tr><th>Expected churners reached</th><td>${fmt(c.expected_churners_reached)}</td></tr>${value}
+<tr><th>Control group</th><td>${fmt(c.control)}</td></tr></table>`;
 }
 
 /** "0.0034 – 0.0051" as "0.3% – 0.5%": probabilities read as percentages everywhere else in the page. */
@@ -544,6 +588,10 @@ export interface ReportExtras {
   missing?: MissingCount[];
   /** What the run's steps noticed: shown first, before anything else. */
   warnings?: Warning[];
+  /** Category values of the weekly file never seen in training, for the data-quality section. */
+  unseen?: UnseenCategory[];
+  /** The contact-list step's totals: the campaign section. */
+  campaign?: CampaignDocument | null;
 }
 
 /** The run's warnings, first on the page: what a step noticed must reach the people who read the report. */
@@ -598,6 +646,7 @@ th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{fo
 ${warningsSection(extras.warnings ?? [])}
 ${overview(summary, drift)}
 <p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
+${campaignSection(extras.campaign ?? null)}
 <h2 id="tiers">Customers by risk tier</h2>
 ${figure(
   "tiers",
@@ -606,7 +655,7 @@ ${figure(
 )}
 ${distributionSection(summary, drift)}
 ${driversSection(summary, evaluation)}
-${qualitySection(summary, extras.missing ?? [])}
+${qualitySection(summary, extras.missing ?? [], extras.unseen ?? [])}
 ${driftSection(drift)}
 ${scoringModelNote(evaluation)}
 ${metricsSection(evaluation)}

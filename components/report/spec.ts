@@ -3,12 +3,14 @@ import { readChampion } from "../common/bundle/champion.js";
 import { readInputJson, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
+import { campaignDocumentSchema } from "../common/documents/campaign.js";
+import { parseDocument } from "../common/documents/parse.js";
 import { InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
 import { computeDrift, type DriftReport, ScoreBinner } from "../common/monitoring/drift.js";
 import { type RealisedHistory, type RealisedWeek, updateRealised } from "../common/monitoring/realised.js";
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
-import type { Profile } from "../common/profile/profile.js";
+import { type Profile, unseenCategorySchema } from "../common/profile/profile.js";
 import { type Warning, warningSchema, warningsOf } from "../common/warnings.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
@@ -164,8 +166,19 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   );
   // The run's warnings so far, then the report's own: what people see first.
   const warnings: Warning[] = [...ctx.parameters.warnings, ...warningsOf("report", own)];
+  const campaignRef = ctx.inputs.campaign?.[0];
+  const campaign = campaignRef
+    ? parseDocument(campaignDocumentSchema, await readInputText(ctx, campaignRef), campaignRef.object)
+    : null;
+  // Category values the weekly ingest found that training never saw (ingest.unseen_categories).
+  const unseen = z
+    .array(unseenCategorySchema)
+    .catch([])
+    .parse((profile as { unseenCategories?: unknown }).unseenCategories ?? []);
   const published = {
     ...summary,
+    campaign,
+    unseen_categories: unseen,
     warnings,
     realised: realised.history.weeks,
     retrain_triggers: triggers
@@ -197,7 +210,9 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       realised: realised.history as RealisedHistory,
       triggers: triggers?.fired ?? null,
       missing: missingCounts(profile as unknown as Profile),
+      unseen,
       warnings,
+      campaign,
     }),
     {
       contentType: "text/html",
@@ -222,6 +237,11 @@ export const reportComponent = defineComponent({
   inputs: {
     scores: { type: "csv", description: "the merged scores.csv" },
     ingest: { type: "json", description: "profile.json of the weekly ingest (row counts)" },
+    campaign: {
+      type: "json",
+      description: "campaign.json of the contact-list step (the campaign's totals)",
+      optional: true,
+    },
     refused: {
       type: "csv",
       description: "rows the model server refused (score.mode server), one part per shard",

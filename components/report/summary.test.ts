@@ -9,10 +9,10 @@ async function* chunks(text: string, size = 7): AsyncGenerator<Uint8Array> {
 }
 
 const scores = [
-  "CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,model_version,region",
-  "1,0.910000,high,Total_Trans_Ct=23 (low),Months_Inactive_12_Mon=4 (high),abc,north",
-  '2,0.450000,medium,"Card_Category=Blue, Silver (unseen)",,abc,south',
-  "3,0.050000,low,,,abc,north",
+  "CLIENTNUM,churn_probability,risk_tier,reason_1,reason_2,reason_codes,model_version,region",
+  "1,0.910000,high,Transactions in 12 months: 23 (typical 65),Months Inactive 12 Mon: 4 (typical 2),Total_Trans_Ct:+0.84;Months_Inactive_12_Mon:+0.41,abc,north",
+  '2,0.450000,medium,"Card category: Blue, Silver",,Card_Category:+0.30,abc,south',
+  "3,0.050000,low,,,,abc,north",
   "",
 ].join("\n");
 

@@ -1,6 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { CsvParser } from "../common/csv/parse.js";
 import { InputError } from "../common/errors.js";
+import { parseReasonCodes, REASON_CODES_COLUMN } from "../models/reasons.js";
 
 /**
  * The week's summary: what marketing and the run record need at a glance.
@@ -58,7 +59,7 @@ export async function summariseScores(
   let pCol = -1;
   let tierCol = -1;
   let versionCol = -1;
-  const reasonCols: number[] = [];
+  let codesCol = -1;
   const tiers = { high: 0, medium: 0, low: 0 };
   const expected = { high: 0, medium: 0, low: 0 };
   const histogram = new Array<number>(10).fill(0);
@@ -73,9 +74,7 @@ export async function summariseScores(
         pCol = header.indexOf("churn_probability");
         tierCol = header.indexOf("risk_tier");
         versionCol = header.indexOf("model_version");
-        header.forEach((name, i) => {
-          if (/^reason_\d+$/.test(name)) reasonCols.push(i);
-        });
+        codesCol = header.indexOf(REASON_CODES_COLUMN);
         if (pCol < 0 || tierCol < 0)
           throw new InputError(`${source}: header lacks churn_probability or risk_tier`);
         return;
@@ -90,12 +89,9 @@ export async function summariseScores(
       expected[tier] += p;
       histogram[Math.min(9, Math.floor(p * 10))]!++;
       if (versionCol >= 0) version ??= fields[versionCol] ?? null;
-      for (const i of reasonCols) {
-        const text = fields[i];
-        if (!text) continue;
-        const column = text.slice(0, text.indexOf("=") >= 0 ? text.indexOf("=") : text.length);
-        reasons.set(column, (reasons.get(column) ?? 0) + 1);
-      }
+      // The machine form names the columns (the sentences carry friendly labels).
+      const codes = codesCol >= 0 ? (fields[codesCol] ?? "") : "";
+      for (const { column } of parseReasonCodes(codes)) reasons.set(column, (reasons.get(column) ?? 0) + 1);
     },
     (line, _field, reason) => {
       throw new InputError(`${source} line ${line}: ${reason}`);

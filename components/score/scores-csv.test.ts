@@ -74,12 +74,13 @@ const options = {
   reasonsFor: ["high", "medium"] as const,
   passthrough: ["region"],
   formulaGuard: true,
+  labels: { calls: "calls to support" },
 };
 
 describe("scores.csv rows", () => {
   it("prints the DESIGN header and quotes fields that need it", () => {
     expect(scoresHeader(schema, ["region"], 2)).toBe(
-      "id,churn_probability,risk_tier,reason_1,reason_2,model_version,region\n",
+      "id,churn_probability,risk_tier,reason_1,reason_2,reason_codes,model_version,region\n",
     );
     expect(csvField('a,"q"')).toBe('"a,""q"""');
     expect(csvField("plain")).toBe("plain");
@@ -96,35 +97,36 @@ describe("scores.csv rows", () => {
     expect(first.endsWith(`,${predictor.version},"south, east"`)).toBe(true);
   });
 
-  it("fills reasons only for the configured tiers, largest push first, with words for numbers", () => {
+  it("fills reasons only for the configured tiers: sentences with labels, then their codes", () => {
     const lines = scoreBatchCsv(predictor, batch, options).trimEnd().split("\n");
     let withReasons = 0;
     for (const line of lines) {
-      const tier = line.match(/,(high|medium|low),/)![1];
-      const reasons = line.match(/,(high|medium|low),([^,]*),([^,]*),/)!.slice(2);
-      if (tier === "low") expect(reasons).toEqual(["", ""]);
+      const [tier, ...reasons] = line.match(/,(high|medium|low),([^,]*),([^,]*),([^,]*),/)!.slice(1);
+      if (tier === "low") expect(reasons).toEqual(["", "", ""]);
       else {
         withReasons++;
+        // The label of churn.yaml for calls, the column name (capitalised) for the others.
         expect(reasons[0]).toMatch(
-          /^(calls=\d+ \((low|typical|high)\)|tenure=\d+ \((low|typical|high)\)|plan=.+)$/,
+          /^(Calls to support: \d+ \(typical [\d.]+\)|Tenure: (\d+ \(typical [\d.]+\)|missing)|Plan: .+)$/,
         );
+        expect(reasons[2]).toMatch(/^(calls|tenure|plan):\+\d+\.\d\d(;(calls|tenure|plan):\+\d+\.\d\d)*$/);
       }
     }
     expect(withReasons).toBeGreaterThan(0);
-    // Row 7 has the most calls (9, above the third quartile): calls pushes towards churn.
+    // Row 7 has the most calls (9; the training median is 4.5): calls pushes towards churn.
     const row = selectRows(batch, [7]);
     const x = predictor.encodeBatch(row);
     const value = (c: string) => (row.columns[c]! as ArrayLike<string | number | null>)[0] ?? null;
-    const reasons = predictor.reasons(x, 0, value, 3);
-    expect(reasons).toContain("calls=9 (high)");
+    const reasons = predictor.reasons(x, 0, value, 3, options.labels);
+    expect(reasons.texts).toContain("Calls to support: 9 (typical 4.5)");
     // The order is that of the contributions, largest first, positive only.
     const { bySource } = predictor.explainRow(x, 0);
     const expected = predictor.sources
       .map((s, j) => [s, bySource[j]!] as const)
       .filter(([, c]) => c > 0)
-      .sort((a, b) => b[1] - a[1])
-      .map(([s]) => s);
-    expect(reasons.map((r) => r.split("=")[0])).toEqual(expected);
+      .sort((a, b) => b[1] - a[1]);
+    expect(reasons.codes.split(";").map((c) => c.split(":")[0])).toEqual(expected.map(([s]) => s));
+    expect(reasons.texts).toHaveLength(expected.length);
   });
 });
 
@@ -138,11 +140,13 @@ function expectedLines(b: RowBatch, o: ScoreOptions): string {
     const tier = predictor.tierOf(p[i]!);
     const fields = [csvField(b.ids[i]!), formatProbability(p[i]!), tier];
     const value = (c: string) => (b.columns[c]! as ArrayLike<string | number | null>)[i] ?? null;
-    const reasons = o.reasonsFor.includes(tier) ? predictor.reasons(x, i * d, value, o.reasons) : [];
-    for (let r = 0; r < o.reasons; r++) {
-      const reason = reasons[r];
-      fields.push(reason === undefined ? "" : csvField(o.formulaGuard ? guardFormula(reason) : reason));
-    }
+    const guard = (text: string) => csvField(o.formulaGuard ? guardFormula(text) : text);
+    const { texts, codes } =
+      o.reasons > 0 && o.reasonsFor.includes(tier)
+        ? predictor.reasons(x, i * d, value, o.reasons, o.labels)
+        : { texts: [], codes: "" };
+    for (let r = 0; r < o.reasons; r++) fields.push(texts[r] === undefined ? "" : guard(texts[r]!));
+    fields.push(guard(codes));
     fields.push(predictor.version);
     for (const name of o.passthrough) fields.push(passthroughText(schema, name, value(name), o.formulaGuard));
     out += `${fields.join(",")}\n`;
@@ -187,19 +191,21 @@ function scoringBatch(rows: number, first: number): RowBatch {
 
 describe("ScoresCsvWriter", () => {
   const variants: ScoreOptions[] = [
-    { reasons: 0, reasonsFor: [], passthrough: [], formulaGuard: true },
-    { reasons: 3, reasonsFor: [], passthrough: ["vip"], formulaGuard: true },
+    { reasons: 0, reasonsFor: [], passthrough: [], formulaGuard: true, labels: {} },
+    { reasons: 3, reasonsFor: [], passthrough: ["vip"], formulaGuard: true, labels: {} },
     {
       reasons: 2,
       reasonsFor: ["high", "medium", "low"],
       passthrough: ["region", "signup", "vip", "plan"],
       formulaGuard: true,
+      labels: { plan: "=plan" },
     },
     {
       reasons: 2,
       reasonsFor: ["high", "medium", "low"],
       passthrough: ["region", "signup", "vip", "plan"],
       formulaGuard: false,
+      labels: { plan: "=plan" },
     },
   ];
 
@@ -247,7 +253,7 @@ describe("ScoresCsvWriter", () => {
     b.columns.region = cases.map(([, region]) => region);
     const bytes = await arrowChunks(schema, [b]);
     const regions = async (formulaGuard: boolean) => {
-      const o = { reasons: 0, reasonsFor: [], passthrough: ["region"], formulaGuard };
+      const o = { reasons: 0, reasonsFor: [], passthrough: ["region"], formulaGuard, labels: {} };
       const writer = new ScoresCsvWriter(predictor, o);
       let out = "";
       for await (const [raw] of readRawBatches(byteStream(bytes)))
@@ -265,7 +271,7 @@ describe("ScoresCsvWriter", () => {
   });
 
   it("names the missing passthrough column", () => {
-    const o = { reasons: 0, reasonsFor: [], passthrough: ["nowhere"], formulaGuard: true };
+    const o = { reasons: 0, reasonsFor: [], passthrough: ["nowhere"], formulaGuard: true, labels: {} };
     expect(() => scoreBatchCsv(predictor, scoringBatch(3, 0), o)).toThrow(/no passthrough column "nowhere"/);
   });
 });

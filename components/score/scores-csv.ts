@@ -4,6 +4,7 @@ import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../co
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { RawEncoder } from "../models/features/encode-raw.js";
 import { formatProbability, type Predictor, type ReasonOptions } from "../models/predictor.js";
+import { reasonColumns } from "../models/reasons.js";
 import type { Tier } from "../models/tiers.js";
 
 /**
@@ -27,12 +28,16 @@ export function textField(text: string, formulaGuard: boolean): string {
   return csvField(formulaGuard ? guardFormula(text) : text);
 }
 
-/** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, model_version, passthrough. */
+/** scores.csv header (DESIGN): id, churn_probability, risk_tier, reason_1..k, reason_codes, model_version, passthrough. */
 export function scoresHeader(schema: DatasetSchema, passthrough: readonly string[], reasons: number): string {
-  const names = [schema.idColumn, "churn_probability", "risk_tier"];
-  for (let r = 1; r <= reasons; r++) names.push(`reason_${r}`);
-  names.push("model_version", ...passthrough);
-  return csvLine(names);
+  return csvLine([
+    schema.idColumn,
+    "churn_probability",
+    "risk_tier",
+    ...reasonColumns(reasons),
+    "model_version",
+    ...passthrough,
+  ]);
 }
 
 /** Text of a passthrough value from a typed batch column (also used by the batch client). */
@@ -197,7 +202,8 @@ export class ScoresCsvWriter {
   ) {
     this.encoder = new RawEncoder(predictor.transform);
     this.withReasons = new Set(options.reasonsFor);
-    this.emptyReasons = utf8.encode(",".repeat(options.reasons));
+    // reason_1..k and reason_codes, all empty.
+    this.emptyReasons = utf8.encode(",".repeat(options.reasons + 1));
     this.tail = utf8.encode(`,${predictor.version}`);
   }
 
@@ -227,19 +233,19 @@ export class ScoresCsvWriter {
       w.probability(pi);
       w.byte(COMMA);
       w.bytes(TIER_BYTES[tier]);
-      if (k > 0) {
-        if (this.withReasons.has(tier)) {
-          const value = (column: string) => {
-            const c = raw.columns[column]!;
-            return c instanceof Float64Array ? c[i]! : utf8At(c, i);
-          };
-          const reasons = predictor.reasons(x, i * d, value, k);
-          for (let r = 0; r < k; r++) {
-            w.byte(COMMA);
-            if (reasons[r] !== undefined) w.text(textField(reasons[r]!, options.formulaGuard));
-          }
-        } else w.bytes(this.emptyReasons);
-      }
+      if (k > 0 && this.withReasons.has(tier)) {
+        const value = (column: string) => {
+          const c = raw.columns[column]!;
+          return c instanceof Float64Array ? c[i]! : utf8At(c, i);
+        };
+        const { texts, codes } = predictor.reasons(x, i * d, value, k, options.labels);
+        for (let r = 0; r < k; r++) {
+          w.byte(COMMA);
+          if (texts[r] !== undefined) w.text(textField(texts[r]!, options.formulaGuard));
+        }
+        w.byte(COMMA);
+        w.text(textField(codes, options.formulaGuard));
+      } else w.bytes(this.emptyReasons);
       w.bytes(this.tail);
       for (let j = 0; j < pass.length; j++) {
         w.byte(COMMA);

@@ -233,7 +233,12 @@ export function inferRequest(schema: DatasetSchema, batch: RowBatch, from: numbe
     });
   return {
     inputs,
-    outputs: [{ name: "probability" }, { name: "tier" }, { name: "reasons", parameters: { format: "json" } }],
+    outputs: [
+      { name: "probability" },
+      { name: "tier" },
+      { name: "reasons", parameters: { format: "json" } },
+      { name: "reason_codes" },
+    ],
   };
 }
 
@@ -261,6 +266,7 @@ function formatLines(
   const p = output("probability");
   const tiers = output("tier");
   const reasons = output("reasons");
+  const codes = output("reason_codes");
   const k = options.reasons;
   const pass = options.passthrough.map((name) => {
     const c = batch.columns[name];
@@ -272,7 +278,12 @@ function formatLines(
     const r = from + i;
     const pi = p[i];
     const tier = tiers[i];
-    if (typeof pi !== "number" || typeof tier !== "string" || typeof reasons[i] !== "string")
+    if (
+      typeof pi !== "number" ||
+      typeof tier !== "string" ||
+      typeof reasons[i] !== "string" ||
+      typeof codes[i] !== "string"
+    )
       throw new ChurnError(`the server's infer response has a malformed element ${i}`);
     let line = `${csvField(batch.ids[r]!)},${formatProbability(pi)},${tier}`;
     // Reasons come as JSON arrays (asked for in the request), so a "; " inside a value cannot split one.
@@ -283,7 +294,7 @@ function formatLines(
       );
     for (let j = 0; j < k; j++)
       line += `,${texts[j] === undefined ? "" : textField(texts[j]!, options.formulaGuard)}`;
-    line += `,${version}`;
+    line += `,${textField(codes[i] as string, options.formulaGuard)},${version}`;
     for (let j = 0; j < pass.length; j++)
       line += `,${passthroughText(schema, options.passthrough[j]!, pass[j]![r] ?? null, options.formulaGuard)}`;
     out += `${line}\n`;

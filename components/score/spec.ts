@@ -5,7 +5,7 @@ import { type ComponentContext, defineComponent, type ObjectRef } from "../commo
 import { ChurnError, GateRefusedError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
-import { loadPredictor } from "../models/predictor.js";
+import { loadPredictor, reasonOptionsOf } from "../models/predictor.js";
 import { defaultWorkers, scoreArrow } from "./parallel.js";
 import { scoresHeader } from "./scores-csv.js";
 import {
@@ -89,8 +89,7 @@ async function run(ctx: ComponentContext<ScoreParameters>) {
     [from, to] = shardRange(total, index, count);
   }
   const options = {
-    reasons: config.score.reasons,
-    reasonsFor: config.score.reasons_for,
+    ...reasonOptionsOf(config),
     passthrough: config.passthrough,
     // The guard is read from the config input, whose content hash is in this step's cache key.
     formulaGuard: config.publish.formula_guard,

@@ -14,13 +14,14 @@ describe("the score pipeline", () => {
       "ingest-weekly",
       "score",
       "merge-scores",
+      "contact-list",
       "report",
       "publish",
     ]);
   });
 
   it("shares the weekly run's step definitions instead of copying them", () => {
-    for (const name of ["merge-scores", "publish"])
+    for (const name of ["merge-scores", "contact-list", "publish"])
       expect(step(weeklyPipeline, name)).toBe(step(scorePipeline, name));
     // The weekly run adds what its training steps give, and keeps the rest of each step.
     for (const name of ["ingest-weekly", "score", "report"]) {
@@ -60,7 +61,7 @@ describe("withOverrides", () => {
     const via = withOverrides(scorePipeline, { server_url: "http://127.0.0.1:8080" });
     expect(step(via, "score").parameters).toEqual({ server_url: "http://127.0.0.1:8080" });
     expect(step(scorePipeline, "score").parameters).toBeUndefined();
-    for (const name of ["ingest-weekly", "merge-scores", "report", "publish"])
+    for (const name of ["ingest-weekly", "merge-scores", "contact-list", "report", "publish"])
       expect(step(via, name)).toBe(step(scorePipeline, name));
   });
 

@@ -135,11 +135,24 @@ export const scoringSteps: StepDefinition[] = [
     inputs: { scores: { step: "score", output: "scores" } },
   },
   {
+    name: "contact-list",
+    component: "contact-list",
+    description:
+      "rank the eligible customers by expected retained value into contact-list.csv, with a control group",
+    inputs: {
+      scores: { step: "merge-scores", output: "scores" },
+      // Read only for campaign.value_column; always an input, so the cache key covers the values.
+      rows: { step: "ingest-weekly", output: "rows" },
+      config: CONFIG,
+    },
+  },
+  {
     name: "report",
     component: "report",
     description: "the week's summary and human-readable report",
     inputs: {
       scores: { step: "merge-scores", output: "scores" },
+      campaign: { step: "contact-list", output: "campaign" },
       ingest: { step: "ingest-weekly", output: "profile" },
       refused: { step: "score", output: "refused", optional: true },
       config: CONFIG,
@@ -151,9 +164,11 @@ export const scoringSteps: StepDefinition[] = [
   {
     name: "publish",
     component: "publish",
-    description: "copy scores, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
+    description:
+      "copy scores, the contact list, rejected rows, summary and report to output/<stem>/, then _SUCCESS",
     inputs: {
       scores: { step: "merge-scores", output: "scores" },
+      contact_list: { step: "contact-list", output: "contact_list" },
       rejected: { step: "ingest-weekly", output: "rejected" },
       refused: { step: "score", output: "refused", optional: true },
       summary: { step: "report", output: "summary" },
@@ -204,6 +219,7 @@ export const weeklyPipeline: PipelineDefinition = {
     // Scores with the champion promote leaves: this run's candidate when it passed the gate.
     { ...scoring("score"), after: ["promote"] },
     scoring("merge-scores"),
+    scoring("contact-list"),
     {
       ...report,
       // Here the retraining state comes in as inputs (retrain, realised), so the cache key covers it.

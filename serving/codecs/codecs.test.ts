@@ -167,8 +167,13 @@ describe("V2 request codec", () => {
 
   it("encodes scored rows with the outputs filter and echoes the id", () => {
     const scored: ScoredRow[] = [
-      { probability: 0.9, tier: "high", reasons: ["a=1 (high)", "b=x"] },
-      { probability: 0.1, tier: "low", reasons: [] },
+      {
+        probability: 0.9,
+        tier: "high",
+        reasons: ["A: 1 (typical 0.5)", "B: x"],
+        reasonCodes: "a:+0.84;b:+0.41",
+      },
+      { probability: 0.1, tier: "low", reasons: [], reasonCodes: "" },
     ];
     const all = encodeInferResponse({ name: "churn", version: "v1" }, scored, { id: "q" });
     expect(all.id).toBe("q");
@@ -176,8 +181,10 @@ describe("V2 request codec", () => {
       ["probability", "FP64", [2]],
       ["tier", "BYTES", [2]],
       ["reasons", "BYTES", [2]],
+      ["reason_codes", "BYTES", [2]],
     ]);
-    expect(all.outputs[2]!.data).toEqual([`a=1 (high)${REASON_SEPARATOR}b=x`, ""]);
+    expect(all.outputs[2]!.data).toEqual([`A: 1 (typical 0.5)${REASON_SEPARATOR}B: x`, ""]);
+    expect(all.outputs[3]!.data).toEqual(["a:+0.84;b:+0.41", ""]);
     const some = encodeInferResponse({ name: "churn", version: "v1" }, scored, { outputs: ["tier"] });
     expect(some.outputs.map((o) => o.name)).toEqual(["tier"]);
     expect(() =>
@@ -222,13 +229,13 @@ describe("Seldon v1 codec", () => {
   it("answers like the sklearn server and maps errors to Seldon's status shape", () => {
     const out = encodeSeldonResponse(
       { name: "churn", version: "v" },
-      [{ probability: 0.25, tier: "low", reasons: [] }],
+      [{ probability: 0.25, tier: "low", reasons: [], reasonCodes: "" }],
       "p",
     );
     expect(out.data).toEqual({ names: ["t:0", "t:1"], ndarray: [[0.75, 0.25]] });
     expect(out.meta).toEqual({
       puid: "p",
-      tags: { tiers: ["low"], reasons: [[]], model_version: "v" },
+      tags: { tiers: ["low"], reasons: [[]], reason_codes: [""], model_version: "v" },
       requestPath: { churn: "v" },
     });
     expect(encodeSeldonError(new UsageError("bad"))).toEqual({

@@ -145,6 +145,7 @@ export function encodeSeldonResponse(
       {
         tiers: scored.map((s) => s.tier),
         reasons: scored.map((s) => s.reasons),
+        reason_codes: scored.map((s) => s.reasonCodes),
         model_version: model.version,
       },
       puid,

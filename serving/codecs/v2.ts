@@ -22,13 +22,14 @@ import { parseEnvelope } from "./zod.js";
  * (a row's reasons joined with REASON_SEPARATOR, "" when it has none; with
  * `parameters.format: "json"` on the requested reasons output, each element
  * is instead a JSON array of the reasons, which no reason text can make
- * ambiguous: the batch client asks for that).
+ * ambiguous: the batch client asks for that), `reason_codes` BYTES [n] (the
+ * same reasons in machine form, `Column:+0.84;Other:+0.41`, "" without).
  */
 export const COLUMNS_PARAMETER = "columns";
 export const REASON_SEPARATOR = "; ";
 /** Value of `outputs[].parameters.format` asking for reasons as JSON arrays. */
 export const REASONS_JSON_FORMAT = "json";
-export const OUTPUT_NAMES = ["probability", "tier", "reasons"] as const;
+export const OUTPUT_NAMES = ["probability", "tier", "reasons", "reason_codes"] as const;
 export type OutputName = (typeof OUTPUT_NAMES)[number];
 export const EXPLAIN_OUTPUT_NAMES = ["base", "contributions"] as const;
 
@@ -213,6 +214,15 @@ export function encodeInferResponse(
           scored.map((s) => s.tier),
         ),
       );
+    } else if (name === "reason_codes") {
+      outputs.push(
+        encodeTensor(
+          name,
+          "BYTES",
+          [n],
+          scored.map((s) => s.reasonCodes),
+        ),
+      );
     } else {
       outputs.push(
         encodeTensor(
@@ -292,6 +302,7 @@ export function modelMetadata(model: InferenceModel): {
       { name: "probability", datatype: "FP64", shape: [-1] },
       { name: "tier", datatype: "BYTES", shape: [-1] },
       { name: "reasons", datatype: "BYTES", shape: [-1] },
+      { name: "reason_codes", datatype: "BYTES", shape: [-1] },
     ],
     parameters: {
       ignored_columns: model.schema.columns.filter((c) => c.role !== "feature").map((c) => c.name),

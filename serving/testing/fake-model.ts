@@ -6,6 +6,7 @@ import type {
   InferenceModel,
   ScoredRow,
 } from "../../components/models/inference.js";
+import { formatContribution, REASON_CODE_SEPARATOR } from "../../components/models/reasons.js";
 import type { ModelName, ModelOf, ModelSource } from "../core.js";
 
 /**
@@ -59,20 +60,17 @@ export function fakeModel(schema: DatasetSchema, options: FakeModelOptions = {})
         const probability = 1 / (1 + Math.exp(-z));
         const tier = probability >= 0.7 ? "high" : probability >= 0.4 ? "medium" : "low";
         const reasons: string[] = [];
+        const codes: string[] = [];
         if (tier !== "low") {
           const order = c.map((x, i) => [x, i] as const).filter(([x]) => x > 0);
           order.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-          for (const [, i] of order.slice(0, maxReasons)) {
+          for (const [x, i] of order.slice(0, maxReasons)) {
             const column = features[i]!;
-            const v = row[column.name];
-            reasons.push(
-              column.type === "numeric"
-                ? `${column.name}=${v} (${weights[i]! > 0 ? "high" : "low"})`
-                : `${column.name}=${v}`,
-            );
+            reasons.push(`${column.name}: ${row[column.name]}`);
+            codes.push(`${column.name}:${formatContribution(x)}`);
           }
         }
-        return { probability, tier, reasons };
+        return { probability, tier, reasons, reasonCodes: codes.join(REASON_CODE_SEPARATOR) };
       });
     },
     explain(rows: FeatureRow[]): Explanation[] {

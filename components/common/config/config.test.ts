@@ -23,6 +23,16 @@ describe("churn.yaml schema", () => {
       encoding: "auto",
       decimal: "auto",
       missing_values: expect.arrayContaining(["", "NA", "Unknown"]),
+      unseen_categories: "warn",
+    });
+    expect(config.labels).toEqual({});
+    expect(config.campaign).toEqual({
+      eligible_tiers: ["high"],
+      value_column: null,
+      budget_contacts: null,
+      cost_per_contact: 0,
+      save_rate: 1,
+      control_share: 0.1,
     });
     expect(config.train).toEqual({
       families: ["logistic", "gbdt", "mlp"],
@@ -65,6 +75,20 @@ describe("churn.yaml schema", () => {
     ["both id and generate_id", "id_column: a\ngenerate_id: true\n", "generate_id", /cannot be true/],
     ["bad enum", "id_column: a\nscore: {mode: fast}\n", "score.mode", /got "fast"/],
     ["pii passthrough", "id_column: a\npii: [email]\npassthrough: [email]\n", "passthrough", /pii/],
+    [
+      "pii campaign value",
+      "id_column: a\npii: [income]\ncampaign: {value_column: income}\n",
+      "campaign.value_column",
+      /pii/,
+    ],
+    ["control share of 1", "id_column: a\ncampaign: {control_share: 1}\n", "campaign.control_share", /1/],
+    [
+      "bad unseen policy",
+      "id_column: a\ningest: {unseen_categories: drop}\n",
+      "ingest.unseen_categories",
+      /drop/,
+    ],
+    ["empty label", "id_column: a\nlabels: {x: ''}\n", "labels.x", /./],
     [
       "medium inside high",
       "id_column: a\ntiers: {high: {top_share: 0.3}, medium: {top_share: 0.1}}\n",

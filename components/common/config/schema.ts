@@ -31,6 +31,9 @@ export const MODEL_FAMILIES = ["logistic", "gbdt", "mlp"] as const;
 export const DELIMITERS = [",", ";", "\t", "|"] as const;
 export const ENCODINGS = ["utf-8", "utf-16le", "utf-16be", "windows-1252"] as const;
 
+/** churn.yaml ingest.unseen_categories: what a weekly category value never seen in training does. */
+export const UNSEEN_CATEGORY_POLICIES = ["score", "warn", "reject"] as const;
+
 export const DEFAULT_MISSING_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "Unknown", "?"];
 
 export const churnConfigSchema = z
@@ -53,12 +56,24 @@ export const churnConfigSchema = z
       .default([])
       .describe("personal columns: never features, never in outputs, logs, profiles or reports"),
     passthrough: z.array(columnName).default([]).describe("columns copied unchanged into scores.csv"),
+    labels: z
+      .record(columnName, z.string().min(1))
+      .default({})
+      .describe(
+        'friendly names of columns in the reasons of scores.csv and contact-list.csv, e.g. {Total_Trans_Ct: "transactions in 12 months"}; a column without one shows its name with underscores as spaces',
+      ),
     ingest: section({
       max_reject_share: z.number().min(0).max(1).default(0.05),
       delimiter: z.enum(["auto", ...DELIMITERS]).default("auto"),
       encoding: z.enum(["auto", ...ENCODINGS]).default("auto"),
       decimal: z.enum(["auto", ".", ","]).default("auto"),
       missing_values: z.array(z.string()).default(DEFAULT_MISSING_VALUES),
+      unseen_categories: z
+        .enum(UNSEEN_CATEGORY_POLICIES)
+        .default("warn")
+        .describe(
+          "weekly values of a category column never seen in training: score (count them in summary.json), warn (also a warning per column) or reject (those rows go to rejected.csv)",
+        ),
     }),
     train: section({
       families: z
@@ -110,6 +125,41 @@ export const churnConfigSchema = z
         .default(true)
         .describe(
           "put a leading ' before text values of scores.csv that start with = + - @, tab or CR (not ids, not numbers), so a spreadsheet never runs them as formulas; false keeps the exact text for machine consumers",
+        ),
+    }),
+    campaign: section({
+      eligible_tiers: z
+        .array(z.enum(TIERS))
+        .min(1)
+        .default(["high"])
+        .describe("risk tiers whose customers may be on contact-list.csv"),
+      value_column: columnName
+        .nullable()
+        .default(null)
+        .describe(
+          "a numeric column of the weekly file with each customer's value (null: rank by churn probability)",
+        ),
+      budget_contacts: z
+        .int()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe("at most this many customers to contact (null: every eligible customer)"),
+      cost_per_contact: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe(
+          "what one contact costs, in value_column's unit: expected retained value = p * value * save_rate - cost",
+        ),
+      save_rate: probability.default(1).describe("the share of contacted churners the campaign keeps"),
+      control_share: z
+        .number()
+        .min(0)
+        .lt(1)
+        .default(0.1)
+        .describe(
+          "share of the list held back as a control group (not contacted) to measure the campaign; 0: no control group",
         ),
     }),
     retrain: section({
@@ -237,6 +287,21 @@ export const churnConfigSchema = z
             });
           }
         }
+      }
+      const valueColumn = config.campaign?.value_column;
+      if (typeof valueColumn === "string") {
+        if (pii.includes(valueColumn))
+          ctx.addIssue({
+            code: "custom",
+            path: ["campaign", "value_column"],
+            message: `is "${valueColumn}", which is pii: pii never reaches outputs`,
+          });
+        if (valueColumn === config.label?.column)
+          ctx.addIssue({
+            code: "custom",
+            path: ["campaign", "value_column"],
+            message: `is the label column "${valueColumn}"`,
+          });
       }
       const high = config.tiers?.high as { top_share?: unknown } | undefined;
       const medium = config.tiers?.medium as { top_share?: unknown } | undefined;

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { Rng } from "../random.js";
 import { isFloatColumn, storedColumns } from "../schema/arrow.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "../schema/types.js";
@@ -30,8 +31,22 @@ export interface ColumnProfile {
   quantiles?: number[];
 }
 
+/** A weekly file's values of one category column never seen in training (ingest.unseen_categories). */
+export const unseenCategorySchema = z.strictObject({
+  column: z.string(),
+  /** Rows holding such a value. */
+  rows: z.int().min(1),
+  /** The first few such values, most frequent first. */
+  values: z.array(z.string()),
+  /** What was done with the rows: scored (score, warn) or rejected (reject). */
+  action: z.enum(["scored", "rejected"]),
+});
+export type UnseenCategory = z.output<typeof unseenCategorySchema>;
+
 export interface Profile {
   rows: { in: number; accepted: number; rejected: number };
+  /** Scoring files only: category values never seen in training, per column (none: absent or empty). */
+  unseenCategories?: UnseenCategory[];
   label?: { column: string; positive: string; positives: number; positiveRate: number };
   columns: ColumnProfile[];
   /** Names of pii columns: their values are not profiled. */
