@@ -4,7 +4,7 @@ import { readConfigInput } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import type { ChurnConfig } from "../common/config/schema.js";
 import { CsvParser } from "../common/csv/parse.js";
-import type { CampaignDocument } from "../common/documents/campaign.js";
+import { type CampaignDocument, campaignDocumentSchema } from "../common/documents/campaign.js";
 import { ConfigError, InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
 import { readRowBatches } from "../common/schema/arrow.js";
@@ -198,13 +198,14 @@ export const contactListComponent = defineComponent({
     campaign: { type: "json", file: "campaign.json", description: "the campaign's settings and totals" },
   },
   parameters: contactListParameters,
-  summary: z.strictObject({
-    eligible: z.int(),
-    listed: z.int(),
-    contacts: z.int(),
-    control: z.int(),
-    expected_churners_reached: z.number(),
-    expected_value_retained: z.number().nullable(),
+  // The totals of campaign.json, declared once there.
+  summary: campaignDocumentSchema.pick({
+    eligible: true,
+    listed: true,
+    contacts: true,
+    control: true,
+    expected_churners_reached: true,
+    expected_value_retained: true,
   }),
   runtime: ["trigger"],
   run,
