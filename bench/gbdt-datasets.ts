@@ -5,11 +5,12 @@
  * count), so a plain split is enough. Encoding is deliberately simple:
  * numeric columns as they are, text columns one-hot in sorted level order.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DATASETS_ROOT, hasDatasets } from "../test/support/datasets.js";
 
-/** Where the shared data sets live (override with CHURN_DATASETS). */
-export const DATASETS_DIR = process.env.CHURN_DATASETS ?? "/work/shared/datasets";
+/** Where the shared data sets live (the one rule: test/support/datasets.ts). */
+export const DATASETS_DIR = DATASETS_ROOT;
 
 /** How to read one labelled data set. */
 export interface DatasetSpec {
@@ -92,9 +93,9 @@ function readTable(path: string): { header: string[]; rows: string[][] } {
   return { header, rows };
 }
 
-/** Whether the data sets folder is present. */
+/** True when every labelled set is present. */
 export function datasetsAvailable(): boolean {
-  return existsSync(DATASETS_DIR);
+  return hasDatasets(...DATASETS.map((d) => d.file));
 }
 
 /** Loads and encodes one data set, split by its split.csv. */

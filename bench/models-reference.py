@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-DATASETS_DIR = os.environ.get("CHURN_DATASETS", "/work/shared/datasets")
+# ../shared/datasets beside the repository root (the rule of test/support/datasets.ts).
+DATASETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 SETS = [
     ("BankChurners", "bankchurners/BankChurners.csv", "CLIENTNUM", "Attrition_Flag", "Attrited Customer",
      lambda c: c.startswith("Naive_Bayes_Classifier")),

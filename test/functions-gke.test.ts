@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -23,7 +23,7 @@ import { parseFunctionsEnv } from "../functions/config.js";
 import { CHAMPION_ANNOTATION, DeploymentAnnotationRoller } from "../functions/model-server.js";
 import { WEEKLY_FUNCTION } from "../functions/register.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
-import { postBinary } from "./support/functions.js";
+import { type FunctionsProcess, postBinary, startFunctionsFramework } from "./support/functions.js";
 import { type KubeCluster, kubeBinDir, startCluster } from "./support/kube.js";
 
 /**
@@ -212,58 +212,22 @@ async function metadataServer(
 }
 
 /** The deployed entry in a real functions-framework, configured as Terraform configures it on GCP. */
-async function startWeeklyFunction(
-  bucketDir: string,
-  metadataHost: string,
-): Promise<{ url: string; output: () => string; child: ChildProcess }> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+async function startWeeklyFunction(bucketDir: string, metadataHost: string): Promise<FunctionsProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Nothing but the GKE settings may point the function at a cluster or at credentials.
   for (const name of ["KUBECONFIG", "KUBERNETES_SERVICE_HOST", "GOOGLE_APPLICATION_CREDENTIALS"])
     delete env[name];
-  const child = spawn(
-    process.execPath,
-    [
-      join(root, "node_modules", "@google-cloud", "functions-framework", "build", "src", "main.js"),
-      "--source",
-      join(root, "dist", "functions", "main.js"),
-      "--target",
-      WEEKLY_FUNCTION,
-      "--signature-type",
-      "cloudevent",
-      "--port",
-      String(port),
-    ],
-    {
-      env: {
-        ...env,
-        CHURN_LAUNCHER: "kubernetes",
-        CHURN_BUCKET_URI: `file://${bucketDir}`,
-        CHURN_GKE_ENDPOINT: cluster.server,
-        CHURN_GKE_CA_CERT: readFileSync(join(cluster.dir, "ca.crt")).toString("base64"),
-        GCE_METADATA_HOST: metadataHost,
-        // No gcloud user credentials from this machine's home: only the metadata server.
-        CLOUDSDK_CONFIG: join(dir, "no-gcloud"),
-        HOME: join(dir, "no-home"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout!.on("data", (c) => (output += c));
-  child.stderr!.on("data", (c) => (output += c));
-  const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 30_000;
-  while (
-    !(await fetch(url).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    if (Date.now() > deadline) throw new Error(`functions-framework did not listen:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { url, output: () => output, child };
+  return startFunctionsFramework(WEEKLY_FUNCTION, {
+    ...env,
+    CHURN_LAUNCHER: "kubernetes",
+    CHURN_BUCKET_URI: `file://${bucketDir}`,
+    CHURN_GKE_ENDPOINT: cluster.server,
+    CHURN_GKE_CA_CERT: readFileSync(join(cluster.dir, "ca.crt")).toString("base64"),
+    GCE_METADATA_HOST: metadataHost,
+    // No gcloud user credentials from this machine's home: only the metadata server.
+    CLOUDSDK_CONFIG: join(dir, "no-gcloud"),
+    HOME: join(dir, "no-home"),
+  });
 }
 
 describe("onWeeklyUpload on GKE settings (functions-framework, token auth, the chart's Role)", () => {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { KubernetesLauncher } from "../functions/kubernetes-launcher.js";
 
 import { WEEKLY_FUNCTION } from "../functions/register.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
-import { postBinary, postStructured } from "./support/functions.js";
+import { postBinary, postStructured, startFunctionsFramework } from "./support/functions.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
 
 /**
@@ -61,54 +61,23 @@ describe("onWeeklyUpload with the Kubernetes launcher", () => {
     const storage = await openStorage(bucketDir);
     const weekly = (await storage.list("weekly/"))[0]!;
 
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const ff = spawn(
-      process.execPath,
-      [
-        join(root, "node_modules", "@google-cloud", "functions-framework", "build", "src", "main.js"),
-        "--source",
-        join(root, "dist", "functions", "main.js"),
-        "--target",
-        WEEKLY_FUNCTION,
-        "--signature-type",
-        "cloudevent",
-        "--port",
-        String(port),
-      ],
-      {
-        env: {
-          ...process.env,
-          CHURN_LAUNCHER: "kubernetes",
-          CHURN_BUCKET_URI: `file://${bucketDir}`,
-          KUBECONFIG: cluster.kubeconfigPath,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let output = "";
-    ff.stdout!.on("data", (c) => (output += c));
-    ff.stderr!.on("data", (c) => (output += c));
+    const ff = await startFunctionsFramework(WEEKLY_FUNCTION, {
+      ...process.env,
+      CHURN_LAUNCHER: "kubernetes",
+      CHURN_BUCKET_URI: `file://${bucketDir}`,
+      KUBECONFIG: cluster.kubeconfigPath,
+    });
+    const { url } = ff;
     try {
-      const url = `http://127.0.0.1:${port}/`;
-      const deadline = Date.now() + 30_000;
-      while (
-        !(await fetch(url).then(
-          () => true,
-          () => false,
-        ))
-      ) {
-        if (Date.now() > deadline) throw new Error(`functions-framework did not listen:\n${output}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
       const event = { bucket: "local", name: weekly.name, generation: weekly.generation };
       // First delivery alone, then three concurrent redeliveries in both modes.
-      expect((await postBinary(url, event)).status, output).toBeLessThan(300);
+      expect((await postBinary(url, event)).status, ff.output()).toBeLessThan(300);
       const again = await Promise.all([
         postStructured(url, event),
         postBinary(url, event),
         postBinary(url, event),
       ]);
-      for (const r of again) expect(r.status, output).toBeLessThan(300);
+      for (const r of again) expect(r.status, ff.output()).toBeLessThan(300);
 
       const marker = JSON.parse(await storage.readText((await storage.list("runs/"))[0]!.name));
       const runId: string = marker.run_id;
@@ -122,21 +91,21 @@ describe("onWeeklyUpload with the Kubernetes launcher", () => {
         expect.arrayContaining(["--bucket", `file://${bucketDir}`, "--weekly", weekly.name]),
       );
       expect(job.spec?.template.spec?.serviceAccountName).toBe("churn-runner");
-      const lines = output.split("\n");
+      const lines = ff.output().split("\n");
       expect(
         lines.filter((l) => l.includes('"started weekly run')),
-        output,
+        ff.output(),
       ).toHaveLength(1);
       expect(
         lines.filter((l) => l.includes("was already triggered")),
-        output,
+        ff.output(),
       ).toHaveLength(3);
       expect(
         lines.find((l) => l.includes('"started weekly run')),
-        output,
+        ff.output(),
       ).toContain(`churn/${runId}-driver`);
     } finally {
-      ff.kill();
+      ff.child.kill();
     }
   });
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
@@ -14,9 +14,10 @@ import { type LaunchRequest, LocalProcessLauncher, type RunLauncher } from "../f
 
 import { MODEL_FUNCTION, registerFunctions, WEEKLY_FUNCTION } from "../functions/register.js";
 import { readRunRecord } from "../pipelines/runner/records.js";
-import { postBinary, postStructured } from "./support/functions.js";
+import { postBinary, postStructured, startFunctionsFramework } from "./support/functions.js";
 import { startGcsEmulator } from "./support/gcs-emulator.js";
 import { expectPublished } from "./support/published.js";
+import { waitFor } from "./support/wait.js";
 
 /**
  * onWeeklyUpload through the real functions-framework server (its HTTP
@@ -47,16 +48,6 @@ function exampleBucket(target: string): void {
     },
   );
   expect(init.status, init.stderr).toBe(0);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 120_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function alive(pid: number): boolean {
@@ -110,7 +101,10 @@ beforeAll(async () => {
 afterAll(async () => {
   // Never leave a detached runner behind.
   for (const pid of pids) {
-    await waitFor(`runner ${pid} to exit`, async () => !alive(pid), 60_000).catch(() => process.kill(pid));
+    await waitFor(`runner ${pid} to exit`, async () => !alive(pid), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    }).catch(() => process.kill(pid));
   }
   await new Promise((r) => server?.close(r));
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -140,15 +134,22 @@ describe("onWeeklyUpload through functions-framework (file:// bucket, local runn
     expect(logsAbout(`started weekly run ${runId}`)).toHaveLength(1);
 
     const stem = weekly.name.slice("weekly/".length).replace(/\.csv$/, "");
-    await waitFor("_SUCCESS", () => storage.stat(`output/${stem}/_SUCCESS`));
+    await waitFor("_SUCCESS", () => storage.stat(`output/${stem}/_SUCCESS`), {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+    });
     await expectPublished(storage, `output/${stem}/`, runId);
     const scores = await storage.readText(`output/${stem}/scores.csv`);
     expect(scores.trim().split("\n")).toHaveLength(301);
     // The run the runner made is the one the trigger named: same id from bucket, object, generation.
-    const record = await waitFor("the run record to close", async () => {
-      const r = await readRunRecord(storage, runId);
-      return r && r.state !== "running" ? r : null;
-    });
+    const record = await waitFor(
+      "the run record to close",
+      async () => {
+        const r = await readRunRecord(storage, runId);
+        return r && r.state !== "running" ? r : null;
+      },
+      { timeoutMs: 120_000, intervalMs: 200 },
+    );
     expect(record.state).toBe("succeeded");
   });
 
@@ -241,33 +242,12 @@ describe("deployed entry (dist/functions/main.js) in the functions-framework pro
   it("an upload to the emulator starts a local run that publishes, and redeliveries start nothing", async () => {
     const emulator = await startGcsEmulator({ bucket: "churn-fn" });
     const env = { ...process.env, STORAGE_EMULATOR_HOST: emulator.host };
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const ff = spawn(
-      process.execPath,
-      [
-        join(root, "node_modules", "@google-cloud", "functions-framework", "build", "src", "main.js"),
-        "--source",
-        join(root, "dist", "functions", "main.js"),
-        "--target",
-        WEEKLY_FUNCTION,
-        "--signature-type",
-        "cloudevent",
-        "--port",
-        String(port),
-      ],
-      {
-        env: {
-          ...env,
-          CHURN_LAUNCHER: "local",
-          CHURN_RUNNER_LOG: join(dir, "gs-runner.log"),
-          CHURN_CLI: cli,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let output = "";
-    ff.stdout!.on("data", (c) => (output += c));
-    ff.stderr!.on("data", (c) => (output += c));
+    const ff = await startFunctionsFramework(WEEKLY_FUNCTION, {
+      ...env,
+      CHURN_LAUNCHER: "local",
+      CHURN_RUNNER_LOG: join(dir, "gs-runner.log"),
+      CHURN_CLI: cli,
+    });
     try {
       const gs = await openStorage("gs://churn-fn");
       // Seed the emulator bucket from a local example (init writes with churn-writer metadata, so upload plainly).
@@ -275,29 +255,32 @@ describe("deployed entry (dist/functions/main.js) in the functions-framework pro
       for (const name of ["churn.yaml", "input/history.csv"])
         await gs.write(name, await local.readBytes(name));
       const weekly = await gs.write("weekly/2026-W48.csv", await local.readBytes("weekly/2026-W48.csv"));
-      const target = `http://127.0.0.1:${port}/`;
-      await waitFor("functions-framework to listen", async () =>
-        fetch(target, { method: "GET" }).then(
-          () => true,
-          () => false,
-        ),
-      );
+      const target = ff.url;
       const event = { bucket: "churn-fn", name: weekly.name, generation: weekly.generation };
       for (let i = 0; i < 4; i++) {
         const response = await (i % 2 ? postStructured(target, event) : postBinary(target, event));
-        expect(response.status, output).toBeLessThan(300);
+        expect(response.status, ff.output()).toBeLessThan(300);
       }
-      await waitFor("_SUCCESS on gs://", () => gs.stat("output/2026-W48/_SUCCESS"));
+      await waitFor("_SUCCESS on gs://", () => gs.stat("output/2026-W48/_SUCCESS"), {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+      });
       await expectPublished(gs, "output/2026-W48/");
-      const started = output.split("\n").filter((l) => l.includes('"started weekly run'));
-      const duplicates = output.split("\n").filter((l) => l.includes("was already triggered"));
-      expect(started, output).toHaveLength(1);
-      expect(duplicates, output).toHaveLength(3);
+      const started = ff
+        .output()
+        .split("\n")
+        .filter((l) => l.includes('"started weekly run'));
+      const duplicates = ff
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("was already triggered"));
+      expect(started, ff.output()).toHaveLength(1);
+      expect(duplicates, ff.output()).toHaveLength(3);
       expect(await runIds(gs)).toHaveLength(1);
       const pid = Number(JSON.parse(started[0]!).handle);
-      await waitFor("runner exit", async () => !alive(pid), 60_000);
+      await waitFor("runner exit", async () => !alive(pid), { timeoutMs: 60_000, intervalMs: 200 });
     } finally {
-      ff.kill();
+      ff.child.kill();
       await emulator.stop();
     }
   });

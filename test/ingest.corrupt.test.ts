@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { expect, it } from "vitest";
 import { ingestBytes } from "./ingest-support/helpers.js";
+import { datasetPath, describeDatasets } from "./support/datasets.js";
 
-const FILE = "/work/shared/datasets/bankchurners/BankChurners.csv";
+const FILE = datasetPath("bankchurners", "BankChurners.csv");
 
 type Kind = "columns" | "numeric" | "duplicate" | "empty-id" | "quote";
 const KINDS: Kind[] = ["columns", "numeric", "duplicate", "empty-id", "quote"];
@@ -68,7 +69,7 @@ function parseRejected(csv: string) {
   return out;
 }
 
-describe.skipIf(!existsSync(FILE))("BankChurners with 200 corrupted rows", () => {
+describeDatasets("BankChurners with 200 corrupted rows", ["bankchurners/BankChurners.csv"], () => {
   it("rejects exactly the corrupted rows with distinct, correct reasons and keeps the rest", async () => {
     const { text, expected, rows } = corrupt(readFileSync(FILE, "utf8"));
     const { result, rejected, batches } = await ingestBytes(Buffer.from(text), {

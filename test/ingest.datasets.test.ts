@@ -1,11 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { expect, it } from "vitest";
 import { columnValues, ingestBytes } from "./ingest-support/helpers.js";
+import { DATASETS_ROOT, describeDatasets } from "./support/datasets.js";
 
-const ROOT = "/work/shared/datasets";
-const present = existsSync(ROOT);
+const ROOT = DATASETS_ROOT;
+const DATASET_FILES = [
+  "bankchurners/BankChurners.csv",
+  "bankchurn-modelling/Churn_Modelling.csv",
+  "iranian-churn/Customer_Churn.csv",
+];
 
-describe.skipIf(!present)("ingest accepts every row of the real data sets", () => {
+describeDatasets("ingest accepts every row of the real data sets", DATASET_FILES, () => {
   it("BankChurners", async () => {
     const bytes = readFileSync(`${ROOT}/bankchurners/BankChurners.csv`);
     const { result, batches } = await ingestBytes(bytes, {

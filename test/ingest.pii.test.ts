@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { runCli } from "./ingest-support/helpers.js";
+import { datasetPath, describeDatasets } from "./support/datasets.js";
 
-const FILE = "/work/shared/datasets/bankchurn-modelling/Churn_Modelling.csv";
+const FILE = datasetPath("bankchurn-modelling", "Churn_Modelling.csv");
 
 /** Every file under a folder, recursively, as text. */
 function allText(root: string): string {
@@ -15,7 +16,7 @@ function allText(root: string): string {
   return out;
 }
 
-describe.skipIf(!existsSync(FILE))("pii never leaves ingest", () => {
+describeDatasets("pii never leaves ingest", ["bankchurn-modelling/Churn_Modelling.csv"], () => {
   it("keeps Surname out of rejected.csv, the profile, the schema, the Arrow rows, stdout and the logs", async () => {
     const bucket = mkdtempSync(join(tmpdir(), "churn-pii-"));
     mkdirSync(join(bucket, "input"));

@@ -1,18 +1,18 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../cli/main.js";
 import { parseConfigText } from "../components/common/config/index.js";
 import { openStorage } from "../components/common/storage/index.js";
+import { datasetPath, describeDatasets } from "./support/datasets.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
 
 // `churn init` through the real CLI entry (main() in-process, the same code
 // path as the bin), checked against the real BankChurners file it imitates.
 
-const REAL = resolve(import.meta.dirname, "../../shared/datasets/bankchurners/BankChurners.csv");
+const REAL = datasetPath("bankchurners", "BankChurners.csv");
 
 async function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
@@ -140,34 +140,36 @@ describe("churn init", () => {
     expect(rateWhere((ct) => ct >= 70)).toBeLessThan(0.08);
   });
 
-  it.skipIf(!existsSync(REAL))("matches the real file's header and category values", async () => {
-    const real = readCsv(await readFile(REAL, "utf8"));
-    expect(history.header).toEqual(real.header.filter((c) => !c.startsWith("Naive_Bayes")));
-    expect(weekly.header).toEqual(history.header.filter((c) => c !== "Attrition_Flag"));
-    for (const column of [
-      "Attrition_Flag",
-      "Gender",
-      "Education_Level",
-      "Marital_Status",
-      "Income_Category",
-      "Card_Category",
-    ]) {
-      const realValues = new Set(real.rows.map((r) => r[real.header.indexOf(column)]));
-      const ours = new Set(history.rows.map((r) => r[history.header.indexOf(column)]));
-      expect(
-        [...ours].filter((v) => !realValues.has(v)),
-        column,
-      ).toEqual([]);
-      expect(ours.size, column).toBe(realValues.size);
-    }
-    // Numbers stay inside the real ranges.
-    for (const column of ["Customer_Age", "Credit_Limit", "Total_Trans_Amt", "Total_Trans_Ct"]) {
-      const values = (csv: typeof real) => csv.rows.map((r) => Number(r[csv.header.indexOf(column)]));
-      const realValues = values(real);
-      const ours = values(history);
-      expect(Math.min(...ours), column).toBeGreaterThanOrEqual(Math.min(...realValues));
-      expect(Math.max(...ours), column).toBeLessThanOrEqual(Math.max(...realValues));
-    }
+  describeDatasets("the real BankChurners file", ["bankchurners/BankChurners.csv"], () => {
+    it("matches the real file's header and category values", async () => {
+      const real = readCsv(await readFile(REAL, "utf8"));
+      expect(history.header).toEqual(real.header.filter((c) => !c.startsWith("Naive_Bayes")));
+      expect(weekly.header).toEqual(history.header.filter((c) => c !== "Attrition_Flag"));
+      for (const column of [
+        "Attrition_Flag",
+        "Gender",
+        "Education_Level",
+        "Marital_Status",
+        "Income_Category",
+        "Card_Category",
+      ]) {
+        const realValues = new Set(real.rows.map((r) => r[real.header.indexOf(column)]));
+        const ours = new Set(history.rows.map((r) => r[history.header.indexOf(column)]));
+        expect(
+          [...ours].filter((v) => !realValues.has(v)),
+          column,
+        ).toEqual([]);
+        expect(ours.size, column).toBe(realValues.size);
+      }
+      // Numbers stay inside the real ranges.
+      for (const column of ["Customer_Age", "Credit_Limit", "Total_Trans_Amt", "Total_Trans_Ct"]) {
+        const values = (csv: typeof real) => csv.rows.map((r) => Number(r[csv.header.indexOf(column)]));
+        const realValues = values(real);
+        const ours = values(history);
+        expect(Math.min(...ours), column).toBeGreaterThanOrEqual(Math.min(...realValues));
+        expect(Math.max(...ours), column).toBeLessThanOrEqual(Math.max(...realValues));
+      }
+    });
   });
 
   it("refuses to overwrite without --force (exit 2, one sentence), then rewrites identical bytes with it", async () => {

@@ -16,6 +16,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { KUBE_VERSION, type KubeCluster, startCluster } from "./support/kube.js";
+import { waitFor } from "./support/wait.js";
 
 // The real control plane (etcd, kube-apiserver, kube-controller-manager) with the test
 // node agent running pods as local processes. Missing binaries fail the suite with the
@@ -52,31 +53,15 @@ async function namespace(): Promise<string> {
   const name = `smoke-${namespaceCount}-${Date.now().toString(36)}`;
   await core.createNamespace({ body: { metadata: { name } } });
   // Pods are rejected until the ServiceAccount controller has made "default".
-  await until(`default ServiceAccount in ${name}`, 30_000, async () => {
-    await core.readNamespacedServiceAccount({ name: "default", namespace: name });
-    return true;
-  });
+  await waitFor(
+    `default ServiceAccount in ${name}`,
+    async () => {
+      await core.readNamespacedServiceAccount({ name: "default", namespace: name });
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
   return name;
-}
-
-async function until<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | false | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== false && value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function nodeJob(name: string, script: string, spec: Partial<NonNullable<V1Job["spec"]>> = {}): V1Job {
@@ -102,13 +87,17 @@ async function finished(
   name: string,
   timeoutMs = 120_000,
 ): Promise<{ job: V1Job; outcome: string }> {
-  return until(`Job ${ns}/${name} to finish`, timeoutMs, async () => {
-    const job = await batch.readNamespacedJob({ name, namespace: ns });
-    const done = job.status?.conditions?.find(
-      (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
-    );
-    return done ? { job, outcome: done.type } : undefined;
-  });
+  return waitFor(
+    `Job ${ns}/${name} to finish`,
+    async () => {
+      const job = await batch.readNamespacedJob({ name, namespace: ns });
+      const done = job.status?.conditions?.find(
+        (c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True",
+      );
+      return done ? { job, outcome: done.type } : undefined;
+    },
+    { timeoutMs: timeoutMs, intervalMs: 250 },
+  );
 }
 
 async function podsOf(ns: string, job: string): Promise<V1Pod[]> {
@@ -249,15 +238,22 @@ describe("Kubernetes control plane with the test node agent", () => {
     });
     const { outcome } = await finished(ns, "ttl");
     expect(outcome).toBe("Complete");
-    await until("the ttl controller to delete the Job", 60_000, async () => {
-      try {
-        await batch.readNamespacedJob({ name: "ttl", namespace: ns });
-        return false;
-      } catch (error) {
-        return (error as { code?: number }).code === 404;
-      }
+    await waitFor(
+      "the ttl controller to delete the Job",
+      async () => {
+        try {
+          await batch.readNamespacedJob({ name: "ttl", namespace: ns });
+          return false;
+        } catch (error) {
+          return (error as { code?: number }).code === 404;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitFor("the Job's pod to be collected", async () => (await podsOf(ns, "ttl")).length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
     });
-    await until("the Job's pod to be collected", 60_000, async () => (await podsOf(ns, "ttl")).length === 0);
   });
 
   it("garbage-collects Jobs, pods and their processes when the owner object is deleted", async () => {
@@ -274,38 +270,57 @@ describe("Kubernetes control plane with the test node agent", () => {
       ],
     };
     await batch.createNamespacedJob({ namespace: ns, body });
-    const pod = await until("the owned pod to run", 60_000, async () => {
-      const [p] = await podsOf(ns, "owned");
-      return p?.status?.phase === "Running" ? p : undefined;
-    });
+    const pod = await waitFor(
+      "the owned pod to run",
+      async () => {
+        const [p] = await podsOf(ns, "owned");
+        return p?.status?.phase === "Running" ? p : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     const podName = pod.metadata?.name ?? "";
-    const pid = await until("the pod to print its pid", 30_000, async () => {
-      const text = await readFile(cluster.containerLogPath(ns, podName, "main"), "utf8");
-      return Number.parseInt(text, 10) || undefined;
-    });
+    const pid = await waitFor(
+      "the pod to print its pid",
+      async () => {
+        const text = await readFile(cluster.containerLogPath(ns, podName, "main"), "utf8");
+        return Number.parseInt(text, 10) || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(() => process.kill(pid, 0)).not.toThrow();
     await core.deleteNamespacedConfigMap({
       name: "run-owner",
       namespace: ns,
       propagationPolicy: "Background",
     });
-    await until("the Job to be collected", 60_000, async () => {
-      try {
-        await batch.readNamespacedJob({ name: "owned", namespace: ns });
-        return false;
-      } catch (error) {
-        return (error as { code?: number }).code === 404;
-      }
+    await waitFor(
+      "the Job to be collected",
+      async () => {
+        try {
+          await batch.readNamespacedJob({ name: "owned", namespace: ns });
+          return false;
+        } catch (error) {
+          return (error as { code?: number }).code === 404;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitFor("the pod to be collected", async () => (await podsOf(ns, "owned")).length === 0, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
     });
-    await until("the pod to be collected", 60_000, async () => (await podsOf(ns, "owned")).length === 0);
-    await until("the pod's process to be killed", 10_000, async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor(
+      "the pod's process to be killed",
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
   });
 
   it("maps the churn image to the built CLI (no command: the image's entrypoint gets the args)", async () => {
@@ -331,20 +346,28 @@ describe("Kubernetes control plane with the test node agent", () => {
     container.image = "registry.example/does-not-exist:1";
     container.command = undefined;
     await batch.createNamespacedJob({ namespace: ns, body });
-    const pod = await until("the pod to report its image error", 30_000, async () => {
-      const [p] = await podsOf(ns, "noimage");
-      return p?.status?.containerStatuses?.[0]?.state?.waiting ? p : undefined;
-    });
+    const pod = await waitFor(
+      "the pod to report its image error",
+      async () => {
+        const [p] = await podsOf(ns, "noimage");
+        return p?.status?.containerStatuses?.[0]?.state?.waiting ? p : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     expect(pod.status?.phase).toBe("Pending");
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("ErrImagePull");
     const podName = pod.metadata?.name ?? "";
-    const events = await until("the pod's events", 10_000, async () => {
-      const list = await core.listNamespacedEvent({
-        namespace: ns,
-        fieldSelector: `involvedObject.name=${podName}`,
-      });
-      return list.items.some((e) => e.reason === "Failed") ? list.items : undefined;
-    });
+    const events = await waitFor(
+      "the pod's events",
+      async () => {
+        const list = await core.listNamespacedEvent({
+          namespace: ns,
+          fieldSelector: `involvedObject.name=${podName}`,
+        });
+        return list.items.some((e) => e.reason === "Failed") ? list.items : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
     expect(events.map((e) => e.reason)).toContain("Scheduled");
     const failed = events.find((e) => e.reason === "Failed");
     expect(failed?.type).toBe("Warning");
@@ -360,10 +383,14 @@ describe("Kubernetes control plane with the test node agent", () => {
         "let i = 0; const t = setInterval(() => { console.log('line ' + i); if (++i === 5) clearInterval(t); }, 300)",
       ),
     });
-    const pod = await until("the pod to run", 30_000, async () => {
-      const [p] = await podsOf(ns, "stream");
-      return p?.status?.phase === "Running" ? p : undefined;
-    });
+    const pod = await waitFor(
+      "the pod to run",
+      async () => {
+        const [p] = await podsOf(ns, "stream");
+        return p?.status?.phase === "Running" ? p : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     // Follow starts while the process is still printing and ends by itself when it exits.
     const text = await podLog(ns, pod.metadata?.name ?? "");
     expect(text).toBe("line 0\nline 1\nline 2\nline 3\nline 4\n");
@@ -494,24 +521,36 @@ describe("Kubernetes control plane with the test node agent", () => {
         backoffLimit: 2,
       }),
     });
-    const pod = await until("the pod to run", 30_000, async () => {
-      const [p] = await podsOf(ns, "deadline");
-      return p?.status?.phase === "Running" ? p : undefined;
-    });
+    const pod = await waitFor(
+      "the pod to run",
+      async () => {
+        const [p] = await podsOf(ns, "deadline");
+        return p?.status?.phase === "Running" ? p : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const logPath = cluster.containerLogPath(ns, pod.metadata?.name ?? "", "main");
-    const pid = await until("the pod to print its pid", 30_000, async () => {
-      return Number.parseInt(await readFile(logPath, "utf8"), 10) || undefined;
-    });
+    const pid = await waitFor(
+      "the pod to print its pid",
+      async () => {
+        return Number.parseInt(await readFile(logPath, "utf8"), 10) || undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     const { job, outcome } = await finished(ns, "deadline");
     expect(outcome).toBe("Failed");
     expect(job.status?.conditions?.find((c) => c.type === "Failed")?.reason).toBe("DeadlineExceeded");
-    await until("the process to be killed", 30_000, async () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
+    await waitFor(
+      "the process to be killed",
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
   });
 });

@@ -15,6 +15,7 @@ import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
 import { expectPublished } from "./support/published.js";
+import { waitFor } from "./support/wait.js";
 
 // The Kubernetes runner against the real control plane (etcd, kube-apiserver,
 // kube-controller-manager) and the test node agent, which runs each pod's
@@ -46,16 +47,6 @@ function churn(
   return new Promise((done) => child.on("close", (code) => done({ code, stderr })));
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | false | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== false && value !== undefined) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** A fresh namespace with its default ServiceAccount and the runner's churn-runner one. */
 async function namespace(): Promise<string> {
   namespaceCount += 1;
@@ -65,10 +56,14 @@ async function namespace(): Promise<string> {
     namespace: name,
     body: { metadata: { name: "churn-runner" } },
   });
-  await until(`default ServiceAccount in ${name}`, 30_000, async () => {
-    await core.readNamespacedServiceAccount({ name: "default", namespace: name });
-    return true;
-  });
+  await waitFor(
+    `default ServiceAccount in ${name}`,
+    async () => {
+      await core.readNamespacedServiceAccount({ name: "default", namespace: name });
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
   return name;
 }
 
@@ -297,17 +292,28 @@ describe("Kubernetes runner on a real control plane", () => {
 
     // Deleting the owner object garbage-collects the run's Jobs and pods.
     expect(await deleteRun(cluster.kubeConfig, ns, runId)).toBe(true);
-    await until("the run's Jobs to be collected", 60_000, async () => {
-      const left = await batch.listNamespacedJob({
-        namespace: ns,
-        labelSelector: `${LABELS.runId}=${runId}`,
-      });
-      return left.items.length === 0;
-    });
-    await until("the run's pods to be collected", 60_000, async () => {
-      const left = await core.listNamespacedPod({ namespace: ns, labelSelector: `${LABELS.runId}=${runId}` });
-      return left.items.length === 0;
-    });
+    await waitFor(
+      "the run's Jobs to be collected",
+      async () => {
+        const left = await batch.listNamespacedJob({
+          namespace: ns,
+          labelSelector: `${LABELS.runId}=${runId}`,
+        });
+        return left.items.length === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitFor(
+      "the run's pods to be collected",
+      async () => {
+        const left = await core.listNamespacedPod({
+          namespace: ns,
+          labelSelector: `${LABELS.runId}=${runId}`,
+        });
+        return left.items.length === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
   }, 240_000);
 
   it("fails a step that exits 2 at once through podFailurePolicy (one pod), and the run exits 2", async () => {
@@ -372,10 +378,10 @@ describe("Kubernetes runner on a real control plane", () => {
     log1.resume();
     const firstRun = first.execute(invocation, log1, abort.signal);
     const name = jobName(runId, "feature");
-    await until(
+    await waitFor(
       "the Job to exist",
-      30_000,
       async () => !!(await batch.readNamespacedJob({ name, namespace: ns })),
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     const log2 = new PassThrough();
     let text = "";
@@ -422,15 +428,21 @@ describe("Kubernetes runner on a real control plane", () => {
     const abort = new AbortController();
     const running = exec.execute(step("sleep", "r-00000000000000dd"), quiet(), abort.signal);
     const name = jobName("r-00000000000000dd", "sleep");
-    await until("the step's pod to run", 60_000, async () =>
-      (await podsOfJob(ns, name)).some((p) => p.status?.phase === "Running"),
+    await waitFor(
+      "the step's pod to run",
+      async () => (await podsOfJob(ns, name)).some((p) => p.status?.phase === "Running"),
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
     abort.abort();
     expect(await running).toEqual({ exitCode: 1, error: `step Job ${name} was cancelled` });
-    await until("the Job and its pod to be gone", 60_000, async () => {
-      const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.step}=sleep` });
-      return jobs.items.length === 0 && (await podsOfJob(ns, name)).length === 0;
-    });
+    await waitFor(
+      "the Job and its pod to be gone",
+      async () => {
+        const jobs = await batch.listNamespacedJob({ namespace: ns, labelSelector: `${LABELS.step}=sleep` });
+        return jobs.items.length === 0 && (await podsOfJob(ns, name)).length === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
 
     const [late, oom] = await Promise.all([
       exec.execute(step("sleep", "r-00000000000000ee", 3), quiet(), new AbortController().signal),

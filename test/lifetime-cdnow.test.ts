@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
 import { rfmScores } from "../components/lifetime/rfm.js";
 import { dayFromDateString, SummaryAccumulator } from "../components/lifetime/summary.js";
 import {
@@ -16,12 +15,13 @@ import {
   paretoNbdLogLikelihood,
   paretoNbdProbAlive,
 } from "../components/models/lifetime/pareto-nbd.js";
+import { datasetPath, describeDatasets, hasDatasets } from "./support/datasets.js";
 
 // The CDNOW data of Fader, Hardie and Lee (2005), read in place from the shared
 // datasets folder (never copied into the repository).
-const DIR = join(dirname(fileURLToPath(import.meta.url)), "../../shared/datasets/cdnow");
-const present = existsSync(join(DIR, "cdnow_customers_summary.csv"));
-if (!present) console.warn(`skipping CDNOW tests: ${DIR} is absent`);
+const DIR = datasetPath("cdnow");
+const FILES = ["cdnow/cdnow_customers_summary.csv", "cdnow/CDNOW_master.txt", "cdnow/CDNOW_sample.txt"];
+const present = hasDatasets(...FILES);
 
 /** Tiny readers for the fixed files; the product's CSV layer lives in components/common/csv. */
 function readCsv(name: string): string[][] {
@@ -50,7 +50,7 @@ const summaryHistories = (): CustomerHistory[] =>
     T: Number(T),
   }));
 
-describe.skipIf(!present)("CDNOW: transaction log to frequency / recency / T", () => {
+describeDatasets("CDNOW: transaction log to frequency / recency / T", FILES, () => {
   it("reproduces the summary file for every customer of the sample", () => {
     const acc = new SummaryAccumulator({ observationEnd: day("19970930") });
     // Transactions per (customer, day) too, to show the zbar convention matters.
@@ -97,7 +97,7 @@ describe.skipIf(!present)("CDNOW: transaction log to frequency / recency / T", (
   });
 });
 
-describe.skipIf(!present)("CDNOW: BG/NBD against Fader, Hardie and Lee (2005)", () => {
+describeDatasets("CDNOW: BG/NBD against Fader, Hardie and Lee (2005)", FILES, () => {
   const fit = present ? fitBgNbd(summaryHistories()) : null;
 
   it("fits the published parameters and log-likelihood", () => {
@@ -136,7 +136,7 @@ describe.skipIf(!present)("CDNOW: BG/NBD against Fader, Hardie and Lee (2005)", 
   });
 });
 
-describe.skipIf(!present)("CDNOW master log (23,570 customers)", () => {
+describeDatasets("CDNOW master log (23,570 customers)", FILES, () => {
   it("summarises and fits the full log", () => {
     const acc = new SummaryAccumulator({ observationEnd: day("19970930") });
     const rows = readWhitespace("CDNOW_master.txt").slice(1);
@@ -155,7 +155,7 @@ describe.skipIf(!present)("CDNOW master log (23,570 customers)", () => {
   });
 });
 
-describe.skipIf(!present)("CDNOW: Pareto/NBD against the published fit", () => {
+describeDatasets("CDNOW: Pareto/NBD against the published fit", FILES, () => {
   it("fits r, alpha, s, beta and the log-likelihood", () => {
     const fit = fitParetoNbd(summaryHistories());
     expect(fit.converged).toBe(true);

@@ -3,12 +3,13 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BatchV1Api, CoreV1Api } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
 import { lifetimePipeline } from "../pipelines/definitions/lifetime.js";
 import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
 import { KubernetesJobExecutor, LABELS } from "../pipelines/runner/kubernetes.js";
 import { runPipeline } from "../pipelines/runner/run.js";
+import { datasetPath, describeDatasets, hasDatasets } from "./support/datasets.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
 import { expectPublished } from "./support/published.js";
 
@@ -19,9 +20,9 @@ import { expectPublished } from "./support/published.js";
 // Jobs' outputs must be byte-identical to the local runner's.
 const root = resolve(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "bin.js");
-const CDNOW = join(root, "../shared/datasets/cdnow");
-const present = existsSync(join(CDNOW, "CDNOW_sample.txt"));
-if (!present) console.warn(`skipping the lifetime Kubernetes test: ${CDNOW} is absent`);
+const CDNOW = datasetPath("cdnow");
+const FILES = ["cdnow/CDNOW_sample.txt", "cdnow/cdnow_customers_summary.csv"];
+const present = hasDatasets(...FILES);
 
 const CONFIG = `id_column: customer_id
 transactions:
@@ -53,7 +54,7 @@ async function bucket(name: string): Promise<string> {
   return dir;
 }
 
-describe.skipIf(!present)("lifetime pipeline on Kubernetes", () => {
+describeDatasets("lifetime pipeline on Kubernetes", FILES, () => {
   it("runs every step as a Job, matches the local runner byte for byte and the published CDNOW summary", async () => {
     const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
     const batch = cluster.kubeConfig.makeApiClient(BatchV1Api);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runInProcess } from "../cli/main.js";
 import { dashboardExpressions, exposedMetricNames, promqlMetricNames } from "./support/promql.js";
+import { waitFor } from "./support/wait.js";
 
 // Every metric the Grafana dashboard (charts/churn/dashboards/churn.json)
 // queries must exist in real output: what real weekly runs pushed to a real
@@ -38,16 +39,6 @@ async function freePort(): Promise<number> {
   const port = (probe.address() as { port: number }).port;
   await new Promise((done) => probe.close(done));
   return port;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | null>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => null);
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function churn(args: string[], expectCode = 0): Promise<string> {
@@ -94,7 +85,7 @@ beforeAll(async () => {
   pushgateway = spawn(binary, [`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
-  await waitFor("the Pushgateway", async () => ((await fetch(`${gatewayUrl}/-/ready`)).ok ? true : null));
+  await waitFor("the Pushgateway", async () => (await fetch(`${gatewayUrl}/-/ready`)).ok);
 
   dir = await mkdtemp(join(tmpdir(), "metrics-dashboard-"));
   await churn(["init", "--rows", "3000", "--weekly-rows", "600"]);

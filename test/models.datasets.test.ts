@@ -7,7 +7,7 @@
  * and leaves out BankChurners' Naive_Bayes columns (computed from the label)
  * when they are not excluded.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { parseConfig } from "../components/common/config/load.js";
 import { rocAuc } from "../components/common/data/metrics.js";
 import { selectRows } from "../components/common/data/rows.js";
@@ -16,20 +16,17 @@ import { transformBatch } from "../components/models/features/transform.js";
 import { loadPredictor } from "../components/models/predictor.js";
 import { buildBundle, selectModel } from "../components/train/select.js";
 import {
+  DATASET_FILES,
   DATASETS,
-  datasetsAvailable,
   ingestDataset,
   removeTempBuckets,
   splitIndices,
 } from "./models-support/datasets.js";
+import { describeDatasets } from "./support/datasets.js";
 
 afterAll(removeTempBuckets);
 
-const available = datasetsAvailable();
-if (!available)
-  console.warn("models.datasets.test: shared data sets not found, skipping (set CHURN_DATASETS)");
-
-describe.skipIf(!available)("selected model on the reference splits", () => {
+describeDatasets("selected model on the reference splits", DATASET_FILES, () => {
   for (const ds of DATASETS) {
     it(`${ds.name}: test ROC-AUC within 0.01 of the best reference (${ds.reference})`, async () => {
       const { batch, schema } = await ingestDataset(ds);

@@ -14,6 +14,7 @@ import type { RunRecord } from "../pipelines/runner/records.js";
 import { runPipeline } from "../pipelines/runner/run.js";
 import { type CliResult, churnBin, spawnChurn } from "./support/cli.js";
 import { expectPublished } from "./support/published.js";
+import { waitFor } from "./support/wait.js";
 
 // The weekly pipeline end to end, through the built CLI exactly as a user runs
 // it: churn init, then churn pipeline run with the local runner (each step a
@@ -306,13 +307,14 @@ describe("weekly pipeline, end to end", () => {
 
 /** Wait (up to 2 minutes) until a step of the bucket's run (the given attempt) is running. */
 async function untilStepRunning(dir: string, step: string, attempt = 1): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const record = existsSync(join(dir, "runs")) ? await readRunJson(dir, attempt) : null;
-    if (record?.steps.find((s) => s.name === step)?.state === "running") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`step ${step} of attempt ${attempt} never ran in ${dir}`);
+  await waitFor(
+    `step ${step} of attempt ${attempt} to run in ${dir}`,
+    async () => {
+      const record = existsSync(join(dir, "runs")) ? await readRunJson(dir, attempt) : null;
+      return record?.steps.find((s) => s.name === step)?.state === "running";
+    },
+    { timeoutMs: 120_000 },
+  );
 }
 
 async function readRunJson(dir: string, attempt = 1): Promise<RunRecord | null> {

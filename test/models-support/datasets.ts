@@ -1,12 +1,4 @@
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -17,13 +9,14 @@ import type { DatasetSchema, RowBatch } from "../../components/common/schema/typ
 import { openStorage } from "../../components/common/storage/index.js";
 import type { Storage } from "../../components/common/storage/types.js";
 import { loadComponent } from "../../components/index.js";
+import { DATASETS_ROOT } from "../support/datasets.js";
 
 /**
  * Test support for the model tests: read the shared labelled data sets with
  * the real ingest component (in a temporary bucket outside the repository,
  * never copied into it), and split them with their split.csv.
  */
-export const DATASETS_ROOT = process.env.CHURN_DATASETS ?? "/work/shared/datasets";
+export { DATASETS_ROOT };
 
 export interface DatasetCase {
   name: string;
@@ -70,10 +63,8 @@ export const DATASETS: DatasetCase[] = [
   },
 ];
 
-/** True when the shared data sets are present. */
-export function datasetsAvailable(): boolean {
-  return existsSync(join(DATASETS_ROOT, "bankchurners/BankChurners.csv"));
-}
+/** Every file the labelled data sets need (for describeDatasets). */
+export const DATASET_FILES: string[] = DATASETS.flatMap((d) => [d.file, d.split]);
 
 const created: string[] = [];
 

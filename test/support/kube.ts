@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import type { AgentConfig } from "../services/kube/node-agent.js";
+import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -218,25 +219,17 @@ async function tail(proc: Proc): Promise<string> {
 }
 
 /** Polls `probe` until it returns true, failing with the process log if the process dies or time runs out. */
-async function waitFor(
-  proc: Proc,
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<boolean>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { child } = proc;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(
-        `${proc.name} exited (${child.exitCode ?? child.signalCode}) before ${what}:\n${await tail(proc)}`,
-      );
-    }
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline)
-      throw new Error(`${proc.name}: timed out waiting for ${what}:\n${await tail(proc)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function untilUp(proc: Proc, what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<true> {
+  return waitFor(`${proc.name}: ${what}`, async () => (await probe()) || null, {
+    timeoutMs,
+    intervalMs: 250,
+    abortIf: async () => {
+      const { child } = proc;
+      if (child.exitCode === null && child.signalCode === null) return null;
+      return `${proc.name} exited (${child.exitCode ?? child.signalCode}):\n${await tail(proc)}`;
+    },
+    context: () => tail(proc),
+  });
 }
 
 function httpsOk(url: string, dir: string): Promise<boolean> {
@@ -317,7 +310,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       "--log-level=warn",
     ]);
     procs.push(etcd);
-    await waitFor(etcd, "health", 20_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
+    await untilUp(etcd, "health", 20_000, async () => (await fetch(`${etcdUrl}/health`)).ok);
 
     const server = `https://127.0.0.1:${apiPort}`;
     const tokenArgs: string[] = [];
@@ -362,7 +355,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       "--v=1",
     ]);
     procs.push(apiserver);
-    await waitFor(apiserver, "/readyz", 120_000, () => httpsOk(`${server}/readyz`, dir));
+    await untilUp(apiserver, "/readyz", 120_000, () => httpsOk(`${server}/readyz`, dir));
     const kubeconfigPath = await writeKubeconfig(dir, server);
 
     const controllerManager = launch(dir, "kube-controller-manager", binaries.controllerManager, [
@@ -383,7 +376,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
     const core = kubeConfig.makeApiClient(CoreV1Api);
     // The ServiceAccount admission plugin rejects pods until the namespace's default
     // ServiceAccount exists, so that is the controller manager's readiness signal.
-    await waitFor(controllerManager, "the default ServiceAccount", 60_000, async () => {
+    await untilUp(controllerManager, "the default ServiceAccount", 60_000, async () => {
       await core.readNamespacedServiceAccount({ name: "default", namespace: "default" });
       return true;
     });
@@ -417,7 +410,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       repoRoot, // tsx resolves from the working directory
     );
     procs.push(agent);
-    await waitFor(agent, "its Node to be Ready", 60_000, async () => {
+    await untilUp(agent, "its Node to be Ready", 60_000, async () => {
       const node = await core.readNode({ name: nodeName });
       return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
     });
