@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { Command, CommanderError } from "commander";
 import {
@@ -10,24 +9,10 @@ import {
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { registerCommands } from "./commands/index.js";
 import { type CliIO, type CommandContext, commandContext } from "./io.js";
+import { packageVersion } from "./version.js";
 
-const PACKAGE_NAME = "churn-pipeline";
-
-/** The package's version, from the package.json above this file (one folder up in the source tree, two in dist/). */
-export const VERSION = ((): string => {
-  for (const path of ["../package.json", "../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === PACKAGE_NAME && pkg.version) return pkg.version;
-    } catch {
-      // not this folder
-    }
-  }
-  return "unknown";
-})();
+/** The package's version (one rule: cli/version.ts). */
+export const VERSION = packageVersion();
 
 /** DESIGN's exit codes, as `--help` lists them. */
 const EXIT_CODES = [

@@ -19,6 +19,8 @@ bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh
 bash test/services/install-chromium.sh
 bash test/services/install-pushgateway.sh
+bash test/services/install-kfp.sh
+bash test/services/install-argo.sh
 
 echo "== static checks"
 npm run --silent lint

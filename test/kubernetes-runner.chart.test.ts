@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -16,7 +15,7 @@ import { stepJob } from "../pipelines/runner/kubernetes/manifest.js";
 import { podTemplate } from "../pipelines/runner/kubernetes/pod-template.js";
 import { LABELS } from "../pipelines/runner/kubernetes.js";
 import { createDriverJob, driverJob } from "../pipelines/runner/kubernetes-driver.js";
-import { type KubeCluster, kubeBinDir, startCluster } from "./support/kube.js";
+import { type KubeCluster, kubeBinDir, postToApiserver, startCluster } from "./support/kube.js";
 import { expectPublished } from "./support/published.js";
 
 // The Helm chart (charts/churn), rendered by the real helm (test/services/install-helm.sh)
@@ -79,7 +78,7 @@ const PLURAL: Record<string, string> = {
 };
 
 /** POSTs an object to the apiserver (dry run unless told otherwise, strict field validation). */
-async function post(
+function post(
   cluster: KubeCluster,
   namespace: string,
   doc: Doc,
@@ -88,26 +87,12 @@ async function post(
   const plural = PLURAL[doc.kind];
   if (!plural) throw new Error(`no resource path for kind ${doc.kind}`);
   const base = doc.apiVersion === "v1" ? "/api/v1" : `/apis/${doc.apiVersion}`;
-  const url = new URL(
-    `${cluster.server}${base}/namespaces/${namespace}/${plural}?fieldValidation=Strict${dryRun ? "&dryRun=All" : ""}`,
+  return postToApiserver(
+    cluster,
+    `${base}/namespaces/${namespace}/${plural}`,
+    { ...doc, metadata: { ...doc.metadata, namespace } },
+    { dryRun },
   );
-  const options: Parameters<typeof request>[1] = {
-    method: "POST",
-    hostname: url.hostname,
-    port: url.port,
-    path: url.pathname + url.search,
-    headers: { "content-type": "application/json" },
-  };
-  await cluster.kubeConfig.applyToHTTPSOptions(options);
-  return new Promise((done, fail) => {
-    const req = request(options, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => done({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", fail);
-    req.end(JSON.stringify({ ...doc, metadata: { ...doc.metadata, namespace } }));
-  });
 }
 
 describe("Helm chart charts/churn", () => {

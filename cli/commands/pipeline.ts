@@ -14,6 +14,7 @@ import { PIPELINES, pipelineByName } from "../../pipelines/definitions/index.js"
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice } from "../runner.js";
+import { registerCompile } from "./compile.js";
 import type { Wrap } from "./index.js";
 
 interface ShowOptions {
@@ -102,7 +103,8 @@ export async function scoresHead(storage: Storage, record: RunRecord, lines = 5)
 export function registerPipeline(program: Command, wrap: Wrap): void {
   const pipeline = program
     .command("pipeline")
-    .description(`show and run pipelines (${Object.keys(PIPELINES).join(", ")})`);
+    .description(`show, run and compile pipelines (${Object.keys(PIPELINES).join(", ")})`);
+  registerCompile(pipeline, wrap);
 
   pipeline
     .command("show [name]")

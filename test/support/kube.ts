@@ -429,3 +429,35 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
     throw error;
   }
 }
+
+/**
+ * POSTs an object to the apiserver at `path` (e.g. `/apis/argoproj.io/v1alpha1/namespaces/ns/workflows`)
+ * with strict field validation (unknown fields are refused), as a dry run unless told otherwise.
+ */
+export async function postToApiserver(
+  cluster: KubeCluster,
+  path: string,
+  body: unknown,
+  options: { dryRun?: boolean } = {},
+): Promise<{ status: number; body: string }> {
+  const url = new URL(
+    `${cluster.server}${path}?fieldValidation=Strict${options.dryRun === false ? "" : "&dryRun=All"}`,
+  );
+  const http: Parameters<typeof request>[1] = {
+    method: "POST",
+    hostname: url.hostname,
+    port: url.port,
+    path: url.pathname + url.search,
+    headers: { "content-type": "application/json" },
+  };
+  await cluster.kubeConfig.applyToHTTPSOptions(http);
+  return new Promise((done, fail) => {
+    const req = request(http, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => done({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", fail);
+    req.end(JSON.stringify(body));
+  });
+}

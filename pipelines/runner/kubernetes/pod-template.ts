@@ -21,7 +21,7 @@ import { CONTAINER, LABELS } from "./names.js";
 const NOBODY = 65534;
 
 /** Pod-level security: non-root, seccomp RuntimeDefault (PodSecurity "restricted"). */
-function podSecurityContext(): V1PodSecurityContext {
+export function podSecurityContext(): V1PodSecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: NOBODY,
@@ -35,7 +35,7 @@ function podSecurityContext(): V1PodSecurityContext {
  * capabilities; runAsNonRoot repeated so a container-level runAsUser added
  * later cannot silently override the pod's.
  */
-function containerSecurityContext(): V1SecurityContext {
+export function containerSecurityContext(): V1SecurityContext {
   return {
     allowPrivilegeEscalation: false,
     readOnlyRootFilesystem: true,
