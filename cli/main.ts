@@ -7,9 +7,9 @@ import {
   envValue,
 } from "../components/common/environment.js";
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
+import { packageVersion } from "../components/common/version.js";
 import { registerCommands } from "./commands/index.js";
 import { type CliIO, type CommandContext, commandContext } from "./io.js";
-import { packageVersion } from "./version.js";
 
 /** The package's version (one rule: cli/version.ts). */
 export const VERSION = packageVersion();

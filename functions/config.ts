@@ -11,8 +11,11 @@ const functionsEnvFields = z.object({
    * (local development, tests) serves whatever bucket name the event carries.
    */
   CHURN_BUCKET_URI: z.string().min(1).optional(),
-  /** How onWeeklyUpload starts a run. */
-  CHURN_LAUNCHER: z.enum(["local", "kubernetes"]).default("local"),
+  /**
+   * How onWeeklyUpload starts a run: a local process, the runner's driver Job
+   * (kubernetes), or an Argo Workflow of the compiled weekly pipeline (argo).
+   */
+  CHURN_LAUNCHER: z.enum(["local", "kubernetes", "argo"]).default("local"),
   /** Local launcher: the compiled churn CLI (default dist/cli/bin.js beside the functions). */
   CHURN_CLI: z.string().min(1).optional(),
   /** Local launcher: append the runner's output here. */

@@ -26,6 +26,11 @@ async function bucketOpener(): Promise<(bucket: string) => Promise<Storage | nul
 
 async function launcherFromEnv(): Promise<RunLauncher> {
   const env = parseFunctionsEnv(process.env);
+  if (env.CHURN_LAUNCHER === "argo") {
+    const { kubeConfigFromEnv } = await import("./cluster.js");
+    const { ArgoLauncher } = await import("./argo-launcher.js");
+    return new ArgoLauncher(await kubeConfigFromEnv(env), async (uri) => loadConfig(await openStorage(uri)));
+  }
   if (env.CHURN_LAUNCHER === "kubernetes") {
     const { kubeConfigFromEnv } = await import("./cluster.js");
     const { KubernetesLauncher } = await import("./kubernetes-launcher.js");

@@ -4,13 +4,20 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { AuthorizationV1Api, CustomObjectsApi } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { runIdFor } from "../components/common/layout/index.js";
+import { openStorage } from "../components/common/storage/index.js";
+import { ArgoLauncher } from "../functions/argo-launcher.js";
+import { WEEKLY_FUNCTION } from "../functions/register.js";
 import { ARGO_FORMS, COMPILABLE, shardPlanTask } from "../pipelines/compile/index.js";
 import { dependenciesOf } from "../pipelines/dag.js";
 import { pipelineByName } from "../pipelines/definitions/index.js";
+import { LABELS } from "../pipelines/runner/kubernetes/names.js";
 import { spawnChurn } from "./support/cli.js";
-import { type KubeCluster, postToApiserver, startCluster } from "./support/kube.js";
+import { postBinary, postStructured, startFunctionsFramework } from "./support/functions.js";
+import { type KubeCluster, kubeBinDir, postToApiserver, startCluster } from "./support/kube.js";
 import { waitFor } from "./support/wait.js";
 
 // `churn pipeline compile` checked by the engines' own tools: KFP specs parse strictly into
@@ -224,6 +231,108 @@ describe("churn pipeline compile --target argo, on the test control plane", () =
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
     });
+  });
+
+  it("the weekly function with CHURN_LAUNCHER=argo creates exactly one Workflow for four deliveries", async () => {
+    const bucketDir = join(dir, "argo-bucket");
+    const init = await spawnChurn(["init", "--bucket", bucketDir, "--rows", "200", "--weekly-rows", "50"]);
+    expect(init.code, init.stderr).toBe(0);
+    const storage = await openStorage(bucketDir);
+    const weekly = (await storage.list("weekly/"))[0]!;
+    const ff = await startFunctionsFramework(WEEKLY_FUNCTION, {
+      ...process.env,
+      CHURN_LAUNCHER: "argo",
+      CHURN_BUCKET_URI: `file://${bucketDir}`,
+      KUBECONFIG: cluster.kubeconfigPath,
+    });
+    try {
+      const event = { bucket: "local", name: weekly.name, generation: weekly.generation };
+      expect((await postBinary(ff.url, event)).status, ff.output()).toBeLessThan(300);
+      const again = await Promise.all([
+        postStructured(ff.url, event),
+        postBinary(ff.url, event),
+        postBinary(ff.url, event),
+      ]);
+      for (const answer of again) expect(answer.status, ff.output()).toBeLessThan(300);
+    } finally {
+      ff.child.kill();
+    }
+    const api = cluster.kubeConfig.makeApiClient(CustomObjectsApi);
+    const listed = (await api.listNamespacedCustomObject({
+      group: "argoproj.io",
+      version: "v1alpha1",
+      namespace,
+      plural: "workflows",
+    })) as {
+      items: Array<{
+        metadata: { name: string; labels: Record<string, string> };
+        spec: { arguments: { parameters: Array<{ name: string; value: string }> } };
+      }>;
+    };
+    const runId = runIdFor("weekly", (await openStorage(`file://${bucketDir}`)).uri, weekly);
+    expect(listed.items.map((w) => w.metadata.name)).toEqual([runId]);
+    const workflow = listed.items[0]!;
+    expect(workflow.metadata.labels[LABELS.runId]).toBe(runId);
+    expect(Object.fromEntries(workflow.spec.arguments.parameters.map((p) => [p.name, p.value]))).toEqual({
+      bucket: `file://${bucketDir}`,
+      run_id: runId,
+      trigger: weekly.name,
+    });
+    // A second launch of the same run (a lost answer, say) finds the Workflow and succeeds; another run's name is refused.
+    const launcher = new ArgoLauncher(cluster.kubeConfig, async () => ({
+      kubernetes: { namespace, image: "churn:test", service_account: "churn-runner" },
+    }));
+    const request = {
+      runId,
+      pipeline: "weekly" as const,
+      bucketUri: `file://${bucketDir}`,
+      object: weekly.name,
+      generation: weekly.generation,
+    };
+    expect(await launcher.launch(request)).toEqual({
+      kind: "argo-workflow (already there)",
+      handle: `${namespace}/${runId}`,
+    });
+  }, 180_000);
+
+  it("the chart's functions Role with launcher argo grants create/get of Workflows, and no Jobs", async () => {
+    const user = "churn-fn-weekly@example-project.iam.gserviceaccount.com";
+    const { stdout } = await run(join(kubeBinDir(), "helm"), [
+      "template",
+      "churn",
+      join(root, "charts", "churn"),
+      "--namespace",
+      namespace,
+      "--set",
+      `functions.weekly.user=${user}`,
+      "--set",
+      "functions.weekly.launcher=argo",
+    ]);
+    const rbac = parseAllDocuments(stdout)
+      .map((d) => d.toJS())
+      .filter((d) => d && ["Role", "RoleBinding"].includes(d.kind) && d.metadata.name === "churn-fn-weekly");
+    expect(rbac).toHaveLength(2);
+    for (const doc of rbac) {
+      const plural = doc.kind === "Role" ? "roles" : "rolebindings";
+      const created = await postToApiserver(
+        cluster,
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/${plural}`,
+        { ...doc, metadata: { ...doc.metadata, namespace } },
+        { dryRun: false },
+      );
+      expect(created.status, created.body).toBe(201);
+    }
+    const auth = cluster.kubeConfig.makeApiClient(AuthorizationV1Api);
+    const can = async (verb: string, resource: string, group: string) =>
+      (
+        await auth.createSubjectAccessReview({
+          body: { spec: { user, resourceAttributes: { namespace, verb, resource, group } } },
+        })
+      ).status?.allowed === true;
+    expect(await can("create", "workflows", "argoproj.io")).toBe(true);
+    expect(await can("get", "workflows", "argoproj.io")).toBe(true);
+    expect(await can("delete", "workflows", "argoproj.io")).toBe(false);
+    expect(await can("create", "jobs", "batch")).toBe(false);
   });
 
   it("a planted schema error fails the dry run, naming the field", async () => {

@@ -11,10 +11,11 @@ import {
   COMPILE_TARGETS,
   type CompileTarget,
   compilePipeline,
+  compileSettingsOf,
+  DEFAULT_SCHEDULE,
 } from "../../pipelines/compile/index.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { type CommandContext, emit, openBucket } from "../io.js";
-import { packageVersion } from "../version.js";
 import type { Wrap } from "./index.js";
 
 interface CompileOptions {
@@ -29,22 +30,18 @@ interface CompileOptions {
   timezone?: string;
 }
 
-/** The weekly files arrive on Monday mornings in the seeds; the schedule is the cluster's time zone unless --timezone. */
-const DEFAULT_SCHEDULE = "0 6 * * 1";
-
 /** churn.yaml's `kubernetes` section from --bucket, or its defaults, overridden by the flags. */
 async function settingsOf(options: CompileOptions, ctx: CommandContext) {
   const kubernetes = options.bucket
     ? (await loadConfig(await openBucket(options.bucket, ctx))).kubernetes
     : churnConfigSchema.shape.kubernetes.parse(undefined);
-  return {
-    image: options.image ?? kubernetes.image,
-    namespace: options.namespace ?? kubernetes.namespace,
-    serviceAccount: options.serviceAccount ?? kubernetes.service_account,
-    version: packageVersion(),
-    schedule: options.schedule ?? DEFAULT_SCHEDULE,
+  return compileSettingsOf(kubernetes, {
+    image: options.image,
+    namespace: options.namespace,
+    serviceAccount: options.serviceAccount,
+    schedule: options.schedule,
     timezone: options.timezone,
-  };
+  });
 }
 
 function targetOf(value: string | undefined): CompileTarget {

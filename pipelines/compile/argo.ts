@@ -1,3 +1,4 @@
+import { LABELS } from "../runner/kubernetes/names.js";
 import {
   type Arg,
   type CompiledGraph,
@@ -137,9 +138,11 @@ export function workflowSpec(graph: CompiledGraph, settings: CompileSettings): J
   };
 }
 
-const labels = (graph: CompiledGraph) => ({
+/** The labels of our Jobs (one rule: the runner's names), plus the run id on a launched Workflow. */
+const labels = (graph: CompiledGraph, runId?: string) => ({
   "app.kubernetes.io/name": "churn",
-  "churn.dev/pipeline": graph.pipeline,
+  [LABELS.pipeline]: graph.pipeline,
+  ...(runId ? { [LABELS.runId]: runId } : {}),
 });
 
 /**
@@ -203,7 +206,7 @@ export function argoDocument(
     metadata: {
       ...(run ? { name: run.runId } : { generateName: `${name}-` }),
       namespace: settings.namespace,
-      labels: labels(graph),
+      labels: labels(graph, run?.runId),
     },
     spec,
   };
