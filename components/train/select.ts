@@ -1,17 +1,20 @@
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
 import type { ChurnConfig } from "../common/config/schema.js";
-import { stratifiedKFold, take, takeRows } from "../common/data/cv.js";
-import { rocAuc } from "../common/data/metrics.js";
 import { InputError } from "../common/errors.js";
-import { Rng } from "../common/random.js";
 import type { DatasetSchema } from "../common/schema/types.js";
 import { calibrateAll, fitCalibration } from "../models/calibration.js";
+import {
+  type CandidateResult,
+  type CrossValidateInput,
+  crossValidate,
+  type Family,
+  type StoredModel,
+  TRAINERS,
+} from "../models/families.js";
 import type { FeatureTransform } from "../models/features/transform.js";
-import { compileGbdtCode } from "../models/gbdt/compiled.js";
 import type { GbdtModel } from "../models/gbdt/model.js";
 import { trainGbdt } from "../models/gbdt/train.js";
-import { fitLogistic, predictLogistic } from "../models/logistic/logistic.js";
-import { predictMlp, trainMlp } from "../models/mlp/mlp.js";
+import { trainMlp } from "../models/mlp/mlp.js";
 import { chooseTierThresholds, type TierThresholds } from "../models/tiers.js";
 
 /**
@@ -28,97 +31,22 @@ import { chooseTierThresholds, type TierThresholds } from "../models/tiers.js";
  * real churn rate, and the tiers are chosen on ranks, so imbalance never
  * leaves a model predicting "nobody churns".
  *
- * Cost: the MLP is the slowest family by far, so it is cross-validated on at
- * most 3 folds with at most 60 epochs (early stopping usually ends sooner);
- * its out-of-fold predictions still cover every row.
+ * The families and their cross-validation live in models/families.ts.
  */
 
-export type Family = "logistic" | "gbdt" | "mlp";
+export {
+  capRows,
+  type Family,
+  MLP_CV_EPOCHS,
+  MLP_CV_FOLDS,
+  MLP_CV_MAX_TRAIN_ROWS,
+  predictRaw,
+  type StoredModel,
+} from "../models/families.js";
 
-export const MLP_CV_FOLDS = 3;
-export const MLP_CV_EPOCHS = 60;
-/**
- * Training rows per cross-validation fit of the MLP. Its cost grows with the
- * rows (tfjs on the CPU) while its cross-validated ROC-AUC settles long before
- * 100k rows, so each fold trains on a seeded stratified-by-chance sample of at
- * most this many rows and still predicts every held-out row, keeping the
- * out-of-fold predictions complete. The final fit (when selected) uses all rows.
- */
-export const MLP_CV_MAX_TRAIN_ROWS = 20_000;
-
-/** A fitted model of any family as stored in a bundle (`model` field). */
-export type StoredModel = Bundle["model"];
-
-interface FamilyTrainer {
-  fit(x: Float64Array, y: Uint8Array, names: string[], seed: number, cv: boolean): Promise<StoredModel>;
-  predict(model: StoredModel, x: Float64Array, rows: number): Float64Array;
-}
-
-const sigmoid = (m: number) => (m >= 0 ? 1 / (1 + Math.exp(-m)) : Math.exp(m) / (1 + Math.exp(m)));
-
-const TRAINERS: Record<Family, FamilyTrainer> = {
-  logistic: {
-    async fit(x, y, names) {
-      return fitLogistic(x, y, names, { classWeight: "balanced", C: 1 }) as unknown as StoredModel;
-    },
-    predict(model, x) {
-      return predictLogistic(model as never, x);
-    },
-  },
-  gbdt: {
-    async fit(x, y, names, seed) {
-      const { model } = trainGbdt({
-        x,
-        y: Float64Array.from(y),
-        numFeatures: names.length,
-        featureNames: names,
-        params: { seed },
-      });
-      return { family: "gbdt", ...model } as unknown as StoredModel;
-    },
-    predict(model, x, rows) {
-      const { family: _f, ...rest } = model;
-      return gbdtPredict(rest as never, x, rows);
-    },
-  },
-  mlp: {
-    async fit(x, y, names, seed, cv) {
-      return (await trainMlp(x, y, names, {
-        seed,
-        ...(cv ? { maxEpochs: MLP_CV_EPOCHS } : {}),
-      })) as unknown as StoredModel;
-    },
-    predict(model, x) {
-      return predictMlp(model as never, x);
-    },
-  },
-};
-
-function gbdtPredict(model: GbdtModel, x: Float64Array, rows: number): Float64Array {
-  const m = compileGbdtCode(model).predictMargin(x, rows);
-  for (let i = 0; i < rows; i++) m[i] = sigmoid(m[i]!);
-  return m;
-}
-
-/** One family's cross-validation outcome. */
-export interface CandidateResult {
-  family: Family;
-  /** Out-of-fold ROC-AUC on the training rows. */
-  cvRocAuc: number;
-  folds: number;
-  seconds: number;
-}
-
-export interface SelectInput {
-  x: Float64Array;
-  y: Uint8Array;
-  featureNames: string[];
+export interface SelectInput extends Omit<CrossValidateInput, "fitSeed"> {
   families: readonly Family[];
-  folds: number;
-  seed: number;
   tiers: ChurnConfig["tiers"];
-  /** Progress lines (family, fold). */
-  onProgress?: (message: string) => void;
 }
 
 export interface SelectResult {
@@ -131,56 +59,6 @@ export interface SelectResult {
   oof: Float64Array;
   /** GBDT: the mean number of trees its cross-validation fits kept (early stopping); null for other families. */
   cvRounds: number | null;
-}
-
-async function crossValidate(
-  family: Family,
-  input: SelectInput,
-): Promise<{ oof: Float64Array; rounds: number | null; result: CandidateResult }> {
-  const started = performance.now();
-  const { x, y, featureNames, seed } = input;
-  const d = featureNames.length;
-  const k = family === "mlp" ? Math.min(MLP_CV_FOLDS, input.folds) : input.folds;
-  const oof = new Float64Array(y.length);
-  let trees = 0;
-  for (const split of stratifiedKFold(y, k, seed)) {
-    input.onProgress?.(`${family}: fold ${split.fold + 1}/${k}`);
-    const trainer = TRAINERS[family];
-    const trainRows =
-      family === "mlp" ? capRows(split.train, MLP_CV_MAX_TRAIN_ROWS, seed + split.fold) : split.train;
-    const model = await trainer.fit(
-      takeRows(x, d, trainRows),
-      take(y, trainRows),
-      featureNames,
-      seed + split.fold,
-      true,
-    );
-    if (family === "gbdt") trees += (model as unknown as GbdtModel).trees.length;
-    const p = trainer.predict(model, takeRows(x, d, split.test), split.test.length);
-    split.test.forEach((row, i) => {
-      oof[row] = p[i]!;
-    });
-  }
-  return {
-    oof,
-    rounds: family === "gbdt" ? Math.max(1, Math.round(trees / k)) : null,
-    result: {
-      family,
-      cvRocAuc: rocAuc(y, oof),
-      folds: k,
-      seconds: (performance.now() - started) / 1000,
-    },
-  };
-}
-
-/** A seeded random subset of at most `max` row indices, in ascending order (all of them when fewer). */
-export function capRows(rows: ArrayLike<number>, max: number, seed: number): number[] {
-  const all = Array.from(rows);
-  if (all.length <= max) return all;
-  return new Rng(seed)
-    .shuffle(all)
-    .slice(0, max)
-    .sort((a, b) => a - b);
 }
 
 /** Cross-validates every family, refits the best on all rows, calibrates it and chooses tier thresholds. */
@@ -252,11 +130,6 @@ export async function refitOnAllRows(args: {
     })) as unknown as StoredModel;
   }
   return TRAINERS.logistic.fit(x, y, featureNames, seed, false);
-}
-
-/** Raw (uncalibrated) probabilities of a stored model of any family. */
-export function predictRaw(model: StoredModel, x: Float64Array, rows: number): Float64Array {
-  return TRAINERS[model.family].predict(model, x, rows);
 }
 
 /** Assembles the candidate bundle (no timestamps: its content hash is its version). */
