@@ -84,11 +84,11 @@ export function decideGate(input: GateInput): GateDecision {
       ? "there was no champion"
       : challenger === candidate
         ? `the champion ${champion.name} reached ${f4(champion.rocAuc)} ${basis}`
-        : `${basis} the champion ${champion.name} reached ${f4(champion.rocAuc)} and ${challenger.name} ${f4(challenger.rocAuc)}`;
+        : `${basis}, ${champion.name} reached ${f4(champion.rocAuc)} and ${challenger.name} ${f4(challenger.rocAuc)}`;
   return {
     ...base,
     action: "promote",
     promoted: true,
-    reason: `${candidate.name} promoted: ROC-AUC ${f4(candidate.rocAuc)} reaches the gate's ${minRocAuc} and ${versus}.`,
+    reason: `${candidate.name} promoted: ROC-AUC ${f4(candidate.rocAuc)} reaches the gate's ${minRocAuc}${champion !== null && challenger !== candidate ? "; " : " and "}${versus}.`,
   };
 }

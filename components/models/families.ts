@@ -103,9 +103,12 @@ function gbdtPredict(model: GbdtModel, x: Float64Array, rows: number): Float64Ar
 /** One family's cross-validation outcome. */
 export interface CandidateResult {
   family: Family;
-  /** Out-of-fold ROC-AUC on the training rows. */
+  /** Out-of-fold ROC-AUC on the training rows (on the rows scored so far when stopped early). */
   cvRocAuc: number;
+  /** Folds fitted (fewer than planned when stopped early). */
   folds: number;
+  /** Set when the cross-validation stopped early because the family could not catch up with the leader. */
+  stoppedEarly?: true;
   seconds: number;
 }
 
@@ -121,6 +124,12 @@ export interface CrossValidateInput {
   fitSeed?: number;
   /** Progress lines (family, fold). */
   onProgress?: (message: string) => void;
+  /**
+   * Asked after every fold but the last with that fold's held-out rows and
+   * the out-of-fold predictions so far: true stops the cross-validation
+   * there (train's cost bound: a family that cannot catch up).
+   */
+  stopAfterFold?: (testRows: Int32Array, oof: Float64Array) => boolean;
 }
 
 export async function crossValidate(
@@ -134,6 +143,8 @@ export async function crossValidate(
   const k = family === "mlp" ? Math.min(MLP_CV_FOLDS, input.folds) : input.folds;
   const oof = new Float64Array(y.length);
   let trees = 0;
+  let done = 0;
+  const scored: number[] = [];
   for (const split of stratifiedKFold(y, k, seed)) {
     input.onProgress?.(`${family}: fold ${split.fold + 1}/${k}`);
     const trainer = TRAINERS[family];
@@ -150,15 +161,21 @@ export async function crossValidate(
     const p = trainer.predict(model, takeRows(x, d, split.test), split.test.length);
     split.test.forEach((row, i) => {
       oof[row] = p[i]!;
+      scored.push(row);
     });
+    done++;
+    if (done < k && input.stopAfterFold?.(split.test, oof)) break;
   }
+  // Stopped early: the ROC-AUC of the rows scored so far.
+  const cvRocAuc = done === k ? rocAuc(y, oof) : rocAuc(take(y, scored), take(oof, scored));
   return {
     oof,
-    rounds: family === "gbdt" ? Math.max(1, Math.round(trees / k)) : null,
+    rounds: family === "gbdt" ? Math.max(1, Math.round(trees / done)) : null,
     result: {
       family,
-      cvRocAuc: rocAuc(y, oof),
-      folds: k,
+      cvRocAuc,
+      folds: done,
+      ...(done < k ? { stoppedEarly: true } : {}),
       seconds: (performance.now() - started) / 1000,
     },
   };

@@ -1,5 +1,7 @@
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
 import type { ChurnConfig } from "../common/config/schema.js";
+import { take } from "../common/data/cv.js";
+import { rocAuc } from "../common/data/metrics.js";
 import { InputError } from "../common/errors.js";
 import type { DatasetSchema } from "../common/schema/types.js";
 import { calibrateAll, fitCalibration } from "../models/calibration.js";
@@ -44,9 +46,11 @@ export {
   type StoredModel,
 } from "../models/families.js";
 
-export interface SelectInput extends Omit<CrossValidateInput, "fitSeed"> {
+export interface SelectInput extends Omit<CrossValidateInput, "fitSeed" | "stopAfterFold"> {
   families: readonly Family[];
   tiers: ChurnConfig["tiers"];
+  /** Stop a family's cross-validation when it cannot catch up (default true; false only to measure what it saves). */
+  earlyStop?: boolean;
 }
 
 export interface SelectResult {
@@ -59,6 +63,41 @@ export interface SelectResult {
   oof: Float64Array;
   /** GBDT: the mean number of trees its cross-validation fits kept (early stopping); null for other families. */
   cvRounds: number | null;
+}
+
+/** Folds a family must have been scored on before its cross-validation may stop early. */
+export const EARLY_STOP_MIN_FOLDS = 2;
+/**
+ * How many standard errors behind the leader the family's mean per-fold
+ * difference must be. Conservative on purpose (3, not 2: with 2-4 folds the
+ * standard error itself is rough): stopping must almost never change which
+ * family wins.
+ */
+export const EARLY_STOP_STANDARD_ERRORS = 3;
+
+/**
+ * The cost bound of issue 17 item 8: after each fold, the challenger's
+ * ROC-AUC on that fold's held-out rows is compared with the leader's
+ * out-of-fold predictions on the same rows (every row has one, so this works
+ * whatever folds the challenger uses, e.g. the MLP's 3). Once at least
+ * EARLY_STOP_MIN_FOLDS folds are in and even the mean difference plus
+ * EARLY_STOP_STANDARD_ERRORS standard errors is below zero, the challenger
+ * cannot plausibly catch up and its remaining folds are skipped.
+ */
+export function cannotCatchUp(
+  leaderOof: Float64Array,
+  y: Uint8Array,
+): (testRows: Int32Array, oof: Float64Array) => boolean {
+  const diffs: number[] = [];
+  return (testRows, oof) => {
+    const yt = take(y, testRows);
+    diffs.push(rocAuc(yt, take(oof, testRows)) - rocAuc(yt, take(leaderOof, testRows)));
+    const n = diffs.length;
+    if (n < EARLY_STOP_MIN_FOLDS || diffs.some((d) => !Number.isFinite(d))) return false;
+    const mean = diffs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1));
+    return mean + (EARLY_STOP_STANDARD_ERRORS * sd) / Math.sqrt(n) < 0;
+  };
 }
 
 /** Cross-validates every family, refits the best on all rows, calibrates it and chooses tier thresholds. */
@@ -74,10 +113,18 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
   const candidates: CandidateResult[] = [];
   let best: { family: Family; oof: Float64Array; auc: number; rounds: number | null } | null = null;
   for (const family of input.families) {
-    const { oof, rounds, result } = await crossValidate(family, input);
+    const leader = best;
+    const { oof, rounds, result } = await crossValidate(family, {
+      ...input,
+      ...(leader && input.earlyStop !== false ? { stopAfterFold: cannotCatchUp(leader.oof, input.y) } : {}),
+    });
+    if (result.stoppedEarly)
+      input.onProgress?.(`${family}: stopped after ${result.folds} folds (behind ${leader!.family})`);
     candidates.push(result);
     // Ties go to the earlier family in config order (simpler models first by default).
-    if (!best || result.cvRocAuc > best.auc) best = { family, oof, auc: result.cvRocAuc, rounds };
+    // A family stopped early was behind the leader on every row it scored: never chosen.
+    if (!result.stoppedEarly && (!best || result.cvRocAuc > best.auc))
+      best = { family, oof, auc: result.cvRocAuc, rounds };
   }
   const chosen = best!;
   input.onProgress?.(`${chosen.family}: final fit on ${n} rows`);
@@ -161,6 +208,7 @@ export function buildBundle(args: {
         family: c.family,
         cv_roc_auc: c.cvRocAuc,
         folds: c.folds,
+        ...(c.stoppedEarly ? { stopped_early: true } : {}),
       })),
       selected: selection.family,
     },

@@ -131,7 +131,13 @@ export const trainComponent = defineComponent({
   summary: z.strictObject({
     selected: z.string(),
     candidates: z.array(
-      z.strictObject({ family: z.string(), cvRocAuc: z.number(), folds: z.int(), seconds: z.number() }),
+      z.strictObject({
+        family: z.string(),
+        cvRocAuc: z.number(),
+        folds: z.int(),
+        stoppedEarly: z.literal(true).optional(),
+        seconds: z.number(),
+      }),
     ),
     calibration: z.string(),
     tiers: z.unknown(),
