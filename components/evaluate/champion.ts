@@ -7,7 +7,13 @@ import { InputError } from "../common/errors.js";
 import { canonicalJson } from "../common/hash.js";
 import type { RowBatch } from "../common/schema/types.js";
 import type { Storage } from "../common/storage/index.js";
-import { crossValidate, type Family, type Recipe, recipeOf, recipeSchema } from "../models/families.js";
+import {
+  crossValidateRecipe,
+  type Recipe,
+  recipeOf,
+  recipeOfModel,
+  recipeSchema,
+} from "../models/families.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
 import { loadPredictor, type Predictor } from "../models/predictor.js";
@@ -62,7 +68,7 @@ export function championRecipe(bundle: Bundle): { recipe: Recipe; recorded: bool
   const parsed = recipeSchema.safeParse(bundle.training.recipe);
   if (parsed.success) return { recipe: parsed.data, recorded: true };
   const seed = typeof bundle.training.seed === "number" ? bundle.training.seed : 42;
-  return { recipe: recipeOf(bundle.model.family as Family, seed), recorded: false };
+  return { recipe: recipeOfModel(bundle.model, seed), recorded: false };
 }
 
 /** Judges the champion against the candidate on a fair basis. */
@@ -112,20 +118,20 @@ async function cvRefit(
   fresh_rows: number | null,
 ): Promise<ChampionVerdict> {
   const { candidateBundle } = input;
-  const family = candidateBundle.model.family as Family;
+  const family = candidateBundle.model.family;
   const training = candidateBundle.training as { seed?: number; cv_folds?: number; candidates?: unknown };
   const seed = training.seed ?? 42;
   const folds = training.cv_folds ?? 5;
   const cv = (training.candidates ?? []) as Array<{ family: string; cv_roc_auc: number }>;
   const candidateCv = cv.find((c) => c.family === family)?.cv_roc_auc ?? Number.NaN;
   const { recipe, recorded } = championRecipe(input.championBundle);
-  const current = recipeOf(recipe.family, recipe.seed);
+  const current = recipe.family === "blend" ? recipe : recipeOf(recipe.family, recipe.seed);
   const sameSettings = canonicalJson(current.hyper_parameters) === canonicalJson(recipe.hyper_parameters);
   const trainRows = selectRows(input.batch, input.split.train);
   let positives = 0;
   for (const v of trainRows.label!) positives += v;
   let championCv: number;
-  if (canonicalJson(recipe) === canonicalJson(recipeOf(family, seed))) {
+  if (canonicalJson(recipe) === canonicalJson(recipeOfModel(candidateBundle.model, seed))) {
     // The same recipe on the same folds computes the same out-of-fold predictions: no refit needed.
     championCv = candidateCv;
   } else {
@@ -133,16 +139,14 @@ async function cvRefit(
       `evaluate: refitting the champion's recipe (${recipe.family}, seed ${recipe.seed}) on the candidate's folds`,
     );
     const matrix = transformBatch(parseFeatureTransform(candidateBundle.transform), trainRows);
-    const { result } = await crossValidate(recipe.family, {
+    championCv = await crossValidateRecipe(recipe, {
       x: matrix.x,
       y: trainRows.label!,
       featureNames: matrix.names,
       folds,
       seed,
-      fitSeed: recipe.seed,
       onProgress: (m) => input.log(`evaluate: champion recipe ${m}`),
     });
-    championCv = result.cvRocAuc;
   }
   const caveat = !recorded
     ? "; it recorded no recipe, so its family and seed with this code's settings"

@@ -1,8 +1,10 @@
 import { z } from "zod";
-import type { Bundle } from "../common/bundle/bundle.js";
+import { type Bundle, STORED_MODEL_FAMILIES } from "../common/bundle/bundle.js";
+import { MODEL_FAMILIES } from "../common/config/schema.js";
 import { stratifiedKFold, take, takeRows } from "../common/data/cv.js";
 import { rocAuc } from "../common/data/metrics.js";
 import { Rng } from "../common/random.js";
+import { BLEND_MIN_GAIN, blendMargin, blendModelSchema, logOdds, stackedCrossValidation } from "./blend.js";
 import { compileGbdtCode } from "./gbdt/compiled.js";
 import type { GbdtModel } from "./gbdt/model.js";
 import { type GbdtParams, GbdtParamsSchema, trainGbdt } from "./gbdt/train.js";
@@ -21,7 +23,7 @@ import { predictMlp, trainMlp } from "./mlp/mlp.js";
  * its out-of-fold predictions still cover every row.
  */
 
-export type Family = "logistic" | "gbdt" | "mlp";
+export type Family = (typeof MODEL_FAMILIES)[number];
 
 export const MLP_CV_FOLDS = 3;
 export const MLP_CV_EPOCHS = 60;
@@ -102,7 +104,8 @@ function gbdtPredict(model: GbdtModel, x: Float64Array, rows: number): Float64Ar
 
 /** One family's cross-validation outcome. */
 export interface CandidateResult {
-  family: Family;
+  /** A family, or the blend of the families (models/blend.ts). */
+  family: Family | "blend";
   /** Out-of-fold ROC-AUC on the training rows (on the rows scored so far when stopped early). */
   cvRocAuc: number;
   /** Folds fitted (fewer than planned when stopped early). */
@@ -193,7 +196,16 @@ export function capRows(rows: ArrayLike<number>, max: number, seed: number): num
 
 /** Raw (uncalibrated) probabilities of a stored model of any family. */
 export function predictRaw(model: StoredModel, x: Float64Array, rows: number): Float64Array {
-  return TRAINERS[model.family].predict(model, x, rows);
+  if (model.family !== "blend") return TRAINERS[model.family].predict(model, x, rows);
+  const blend = blendModelSchema.parse(model);
+  const margins = blend.members.map((m) => predictRaw(m.model as StoredModel, x, rows));
+  const out = new Float64Array(rows);
+  const row = new Float64Array(margins.length);
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < margins.length; k++) row[k] = logOdds(margins[k]![i]!);
+    out[i] = sigmoid(blendMargin(blend, row));
+  }
+  return out;
 }
 
 /**
@@ -202,13 +214,45 @@ export function predictRaw(model: StoredModel, x: Float64Array, rows: number): F
  * compare a champion on.
  */
 export const recipeSchema = z.strictObject({
-  family: z.enum(["logistic", "gbdt", "mlp"]),
+  family: z.enum(STORED_MODEL_FAMILIES),
   seed: z.int(),
   hyper_parameters: z.record(z.string(), z.unknown()),
 });
 export type Recipe = z.output<typeof recipeSchema>;
 
-/** The recipe of a family fitted with this code and seed. */
-export function recipeOf(family: Family, seed: number): Recipe {
+/** The recipe of a family (or a blend of `members`) fitted with this code and seed. */
+export function recipeOf(family: Family | "blend", seed: number, members: readonly Family[] = []): Recipe {
+  if (family === "blend")
+    return { family, seed, hyper_parameters: { members: [...members], min_gain: BLEND_MIN_GAIN } };
   return { family, seed, hyper_parameters: { ...TRAINERS[family].hyperParameters } };
+}
+
+/** The recipe of a stored model (a blend's names its members' families). */
+export function recipeOfModel(model: StoredModel, seed: number): Recipe {
+  if (model.family !== "blend") return recipeOf(model.family, seed);
+  const blend = blendModelSchema.parse(model);
+  return recipeOf(
+    "blend",
+    seed,
+    blend.members.map((m) => m.model.family),
+  );
+}
+
+const blendMembersSchema = z.array(z.enum(MODEL_FAMILIES)).min(2);
+
+/**
+ * A recipe's cross-validated ROC-AUC on the given rows and folds: its family
+ * cross-validated, or for a blend each member family and then the stacker
+ * (models/blend.ts) on their out-of-fold predictions.
+ */
+export async function crossValidateRecipe(
+  recipe: Recipe,
+  input: Omit<CrossValidateInput, "fitSeed">,
+): Promise<number> {
+  const run = { ...input, fitSeed: recipe.seed };
+  if (recipe.family !== "blend") return (await crossValidate(recipe.family, run)).result.cvRocAuc;
+  const members = blendMembersSchema.parse(recipe.hyper_parameters.members);
+  const oofs: Float64Array[] = [];
+  for (const family of members) oofs.push((await crossValidate(family, run)).oof);
+  return stackedCrossValidation(oofs, input.y, input.folds, input.seed).cvRocAuc;
 }

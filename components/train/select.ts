@@ -4,6 +4,13 @@ import { take } from "../common/data/cv.js";
 import { rocAuc } from "../common/data/metrics.js";
 import { InputError } from "../common/errors.js";
 import type { DatasetSchema } from "../common/schema/types.js";
+import {
+  BLEND_MIN_GAIN,
+  blendModelSchema,
+  fitStacker,
+  stackedCrossValidation,
+  stackFeatures,
+} from "../models/blend.js";
 import { calibrateAll, fitCalibration } from "../models/calibration.js";
 import {
   type CandidateResult,
@@ -51,10 +58,12 @@ export interface SelectInput extends Omit<CrossValidateInput, "fitSeed" | "stopA
   tiers: ChurnConfig["tiers"];
   /** Stop a family's cross-validation when it cannot catch up (default true; false only to measure what it saves). */
   earlyStop?: boolean;
+  /** Try the blended candidate (default true; false only to measure what it adds). */
+  blend?: boolean;
 }
 
 export interface SelectResult {
-  family: Family;
+  family: Family | "blend";
   model: StoredModel;
   candidates: CandidateResult[];
   calibration: ReturnType<typeof fitCalibration>;
@@ -112,6 +121,7 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
   }
   const candidates: CandidateResult[] = [];
   let best: { family: Family; oof: Float64Array; auc: number; rounds: number | null } | null = null;
+  const complete: Array<{ family: Family; oof: Float64Array; rounds: number | null }> = [];
   for (const family of input.families) {
     const leader = best;
     const { oof, rounds, result } = await crossValidate(family, {
@@ -121,18 +131,64 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
     if (result.stoppedEarly)
       input.onProgress?.(`${family}: stopped after ${result.folds} folds (behind ${leader!.family})`);
     candidates.push(result);
+    if (!result.stoppedEarly) complete.push({ family, oof, rounds });
     // Ties go to the earlier family in config order (simpler models first by default).
     // A family stopped early was behind the leader on every row it scored: never chosen.
     if (!result.stoppedEarly && (!best || result.cvRocAuc > best.auc))
       best = { family, oof, auc: result.cvRocAuc, rounds };
   }
   const chosen = best!;
+  if (complete.length >= 2 && input.blend !== false) {
+    const blended = await tryBlend(input, complete, chosen.auc, candidates);
+    if (blended) return blended;
+  }
   input.onProgress?.(`${chosen.family}: final fit on ${n} rows`);
   const model = await TRAINERS[chosen.family].fit(input.x, input.y, input.featureNames, input.seed, false);
   const calibration = fitCalibration(chosen.oof, input.y, { seed: input.seed });
   const oof = calibrateAll(calibration.calibrator, chosen.oof);
   const tiers = chooseTierThresholds(input.y, oof, input.tiers);
   return { family: chosen.family, model, candidates, calibration, tiers, oof, cvRounds: chosen.rounds };
+}
+
+/**
+ * The blended candidate (models/blend.ts): the stacker's own cross-validated
+ * ROC-AUC is added to the candidates; the blend is chosen (members fitted on
+ * all training rows, the stacker on every out-of-fold log-odds) only when it
+ * beats the best single family by BLEND_MIN_GAIN. Null when it does not.
+ */
+async function tryBlend(
+  input: SelectInput,
+  complete: Array<{ family: Family; oof: Float64Array; rounds: number | null }>,
+  bestAuc: number,
+  candidates: CandidateResult[],
+): Promise<SelectResult | null> {
+  const started = performance.now();
+  const oofs = complete.map((c) => c.oof);
+  const stacked = stackedCrossValidation(oofs, input.y, input.folds, input.seed);
+  candidates.push({
+    family: "blend",
+    cvRocAuc: stacked.cvRocAuc,
+    folds: input.folds,
+    seconds: (performance.now() - started) / 1000,
+  });
+  if (!(stacked.cvRocAuc >= bestAuc + BLEND_MIN_GAIN)) return null;
+  const n = input.y.length;
+  input.onProgress?.(`blend of ${complete.map((c) => c.family).join(", ")}: final fits on ${n} rows`);
+  const stacker = fitStacker(
+    stackFeatures(oofs),
+    input.y,
+    complete.map((c) => c.family),
+  );
+  const members = [];
+  for (const [k, c] of complete.entries()) {
+    const model = await TRAINERS[c.family].fit(input.x, input.y, input.featureNames, input.seed, false);
+    members.push({ weight: stacker.weights[k]!, cv_rounds: c.rounds, model });
+  }
+  const model = { family: "blend", intercept: stacker.intercept, members } as unknown as StoredModel;
+  const calibration = fitCalibration(stacked.oof, input.y, { seed: input.seed });
+  const oof = calibrateAll(calibration.calibrator, stacked.oof);
+  const tiers = chooseTierThresholds(input.y, oof, input.tiers);
+  return { family: "blend", model, candidates, calibration, tiers, oof, cvRounds: null };
 }
 
 /**
@@ -154,8 +210,30 @@ export async function refitOnAllRows(args: {
   seed: number;
 }): Promise<StoredModel> {
   const { selection, x, y, featureNames, seed } = args;
-  if (selection.family === "gbdt") {
-    const rounds = selection.cvRounds ?? (selection.model as unknown as GbdtModel).trees.length;
+  if (selection.family === "blend") {
+    // Each member as its family refits; the stacker's weights stay (chosen on out-of-fold predictions).
+    const blend = blendModelSchema.parse(selection.model);
+    const members = [];
+    for (const m of blend.members) {
+      const model = await refitFamily(m.model as StoredModel, m.cv_rounds, x, y, featureNames, seed);
+      members.push({ ...m, model });
+    }
+    return { ...blend, members } as unknown as StoredModel;
+  }
+  return refitFamily(selection.model, selection.cvRounds, x, y, featureNames, seed);
+}
+
+/** One family's model refitted on all rows with the judged model's settings (see refitOnAllRows). */
+async function refitFamily(
+  judged: StoredModel,
+  cvRounds: number | null,
+  x: Float64Array,
+  y: Uint8Array,
+  featureNames: string[],
+  seed: number,
+): Promise<StoredModel> {
+  if (judged.family === "gbdt") {
+    const rounds = cvRounds ?? (judged as unknown as GbdtModel).trees.length;
     const { model } = trainGbdt({
       x,
       y: Float64Array.from(y),
@@ -165,9 +243,8 @@ export async function refitOnAllRows(args: {
     });
     return { family: "gbdt", ...model } as unknown as StoredModel;
   }
-  if (selection.family === "mlp") {
-    const judged = selection.model as unknown as { training: { bestEpoch: number } };
-    const epochs = Math.max(1, judged.training.bestEpoch);
+  if (judged.family === "mlp") {
+    const epochs = Math.max(1, (judged as unknown as { training: { bestEpoch: number } }).training.bestEpoch);
     // Every row trains; the same rows only stand in as the (unused) early-stopping set.
     return (await trainMlp(x, y, featureNames, {
       seed,

@@ -4,7 +4,7 @@ import { readIdKey, TrainedIdSet } from "../common/bundle/trained-ids.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
-import { recipeOf } from "../models/families.js";
+import { recipeOfModel } from "../models/families.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
 import { buildBundle, refitOnAllRows, selectModel } from "./select.js";
@@ -51,7 +51,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
       cv_folds: config.train.cv_folds,
       families: config.train.families,
       // What the gate refits on a later candidate's folds when it cannot compare on fresh rows.
-      recipe: recipeOf(selection.family, config.train.seed),
+      recipe: recipeOfModel(selection.model, config.train.seed),
     },
   });
   await ctx.writeOutput("bundle", serializeBundle(bundle), { contentType: "application/json" });
