@@ -3,6 +3,7 @@ import { UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES, TRANSACTIONS_PREFIX, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { describeWarning } from "../../components/common/warnings.js";
+import { evaluateComponent } from "../../components/evaluate/spec.js";
 import {
   dependenciesOf,
   type PipelineDefinition,
@@ -13,7 +14,7 @@ import {
 import { PIPELINES, pipelineByName } from "../../pipelines/definitions/index.js";
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
-import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice } from "../runner.js";
+import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
 import { registerCompile } from "./compile.js";
 import type { Wrap } from "./index.js";
 
@@ -69,6 +70,17 @@ export function describeRun(record: RunRecord, reused: boolean): string {
       ...warnings.map((w) => `  ! ${describeWarning(w)}`),
     );
   return lines.join("\n");
+}
+
+/**
+ * The gate's decision in the closing lines, when the run trained: which
+ * model scores, against what, and on which comparison (fresh rows the
+ * champion never trained on, or its recipe refitted on the candidate's folds).
+ */
+export async function modelDecision(storage: Storage, record: RunRecord): Promise<string> {
+  if (record.state !== "succeeded" || !record.steps.some((s) => s.name === "evaluate")) return "";
+  const evaluate = await stepSummary(storage, record.run_id, "evaluate", evaluateComponent);
+  return evaluate ? `\nmodel: ${evaluate.reason}` : "";
 }
 
 /**
@@ -185,10 +197,11 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
           noCache: options.cache === false,
         });
         const head = ctx.json ? "" : await scoresHead(storage, result.record);
+        const decision = ctx.json ? "" : await modelDecision(storage, result.record);
         emit(
           ctx,
           { ...result.record, reused: result.reused },
-          () => describeRun(result.record, result.reused) + head,
+          () => describeRun(result.record, result.reused) + decision + head,
         );
         return result.exitCode;
       }),

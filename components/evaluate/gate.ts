@@ -17,8 +17,16 @@ export interface GateInput {
   candidate: GateModel;
   /** The other families tried, only so the reason can say which reached what. */
   others?: GateModel[];
-  /** The current champion scored on the same validation rows, or null when there is none. */
+  /** The current champion on the comparison's basis (see `versus`), or null when there is none. */
   champion: GateModel | null;
+  /**
+   * How champion and candidate were compared (issue 17 item 3): the
+   * candidate's figure on the same basis as the champion's, and the phrase
+   * that names the basis ("on 412 held-out customers the champion never
+   * trained on"). Without it the candidate's held-out figure and "on the same
+   * validation rows" are used.
+   */
+  versus?: { candidate: GateModel; basis: string };
   minRocAuc: number;
 }
 
@@ -59,24 +67,28 @@ export function decideGate(input: GateInput): GateDecision {
       reason: `Champion ${champion.name} stays: ${below}.`,
     };
   }
-  if (champion !== null && !(candidate.rocAuc >= champion.rocAuc)) {
+  const challenger = input.versus?.candidate ?? candidate;
+  const basis = input.versus?.basis ?? "on the same validation rows";
+  if (champion !== null && !(challenger.rocAuc >= champion.rocAuc)) {
     return {
       ...base,
       action: "keep-champion",
       promoted: false,
       reason:
-        `Champion ${champion.name} stays: on the same validation rows it reached ROC-AUC ${f4(champion.rocAuc)}, ` +
-        `better than ${candidate.name}'s ${f4(candidate.rocAuc)}.`,
+        `Champion ${champion.name} stays: ${basis} it reached ROC-AUC ${f4(champion.rocAuc)}, ` +
+        `better than ${challenger.name}'s ${f4(challenger.rocAuc)}.`,
     };
   }
   const versus =
     champion === null
       ? "there was no champion"
-      : `the champion ${champion.name} reached ${f4(champion.rocAuc)} on the same rows`;
+      : challenger === candidate
+        ? `the champion ${champion.name} reached ${f4(champion.rocAuc)} ${basis}`
+        : `${basis}, ${champion.name} reached ${f4(champion.rocAuc)} and ${challenger.name} ${f4(challenger.rocAuc)}`;
   return {
     ...base,
     action: "promote",
     promoted: true,
-    reason: `${candidate.name} promoted: ROC-AUC ${f4(candidate.rocAuc)} reaches the gate's ${minRocAuc} and ${versus}.`,
+    reason: `${candidate.name} promoted: ROC-AUC ${f4(candidate.rocAuc)} reaches the gate's ${minRocAuc}${champion !== null && challenger !== candidate ? "; " : " and "}${versus}.`,
   };
 }

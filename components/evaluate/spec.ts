@@ -2,13 +2,16 @@ import { z } from "zod";
 import { bundleVersion } from "../common/bundle/bundle.js";
 import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
-import { rocAuc } from "../common/data/metrics.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
-import { type DecisionDocument, gateActionSchema } from "../common/documents/decision.js";
-import { InputError } from "../common/errors.js";
+import {
+  comparisonBasisSchema,
+  type DecisionDocument,
+  gateActionSchema,
+} from "../common/documents/decision.js";
 import type { RowBatch } from "../common/schema/types.js";
 import { loadPredictor, type Predictor } from "../models/predictor.js";
-import { decideGate } from "./gate.js";
+import { type ChampionVerdict, judgeChampion } from "./champion.js";
+import { decideGate, type GateModel } from "./gate.js";
 import {
   type EvaluationReport,
   evaluatePredictions,
@@ -19,9 +22,11 @@ import { readStoredEvaluation, scoringBasisSchema, scoringEvaluation } from "./s
 import { suspiciousAucWarning } from "./warnings.js";
 
 /**
- * The evaluate component: scores the candidate, and the champion when there
- * is one, on the same held-out rows of the history (rows no training step
- * learnt from), writes the full metrics report, and decides the gate. It
+ * The evaluate component: scores the candidate on the held-out rows of the
+ * history (rows no training step learnt from), judges the champion when there
+ * is one never on rows it trained on (champion.ts: fresh held-out rows, or
+ * its recipe refitted on the candidate's folds), writes the full metrics
+ * report, and decides the gate. It
  * also writes the evaluation of the model that will score the week
  * (scoring-report.json: the candidate's when it is promoted, else the
  * champion's stored one), which the report and drift describe.
@@ -58,28 +63,31 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
   const report: EvaluationReport = evaluatePredictions(y, p, { threshold: candidate.thresholds.high });
   const drivers = churnDrivers(candidate, holdout, ctx.parameters.importance_rows);
 
-  let champion: { name: string; rocAuc: number } | null = null;
+  let champion: GateModel | null = null;
   let championVersion: string | null = null;
   let championRecorded: number | null = null;
   let championRefit = false;
+  let verdict: ChampionVerdict | null = null;
   const championRef = ctx.inputs.champion?.[0];
   if (championRef) {
     const championBundle = await readBundleInput(ctx, championRef);
     championVersion = bundleVersion(championBundle);
     championRecorded = championBundle.metrics.roc_auc;
     championRefit = championBundle.training.refit_on_all_rows === true;
-    try {
-      const cp = predictBatch(loadPredictor(championBundle, championVersion), holdout);
-      champion = { name: `champion ${championVersion}`, rocAuc: rocAuc(y, cp) };
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      // A champion trained on other columns cannot score these rows: compare with its own record.
-      ctx.logger.warn(`evaluate: the champion cannot score the held-out rows (${error.message})`);
-      champion = {
-        name: `champion ${championVersion} (its recorded ROC-AUC)`,
-        rocAuc: championBundle.metrics.roc_auc,
-      };
-    }
+    // Never on rows it trained on: fresh held-out rows, or its recipe refitted on the candidate's folds.
+    verdict = await judgeChampion({
+      storage: ctx.storage,
+      generateId: config.generate_id,
+      minCompareRows: config.gate.min_compare_rows,
+      batch,
+      split,
+      candidateBundle,
+      candidate,
+      championBundle,
+      championVersion,
+      log: (message) => ctx.logger.info(message),
+    });
+    champion = verdict.champion;
   }
   const cv = (candidateBundle.training.candidates ?? []) as Array<{ family: string; cv_roc_auc: number }>;
   const family = candidateBundle.model.family;
@@ -87,6 +95,7 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
     candidate: { name: `${family} (held-out)`, rocAuc: report.rocAuc ?? Number.NaN },
     others: cv.map((c) => ({ name: `${c.family} (cross-validated)`, rocAuc: c.cv_roc_auc })),
     champion,
+    ...(verdict ? { versus: verdict.versus } : {}),
     minRocAuc: config.gate.min_roc_auc,
   });
   const document: DecisionDocument = {
@@ -94,11 +103,18 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
     candidate_version: bundleVersion(candidateBundle),
     champion_version: championVersion,
     holdout_rows: holdout.numRows,
+    ...(verdict ? { comparison: verdict.comparison } : {}),
   };
   ctx.logger.info(`evaluate: ${decision.reason}`);
   await ctx.writeOutput("decision", `${JSON.stringify(document, null, 2)}\n`, {
     contentType: "application/json",
   });
+  // The customers the champion was compared on (none for a cross-validated comparison), for audit.
+  await ctx.writeOutput(
+    "comparison_rows",
+    `${JSON.stringify({ basis: verdict?.comparison.basis ?? null, ids: verdict?.ids ?? [] })}\n`,
+    { contentType: "application/json" },
+  );
   const candidateReport = { ...report, drivers };
   await ctx.writeOutput("report", `${JSON.stringify(candidateReport, null, 2)}\n`, {
     contentType: "application/json",
@@ -133,6 +149,7 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
       roc_auc: report.rocAuc,
       pr_auc: report.prAuc,
       champion_roc_auc: champion?.rocAuc ?? null,
+      comparison: verdict?.comparison.basis ?? null,
       scoring_model: scoring.model_version,
       scoring_basis: scoring.basis,
       drivers: drivers.slice(0, 5).map((d) => d.column),
@@ -157,6 +174,12 @@ export const evaluateComponent = defineComponent({
   },
   outputs: {
     decision: { type: "json", file: "decision.json", description: "the gate decision and its reason" },
+    comparison_rows: {
+      type: "json",
+      file: "comparison-rows.json",
+      description:
+        "ids of the held-out rows champion and candidate were both scored on (fresh-rows comparison)",
+    },
     report: { type: "json", file: "report.json", description: "the candidate's full evaluation report" },
     scoring_report: {
       type: "json",
@@ -172,6 +195,7 @@ export const evaluateComponent = defineComponent({
     roc_auc: z.number().nullable(),
     pr_auc: z.number().nullable(),
     champion_roc_auc: z.number().nullable(),
+    comparison: comparisonBasisSchema.nullable(),
     scoring_model: z.string(),
     scoring_basis: scoringBasisSchema,
     drivers: z.array(z.string()),

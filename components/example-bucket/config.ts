@@ -69,6 +69,11 @@ train:
 
 gate:
   min_roc_auc: 0.80        # a model below this is never promoted
+  # The champion is only compared on held-out customers it never trained on.
+  # With fewer than min_compare_rows of them (or fewer than 30 churned), its
+  # recipe is refit on the candidate's folds and the cross-validated
+  # ROC-AUCs decide instead (always so with generate_id: true).
+  # min_compare_rows: 200
 
 tiers:                     # risk tiers by share of customers (or {precision: 0.6})
   high: {top_share: 0.10}

@@ -21,6 +21,7 @@ import {
   keptCsv,
   type PassResult,
 } from "./stream.js";
+import { forgetTrainedIds } from "./trained-ids.js";
 
 /** Where forget records go; never scanned (they hold only hashed ids). */
 export const FORGET_PREFIX = "forget/";
@@ -550,6 +551,7 @@ export async function forgetCustomers(storage: Storage, options: ForgetOptions):
     say(`${dryRun ? "would delete" : "deleted"} ${count} noncurrent version(s)`);
   }
 
+  await forgetTrainedIds(storage, ids.values(), { dryRun, say });
   changes.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
   noncurrent.sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
   const created = now();

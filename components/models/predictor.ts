@@ -5,6 +5,7 @@ import type { ChurnConfig } from "../common/config/schema.js";
 import { InputError, NotFoundError } from "../common/errors.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import type { Storage } from "../common/storage/types.js";
+import { blendMargin, blendModelSchema } from "./blend.js";
 import { type Calibrator, calibrate, parseCalibrator } from "./calibration.js";
 import { parseFeatureTransform } from "./features/schema.js";
 import {
@@ -84,6 +85,7 @@ function parseModel(model: Bundle["model"]): {
   explain: (x: Float64Array, offset: number) => { base: number; contributions: ArrayLike<number> };
 } {
   const { family, ...rest } = model;
+  if (family === "blend") return parseBlend(model);
   if (family === "logistic") {
     const m: LogisticModel = parseLogisticModel(model, "bundle.model");
     return {
@@ -124,6 +126,41 @@ function parseModel(model: Bundle["model"]): {
       phi ??= new Float64Array(d + 1);
       shap.explainRow(x, o, phi);
       return { base: phi[d]!, contributions: phi.subarray(0, d) };
+    },
+  };
+}
+
+/**
+ * A blend (blend.ts): its margin is the weighted sum of its members'
+ * margins plus an intercept, and its contributions the same weighted sum of
+ * theirs, so they still add up to its margin.
+ */
+function parseBlend(model: Bundle["model"]): ReturnType<typeof parseModel> {
+  const parsed = blendModelSchema.safeParse(model);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`bundle.model is not a valid blend: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const blend = parsed.data;
+  const members = blend.members.map((m) => parseModel(m.model as Bundle["model"]));
+  const margins = new Float64Array(members.length);
+  return {
+    margin: (x, o) => {
+      for (let k = 0; k < members.length; k++) margins[k] = members[k]!.margin(x, o);
+      return blendMargin(blend, margins);
+    },
+    toProbability: sigmoid,
+    explain: (x, o) => {
+      let base = blend.intercept;
+      let contributions: Float64Array | null = null;
+      members.forEach((member, k) => {
+        const w = blend.members[k]!.weight;
+        const e = member.explain(x, o);
+        base += w * e.base;
+        contributions ??= new Float64Array(e.contributions.length);
+        for (let j = 0; j < e.contributions.length; j++) contributions[j]! += w * e.contributions[j]!;
+      });
+      return { base, contributions: contributions! };
     },
   };
 }

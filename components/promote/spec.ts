@@ -5,7 +5,7 @@ import { readBundleInput, readDecisionInput, readInputText } from "../common/com
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { gateActionSchema } from "../common/documents/decision.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
-import { EVALUATION_FILE, EVALUATION_REPORT_FILE } from "../common/layout/index.js";
+import { EVALUATION_FILE, EVALUATION_REPORT_FILE, TRAINED_IDS_FILE } from "../common/layout/index.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**
@@ -45,6 +45,9 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
   const reportRef = ctx.inputs.report?.[0];
   const sideFiles: Record<string, string> = { [EVALUATION_FILE]: `${JSON.stringify(decision, null, 2)}\n` };
   if (reportRef) sideFiles[EVALUATION_REPORT_FILE] = await readInputText(ctx, reportRef);
+  // Which customers the stored model learnt from: the gate never compares it on them later.
+  const trainedIdsRef = ctx.inputs.trained_ids?.[0];
+  if (trainedIdsRef) sideFiles[TRAINED_IDS_FILE] = await readInputText(ctx, trainedIdsRef);
   const stored = await writeBundle(ctx.storage, bundle, sideFiles, "promote");
   let champion = (await readChampion(ctx.storage))?.pointer.version ?? null;
   if (decision.action === "promote") {
@@ -78,6 +81,11 @@ export const promoteComponent = defineComponent({
     report: {
       type: "json",
       description: "the evaluate step's report.json (stored as models/<version>/evaluation-report.json)",
+      optional: true,
+    },
+    trained_ids: {
+      type: "json",
+      description: "the train step's trained-ids.json (stored as models/<version>/trained-ids.json)",
       optional: true,
     },
   },

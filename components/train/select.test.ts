@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { take, takeRows } from "../common/data/cv.js";
 import { syntheticData } from "../models/gbdt/testdata.js";
-import { capRows, refitOnAllRows, selectModel } from "./select.js";
+import { cannotCatchUp, capRows, refitOnAllRows, selectModel } from "./select.js";
 
 describe("capRows (the MLP's cross-validation sample)", () => {
   it("keeps every row when there are few enough", () => {
@@ -46,5 +46,53 @@ describe("refitOnAllRows (the promoted model learns from the held-out rows too)"
     expect(refit).not.toEqual(selection.model);
     const again = await refitOnAllRows({ selection, x: data.x, y, featureNames: names, seed: 1 });
     expect(again).toEqual(refit);
+  });
+});
+
+describe("cannotCatchUp (a family's cross-validation stops when it cannot catch up)", () => {
+  const n = 1000;
+  const y = Uint8Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
+  // The leader ranks perfectly; a noisy challenger is behind on every fold.
+  const leader = Float64Array.from(y, (v, i) => v + (i % 7) * 0.01);
+  const folds = Array.from({ length: 5 }, (_, f) => Int32Array.from({ length: n / 5 }, (_, i) => i * 5 + f));
+
+  it("stops a challenger clearly behind after the minimum folds, not before", () => {
+    const stop = cannotCatchUp(leader, y);
+    const worse = Float64Array.from(y, (v, i) => v * 0.3 + ((i * 7919) % 101) / 101);
+    expect(stop(folds[0]!, worse)).toBe(false);
+    expect(stop(folds[1]!, worse)).toBe(true);
+  });
+
+  it("never stops a challenger that is level or ahead on some folds", () => {
+    const stop = cannotCatchUp(leader, y);
+    const level = Float64Array.from(leader);
+    for (const fold of folds.slice(0, 4)) expect(stop(fold, level)).toBe(false);
+  });
+
+  it("leaves out a stopped family and still selects the leader", async () => {
+    const data = syntheticData(900, 4, 3, 0);
+    const yy = Uint8Array.from(data.y);
+    // gbdt first: logistic regression cannot fit syntheticData's interactions as well.
+    const progress: string[] = [];
+    const selection = await selectModel({
+      x: data.x,
+      y: yy,
+      featureNames: ["a", "b", "c", "d"],
+      families: ["gbdt", "logistic"],
+      folds: 5,
+      seed: 1,
+      tiers: { high: { top_share: 0.1 }, medium: { top_share: 0.3 } },
+      onProgress: (m) => progress.push(m),
+    });
+    const logistic = selection.candidates.find((c) => c.family === "logistic")!;
+    console.log(
+      `gbdt ${selection.candidates[0]!.cvRocAuc.toFixed(4)}, logistic ${logistic.cvRocAuc.toFixed(4)} after ${logistic.folds} folds`,
+    );
+    expect(selection.family).toBe("gbdt");
+    // Seeded: logistic regression is behind on the first two folds by far more than their spread.
+    expect(logistic.stoppedEarly).toBe(true);
+    expect(logistic.folds).toBe(2);
+    expect(logistic.cvRocAuc).toBeLessThan(selection.candidates[0]!.cvRocAuc);
+    expect(progress).toContain("logistic: stopped after 2 folds (behind gbdt)");
   });
 });

@@ -1,17 +1,29 @@
 import { BUNDLE_FORMAT, type Bundle } from "../common/bundle/bundle.js";
 import type { ChurnConfig } from "../common/config/schema.js";
-import { stratifiedKFold, take, takeRows } from "../common/data/cv.js";
+import { take } from "../common/data/cv.js";
 import { rocAuc } from "../common/data/metrics.js";
 import { InputError } from "../common/errors.js";
-import { Rng } from "../common/random.js";
 import type { DatasetSchema } from "../common/schema/types.js";
+import {
+  BLEND_MIN_GAIN,
+  blendModelSchema,
+  fitStacker,
+  stackedCrossValidation,
+  stackFeatures,
+} from "../models/blend.js";
 import { calibrateAll, fitCalibration } from "../models/calibration.js";
+import {
+  type CandidateResult,
+  type CrossValidateInput,
+  crossValidate,
+  type Family,
+  type StoredModel,
+  TRAINERS,
+} from "../models/families.js";
 import type { FeatureTransform } from "../models/features/transform.js";
-import { compileGbdtCode } from "../models/gbdt/compiled.js";
 import type { GbdtModel } from "../models/gbdt/model.js";
 import { trainGbdt } from "../models/gbdt/train.js";
-import { fitLogistic, predictLogistic } from "../models/logistic/logistic.js";
-import { predictMlp, trainMlp } from "../models/mlp/mlp.js";
+import { trainMlp } from "../models/mlp/mlp.js";
 import { chooseTierThresholds, type TierThresholds } from "../models/tiers.js";
 
 /**
@@ -28,101 +40,30 @@ import { chooseTierThresholds, type TierThresholds } from "../models/tiers.js";
  * real churn rate, and the tiers are chosen on ranks, so imbalance never
  * leaves a model predicting "nobody churns".
  *
- * Cost: the MLP is the slowest family by far, so it is cross-validated on at
- * most 3 folds with at most 60 epochs (early stopping usually ends sooner);
- * its out-of-fold predictions still cover every row.
+ * The families and their cross-validation live in models/families.ts.
  */
 
-export type Family = "logistic" | "gbdt" | "mlp";
+export {
+  capRows,
+  type Family,
+  MLP_CV_EPOCHS,
+  MLP_CV_FOLDS,
+  MLP_CV_MAX_TRAIN_ROWS,
+  predictRaw,
+  type StoredModel,
+} from "../models/families.js";
 
-export const MLP_CV_FOLDS = 3;
-export const MLP_CV_EPOCHS = 60;
-/**
- * Training rows per cross-validation fit of the MLP. Its cost grows with the
- * rows (tfjs on the CPU) while its cross-validated ROC-AUC settles long before
- * 100k rows, so each fold trains on a seeded stratified-by-chance sample of at
- * most this many rows and still predicts every held-out row, keeping the
- * out-of-fold predictions complete. The final fit (when selected) uses all rows.
- */
-export const MLP_CV_MAX_TRAIN_ROWS = 20_000;
-
-/** A fitted model of any family as stored in a bundle (`model` field). */
-export type StoredModel = Bundle["model"];
-
-interface FamilyTrainer {
-  fit(x: Float64Array, y: Uint8Array, names: string[], seed: number, cv: boolean): Promise<StoredModel>;
-  predict(model: StoredModel, x: Float64Array, rows: number): Float64Array;
-}
-
-const sigmoid = (m: number) => (m >= 0 ? 1 / (1 + Math.exp(-m)) : Math.exp(m) / (1 + Math.exp(m)));
-
-const TRAINERS: Record<Family, FamilyTrainer> = {
-  logistic: {
-    async fit(x, y, names) {
-      return fitLogistic(x, y, names, { classWeight: "balanced", C: 1 }) as unknown as StoredModel;
-    },
-    predict(model, x) {
-      return predictLogistic(model as never, x);
-    },
-  },
-  gbdt: {
-    async fit(x, y, names, seed) {
-      const { model } = trainGbdt({
-        x,
-        y: Float64Array.from(y),
-        numFeatures: names.length,
-        featureNames: names,
-        params: { seed },
-      });
-      return { family: "gbdt", ...model } as unknown as StoredModel;
-    },
-    predict(model, x, rows) {
-      const { family: _f, ...rest } = model;
-      return gbdtPredict(rest as never, x, rows);
-    },
-  },
-  mlp: {
-    async fit(x, y, names, seed, cv) {
-      return (await trainMlp(x, y, names, {
-        seed,
-        ...(cv ? { maxEpochs: MLP_CV_EPOCHS } : {}),
-      })) as unknown as StoredModel;
-    },
-    predict(model, x) {
-      return predictMlp(model as never, x);
-    },
-  },
-};
-
-function gbdtPredict(model: GbdtModel, x: Float64Array, rows: number): Float64Array {
-  const m = compileGbdtCode(model).predictMargin(x, rows);
-  for (let i = 0; i < rows; i++) m[i] = sigmoid(m[i]!);
-  return m;
-}
-
-/** One family's cross-validation outcome. */
-export interface CandidateResult {
-  family: Family;
-  /** Out-of-fold ROC-AUC on the training rows. */
-  cvRocAuc: number;
-  folds: number;
-  seconds: number;
-}
-
-export interface SelectInput {
-  x: Float64Array;
-  y: Uint8Array;
-  featureNames: string[];
+export interface SelectInput extends Omit<CrossValidateInput, "fitSeed" | "stopAfterFold"> {
   families: readonly Family[];
-  folds: number;
-  seed: number;
   tiers: ChurnConfig["tiers"];
-  /** Progress lines (family, fold). */
-  onProgress?: (message: string) => void;
+  /** Stop a family's cross-validation when it cannot catch up (default true; false only to measure what it saves). */
+  earlyStop?: boolean;
+  /** Try the blended candidate (default true; false only to measure what it adds). */
+  blend?: boolean;
 }
 
 export interface SelectResult {
-  family: Family;
+  family: Family | "blend";
   model: StoredModel;
   candidates: CandidateResult[];
   calibration: ReturnType<typeof fitCalibration>;
@@ -133,54 +74,39 @@ export interface SelectResult {
   cvRounds: number | null;
 }
 
-async function crossValidate(
-  family: Family,
-  input: SelectInput,
-): Promise<{ oof: Float64Array; rounds: number | null; result: CandidateResult }> {
-  const started = performance.now();
-  const { x, y, featureNames, seed } = input;
-  const d = featureNames.length;
-  const k = family === "mlp" ? Math.min(MLP_CV_FOLDS, input.folds) : input.folds;
-  const oof = new Float64Array(y.length);
-  let trees = 0;
-  for (const split of stratifiedKFold(y, k, seed)) {
-    input.onProgress?.(`${family}: fold ${split.fold + 1}/${k}`);
-    const trainer = TRAINERS[family];
-    const trainRows =
-      family === "mlp" ? capRows(split.train, MLP_CV_MAX_TRAIN_ROWS, seed + split.fold) : split.train;
-    const model = await trainer.fit(
-      takeRows(x, d, trainRows),
-      take(y, trainRows),
-      featureNames,
-      seed + split.fold,
-      true,
-    );
-    if (family === "gbdt") trees += (model as unknown as GbdtModel).trees.length;
-    const p = trainer.predict(model, takeRows(x, d, split.test), split.test.length);
-    split.test.forEach((row, i) => {
-      oof[row] = p[i]!;
-    });
-  }
-  return {
-    oof,
-    rounds: family === "gbdt" ? Math.max(1, Math.round(trees / k)) : null,
-    result: {
-      family,
-      cvRocAuc: rocAuc(y, oof),
-      folds: k,
-      seconds: (performance.now() - started) / 1000,
-    },
-  };
-}
+/** Folds a family must have been scored on before its cross-validation may stop early. */
+export const EARLY_STOP_MIN_FOLDS = 2;
+/**
+ * How many standard errors behind the leader the family's mean per-fold
+ * difference must be. Conservative on purpose (3, not 2: with 2-4 folds the
+ * standard error itself is rough): stopping must almost never change which
+ * family wins.
+ */
+export const EARLY_STOP_STANDARD_ERRORS = 3;
 
-/** A seeded random subset of at most `max` row indices, in ascending order (all of them when fewer). */
-export function capRows(rows: ArrayLike<number>, max: number, seed: number): number[] {
-  const all = Array.from(rows);
-  if (all.length <= max) return all;
-  return new Rng(seed)
-    .shuffle(all)
-    .slice(0, max)
-    .sort((a, b) => a - b);
+/**
+ * The cost bound of issue 17 item 8: after each fold, the challenger's
+ * ROC-AUC on that fold's held-out rows is compared with the leader's
+ * out-of-fold predictions on the same rows (every row has one, so this works
+ * whatever folds the challenger uses, e.g. the MLP's 3). Once at least
+ * EARLY_STOP_MIN_FOLDS folds are in and even the mean difference plus
+ * EARLY_STOP_STANDARD_ERRORS standard errors is below zero, the challenger
+ * cannot plausibly catch up and its remaining folds are skipped.
+ */
+export function cannotCatchUp(
+  leaderOof: Float64Array,
+  y: Uint8Array,
+): (testRows: Int32Array, oof: Float64Array) => boolean {
+  const diffs: number[] = [];
+  return (testRows, oof) => {
+    const yt = take(y, testRows);
+    diffs.push(rocAuc(yt, take(oof, testRows)) - rocAuc(yt, take(leaderOof, testRows)));
+    const n = diffs.length;
+    if (n < EARLY_STOP_MIN_FOLDS || diffs.some((d) => !Number.isFinite(d))) return false;
+    const mean = diffs.reduce((a, b) => a + b, 0) / n;
+    const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (n - 1));
+    return mean + (EARLY_STOP_STANDARD_ERRORS * sd) / Math.sqrt(n) < 0;
+  };
 }
 
 /** Cross-validates every family, refits the best on all rows, calibrates it and chooses tier thresholds. */
@@ -195,19 +121,74 @@ export async function selectModel(input: SelectInput): Promise<SelectResult> {
   }
   const candidates: CandidateResult[] = [];
   let best: { family: Family; oof: Float64Array; auc: number; rounds: number | null } | null = null;
+  const complete: Array<{ family: Family; oof: Float64Array; rounds: number | null }> = [];
   for (const family of input.families) {
-    const { oof, rounds, result } = await crossValidate(family, input);
+    const leader = best;
+    const { oof, rounds, result } = await crossValidate(family, {
+      ...input,
+      ...(leader && input.earlyStop !== false ? { stopAfterFold: cannotCatchUp(leader.oof, input.y) } : {}),
+    });
+    if (result.stoppedEarly)
+      input.onProgress?.(`${family}: stopped after ${result.folds} folds (behind ${leader!.family})`);
     candidates.push(result);
+    if (!result.stoppedEarly) complete.push({ family, oof, rounds });
     // Ties go to the earlier family in config order (simpler models first by default).
-    if (!best || result.cvRocAuc > best.auc) best = { family, oof, auc: result.cvRocAuc, rounds };
+    // A family stopped early was behind the leader on every row it scored: never chosen.
+    if (!result.stoppedEarly && (!best || result.cvRocAuc > best.auc))
+      best = { family, oof, auc: result.cvRocAuc, rounds };
   }
   const chosen = best!;
+  if (complete.length >= 2 && input.blend !== false) {
+    const blended = await tryBlend(input, complete, chosen.auc, candidates);
+    if (blended) return blended;
+  }
   input.onProgress?.(`${chosen.family}: final fit on ${n} rows`);
   const model = await TRAINERS[chosen.family].fit(input.x, input.y, input.featureNames, input.seed, false);
   const calibration = fitCalibration(chosen.oof, input.y, { seed: input.seed });
   const oof = calibrateAll(calibration.calibrator, chosen.oof);
   const tiers = chooseTierThresholds(input.y, oof, input.tiers);
   return { family: chosen.family, model, candidates, calibration, tiers, oof, cvRounds: chosen.rounds };
+}
+
+/**
+ * The blended candidate (models/blend.ts): the stacker's own cross-validated
+ * ROC-AUC is added to the candidates; the blend is chosen (members fitted on
+ * all training rows, the stacker on every out-of-fold log-odds) only when it
+ * beats the best single family by BLEND_MIN_GAIN. Null when it does not.
+ */
+async function tryBlend(
+  input: SelectInput,
+  complete: Array<{ family: Family; oof: Float64Array; rounds: number | null }>,
+  bestAuc: number,
+  candidates: CandidateResult[],
+): Promise<SelectResult | null> {
+  const started = performance.now();
+  const oofs = complete.map((c) => c.oof);
+  const stacked = stackedCrossValidation(oofs, input.y, input.folds, input.seed);
+  candidates.push({
+    family: "blend",
+    cvRocAuc: stacked.cvRocAuc,
+    folds: input.folds,
+    seconds: (performance.now() - started) / 1000,
+  });
+  if (!(stacked.cvRocAuc >= bestAuc + BLEND_MIN_GAIN)) return null;
+  const n = input.y.length;
+  input.onProgress?.(`blend of ${complete.map((c) => c.family).join(", ")}: final fits on ${n} rows`);
+  const stacker = fitStacker(
+    stackFeatures(oofs),
+    input.y,
+    complete.map((c) => c.family),
+  );
+  const members = [];
+  for (const [k, c] of complete.entries()) {
+    const model = await TRAINERS[c.family].fit(input.x, input.y, input.featureNames, input.seed, false);
+    members.push({ weight: stacker.weights[k]!, cv_rounds: c.rounds, model });
+  }
+  const model = { family: "blend", intercept: stacker.intercept, members } as unknown as StoredModel;
+  const calibration = fitCalibration(stacked.oof, input.y, { seed: input.seed });
+  const oof = calibrateAll(calibration.calibrator, stacked.oof);
+  const tiers = chooseTierThresholds(input.y, oof, input.tiers);
+  return { family: "blend", model, candidates, calibration, tiers, oof, cvRounds: null };
 }
 
 /**
@@ -229,8 +210,30 @@ export async function refitOnAllRows(args: {
   seed: number;
 }): Promise<StoredModel> {
   const { selection, x, y, featureNames, seed } = args;
-  if (selection.family === "gbdt") {
-    const rounds = selection.cvRounds ?? (selection.model as unknown as GbdtModel).trees.length;
+  if (selection.family === "blend") {
+    // Each member as its family refits; the stacker's weights stay (chosen on out-of-fold predictions).
+    const blend = blendModelSchema.parse(selection.model);
+    const members = [];
+    for (const m of blend.members) {
+      const model = await refitFamily(m.model as StoredModel, m.cv_rounds, x, y, featureNames, seed);
+      members.push({ ...m, model });
+    }
+    return { ...blend, members } as unknown as StoredModel;
+  }
+  return refitFamily(selection.model, selection.cvRounds, x, y, featureNames, seed);
+}
+
+/** One family's model refitted on all rows with the judged model's settings (see refitOnAllRows). */
+async function refitFamily(
+  judged: StoredModel,
+  cvRounds: number | null,
+  x: Float64Array,
+  y: Uint8Array,
+  featureNames: string[],
+  seed: number,
+): Promise<StoredModel> {
+  if (judged.family === "gbdt") {
+    const rounds = cvRounds ?? (judged as unknown as GbdtModel).trees.length;
     const { model } = trainGbdt({
       x,
       y: Float64Array.from(y),
@@ -240,9 +243,8 @@ export async function refitOnAllRows(args: {
     });
     return { family: "gbdt", ...model } as unknown as StoredModel;
   }
-  if (selection.family === "mlp") {
-    const judged = selection.model as unknown as { training: { bestEpoch: number } };
-    const epochs = Math.max(1, judged.training.bestEpoch);
+  if (judged.family === "mlp") {
+    const epochs = Math.max(1, (judged as unknown as { training: { bestEpoch: number } }).training.bestEpoch);
     // Every row trains; the same rows only stand in as the (unused) early-stopping set.
     return (await trainMlp(x, y, featureNames, {
       seed,
@@ -252,11 +254,6 @@ export async function refitOnAllRows(args: {
     })) as unknown as StoredModel;
   }
   return TRAINERS.logistic.fit(x, y, featureNames, seed, false);
-}
-
-/** Raw (uncalibrated) probabilities of a stored model of any family. */
-export function predictRaw(model: StoredModel, x: Float64Array, rows: number): Float64Array {
-  return TRAINERS[model.family].predict(model, x, rows);
 }
 
 /** Assembles the candidate bundle (no timestamps: its content hash is its version). */
@@ -288,6 +285,7 @@ export function buildBundle(args: {
         family: c.family,
         cv_roc_auc: c.cvRocAuc,
         folds: c.folds,
+        ...(c.stoppedEarly ? { stopped_early: true } : {}),
       })),
       selected: selection.family,
     },

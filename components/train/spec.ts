@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { bundleVersion, serializeBundle } from "../common/bundle/bundle.js";
+import { readIdKey, TrainedIdSet } from "../common/bundle/trained-ids.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
+import { recipeOfModel } from "../models/families.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
 import { buildBundle, refitOnAllRows, selectModel } from "./select.js";
@@ -48,6 +50,8 @@ async function run(ctx: ComponentContext<TrainParameters>) {
       seed: config.train.seed,
       cv_folds: config.train.cv_folds,
       families: config.train.families,
+      // What the gate refits on a later candidate's folds when it cannot compare on fresh rows.
+      recipe: recipeOfModel(selection.model, config.train.seed),
     },
   });
   await ctx.writeOutput("bundle", serializeBundle(bundle), { contentType: "application/json" });
@@ -74,6 +78,11 @@ async function run(ctx: ComponentContext<TrainParameters>) {
     },
   };
   await ctx.writeOutput("refit", serializeBundle(refit), { contentType: "application/json" });
+  // Who the promoted (refit) model learnt from: every labelled row, as keyed hashes.
+  const hasher = (await readIdKey(ctx.storage, { create: true }))!;
+  await ctx.writeOutput("trained_ids", TrainedIdSet.fromIds(hasher, batch.ids).serialize(), {
+    contentType: "application/json",
+  });
   let positives = 0;
   for (const v of train.label!) positives += v;
   const fewPositives = fewPositivesWarning(positives, train.numRows);
@@ -111,12 +120,24 @@ export const trainComponent = defineComponent({
       file: "refit.json",
       description: "the same recipe refitted on every labelled row: the bundle promote stores",
     },
+    trained_ids: {
+      type: "json",
+      file: "trained-ids.json",
+      description:
+        "keyed hashes of the customer ids the refit learnt from (models/_id_key; promote stores it beside the bundle)",
+    },
   },
   parameters: trainParameters,
   summary: z.strictObject({
     selected: z.string(),
     candidates: z.array(
-      z.strictObject({ family: z.string(), cvRocAuc: z.number(), folds: z.int(), seconds: z.number() }),
+      z.strictObject({
+        family: z.string(),
+        cvRocAuc: z.number(),
+        folds: z.int(),
+        stoppedEarly: z.literal(true).optional(),
+        seconds: z.number(),
+      }),
     ),
     calibration: z.string(),
     tiers: z.unknown(),

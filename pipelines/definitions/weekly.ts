@@ -83,6 +83,8 @@ export const trainingSteps: StepDefinition[] = [
       refit: { step: "train", output: "refit" },
       // Stored beside the bundle: the weeks this model scores are described with it.
       report: { step: "evaluate", output: "report" },
+      // Stored beside the bundle: the gate never compares this model on customers it learnt from.
+      trained_ids: { step: "train", output: "trained_ids" },
     },
     cache: false,
   },

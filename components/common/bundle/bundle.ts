@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MODEL_FAMILIES } from "../config/schema.js";
 import { InputError, NotFoundError } from "../errors.js";
 import { canonicalJson, sha256Hex } from "../hash.js";
 import {
@@ -24,14 +25,17 @@ import type { Storage } from "../storage/index.js";
  */
 export const BUNDLE_FORMAT = "churn-bundle/1";
 
+/** What a bundle's model can be: one of the families, or a blend of them (models/blend.ts). */
+export const STORED_MODEL_FAMILIES = [...MODEL_FAMILIES, "blend"] as const;
+
 export const bundleSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   /** The DatasetSchema recorded at training time (weekly files are read with it). */
   schema: z.record(z.string(), z.unknown()),
   /** The fitted feature transform. */
   transform: z.record(z.string(), z.unknown()),
-  /** The selected model: family and its stored weights. */
-  model: z.object({ family: z.enum(["logistic", "gbdt", "mlp"]) }).passthrough(),
+  /** The selected model: family and its stored weights (a blend holds its members'). */
+  model: z.object({ family: z.enum(STORED_MODEL_FAMILIES) }).passthrough(),
   /** Probability calibration fitted on held-out predictions. */
   calibration: z.record(z.string(), z.unknown()).nullable(),
   /** Probability thresholds of the tiers, chosen on validation data. */

@@ -1,2 +1,3 @@
 export * from "./bundle.js";
 export * from "./champion.js";
+export * from "./trained-ids.js";

@@ -107,6 +107,13 @@ export const churnConfigSchema = z
     }),
     gate: section({
       min_roc_auc: probability.default(0.8),
+      min_compare_rows: z
+        .int()
+        .min(1)
+        .default(200)
+        .describe(
+          "fair champion contest: the champion and the candidate are compared on held-out rows the champion never trained on when at least this many (with at least 30 churned) exist; otherwise the champion's recipe is refit on the candidate's folds and the cross-validated ROC-AUCs are compared",
+        ),
     }),
     tiers: section({
       high: tierRule.default({ top_share: 0.1 }),

@@ -47,6 +47,16 @@ export const EVALUATION_FILE = "evaluation.json";
  */
 export const EVALUATION_REPORT_FILE = "evaluation-report.json";
 
+/**
+ * Which customers a model trained on, as keyed id hashes (never raw ids),
+ * stored beside its bundle before bundle.json: the gate compares a champion
+ * only on rows it never saw, and `churn forget` removes forgotten ids from it.
+ */
+export const TRAINED_IDS_FILE = "trained-ids.json";
+
+/** `models/_id_key`: the bucket's HMAC key for trained-id hashes, created once (versions stay reproducible). */
+export const ID_KEY_OBJECT = `${MODELS_PREFIX}_id_key`;
+
 /** The version a `models/<version>/bundle.json` name is for, or null for any other name. */
 export function versionOfBundleObject(name: string): string | null {
   const match = /^models\/([^/]+)\/bundle\.json$/.exec(name);
