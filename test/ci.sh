@@ -19,6 +19,7 @@ bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh
 bash test/services/install-chromium.sh
 bash test/services/install-pushgateway.sh
+bash test/services/install-lifetimes.sh
 
 echo "== static checks"
 npm run --silent lint

@@ -69,6 +69,22 @@ describe("BG/NBD likelihood", () => {
     }
   });
 
+  it("the regrouped objective equals the per-history likelihood (shared frequencies, ages, recencies)", () => {
+    const histories = [
+      ...simulate(P, 300, 38, 5),
+      ...simulate(P, 200, 20, 6),
+      { frequency: 300, recency: 99, T: 100 },
+      { frequency: 0, recency: 0, T: 0 },
+    ];
+    const objective = bgnbdObjective(compressHistories(histories));
+    for (const p of [P, { r: 2, alpha: 0.5, a: 3, b: 0.2 }]) {
+      const x = [Math.log(p.r), Math.log(p.alpha), Math.log(p.a), Math.log(p.b)];
+      const total = bgnbdLogLikelihood(p, histories);
+      expect(Number.isFinite(total)).toBe(true);
+      expect(-objective(x).value * histories.length).toBeCloseTo(total, 8);
+    }
+  });
+
   it("stays finite for customers with hundreds of purchases", () => {
     const ll = bgnbdLogLikelihood(P, [{ frequency: 500, recency: 99, T: 100 }]);
     expect(Number.isFinite(ll)).toBe(true);

@@ -77,3 +77,60 @@ export function compressHistories(histories: readonly CustomerHistory[]): Compre
     customers: histories.length,
   };
 }
+
+/**
+ * Compressed histories with each coordinate factored into its distinct
+ * values: every term of a likelihood that depends on frequency alone (the
+ * gamma and beta functions), or on T alone, or on recency alone, is then
+ * computed once per distinct value per evaluation rather than once per
+ * tuple. Real logs have few distinct values of each (CDNOW master: 8,685
+ * tuples but 37 frequencies, 84 ages, 271 recencies).
+ */
+export interface FactoredHistories extends CompressedHistories {
+  /** Distinct frequencies, and per tuple the index of its frequency. */
+  xs: Float64Array;
+  xIndex: Int32Array;
+  /** Number of customers per distinct frequency. */
+  xWeight: Float64Array;
+  /** Distinct T values, and per tuple the index of its T. */
+  ts: Float64Array;
+  tIndex: Int32Array;
+  /** Distinct recencies, and per tuple the index of its recency. */
+  txs: Float64Array;
+  txIndex: Int32Array;
+}
+
+function factor(values: Float64Array): { distinct: Float64Array; index: Int32Array } {
+  const at = new Map<number, number>();
+  const distinct: number[] = [];
+  const index = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    let k = at.get(values[i]);
+    if (k === undefined) {
+      k = distinct.length;
+      at.set(values[i], k);
+      distinct.push(values[i]);
+    }
+    index[i] = k;
+  }
+  return { distinct: Float64Array.from(distinct), index };
+}
+
+/** Factor compressed histories into distinct frequencies, ages and recencies. */
+export function factorHistories(data: CompressedHistories): FactoredHistories {
+  const x = factor(data.frequency);
+  const t = factor(data.T);
+  const tx = factor(data.recency);
+  const xWeight = new Float64Array(x.distinct.length);
+  for (let i = 0; i < x.index.length; i++) xWeight[x.index[i]] += data.weight[i];
+  return {
+    ...data,
+    xs: x.distinct,
+    xIndex: x.index,
+    xWeight,
+    ts: t.distinct,
+    tIndex: t.index,
+    txs: tx.distinct,
+    txIndex: tx.index,
+  };
+}
