@@ -85,6 +85,21 @@ describe("BG/NBD likelihood", () => {
     }
   });
 
+  it("groups identical histories exactly (as a string-keyed grouping would), with counts", () => {
+    const histories = [...simulate(P, 3000, 38, 8), ...simulate(P, 3000, 38, 8), ...simulate(P, 500, 7, 9)];
+    const data = compressHistories(histories);
+    const naive = new Map<string, number>();
+    for (const h of histories) {
+      const key = `${h.frequency}|${h.recency}|${h.T}`;
+      naive.set(key, (naive.get(key) ?? 0) + 1);
+    }
+    expect(data.weight.length).toBe(naive.size);
+    expect(data.customers).toBe(histories.length);
+    for (let i = 0; i < data.weight.length; i++) {
+      expect(naive.get(`${data.frequency[i]}|${data.recency[i]}|${data.T[i]}`)).toBe(data.weight[i]);
+    }
+  });
+
   it("stays finite for customers with hundreds of purchases", () => {
     const ll = bgnbdLogLikelihood(P, [{ frequency: 500, recency: 99, T: 100 }]);
     expect(Number.isFinite(ll)).toBe(true);
