@@ -197,6 +197,20 @@ export const churnConfigSchema = z
         .positive()
         .default(90)
         .describe("expected_purchases in customers.csv counts purchases in the next this many days"),
+      value_months: z
+        .int()
+        .min(1)
+        .max(120)
+        .default(12)
+        .describe(
+          "customers.csv lifetime_value sums this many months of expected purchases x expected spend (Gamma-Gamma)",
+        ),
+      value_monthly_discount: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.01)
+        .describe("discount rate per month applied to lifetime_value (month k is divided by (1 + rate)^k)"),
       alert_prob_alive: probability
         .nullable()
         .default(0.3)

@@ -9,6 +9,9 @@ import type { CustomerHistory } from "./history.js";
  * customer_lifetime_value, so the two agree figure for figure.
  */
 
+/** The lifetime pipeline's customers.csv column holding each customer's value (and campaign.value_column's word for it). */
+export const LIFETIME_VALUE_COLUMN = "lifetime_value";
+
 /** Model time units per month, as `lifetimes` counts them (freq D/W/M). */
 export const UNITS_PER_MONTH = { day: 30, week: 4.345, month: 1 } as const;
 export type ValueTimeUnit = keyof typeof UNITS_PER_MONTH;
