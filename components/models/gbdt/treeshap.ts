@@ -250,38 +250,54 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
   );
   const miss = new Int32Array(total);
 
+  // Per tree, its internal nodes and its leaves as two lists (forward order), so
+  // the loops below run without a leaf-or-split branch, which a row's path
+  // makes unpredictable; the splits and the slot loop are branch-free too.
+  const internalStart = new Int32Array(roots.length + 1);
+  const leafStart = new Int32Array(roots.length + 1);
+  const internalNodes: number[] = [];
+  const leafNodes: number[] = [];
+  for (let t = 0; t < roots.length; t++) {
+    internalStart[t] = internalNodes.length;
+    leafStart[t] = leafNodes.length;
+    const end = t + 1 < roots.length ? roots[t + 1]! : total;
+    for (let g = roots[t]!; g < end; g++) (feature[g] === -1 ? leafNodes : internalNodes).push(g);
+  }
+  internalStart[roots.length] = internalNodes.length;
+  leafStart[roots.length] = leafNodes.length;
+  const internalList = Int32Array.from(internalNodes);
+  const leafList = Int32Array.from(leafNodes);
+  const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
+
   /** Adds tree t's contributions for the row at x[off..] to phi, from its leaf tables. */
   function explainByTables(t: number, x: ArrayLike<number>, off: number, phi: Float64Array): void {
-    const begin = roots[t]!;
-    const end = t + 1 < roots.length ? roots[t + 1]! : total;
-    const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
-    // One forward pass (children follow their parent): each node gets the slots of
-    // the path features the row fails on the way down; at a leaf that is H's complement.
-    miss[begin] = 0;
-    for (let g = begin; g < end; g++) {
-      const f = feature[g]!;
+    // One forward pass over the splits (children follow their parent): each node gets
+    // the slots of the path features the row fails on the way down; at a leaf that is
+    // H's complement.
+    miss[roots[t]!] = 0;
+    for (let n = internalStart[t]!, nEnd = internalStart[t + 1]!; n < nEnd; n++) {
+      const g = internalList[n]!;
+      const xv = x[off + feature[g]!]!;
       const m = miss[g]!;
-      if (f !== -1) {
-        const xv = x[off + f]!;
-        const bit = nodeBit[g]!;
-        if (xv <= threshold[g]! || (Number.isNaN(xv) && defaultLeft[g] === 1)) {
-          miss[left[g]!] = m;
-          miss[right[g]!] = m | bit;
-        } else {
-          miss[left[g]!] = m | bit;
-          miss[right[g]!] = m;
-        }
-        continue;
-      }
+      const bit = nodeBit[g]!;
+      // 1 when the row goes left (missing values follow the default direction).
+      const goLeft = +(xv <= threshold[g]!) | (+Number.isNaN(xv) & defaultLeft[g]!);
+      miss[left[g]!] = m | (bit & (goLeft - 1));
+      miss[right[g]!] = m | (bit & -goLeft);
+    }
+    for (let n = leafStart[t]!, nEnd = leafStart[t + 1]!; n < nEnd; n++) {
+      const g = leafList[n]!;
       const s0 = slotStart[g]!;
       const k = slotCount[g]!;
-      const h = ((1 << k) - 1) & ~m;
+      const h = ((1 << k) - 1) & ~miss[g]!;
       const base = tableAt[g]!;
       const cold = table[base + h]!;
       for (let i = 0; i < k; i++) {
-        const bit = 1 << i;
-        if (h & bit) phi[slotFeature[s0 + i]!] += slotRatio[s0 + i]! * table[base + (h ^ bit)]!;
-        else phi[slotFeature[s0 + i]!] -= cold;
+        // Satisfied slot: ratio x T(H without i); failed slot: -T(H). Selected by
+        // arithmetic (h ^ bit stays inside the leaf's table either way).
+        const sat = (h >> i) & 1;
+        const warm = slotRatio[s0 + i]! * table[base + (h ^ (1 << i))]!;
+        phi[slotFeature[s0 + i]!] += sat * warm - (1 - sat) * cold;
       }
     }
   }
