@@ -21,6 +21,7 @@ bash test/services/install-chromium.sh
 bash test/services/install-pushgateway.sh
 bash test/services/install-kfp.sh
 bash test/services/install-argo.sh
+bash test/services/install-lifetimes.sh
 
 echo "== static checks"
 npm run --silent lint

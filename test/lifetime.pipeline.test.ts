@@ -152,8 +152,26 @@ describeDatasets("lifetime pipeline on CDNOW, through the CLI", ["cdnow/CDNOW_ma
       "cluster",
       "prob_alive",
       "expected_purchases",
+      "expected_spend",
+      "lifetime_value",
     ]);
     expect(customers.rows).toHaveLength(23_570);
+    // Every customer is priced (CDNOW has amounts), summing to summary.json's total; only
+    // customers almost surely gone round to 0.
+    let valueSum = 0;
+    let positive = 0;
+    for (const row of customers.rows) {
+      const text = row[customers.header.indexOf("lifetime_value")]!;
+      expect(text).not.toBe("");
+      const value = Number(text);
+      expect(value).toBeGreaterThanOrEqual(0);
+      if (value > 0) positive++;
+      valueSum += value;
+    }
+    expect(positive).toBeGreaterThan(23_000);
+    expect(Math.abs(valueSum - summary.lifetime_value.total) / summary.lifetime_value.total).toBeLessThan(
+      1e-6,
+    );
     const col = (name: string) => customers.header.indexOf(name);
     let zeros = 0;
     for (const row of customers.rows) {

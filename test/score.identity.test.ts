@@ -71,13 +71,16 @@ describe("scores.csv identity", () => {
     expect(lines.slice(1).map((l) => l.split(",")[0])).toEqual(batch.ids);
     const tiers = new Set(lines.slice(1).map((l) => l.split(",")[2]));
     expect([...tiers].sort()).toEqual(["high", "low", "medium"]);
+    // score.reasons_for's default "contact-list": the high tier and campaign.eligible_tiers ([high] here).
+    const withReasons = new Set<string>(reasonOptionsOf(await loadConfig(storage)).reasonsFor);
+    expect([...withReasons]).toEqual(["high"]);
     for (const line of lines.slice(1)) {
       const f = line.split(",");
       expect(Number(f[1])).toBeGreaterThanOrEqual(0);
       expect(Number(f[1])).toBeLessThanOrEqual(1);
       expect(f[7]).toBe(version);
-      // Reasons only for high and medium: sentences (labels from churn.yaml) and their codes.
-      if (f[2] === "low") expect(f.slice(3, 7)).toEqual(["", "", "", ""]);
+      // Reasons only for those tiers: sentences (labels from churn.yaml) and their codes.
+      if (!withReasons.has(f[2]!)) expect(f.slice(3, 7)).toEqual(["", "", "", ""]);
       else {
         expect(f[3]).toMatch(/^[A-Z][^:]*: \S.*$/);
         const codes = f[6]!.split(";");

@@ -83,7 +83,7 @@ score:
   mode: in-process         # or "server" (then set server_url)
   server_url: null
   reasons: 3               # reason columns in scores.csv
-  reasons_for: [high, medium]
+  reasons_for: contact-list  # rows with reasons: high + campaign.eligible_tiers (what marketing gets), or a list: [high, medium]
   shards: auto
 
 campaign:                  # output/<stem>/contact-list.csv: whom to call this week, ranked

@@ -7,6 +7,8 @@ import type { ObjectRef } from "../common/component/spec.js";
 import { openStorage, type Storage } from "../common/storage/index.js";
 import { loadComponent } from "../index.js";
 import { bgnbdExpectedPurchases, bgnbdProbAlive } from "../models/lifetime/bgnbd.js";
+import { customerLifetimeValue } from "../models/lifetime/clv.js";
+import { expectedSpend } from "../models/lifetime/gamma-gamma.js";
 import { parseLifetimeModel } from "../models/lifetime/params.js";
 import { inactivityAlerts } from "./alerts.js";
 import { rfmScores } from "./rfm.js";
@@ -45,8 +47,10 @@ async function step(
   for (const [port, object] of Object.entries(inputs)) refs[port] = [await hashObject(storage, object)];
   await writeInputDoc(storage, { component: name, run: "r-test", step: name, inputs: refs, parameters });
   const { output } = await runStep(storage, "r-test", name, { load: loadComponent });
+  lastWarnings = output.warnings ?? [];
   return output.outputs;
 }
+let lastWarnings: Array<{ code: string; message: string }> = [];
 
 const csvRows = async (object: string) =>
   (await storage.readText(object))
@@ -63,6 +67,31 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("lifetime components", () => {
+  it("without a value column: no spend model, empty lifetime_value, and a warning saying why", async () => {
+    await storage.write("churn-novalue.yaml", CONFIG.replace("value_column: spend", "value_column: null"));
+    const ingest = await step("ingest-transactions", {
+      data: "transactions/shop.csv",
+      config: "churn-novalue.yaml",
+    });
+    const fit = await step("fit-lifetime", {
+      customers: ingest.customers!.object,
+      config: "churn-novalue.yaml",
+    });
+    expect(lastWarnings.map((w) => w.code)).toEqual(["no-lifetime-value"]);
+    expect(lastWarnings[0]!.message).toMatch(/value_column is null/);
+    const model = parseLifetimeModel(await storage.readText(fit.model!.object), "model.json");
+    expect(model.model === "bgnbd" && model.spend).toBe(null);
+    const rfm = await step("rfm", { customers: ingest.customers!.object });
+    const score = await step("score-lifetime", {
+      customers: ingest.customers!.object,
+      rfm: rfm.rfm!.object,
+      model: fit.model!.object,
+      config: "churn-novalue.yaml",
+    });
+    const rows = await csvRows(score.customers!.object);
+    expect(rows.slice(1).every((r) => r.length === 14 && r[12] === "" && r[13] === "")).toBe(true);
+  });
+
   it("ingest → rfm → fit → score agree with the model functions row by row", async () => {
     const ingest = await step("ingest-transactions", {
       data: "transactions/shop.csv",
@@ -98,7 +127,13 @@ describe("lifetime components", () => {
       "cluster",
       "prob_alive",
       "expected_purchases",
+      "expected_spend",
+      "lifetime_value",
     ]);
+    // The spend model rides in the model document and prices every customer.
+    const spend = model.spend;
+    if (!spend) throw new Error("expected a spend model: the log has repeat buyers with amounts");
+    expect(spend.fit.customers).toBeGreaterThan(1);
     const histories = customers.customers.map(([id, frequency, recency, T, monetary]) => ({
       id,
       frequency,
@@ -120,6 +155,14 @@ describe("lifetime components", () => {
       ]);
       expect(Number(row[10])).toBeCloseTo(bgnbdProbAlive(model.params, h), 5);
       expect(Number(row[11])).toBeCloseTo(bgnbdExpectedPurchases(model.params, 4, h), 5);
+      const expectedValue = expectedSpend(spend.params, h);
+      expect(Number(row[12])).toBeCloseTo(expectedValue, 3);
+      const value = customerLifetimeValue(model.params, h, expectedValue, {
+        months: 12,
+        monthlyDiscount: 0.01,
+        timeUnit: "week",
+      });
+      expect(Number(row[13])).toBeCloseTo(value, 3);
     });
     // k9 buys every 3 weeks, 1 purchase: frequency 0, and T from its first day to observation_end in weeks.
     const k9 = histories.find((h) => h.id === "k9")!;

@@ -5,7 +5,15 @@ import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
 import { lifetimeModelObject, writtenBy } from "../common/layout/index.js";
+import type { StepWarning } from "../common/warnings.js";
 import { bgnbdExpectedPurchases, bgnbdProbAlive, fitBgNbd } from "../models/lifetime/bgnbd.js";
+import { customerLifetimeValue, LIFETIME_VALUE_COLUMN } from "../models/lifetime/clv.js";
+import {
+  expectedSpend,
+  fitGammaGamma,
+  type GammaGammaFit,
+  isSpendHistory,
+} from "../models/lifetime/gamma-gamma.js";
 import { bgnbdModel, parseLifetimeModel } from "../models/lifetime/params.js";
 import { type AlertRules, inactivityAlerts } from "./alerts.js";
 import { segmentCustomers } from "./kmeans.js";
@@ -23,6 +31,28 @@ import { assertTransactionsRejectShare, readTransactions } from "./transactions.
  */
 
 const CUSTOMERS_FORMAT = "churn-lifetime-customers/1";
+
+/**
+ * customers.csv's columns after the id column, in order. expected_spend
+ * (Gamma-Gamma E[purchase value]) and lifetime_value (lifetime.value_months
+ * of discounted expected purchases x expected spend) are last and empty when
+ * there is no spend model. The contact list reads lifetime_value by name.
+ */
+export const CUSTOMERS_CSV_COLUMNS = [
+  "frequency",
+  "recency",
+  "T",
+  "monetary",
+  "r_score",
+  "f_score",
+  "m_score",
+  "segment",
+  "cluster",
+  "prob_alive",
+  "expected_purchases",
+  "expected_spend",
+  LIFETIME_VALUE_COLUMN,
+] as const;
 const RFM_FORMAT = "churn-lifetime-rfm/1";
 const noParameters = z.strictObject({});
 type NoParameters = z.output<typeof noParameters>;
@@ -187,7 +217,12 @@ async function fitLifetime(ctx: ComponentContext<NoParameters>) {
   const t0 = performance.now();
   const fit = fitBgNbd(asHistories(doc), { penalizer: config.lifetime.penalizer });
   const fitMs = performance.now() - t0;
-  const text = `${JSON.stringify(bgnbdModel(fit, doc.time_unit), null, 2)}\n`;
+  const { spend, warnings } = fitSpend(
+    asHistories(doc),
+    config.transactions.value_column,
+    config.lifetime.penalizer,
+  );
+  const text = `${JSON.stringify(bgnbdModel(fit, doc.time_unit, spend), null, 2)}\n`;
   // Content-addressed like the churn bundles: equal fits get the same version.
   const version = `lifetime-${sha256Hex(text).slice(0, 12)}`;
   await ctx.writeOutput("model", text, { contentType: "application/json" });
@@ -198,15 +233,58 @@ async function fitLifetime(ctx: ComponentContext<NoParameters>) {
   ctx.logger.info("fit-lifetime: fitted", { version, ...fit.params, converged: fit.converged });
   if (!fit.converged) ctx.logger.warn("fit-lifetime: the optimiser stopped before converging", { version });
   return {
-    counts: { customers: fit.customers, fit_ms: Math.round(fitMs) },
+    counts: { customers: fit.customers, fit_ms: Math.round(fitMs), spend_customers: spend?.customers ?? 0 },
     summary: {
       version,
       params: fit.params,
       log_likelihood: fit.logLikelihood,
       converged: fit.converged,
       iterations: fit.iterations,
+      spend_params: spend?.params ?? null,
     },
+    warnings,
   };
+}
+
+/**
+ * The Gamma-Gamma spend model on the repeat customers with a positive mean
+ * purchase value, or null with a warning saying why customers.csv will have
+ * no expected_spend / lifetime_value (no value column, no such customers, or
+ * a fit whose mean spend is infinite).
+ */
+function fitSpend(
+  customers: ReturnType<typeof asHistories>,
+  valueColumn: string | null,
+  penalizer: number,
+): { spend: GammaGammaFit | null; warnings: StepWarning[] } {
+  const none = (message: string) => ({
+    spend: null,
+    warnings: [{ code: "no-lifetime-value", column: valueColumn, message }],
+  });
+  if (valueColumn === null)
+    return none("transactions.value_column is null: customers.csv has no expected_spend or lifetime_value");
+  const spenders = customers.filter(isSpendHistory);
+  if (spenders.length < 2)
+    return none(
+      `${spenders.length} repeat customer(s) with a positive ${valueColumn}: too few to fit the spend model, so no lifetime_value`,
+    );
+  const spend = fitGammaGamma(spenders, { penalizer });
+  if (!(spend.params.q > 1))
+    return none(
+      `the spend model fitted q = ${spend.params.q.toPrecision(3)} <= 1 (mean spend not finite): no lifetime_value`,
+    );
+  if (!spend.converged)
+    return {
+      spend,
+      warnings: [
+        {
+          code: "spend-not-converged",
+          column: valueColumn,
+          message: "the Gamma-Gamma spend fit stopped before converging: lifetime_value may be off",
+        },
+      ],
+    };
+  return { spend, warnings: [] };
 }
 
 export const fitLifetimeComponent = defineComponent({
@@ -226,6 +304,7 @@ export const fitLifetimeComponent = defineComponent({
     log_likelihood: z.number(),
     converged: z.boolean(),
     iterations: z.int(),
+    spend_params: z.strictObject({ p: z.number(), q: z.number(), v: z.number() }).nullable(),
   }),
   run: fitLifetime,
 });
@@ -257,9 +336,14 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
   const horizon = config.lifetime.horizon_days / DAYS_PER_UNIT[unit];
   const idColumn = doc.customer_column;
 
-  const lines = [
-    `${[csvField(idColumn), "frequency", "recency", "T", "monetary", "r_score", "f_score", "m_score", "segment", "cluster", "prob_alive", "expected_purchases"].join(",")}\n`,
-  ];
+  const lines = [`${[csvField(idColumn), ...CUSTOMERS_CSV_COLUMNS].join(",")}\n`];
+  const spendParams = model.spend?.params ?? null;
+  const valueOptions = {
+    months: config.lifetime.value_months,
+    monthlyDiscount: config.lifetime.value_monthly_discount,
+    timeUnit: unit,
+  };
+  let valueSum = 0;
   const alertInputs = [];
   let aliveSum = 0;
   let expectedSum = 0;
@@ -274,8 +358,18 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
     expectedSum += expected;
     segmentOf.set(id, segment);
     alertInputs.push({ id, frequency, recency, T, probAlive: alive });
+    // Expected spend and lifetime value: empty without a spend model (fit-lifetime warned why).
+    let spendText = "";
+    let valueText = "";
+    if (spendParams) {
+      const spend = expectedSpend(spendParams, { frequency, monetary });
+      const value = customerLifetimeValue(params, h, spend, valueOptions);
+      valueSum += value;
+      spendText = fmt(spend, 4);
+      valueText = fmt(value, 4);
+    }
     lines.push(
-      `${csvField(id)},${frequency},${fmt(recency, 6)},${fmt(T, 6)},${fmt(monetary, 4)},${r},${f},${m},${csvField(segment)},${cluster},${fmt(alive, 6)},${fmt(expected, 6)}\n`,
+      `${csvField(id)},${frequency},${fmt(recency, 6)},${fmt(T, 6)},${fmt(monetary, 4)},${r},${f},${m},${csvField(segment)},${cluster},${fmt(alive, 6)},${fmt(expected, 6)},${spendText},${valueText}\n`,
     );
   }
   await ctx.writeOutput("customers", lines.join(""), { contentType: "text/csv" });
@@ -327,6 +421,16 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
     counts,
     mean_prob_alive: n ? aliveSum / n : null,
     expected_purchases_total: expectedSum,
+    spend_model: model.spend ? { model: model.spend.model, params: model.spend.params } : null,
+    lifetime_value:
+      spendParams === null
+        ? null
+        : {
+            months: valueOptions.months,
+            monthly_discount: valueOptions.monthlyDiscount,
+            total: valueSum,
+            mean: n ? valueSum / n : null,
+          },
     segments,
     clusters: { k: rfmDoc.k, silhouettes: rfmDoc.silhouettes, profiles: rfmDoc.profiles },
     alert_rules: rules,

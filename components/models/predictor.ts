@@ -1,7 +1,7 @@
 import type { Bundle } from "../common/bundle/bundle.js";
 import { bundleVersion, readBundle } from "../common/bundle/bundle.js";
 import { readChampion } from "../common/bundle/champion.js";
-import type { ChurnConfig } from "../common/config/schema.js";
+import { type ChurnConfig, reasonTiers } from "../common/config/schema.js";
 import { InputError, NotFoundError } from "../common/errors.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import type { Storage } from "../common/storage/types.js";
@@ -278,7 +278,7 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
 
 /** The reason options of a churn.yaml (score.reasons, score.reasons_for, labels): the server's and the score step's. */
 export function reasonOptionsOf(config: ChurnConfig): ReasonOptions {
-  return { reasons: config.score.reasons, reasonsFor: config.score.reasons_for, labels: config.labels };
+  return { reasons: config.score.reasons, reasonsFor: reasonTiers(config), labels: config.labels };
 }
 
 /** Loads the champion bundle of a bucket as the server's model (`churn serve` hands it to the server's model source). */
@@ -290,7 +290,8 @@ export async function loadChampionModel(storage: Storage): Promise<InferenceMode
     );
   const { version, bundle } = await readBundle(storage, champion.pointer.version);
   const { loadConfig } = await import("../common/config/load.js");
-  let options: ReasonOptions = { reasons: 3, reasonsFor: ["high", "medium"], labels: {} };
+  // No churn.yaml: the defaults' reason tiers (score.reasons_for "contact-list", campaign.eligible_tiers [high]).
+  let options: ReasonOptions = { reasons: 3, reasonsFor: ["high"], labels: {} };
   try {
     const config = await loadConfig(storage);
     options = reasonOptionsOf(config);

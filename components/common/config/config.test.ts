@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors.js";
-import { churnConfigJsonSchema, parseConfig, parseConfigText } from "./index.js";
+import { churnConfigJsonSchema, parseConfig, parseConfigText, reasonTiers } from "./index.js";
 
 function problemsOf(text: string): Array<{ field: string; message: string }> {
   try {
@@ -45,7 +45,8 @@ describe("churn.yaml schema", () => {
     expect(config.gate.min_roc_auc).toBe(0.8);
     expect(config.tiers).toEqual({ high: { top_share: 0.1 }, medium: { top_share: 0.3 } });
     expect(config.score).toMatchObject({ mode: "in-process", server_url: null, reasons: 3, shards: "auto" });
-    expect(config.score.reasons_for).toEqual(["high", "medium"]);
+    expect(config.score.reasons_for).toBe("contact-list");
+    expect(reasonTiers(config)).toEqual(["high"]);
     expect(config.retrain.max_psi).toBe(0.25);
     expect(config.transactions.format).toEqual({ delimiter: ",", header: true, columns: null });
     expect(config.kubernetes.namespace).toBe("churn");
@@ -147,5 +148,20 @@ describe("churn.yaml schema", () => {
     );
     const publish = schema.properties.publish as { properties: Record<string, { description?: string }> };
     expect(publish.properties.formula_guard?.description).toMatch(/spreadsheet/);
+  });
+});
+
+describe("score.reasons_for", () => {
+  it('"contact-list" follows campaign.eligible_tiers and always includes high; a list is taken as given', () => {
+    const base = "id_column: a\n";
+    expect(
+      reasonTiers(parseConfigText(`${base}campaign: {eligible_tiers: [medium]}\n`, "churn.yaml")),
+    ).toEqual(["high", "medium"]);
+    expect(
+      reasonTiers(parseConfigText(`${base}score: {reasons_for: [medium, low]}\n`, "churn.yaml")),
+    ).toEqual(["medium", "low"]);
+    expect(() => parseConfigText(`${base}score: {reasons_for: everyone}\n`, "churn.yaml")).toThrow(
+      ConfigError,
+    );
   });
 });

@@ -3,6 +3,9 @@ import { z } from "zod";
 /** The risk tiers, highest first (scores.csv `risk_tier`, score.reasons_for, tier thresholds). */
 export const TIERS = ["high", "medium", "low"] as const;
 
+/** score.reasons_for's default word: the rows marketing gets (the high tier and campaign.eligible_tiers). */
+export const REASONS_FOR_CONTACT_LIST = "contact-list";
+
 /**
  * The one strict schema of churn.yaml (DESIGN "churn.yaml"). It gives both the
  * TypeScript type (`ChurnConfig`) and the JSON Schema (`churn config schema`).
@@ -123,7 +126,12 @@ export const churnConfigSchema = z
       mode: z.enum(["in-process", "server"]).default("in-process"),
       server_url: z.url().nullable().default(null),
       reasons: z.int().min(0).max(20).default(3),
-      reasons_for: z.array(z.enum(TIERS)).default(["high", "medium"]),
+      reasons_for: z
+        .union([z.literal(REASONS_FOR_CONTACT_LIST), z.array(z.enum(TIERS))])
+        .default(REASONS_FOR_CONTACT_LIST)
+        .describe(
+          `tiers whose rows get reasons; "${REASONS_FOR_CONTACT_LIST}" (default): the high tier and campaign.eligible_tiers, the rows marketing gets`,
+        ),
       shards: z.union([z.literal("auto"), z.int().min(1).max(1000)]).default("auto"),
     }),
     publish: section({
@@ -204,6 +212,20 @@ export const churnConfigSchema = z
         .positive()
         .default(90)
         .describe("expected_purchases in customers.csv counts purchases in the next this many days"),
+      value_months: z
+        .int()
+        .min(1)
+        .max(120)
+        .default(12)
+        .describe(
+          "customers.csv lifetime_value sums this many months of expected purchases x expected spend (Gamma-Gamma)",
+        ),
+      value_monthly_discount: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.01)
+        .describe("discount rate per month applied to lifetime_value (month k is divided by (1 + rate)^k)"),
       alert_prob_alive: probability
         .nullable()
         .default(0.3)
@@ -331,6 +353,19 @@ export const churnConfigSchema = z
 export type ChurnConfig = z.output<typeof churnConfigSchema>;
 /** What a user may write in churn.yaml. */
 export type ChurnConfigInput = z.input<typeof churnConfigSchema>;
+
+/**
+ * The tiers whose rows get reasons: score.reasons_for as listed, or for
+ * "contact-list" the high tier and the contact list's eligible tiers (in
+ * TIERS order). Reasons cost most of a scoring run's CPU, so by default
+ * they go only to the rows someone reads.
+ */
+export function reasonTiers(config: ChurnConfig): Array<(typeof TIERS)[number]> {
+  const chosen = config.score.reasons_for;
+  if (chosen !== REASONS_FOR_CONTACT_LIST) return [...chosen];
+  const wanted = new Set<string>(["high", ...config.campaign.eligible_tiers]);
+  return TIERS.filter((t) => wanted.has(t));
+}
 export type TierRule = z.output<typeof tierRule>;
 
 /** The JSON Schema of churn.yaml (input side: defaults shown, nothing required that has one). */

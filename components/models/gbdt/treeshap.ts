@@ -250,38 +250,72 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
   );
   const miss = new Int32Array(total);
 
-  /** Adds tree t's contributions for the row at x[off..] to phi, from its leaf tables. */
-  function explainByTables(t: number, x: ArrayLike<number>, off: number, phi: Float64Array): void {
-    const begin = roots[t]!;
+  // Per tree, its internal nodes and its leaves as two lists (forward order), so
+  // the loops below run without a leaf-or-split branch, which a row's path
+  // makes unpredictable; the splits and the slot loop are branch-free too.
+  // Single-leaf trees list nothing (their constant is in the expected value).
+  const internalStart = new Int32Array(roots.length + 1);
+  const leafStart = new Int32Array(roots.length + 1);
+  const internalNodes: number[] = [];
+  const leafNodes: number[] = [];
+  for (let t = 0; t < roots.length; t++) {
+    internalStart[t] = internalNodes.length;
+    leafStart[t] = leafNodes.length;
+    if (feature[roots[t]!] === -1 || tables.hasTables[t] !== 1) continue;
     const end = t + 1 < roots.length ? roots[t + 1]! : total;
-    const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
-    // One forward pass (children follow their parent): each node gets the slots of
-    // the path features the row fails on the way down; at a leaf that is H's complement.
-    miss[begin] = 0;
-    for (let g = begin; g < end; g++) {
-      const f = feature[g]!;
+    for (let g = roots[t]!; g < end; g++) (feature[g] === -1 ? leafNodes : internalNodes).push(g);
+  }
+  internalStart[roots.length] = internalNodes.length;
+  leafStart[roots.length] = leafNodes.length;
+  const internalList = Int32Array.from(internalNodes);
+  const leafList = Int32Array.from(leafNodes);
+  const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
+  // Runs of consecutive trees explained by tables (single-leaf trees join any run),
+  // each done in one pass; trees for the recursion sit between runs. Leaves are
+  // still visited tree by tree, so phi sums in the same order as tree at a time.
+  const runs: Array<{ from: number; to: number; tables: boolean }> = [];
+  for (let t = 0; t < roots.length; t++) {
+    const byTables = feature[roots[t]!] === -1 || tables.hasTables[t] === 1;
+    const last = runs[runs.length - 1];
+    if (byTables && last?.tables) last.to = t + 1;
+    else runs.push({ from: t, to: t + 1, tables: byTables });
+  }
+
+  /** Adds the contributions of trees [t0, t1) (all by tables) for the row at x[off..] to phi. */
+  function explainByTables(
+    t0: number,
+    t1: number,
+    x: ArrayLike<number>,
+    off: number,
+    phi: Float64Array,
+  ): void {
+    for (let t = t0; t < t1; t++) miss[roots[t]!] = 0;
+    // One forward pass over the splits (children follow their parent): each node gets
+    // the slots of the path features the row fails on the way down; at a leaf that is
+    // H's complement.
+    for (let n = internalStart[t0]!, nEnd = internalStart[t1]!; n < nEnd; n++) {
+      const g = internalList[n]!;
+      const xv = x[off + feature[g]!]!;
       const m = miss[g]!;
-      if (f !== -1) {
-        const xv = x[off + f]!;
-        const bit = nodeBit[g]!;
-        if (xv <= threshold[g]! || (Number.isNaN(xv) && defaultLeft[g] === 1)) {
-          miss[left[g]!] = m;
-          miss[right[g]!] = m | bit;
-        } else {
-          miss[left[g]!] = m | bit;
-          miss[right[g]!] = m;
-        }
-        continue;
-      }
+      const bit = nodeBit[g]!;
+      // 1 when the row goes left (missing values follow the default direction).
+      const goLeft = +(xv <= threshold[g]!) | (+Number.isNaN(xv) & defaultLeft[g]!);
+      miss[left[g]!] = m | (bit & (goLeft - 1));
+      miss[right[g]!] = m | (bit & -goLeft);
+    }
+    for (let n = leafStart[t0]!, nEnd = leafStart[t1]!; n < nEnd; n++) {
+      const g = leafList[n]!;
       const s0 = slotStart[g]!;
       const k = slotCount[g]!;
-      const h = ((1 << k) - 1) & ~m;
+      const h = ((1 << k) - 1) & ~miss[g]!;
       const base = tableAt[g]!;
       const cold = table[base + h]!;
       for (let i = 0; i < k; i++) {
-        const bit = 1 << i;
-        if (h & bit) phi[slotFeature[s0 + i]!] += slotRatio[s0 + i]! * table[base + (h ^ bit)]!;
-        else phi[slotFeature[s0 + i]!] -= cold;
+        // Satisfied slot: ratio x T(H without i); failed slot: -T(H). Selected by
+        // arithmetic (h ^ bit stays inside the leaf's table either way).
+        const sat = (h >> i) & 1;
+        const warm = slotRatio[s0 + i]! * table[base + (h ^ (1 << i))]!;
+        phi[slotFeature[s0 + i]!] += sat * warm - (1 - sat) * cold;
       }
     }
   }
@@ -295,12 +329,9 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
       phiOut = phi;
       xIn = x;
       xOff = offset;
-      for (let t = 0; t < roots.length; t++) {
-        const root = roots[t];
-        // A single-leaf tree adds a constant, which the expected value already holds.
-        if (feature[root] === -1) continue;
-        if (tables.hasTables[t] === 1) explainByTables(t, x, offset, phi);
-        else recurse(root, 0, 0, 1, 1, -1);
+      for (const run of runs) {
+        if (run.tables) explainByTables(run.from, run.to, x, offset, phi);
+        else recurse(roots[run.from]!, 0, 0, 1, 1, -1);
       }
       phi[d] = expected;
     },

@@ -69,6 +69,37 @@ describe("BG/NBD likelihood", () => {
     }
   });
 
+  it("the regrouped objective equals the per-history likelihood (shared frequencies, ages, recencies)", () => {
+    const histories = [
+      ...simulate(P, 300, 38, 5),
+      ...simulate(P, 200, 20, 6),
+      { frequency: 300, recency: 99, T: 100 },
+      { frequency: 0, recency: 0, T: 0 },
+    ];
+    const objective = bgnbdObjective(compressHistories(histories));
+    for (const p of [P, { r: 2, alpha: 0.5, a: 3, b: 0.2 }]) {
+      const x = [Math.log(p.r), Math.log(p.alpha), Math.log(p.a), Math.log(p.b)];
+      const total = bgnbdLogLikelihood(p, histories);
+      expect(Number.isFinite(total)).toBe(true);
+      expect(-objective(x).value * histories.length).toBeCloseTo(total, 8);
+    }
+  });
+
+  it("groups identical histories exactly (as a string-keyed grouping would), with counts", () => {
+    const histories = [...simulate(P, 3000, 38, 8), ...simulate(P, 3000, 38, 8), ...simulate(P, 500, 7, 9)];
+    const data = compressHistories(histories);
+    const naive = new Map<string, number>();
+    for (const h of histories) {
+      const key = `${h.frequency}|${h.recency}|${h.T}`;
+      naive.set(key, (naive.get(key) ?? 0) + 1);
+    }
+    expect(data.weight.length).toBe(naive.size);
+    expect(data.customers).toBe(histories.length);
+    for (let i = 0; i < data.weight.length; i++) {
+      expect(naive.get(`${data.frequency[i]}|${data.recency[i]}|${data.T[i]}`)).toBe(data.weight[i]);
+    }
+  });
+
   it("stays finite for customers with hundreds of purchases", () => {
     const ll = bgnbdLogLikelihood(P, [{ frequency: 500, recency: 99, T: 100 }]);
     expect(Number.isFinite(ll)).toBe(true);

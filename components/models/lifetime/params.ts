@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InputError } from "../../common/errors.js";
 import type { BgNbdFit } from "./bgnbd.js";
+import type { GammaGammaFit } from "./gamma-gamma.js";
 
 /**
  * The fitted lifetime model as plain JSON: what scoring and the /predict
@@ -10,6 +11,12 @@ import type { BgNbdFit } from "./bgnbd.js";
 export const LIFETIME_FORMAT = "churn-lifetime/1";
 
 const positive = z.number().positive().finite();
+const fitSchema = z.strictObject({
+  log_likelihood: z.number(),
+  customers: z.int().positive(),
+  penalizer: z.number().min(0),
+  converged: z.boolean(),
+});
 
 export const lifetimeModelSchema = z
   .object({
@@ -18,12 +25,20 @@ export const lifetimeModelSchema = z
     params: z.strictObject({ r: positive, alpha: positive, a: positive, b: positive }),
     /** Unit of recency and T the parameters were fitted in (α is a rate scale in this unit). */
     time_unit: z.enum(["day", "week", "month"]),
-    fit: z.strictObject({
-      log_likelihood: z.number(),
-      customers: z.int().positive(),
-      penalizer: z.number().min(0),
-      converged: z.boolean(),
-    }),
+    fit: fitSchema,
+    /**
+     * The Gamma-Gamma spend model fitted on the repeat customers with a purchase
+     * value, for expected spend and lifetime value; null when there is none to fit.
+     * Optional so documents written before it still load.
+     */
+    spend: z
+      .strictObject({
+        model: z.literal("gamma-gamma"),
+        params: z.strictObject({ p: positive, q: positive, v: positive }),
+        fit: fitSchema,
+      })
+      .nullable()
+      .optional(),
   })
   .strict()
   .or(
@@ -33,19 +48,18 @@ export const lifetimeModelSchema = z
         model: z.literal("pareto-nbd"),
         params: z.strictObject({ r: positive, alpha: positive, s: positive, beta: positive }),
         time_unit: z.enum(["day", "week", "month"]),
-        fit: z.strictObject({
-          log_likelihood: z.number(),
-          customers: z.int().positive(),
-          penalizer: z.number().min(0),
-          converged: z.boolean(),
-        }),
+        fit: fitSchema,
       })
       .strict(),
   );
 export type LifetimeModel = z.infer<typeof lifetimeModelSchema>;
 
-/** The serialisable document of a BG/NBD fit. */
-export function bgnbdModel(fit: BgNbdFit, timeUnit: "day" | "week" | "month"): LifetimeModel {
+/** The serialisable document of a BG/NBD fit, with the spend model fitted beside it (if any). */
+export function bgnbdModel(
+  fit: BgNbdFit,
+  timeUnit: "day" | "week" | "month",
+  spend: GammaGammaFit | null = null,
+): LifetimeModel {
   return {
     format: LIFETIME_FORMAT,
     model: "bgnbd",
@@ -56,6 +70,16 @@ export function bgnbdModel(fit: BgNbdFit, timeUnit: "day" | "week" | "month"): L
       customers: fit.customers,
       penalizer: fit.penalizer,
       converged: fit.converged,
+    },
+    spend: spend && {
+      model: "gamma-gamma",
+      params: { ...spend.params },
+      fit: {
+        log_likelihood: spend.logLikelihood,
+        customers: spend.customers,
+        penalizer: spend.penalizer,
+        converged: spend.converged,
+      },
     },
   };
 }
