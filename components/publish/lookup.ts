@@ -109,6 +109,8 @@ export interface IndexInputs {
   stem: string;
   /** scores.csv's bytes as they are being published (hash-checked by the step's input). */
   scores: AsyncIterable<Uint8Array>;
+  /** Its sha256 as the step input records it (reading `scores` checks it). */
+  scoresSha256: string;
   scoresSource: string;
   contactList: AsyncIterable<Uint8Array> | null;
   contactListSource: string;
@@ -121,20 +123,17 @@ export async function publishIndex(inputs: IndexInputs): Promise<{ file: Publish
     : null;
   const lifetime = await newestLifetimeOutput(inputs.storage);
   const alive = lifetime ? await lifetimeExtras(inputs.storage, lifetime) : null;
-  const extras =
-    contacts || alive
-      ? (id: string): IndexExtras | undefined => {
-          const contact = contacts?.get(id);
-          const p = alive?.get(id);
-          if (!contact && p === undefined) return undefined;
-          return { ...contact, ...(p === undefined ? {} : { probAlive: p }) };
-        }
-      : undefined;
+  let extras: Map<string, IndexExtras> | undefined;
+  if (contacts || alive) {
+    extras = new Map(contacts ?? []);
+    for (const [id, probAlive] of alive ?? []) extras.set(id, { ...extras.get(id), probAlive });
+  }
   const dir = await mkdtemp(join(tmpdir(), "churn-index-"));
   try {
     const path = join(dir, OUTPUT_FILES.lookupIndex);
     const built = await buildCustomerIndex({
       scores: inputs.scores,
+      scoresSha256: inputs.scoresSha256,
       scoresName: OUTPUT_FILES.scores,
       source: inputs.scoresSource,
       week: inputs.stem,

@@ -91,6 +91,7 @@ async function run(ctx: ComponentContext<PublishParameters>) {
       prefix,
       stem,
       scores: ctx.openInput(scoresRef),
+      scoresSha256: scoresRef.sha256,
       scoresSource: scoresRef.object,
       contactList: listRef ? ctx.openInput(listRef) : null,
       contactListSource: listRef?.object ?? "",

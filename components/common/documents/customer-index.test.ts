@@ -18,7 +18,7 @@ async function* pieces(text: string, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-async function build(text: string, chunk = 7, extras?: (id: string) => IndexExtras | undefined) {
+async function build(text: string, chunk = 7, extras?: Map<string, IndexExtras>) {
   const scores = join(dir, "scores.csv");
   await writeFile(scores, text);
   const path = join(dir, "lookup.index");
@@ -60,12 +60,13 @@ describe("the customer index", () => {
   it("answers 20,000 customers with rank, group and P(alive) joined, and no one else", async () => {
     let text = HEADER;
     for (let i = 0; i < 20_000; i++) text += `id${i},0.${i % 10},low,,,v2,r${i}\n`;
-    const extras = (id: string): IndexExtras | undefined => {
-      const n = Number(id.slice(2));
-      if (n % 3 === 0) return { rank: n + 1, group: n % 2 === 0 ? "contact" : "control" };
-      if (n % 3 === 1) return { probAlive: n / 20_000 };
-      return undefined;
-    };
+    const extras = new Map<string, IndexExtras>();
+    for (let n = 0; n < 20_000; n++) {
+      if (n % 3 === 0) extras.set(`id${n}`, { rank: n + 1, group: n % 2 === 0 ? "contact" : "control" });
+      if (n % 3 === 1) extras.set(`id${n}`, { probAlive: n / 20_000 });
+    }
+    // An id no row has joins nothing.
+    extras.set("id-none", { rank: 99_999 });
     const { built, index } = await build(text, 65_536, extras);
     expect(built.header.bucket_bits).toBeGreaterThan(10);
     for (const n of [0, 1, 2, 3, 9_999, 19_999]) {

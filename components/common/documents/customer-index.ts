@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { endianness } from "node:os";
 import { z } from "zod";
 import { CsvParser } from "../csv/parse.js";
 import { InputError } from "../errors.js";
@@ -29,7 +30,8 @@ import { parseDocument } from "./parse.js";
  * Layout (little endian): `CHURNLK1`, u32 length of the header JSON, the
  * header JSON (`indexHeaderSchema`), zero padding to a multiple of 8, the
  * bucket table (2^bucket_bits + 1 u32: first entry of each bucket), then
- * `count` entries of ENTRY_BYTES sorted by (h1, h2, offset). An entry:
+ * `count` entries of ENTRY_BYTES grouped by bucket (the top bucket_bits of
+ * h1), in scores.csv order within a bucket. An entry:
  * h1 u32 @0, h2 u32 @4, offset f64 @8, length u32 @16, rank u32 @20 (0: not
  * on the contact list), group u8 @24 (GROUPS), padding, prob_alive f64 @32
  * (NaN: no lifetime value). The id is hashed as its UTF-8 bytes (idHash);
@@ -103,6 +105,7 @@ function bucketBits(count: number): number {
   return bits;
 }
 
+/** A bucket is the top `bits` bits of h1. */
 const bucketOf = (h1: number, bits: number) => (bits === 0 ? 0 : h1 >>> (32 - bits));
 
 /** Growable columns of the entries while scores.csv is scanned. */
@@ -181,9 +184,11 @@ const COMMA = 44;
 /**
  * Scans scores.csv bytes record by record (a quoted line break stays inside
  * its record; CR before LF and empty lines are dropped as the CSV rule
- * does), keeping the header and calling `onLine(line, id, offset)` for each
- * other record: its bytes without the line break, the id's bytes (unquoted)
- * and the record's offset in the file. No string is made per record.
+ * does), keeping the header and calling `onLine` for each other record with
+ * its range in the buffer (no line break), the range of its id's bytes
+ * (unquoted; in a separate buffer when the id was quoted) and its offset in
+ * the file. No object or string is made per record: at 10M rows those
+ * allocations were most of the build.
  */
 class LineScanner {
   private carry: Buffer = Buffer.alloc(0);
@@ -193,7 +198,17 @@ class LineScanner {
   /** Position of the next quote in the current buffer (-2: not searched yet, -1: none). */
   private nextQuote = -2;
 
-  constructor(private readonly onLine: (line: Buffer, id: Buffer, offset: number) => void) {}
+  constructor(
+    private readonly onLine: (
+      buf: Buffer,
+      start: number,
+      end: number,
+      id: Buffer,
+      idStart: number,
+      idEnd: number,
+      offset: number,
+    ) => void,
+  ) {}
 
   push(chunk: Uint8Array): void {
     const buf = this.carry.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.carry, chunk]);
@@ -235,30 +250,59 @@ class LineScanner {
     let end = lfAt;
     if (end > start && buf[end - 1] === CR) end--;
     if (end === start) return; // empty lines are not records (the CSV rule)
-    const line = buf.subarray(start, end);
     if (this.header === null) {
-      this.header = Buffer.from(line);
+      this.header = Buffer.from(buf.subarray(start, end));
       return;
     }
-    let id: Buffer;
-    if (line[0] === QUOTE) {
+    if (buf[start] === QUOTE) {
       // A quoted id (it holds a comma or a quote): unquote it, "" -> ".
       const parts: number[] = [];
-      let i = 1;
-      for (; i < line.length; i++) {
-        if (line[i] === QUOTE) {
-          if (line[i + 1] === QUOTE) {
-            parts.push(QUOTE);
-            i++;
-          } else break;
-        } else parts.push(line[i]!);
+      for (let i = start + 1; i < end; i++) {
+        if (buf[i] === QUOTE) {
+          if (buf[i + 1] !== QUOTE) break;
+          parts.push(QUOTE);
+          i++;
+        } else parts.push(buf[i]!);
       }
-      id = Buffer.from(parts);
-    } else {
-      const comma = line.indexOf(COMMA);
-      id = line.subarray(0, comma < 0 ? line.length : comma);
+      const id = Buffer.from(parts);
+      this.onLine(buf, start, end, id, 0, id.length, this.base + start);
+      return;
     }
-    this.onLine(line, id, this.base + start);
+    const comma = buf.indexOf(COMMA, start);
+    this.onLine(buf, start, end, buf, start, comma < 0 || comma > end ? end : comma, this.base + start);
+  }
+}
+
+/**
+ * Extras by id, found by the hash the scan computes anyway: only a row whose
+ * 64-bit hash matches one of them has its id bytes compared, so joining a
+ * contact list costs one Map probe per row and no string.
+ */
+class ExtrasByHash {
+  private readonly byH1 = new Map<number, Array<{ h2: number; id: Buffer; extras: IndexExtras }>>();
+
+  constructor(extras: ReadonlyMap<string, IndexExtras>) {
+    for (const [id, value] of extras) {
+      const bytes = Buffer.from(id, "utf8");
+      hashRange(bytes, 0, bytes.length);
+      const list = this.byH1.get(hashHi);
+      const item = { h2: hashLo, id: bytes, extras: value };
+      if (list) list.push(item);
+      else this.byH1.set(hashHi, [item]);
+    }
+  }
+
+  find(h1: number, h2: number, buf: Buffer, start: number, end: number): IndexExtras | undefined {
+    const list = this.byH1.get(h1);
+    if (!list) return undefined;
+    for (const item of list)
+      if (
+        item.h2 === h2 &&
+        item.id.length === end - start &&
+        buf.compare(item.id, 0, item.id.length, start, end) === 0
+      )
+        return item.extras;
+    return undefined;
   }
 }
 
@@ -271,8 +315,13 @@ export interface BuildOptions {
   week: string;
   /** The index file to write (a local path). */
   path: string;
-  /** What scores.csv does not hold, by id (the contact list, P(alive)); called once per customer. */
-  extras?: (id: string) => IndexExtras | undefined;
+  /**
+   * scores.csv's sha256 when the caller already knows it (publish: the
+   * step input's recorded hash, which reading it checks); computed otherwise.
+   */
+  scoresSha256?: string;
+  /** What scores.csv does not hold, by id (the contact list, P(alive)). */
+  extras?: ReadonlyMap<string, IndexExtras>;
   contactList?: boolean;
   /** The lifetime output folder the extras' P(alive) come from. */
   lifetime?: string | null;
@@ -287,14 +336,14 @@ export interface BuiltIndex {
 /** Build the index of a scores.csv into `options.path`, streaming (memory: ~30 bytes per customer). */
 export async function buildCustomerIndex(options: BuildOptions): Promise<BuiltIndex> {
   const entries = new Entries(options.extras !== undefined);
-  const scoresHash = createHash("sha256");
+  const scoresHash = options.scoresSha256 === undefined ? createHash("sha256") : null;
   let scoresSize = 0;
-  const extras = options.extras;
-  const scanner = new LineScanner((line, id, offset) => {
-    hashRange(id, 0, id.length);
-    const i = entries.add(hashHi, hashLo, offset, line.length);
+  const extras = options.extras ? new ExtrasByHash(options.extras) : null;
+  const scanner = new LineScanner((buf, start, end, id, idStart, idEnd, offset) => {
+    hashRange(id, idStart, idEnd);
+    const i = entries.add(hashHi, hashLo, offset, end - start);
     if (extras) {
-      const extra = extras(id.toString("utf8"));
+      const extra = extras.find(hashHi, hashLo, id, idStart, idEnd);
       if (extra) {
         if (extra.rank !== undefined) entries.rank![i] = extra.rank;
         if (extra.group !== undefined) entries.group![i] = GROUPS.indexOf(extra.group);
@@ -303,7 +352,7 @@ export async function buildCustomerIndex(options: BuildOptions): Promise<BuiltIn
     }
   });
   for await (const chunk of options.scores) {
-    scoresHash.update(chunk);
+    scoresHash?.update(chunk);
     scoresSize += chunk.length;
     scanner.push(chunk);
   }
@@ -315,39 +364,86 @@ export async function buildCustomerIndex(options: BuildOptions): Promise<BuiltIn
     count: entries.count,
     bucket_bits: bucketBits(entries.count),
     entry_bytes: ENTRY_BYTES,
-    scores: { name: options.scoresName, size: scoresSize, sha256: scoresHash.digest("hex") },
+    scores: {
+      name: options.scoresName,
+      size: scoresSize,
+      sha256: options.scoresSha256 ?? scoresHash!.digest("hex"),
+    },
     columns: csvFields(scanner.header.toString("utf8"), options.source),
     contact_list: options.contactList ?? false,
     lifetime: options.lifetime ?? null,
   };
-  const { order, table } = sortByBucket(entries, header.bucket_bits);
-  return writeIndex(options.path, header, entries, order, table);
+  const { table, bytes } = layOut(entries, header.bucket_bits);
+  return writeIndex(options.path, header, table, bytes);
 }
 
-/** Counting sort by bucket, then (h1, h2, offset) within each bucket (a few entries: insertion sort). */
-function sortByBucket(entries: Entries, bits: number): { order: Uint32Array; table: Uint32Array } {
+/**
+ * The entries in their file layout, by a stable two-pass radix sort on the
+ * bucket: first into 256 ranges by the top 8 bits of h1 (256 sequential
+ * write streams), then each range, copied aside (a few MB, in cache),
+ * scattered back by its remaining bucket bits. Within a bucket entries stay
+ * in scores.csv order, so the same file always gives the same bytes, and a
+ * reader scans the bucket's few entries. One random scatter over the whole
+ * 400 MB of a 10M-entry index was 4.8 s of CPU (a cache and TLB miss per
+ * entry); gathering fields through a sorted index array was worse still.
+ */
+function layOut(entries: Entries, bits: number): { table: Uint32Array; bytes: Uint8Array } {
+  // The typed views write the platform's byte order; the format is little endian.
+  if (endianness() !== "LE") throw new Error("the customer index is written on little-endian machines only");
   const n = entries.count;
-  const { h1, h2, offset } = entries;
+  const { h1, h2, offset, length, rank, group, alive } = entries;
   const table = new Uint32Array(2 ** bits + 1);
   for (let i = 0; i < n; i++) table[bucketOf(h1[i]!, bits) + 1]!++;
   for (let b = 1; b < table.length; b++) table[b]! += table[b - 1]!;
-  const next = table.slice(0, table.length - 1);
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[next[bucketOf(h1[i]!, bits)]!++] = i;
-  const before = (a: number, b: number) =>
-    h1[a]! !== h1[b]! ? h1[a]! < h1[b]! : h2[a]! !== h2[b]! ? h2[a]! < h2[b]! : offset[a]! < offset[b]!;
-  for (let b = 0; b + 1 < table.length; b++) {
-    for (let i = table[b]! + 1; i < table[b + 1]!; i++) {
-      const x = order[i]!;
-      let j = i - 1;
-      while (j >= table[b]! && before(x, order[j]!)) {
-        order[j + 1] = order[j]!;
-        j--;
-      }
-      order[j + 1] = x;
+  const W32 = ENTRY_BYTES / 4;
+  const W64 = ENTRY_BYTES / 8;
+  const buffer = new ArrayBuffer(n * ENTRY_BYTES);
+  const u32 = new Uint32Array(buffer);
+  const f64 = new Float64Array(buffer);
+  const u8 = new Uint8Array(buffer);
+  const coarse = Math.min(bits, 8);
+  const shift = bits - coarse;
+  // Pass 1: each entry whole into its coarse range, in file order.
+  const next = new Uint32Array(2 ** coarse);
+  for (let c = 0; c < next.length; c++) next[c] = table[c << shift]!;
+  for (let i = 0; i < n; i++) {
+    const e = next[bucketOf(h1[i]!, coarse)]!++;
+    u32[e * W32] = h1[i]!;
+    u32[e * W32 + 1] = h2[i]!;
+    f64[e * W64 + 1] = offset[i]!;
+    u32[e * W32 + 4] = length[i]!;
+    u32[e * W32 + 5] = rank ? rank[i]! : 0;
+    u8[e * ENTRY_BYTES + 24] = group ? group[i]! : 0;
+    f64[e * W64 + 4] = alive ? alive[i]! : Number.NaN;
+  }
+  if (shift === 0) return { table, bytes: u8 };
+  // Pass 2: each coarse range scattered back by its fine buckets (stable).
+  let aside = new ArrayBuffer(0);
+  const fine = new Uint32Array(2 ** shift);
+  for (let c = 0; c < 2 ** coarse; c++) {
+    const lo = table[c << shift]!;
+    const hi = table[(c + 1) << shift]!;
+    if (hi - lo < 2) continue;
+    if (aside.byteLength < (hi - lo) * ENTRY_BYTES) aside = new ArrayBuffer((hi - lo) * ENTRY_BYTES * 2);
+    const a8 = new Uint8Array(aside);
+    const a32 = new Uint32Array(aside);
+    const a64 = new Float64Array(aside);
+    a8.set(u8.subarray(lo * ENTRY_BYTES, hi * ENTRY_BYTES));
+    for (let f = 0; f < fine.length; f++) fine[f] = table[(c << shift) + f]!;
+    const mask = 2 ** shift - 1;
+    for (let k = 0; k < hi - lo; k++) {
+      const e = fine[bucketOf(a32[k * W32]!, bits) & mask]!++;
+      u32[e * W32] = a32[k * W32]!;
+      u32[e * W32 + 1] = a32[k * W32 + 1]!;
+      f64[e * W64 + 1] = a64[k * W64 + 1]!;
+      u32[e * W32 + 4] = a32[k * W32 + 4]!;
+      u32[e * W32 + 5] = a32[k * W32 + 5]!;
+      u32[e * W32 + 6] = a32[k * W32 + 6]!;
+      u32[e * W32 + 7] = a32[k * W32 + 7]!;
+      f64[e * W64 + 4] = a64[k * W64 + 4]!;
     }
   }
-  return { order, table };
+  return { table, bytes: u8 };
 }
 
 /** Bytes before the bucket table: magic, header length, header JSON, padding to 8. */
@@ -364,9 +460,8 @@ function preamble(header: IndexHeader): Buffer {
 async function writeIndex(
   path: string,
   header: IndexHeader,
-  entries: Entries,
-  order: Uint32Array,
   table: Uint32Array,
+  entries: Uint8Array,
 ): Promise<BuiltIndex> {
   const hash = createHash("sha256");
   let size = 0;
@@ -375,30 +470,15 @@ async function writeIndex(
     throw error;
   });
   failed.catch(() => {});
-  const put = async (bytes: Buffer) => {
+  const put = async (bytes: Uint8Array) => {
     hash.update(bytes);
     size += bytes.length;
     if (!out.write(bytes)) await Promise.race([once(out, "drain"), failed]);
   };
   await put(preamble(header));
-  await put(Buffer.from(table.buffer, table.byteOffset, table.byteLength));
-  const BATCH = 65_536;
-  for (let start = 0; start < order.length; start += BATCH) {
-    const end = Math.min(order.length, start + BATCH);
-    const chunk = Buffer.alloc((end - start) * ENTRY_BYTES);
-    for (let k = start; k < end; k++) {
-      const i = order[k]!;
-      const at = (k - start) * ENTRY_BYTES;
-      chunk.writeUInt32LE(entries.h1[i]!, at);
-      chunk.writeUInt32LE(entries.h2[i]!, at + 4);
-      chunk.writeDoubleLE(entries.offset[i]!, at + 8);
-      chunk.writeUInt32LE(entries.length[i]!, at + 16);
-      chunk.writeUInt32LE(entries.rank?.[i] ?? 0, at + 20);
-      chunk.writeUInt8(entries.group?.[i] ?? 0, at + 24);
-      chunk.writeDoubleLE(entries.alive?.[i] ?? Number.NaN, at + 32);
-    }
-    await put(chunk);
-  }
+  await put(new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
+  const SLICE = 8 << 20;
+  for (let at = 0; at < entries.length; at += SLICE) await put(entries.subarray(at, at + SLICE));
   out.end();
   await Promise.race([once(out, "finish"), failed]);
   return { header, size, sha256: hash.digest("hex") };
@@ -471,14 +551,17 @@ export class CustomerIndex {
     const count = this.table[bucket + 1]! - first;
     if (count === 0) return null;
     const entries = Buffer.alloc(count * ENTRY_BYTES);
-    await this.index.read(entries, 0, entries.length, this.entriesAt + first * ENTRY_BYTES);
+    // Synchronous positional reads: both files were just copied, so the reads hit the page cache
+    // (microseconds), and a trip through libuv's thread pool per read was what set the p99 on a
+    // busy machine (each one waits for another thread to be scheduled).
+    readSync(this.index.fd, entries, 0, entries.length, this.entriesAt + first * ENTRY_BYTES);
     for (let k = 0; k < count; k++) {
       const at = k * ENTRY_BYTES;
       if (entries.readUInt32LE(at) !== h1 || entries.readUInt32LE(at + 4) !== h2) continue;
       const offset = entries.readDoubleLE(at + 8);
       const length = entries.readUInt32LE(at + 16);
       const line = Buffer.alloc(length);
-      await this.scores.read(line, 0, length, offset);
+      readSync(this.scores.fd, line, 0, length, offset);
       const values = csvFields(line.toString("utf8"), this.header.scores.name);
       if (values[0] !== id) continue; // a hash collision: another customer
       const fields: Record<string, string> = {};
