@@ -339,7 +339,7 @@ export async function buildCustomerIndex(options: BuildOptions): Promise<BuiltIn
   const scoresHash = options.scoresSha256 === undefined ? createHash("sha256") : null;
   let scoresSize = 0;
   const extras = options.extras ? new ExtrasByHash(options.extras) : null;
-  const scanner = new LineScanner((buf, start, end, id, idStart, idEnd, offset) => {
+  const scanner = new LineScanner((_buf, start, end, id, idStart, idEnd, offset) => {
     hashRange(id, idStart, idEnd);
     const i = entries.add(hashHi, hashLo, offset, end - start);
     if (extras) {
