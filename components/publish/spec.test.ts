@@ -143,4 +143,36 @@ describe("the publish component", () => {
       await index.close();
     }
   });
+
+  it("joins P(alive) from the newest complete lifetime output into the week's index", async () => {
+    await storage.write(`${STEPS}customers.csv`, "customer_id,frequency,prob_alive\nc1,3,0.75\nc9,1,0.5\n");
+    await storage.write(`${STEPS}lifetime-summary.json`, JSON.stringify({ counts: { customers: 2 } }));
+    await publish("r-life", "output/lifetime/shop/", {
+      customers: [`${STEPS}customers.csv`],
+      rejected: [`${STEPS}rejected.csv`],
+      summary: [`${STEPS}lifetime-summary.json`],
+    });
+    // An incomplete lifetime folder (no manifest) is never read.
+    await storage.write("output/lifetime/half/customers.csv", "customer_id,prob_alive\nc1,0.01\n");
+    await storage.write(
+      `${STEPS}week-scores.csv`,
+      "customer_id,churn_probability,risk_tier,reason_1,reason_codes,model_version\nc1,0.9,high,,,v9\nc2,0.2,low,,,v9\n",
+    );
+    await publish("r-w5", "output/w5/", {
+      scores: [`${STEPS}week-scores.csv`],
+      rejected: [`${STEPS}rejected.csv`],
+      summary: [`${STEPS}summary.json`],
+    });
+    const index = await CustomerIndex.open(
+      join(dir, "output/w5/lookup.index"),
+      join(dir, "output/w5/scores.csv"),
+    );
+    try {
+      expect(index.header).toMatchObject({ lifetime: "output/lifetime/shop/", contact_list: false });
+      expect(await index.find("c1")).toMatchObject({ probAlive: 0.75, rank: null });
+      expect(await index.find("c2")).toMatchObject({ probAlive: null });
+    } finally {
+      await index.close();
+    }
+  });
 });

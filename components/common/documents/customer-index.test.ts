@@ -80,6 +80,17 @@ describe("the customer index", () => {
     await index.close();
   });
 
+  it("writes the same bytes for the same scores.csv, whatever the chunking", async () => {
+    let text = HEADER;
+    for (let i = 0; i < 5_000; i++) text += `id${i},0.5,low,,,v1,\n`;
+    const a = await build(text, 1_000);
+    await a.index.close();
+    const b = await build(text, 65_536);
+    await b.index.close();
+    expect(a.built.sha256).toBe(b.built.sha256);
+    expect(a.built.size).toBe(b.built.size);
+  });
+
   it("hashes ids as their UTF-8 bytes (the same id always lands in the same place)", () => {
     expect(idHash("c1")).toEqual(idHash("c1"));
     expect(idHash("c1")).not.toEqual(idHash("c2"));
