@@ -161,11 +161,12 @@ describe("GET /v1/customers/{id}", () => {
     await publishWeek("w1", 1_000_000, ["c1,0.91,high,,,,v1,north\n"]);
     const token = "a-token-of-24-characters";
     const server = await serve(token);
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       {},
       { authorization: "Bearer wrong-token-of-24-chars" },
       { authorization: token },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const response = await get(server, "c1", headers);
       expect(response.statusCode).toBe(401);
       expect(response.headers["www-authenticate"]).toMatch(/^Bearer/);

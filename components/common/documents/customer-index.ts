@@ -280,11 +280,18 @@ class LineScanner {
  */
 class ExtrasByHash {
   private readonly byH1 = new Map<number, Array<{ h2: number; id: Buffer; extras: IndexExtras }>>();
+  /**
+   * One bit per low 23 bits of h1 (1 MB): most rows are on no contact list,
+   * and this test turns them away before the Map probe (which cost about
+   * 50 ns a row, half a second at 10M).
+   */
+  private readonly seen = new Uint8Array(1 << 20);
 
   constructor(extras: ReadonlyMap<string, IndexExtras>) {
     for (const [id, value] of extras) {
       const bytes = Buffer.from(id, "utf8");
       hashRange(bytes, 0, bytes.length);
+      this.seen[(hashHi & 0x7fffff) >>> 3]! |= 1 << (hashHi & 7);
       const list = this.byH1.get(hashHi);
       const item = { h2: hashLo, id: bytes, extras: value };
       if (list) list.push(item);
@@ -293,6 +300,7 @@ class ExtrasByHash {
   }
 
   find(h1: number, h2: number, buf: Buffer, start: number, end: number): IndexExtras | undefined {
+    if ((this.seen[(h1 & 0x7fffff) >>> 3]! & (1 << (h1 & 7))) === 0) return undefined;
     const list = this.byH1.get(h1);
     if (!list) return undefined;
     for (const item of list)
