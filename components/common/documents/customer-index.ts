@@ -23,7 +23,7 @@ import { parseDocument } from "./parse.js";
  *   contact list or lifetime output is joined), a counting sort by hash
  *   bucket and one sequential write;
  * - a reader keeps only the bucket table in memory (4 bytes per bucket,
- *   about one bucket per 4 customers: 10 MB at 10M) and answers with two
+ *   one bucket per 2-4 customers: 16 MB at 10M) and answers with two
  *   positional reads: the bucket's few entries, then the line of scores.csv;
  *   the rest stays in the page cache, outside the process's RSS.
  *
