@@ -1,7 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { openStorage } from "../components/common/storage/index.js";
 import { bgnbdInferenceModel } from "../components/models/lifetime/model.js";
 import type { ModelServer } from "./server.js";
 import { fakeServer, loadFixtures } from "./testing/index.js";
@@ -66,7 +69,10 @@ beforeAll(async () => {
   // A lifetime model (CDNOW parameters) so POST /predict answers too.
   const params = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
   const lifetime = bgnbdInferenceModel(params, "week", "lifetime-0123456789ab");
-  ({ server } = await fakeServer({ lifetime: { name: "lifetime", load: async () => lifetime } }));
+  // The customer lookup behind a token (its other answers: serving/lookup/openapi.test.ts).
+  const storage = await openStorage(mkdtempSync(join(tmpdir(), "openapi-lookup-")));
+  const lookup = { storage, token: "openapi-test-token-1234" };
+  ({ server } = await fakeServer({ lifetime: { name: "lifetime", load: async () => lifetime }, lookup }));
   routes.push(...server.routes);
 });
 afterAll(async () => {
@@ -115,6 +121,7 @@ describe("openapi.yaml", () => {
       ["POST", "/api/v1.0/predictions", "[", { "content-type": "application/json" }],
       ["POST", "/api/v1.0/explain", { jsonData: { nope: 1 } }],
       ["GET", "/metrics"],
+      ["GET", "/v1/customers/c1"],
       ["POST", "/predict", { customers: [{ id: "c1", frequency: 2, recency: 30.43, T: 38.86 }] }],
       ["POST", "/predict", { customers: [{ frequency: 2, recency: 40, T: 38.86 }] }],
       ["GET", "/v2/models/lifetime"],

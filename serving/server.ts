@@ -11,6 +11,7 @@ import {
 } from "./core.js";
 import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
+import { type LookupRouteOptions, registerLookupRoutes } from "./lookup/routes.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
 import { predictRoutes } from "./protocols/predict.js";
 import { seldonRoutes } from "./protocols/seldon.js";
@@ -40,6 +41,8 @@ export interface ServerOptions {
   serverVersion?: string;
   /** Default lifetime horizon in days (churn.yaml lifetime.horizon_days); default 90. */
   lifetimeHorizonDays?: number;
+  /** Serve the customer lookup (GET /v1/customers/{id}, serving/lookup) from this bucket. */
+  lookup?: LookupRouteOptions;
 }
 
 interface RouteConfig {
@@ -151,6 +154,7 @@ export class ModelServer {
     });
     app.register(seldonRoutes, { core: this.core });
     app.register(predictRoutes, { core: this.core });
+    if (options.lookup) registerLookupRoutes(app, { logger: this.logger, ...options.lookup });
   }
 
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {

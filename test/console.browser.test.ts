@@ -295,6 +295,36 @@ describe("churn ui in a browser", () => {
     await page.close();
   });
 
+  it("finds a customer of the newest complete week in the weeks page's box, and says why an unknown id is not found", async () => {
+    const ui = consoles[0]!;
+    const [header, first] = (await readFile(join(bucket, "output", "2026-W48", "scores.csv"), "utf8")).split(
+      "\n",
+    );
+    const columns = header!.split(",");
+    const fields = first!.split(",");
+    const id = fields[0]!;
+    const { page, errors } = await open("#/weeks", ui.url);
+    await page.getByRole("heading", { name: "Find a customer" }).waitFor();
+    await page.getByLabel("Customer id").fill(id);
+    await page.getByRole("button", { name: "Find" }).click();
+    const table = page.locator(`table.customer[data-customer="${id}"]`);
+    await table.waitFor();
+    const text = (await table.textContent()) ?? "";
+    expect(text).toContain(`Customer ${id}, week 2026-W48`);
+    expect(text).toContain(Number(fields[columns.indexOf("churn_probability")]).toFixed(3));
+    expect(text).toContain(fields[columns.indexOf("risk_tier")]!);
+    expect(await lowContrast(page)).toEqual([]);
+    await keepScreenshot(page, "console-find-customer");
+    await page.getByLabel("Customer id").fill("no-such-customer");
+    await page.getByRole("button", { name: "Find" }).click();
+    await poll(() => page.locator(".customer-result .reason").textContent()).toBe(
+      'no customer "no-such-customer" in week 2026-W48, the newest complete week',
+    );
+    // The browser logs the 404 answer itself; nothing else went wrong.
+    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await page.close();
+  });
+
   it("shows a failed run's failed step and its one-sentence reason", async () => {
     const ui = consoles[0]!;
     const { page, errors } = await open("#/runs", ui.url);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadConfig } from "../../components/common/config/index.js";
-import { messageOf } from "../../components/common/errors.js";
+import { envValue } from "../../components/common/environment.js";
+import { messageOf, UsageError } from "../../components/common/errors.js";
 import { CHAMPION_OBJECT, LIFETIME_MODELS_PREFIX } from "../../components/common/layout/index.js";
 import type { Logger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
@@ -15,6 +16,7 @@ interface ServeOptions {
   maxRows: string;
   maxBodyMb: string;
   poll: string;
+  lookupToken?: string;
 }
 
 /** The /predict default horizon: churn.yaml lifetime.horizon_days, or its default when there is no usable churn.yaml. */
@@ -44,10 +46,18 @@ export function registerServe(program: Command, wrap: Wrap): void {
       "largest request body in MiB",
       String(DEFAULT_LIMITS.bodyBytes / 1024 / 1024),
     )
-    .option("--poll <seconds>", "how often to check models/champion for a new model", "5")
+    .option(
+      "--poll <seconds>",
+      "how often to check models/champion (and output/_latest.json, the customer lookup's week) for a change",
+      "5",
+    )
+    .option(
+      "--lookup-token <token>",
+      "bearer token GET /v1/customers/{id} requires, at least 16 characters (default $CHURN_LOOKUP_TOKEN; without one the lookup is open)",
+    )
     .addHelpText(
       "after",
-      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
+      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/v1/customers/C-1001   # the newest published week\'s score of one customer\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
     )
     .action(
       wrap<ServeOptions>(async (options, ctx) => {
@@ -55,6 +65,9 @@ export function registerServe(program: Command, wrap: Wrap): void {
         const maxRows = integerOption(options.maxRows, "--max-rows");
         const bodyBytes = integerOption(options.maxBodyMb, "--max-body-mb", 0, 1024) * 1024 * 1024;
         const pollMs = integerOption(options.poll, "--poll", 0, 86_400) * 1000 || 5_000;
+        const lookupToken = options.lookupToken ?? envValue(ctx.env, "CHURN_LOOKUP_TOKEN");
+        if (lookupToken !== undefined && lookupToken.length < 16)
+          throw new UsageError("--lookup-token must be at least 16 characters");
         const storage = await openBucket(options.bucket, ctx);
         // The server stack loads only for this command: every pipeline step starts this CLI.
         const [
@@ -87,6 +100,8 @@ export function registerServe(program: Command, wrap: Wrap): void {
           lifetimeHorizonDays: await horizonDays(storage, logger),
           logger,
           limits: { maxRows, bodyBytes },
+          // The customer lookup follows output/_latest.json as often as the models are checked.
+          lookup: { storage, token: lookupToken, pollMs },
         });
         const { address } = await runUntilSignal(server, { host: options.host, port, logger }).catch(
           (error) => {

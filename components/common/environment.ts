@@ -42,6 +42,11 @@ export const ENVIRONMENT = {
     "at least 16 characters",
     z.string().min(16),
   ),
+  CHURN_LOOKUP_TOKEN: variable(
+    "bearer token the customer lookup (GET /v1/customers/{id} of churn serve) requires (churn serve --lookup-token)",
+    "at least 16 characters",
+    z.string().min(16),
+  ),
   CHURN_FORGET_KEY: variable(
     "secret key of the id hashes churn forget records instead of ids",
     "at least 16 characters",

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, utimes } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { planAndRunStep } from "../common/component/run.js";
+import { CustomerIndex } from "../common/documents/customer-index.js";
+import { parseLatest } from "../common/documents/latest.js";
 import { parseManifest } from "../common/documents/manifest.js";
 import { openStorage } from "../common/storage/index.js";
 import type { Storage } from "../common/storage/types.js";
@@ -34,11 +36,16 @@ async function folder(prefix: string) {
   return files;
 }
 
-const publish = (run: string, prefix: string, inputs: Record<string, string[]>) =>
+const publish = (
+  run: string,
+  prefix: string,
+  inputs: Record<string, string[]>,
+  trigger: string | null = null,
+) =>
   planAndRunStep(storage, run, "publish", publishComponent, inputs, {
     output_prefix: prefix,
     run_id: run,
-    trigger: null,
+    trigger,
   });
 
 describe("the publish component", () => {
@@ -53,7 +60,13 @@ describe("the publish component", () => {
       summary: [`${STEPS}summary.json`],
     });
     const files = await folder(prefix);
-    expect(Object.keys(files).sort()).toEqual(["_SUCCESS", "rejected.csv", "scores.csv", "summary.json"]);
+    expect(Object.keys(files).sort()).toEqual([
+      "_SUCCESS",
+      "lookup.index",
+      "rejected.csv",
+      "scores.csv",
+      "summary.json",
+    ]);
     const manifest = parseManifest(await storage.readText(`${prefix}_SUCCESS`), "_SUCCESS");
     expect(manifest.run_id).toBe("r-1");
     expect(manifest.model_version).toBe("v9");
@@ -77,5 +90,89 @@ describe("the publish component", () => {
     expect(manifest).toMatchObject({ run_id: "r-2", model_version: null });
     const { _SUCCESS, ...published } = await folder(prefix);
     expect(Object.fromEntries(manifest.files.map(({ name, ...rest }) => [name, rest]))).toEqual(published);
+  });
+
+  it("writes the week's customer index (in the manifest, with the contact list joined) and moves _latest.json only to a later upload", async () => {
+    const scores =
+      "customer_id,churn_probability,risk_tier,reason_1,reason_codes,model_version\n" +
+      "c1,0.9,high,Tenure: 2 (typical 30),Tenure:+0.8,v9\nc2,0.2,low,,,v9\n";
+    await storage.write(`${STEPS}week-scores.csv`, scores);
+    await storage.write(
+      `${STEPS}contact-list.csv`,
+      "rank,customer_id,group,risk_tier,churn_probability,value,expected_retained_value,reason_1,reason_codes\n" +
+        "1,c1,control,high,0.9,,0.9,Tenure: 2 (typical 30),Tenure:+0.8\n",
+    );
+    const inputs = {
+      scores: [`${STEPS}week-scores.csv`],
+      contact_list: [`${STEPS}contact-list.csv`],
+      rejected: [`${STEPS}rejected.csv`],
+      summary: [`${STEPS}summary.json`],
+    };
+    const upload = async (stem: string, seconds: number) => {
+      await storage.write(`weekly/${stem}.csv`, "customer_id\nc1\n");
+      await utimes(join(dir, "weekly", `${stem}.csv`), seconds, seconds);
+    };
+    await upload("w1", 1_000_000);
+    await upload("w2", 2_000_000);
+    const second = await publish("r-w2", "output/w2/", inputs, "weekly/w2.csv");
+    expect((second.summary as { latest: boolean }).latest).toBe(true);
+    const manifest = parseManifest(await storage.readText("output/w2/_SUCCESS"), "_SUCCESS");
+    expect(manifest.files.map((f) => f.name)).toContain("lookup.index");
+    // w1 was uploaded earlier: publishing it now (a forced rerun, say) leaves the pointer at w2.
+    const first = await publish("r-w1", "output/w1/", inputs, "weekly/w1.csv");
+    expect((first.summary as { latest: boolean }).latest).toBe(false);
+    expect(parseLatest(await storage.readText("output/_latest.json"), "_latest.json")).toMatchObject({
+      stem: "w2",
+      run_id: "r-w2",
+      weekly: "weekly/w2.csv",
+      uploaded_at: new Date(2_000_000_000).toISOString(),
+    });
+    const index = await CustomerIndex.open(
+      join(dir, "output/w2/lookup.index"),
+      join(dir, "output/w2/scores.csv"),
+    );
+    try {
+      expect(index.header).toMatchObject({ week: "w2", count: 2, contact_list: true, lifetime: null });
+      expect(await index.find("c1")).toMatchObject({
+        rank: 1,
+        group: "control",
+        fields: { risk_tier: "high" },
+      });
+      expect(await index.find("c2")).toMatchObject({ rank: null, group: null, probAlive: null });
+    } finally {
+      await index.close();
+    }
+  });
+
+  it("joins P(alive) from the newest complete lifetime output into the week's index", async () => {
+    await storage.write(`${STEPS}customers.csv`, "customer_id,frequency,prob_alive\nc1,3,0.75\nc9,1,0.5\n");
+    await storage.write(`${STEPS}lifetime-summary.json`, JSON.stringify({ counts: { customers: 2 } }));
+    await publish("r-life", "output/lifetime/shop/", {
+      customers: [`${STEPS}customers.csv`],
+      rejected: [`${STEPS}rejected.csv`],
+      summary: [`${STEPS}lifetime-summary.json`],
+    });
+    // An incomplete lifetime folder (no manifest) is never read.
+    await storage.write("output/lifetime/half/customers.csv", "customer_id,prob_alive\nc1,0.01\n");
+    await storage.write(
+      `${STEPS}week-scores.csv`,
+      "customer_id,churn_probability,risk_tier,reason_1,reason_codes,model_version\nc1,0.9,high,,,v9\nc2,0.2,low,,,v9\n",
+    );
+    await publish("r-w5", "output/w5/", {
+      scores: [`${STEPS}week-scores.csv`],
+      rejected: [`${STEPS}rejected.csv`],
+      summary: [`${STEPS}summary.json`],
+    });
+    const index = await CustomerIndex.open(
+      join(dir, "output/w5/lookup.index"),
+      join(dir, "output/w5/scores.csv"),
+    );
+    try {
+      expect(index.header).toMatchObject({ lifetime: "output/lifetime/shop/", contact_list: false });
+      expect(await index.find("c1")).toMatchObject({ probAlive: 0.75, rank: null });
+      expect(await index.find("c2")).toMatchObject({ probAlive: null });
+    } finally {
+      await index.close();
+    }
   });
 });

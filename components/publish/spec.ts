@@ -3,7 +3,8 @@ import { readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { buildManifest, manifestText, type PublishedFile } from "../common/documents/manifest.js";
 import { sha256Hex } from "../common/hash.js";
-import { OUTPUT_FILES, writtenBy } from "../common/layout/index.js";
+import { OUTPUT_FILES, weekFileOf, writtenBy } from "../common/layout/index.js";
+import { movePointer, publishIndex } from "./lookup.js";
 
 /**
  * The publish component: copies the week's results from the run's step
@@ -79,6 +80,26 @@ async function run(ctx: ComponentContext<PublishParameters>) {
     }
   }
 
+  // A week's folder (not a lifetime one) gets the customer index, listed in the manifest like the rest.
+  const stem = weekFileOf(`${prefix}${OUTPUT_FILES.summary}`)?.stem ?? null;
+  const scoresRef = ctx.inputs.scores?.[0];
+  let indexed: number | null = null;
+  if (stem !== null && scoresRef) {
+    const listRef = ctx.inputs.contact_list?.[0];
+    const index = await publishIndex({
+      storage,
+      prefix,
+      stem,
+      scores: ctx.openInput(scoresRef),
+      scoresSha256: scoresRef.sha256,
+      scoresSource: scoresRef.object,
+      contactList: listRef ? ctx.openInput(listRef) : null,
+      contactListSource: listRef?.object ?? "",
+    });
+    published.push(index.file);
+    indexed = index.count;
+  }
+
   // summary.json = the report's summary plus the run's timings and cache hits.
   const summaryRef = ctx.inputs.summary![0]!;
   const summary = JSON.parse(await storage.readText(summaryRef.object)) as Record<string, unknown>;
@@ -103,7 +124,17 @@ async function run(ctx: ComponentContext<PublishParameters>) {
   const files = [...published.map((f) => `${prefix}${f.name}`), `${prefix}${OUTPUT_FILES.success}`];
   const counts = (summary.counts ?? {}) as Record<string, number>;
   ctx.logger.info("published", { prefix, files: files.length });
-  return { counts, summary: { files, model_version: modelVersion } };
+  // Only a complete week may become the lookup's newest: the pointer moves after _SUCCESS.
+  let latest: boolean | null = null;
+  if (stem !== null && indexed !== null && parameters.trigger !== null) {
+    const pointer = await movePointer(storage, stem, parameters.trigger, parameters.run_id);
+    latest = pointer.moved;
+    ctx.logger.info(pointer.moved ? "customer lookup points at this week" : "customer lookup pointer left", {
+      customers: indexed,
+      reason: pointer.reason,
+    });
+  }
+  return { counts, summary: { files, model_version: modelVersion, latest } };
 }
 
 export const publishComponent = defineComponent({
@@ -133,13 +164,23 @@ export const publishComponent = defineComponent({
   },
   outputs: {},
   parameters: publishParameters,
-  summary: z.strictObject({ files: z.array(z.string()), model_version: z.string().nullable() }),
+  summary: z.strictObject({
+    files: z.array(z.string()),
+    model_version: z.string().nullable(),
+    /** Whether output/_latest.json now points at this week (null: no customer index, e.g. lifetime). */
+    latest: z.boolean().nullable(),
+  }),
   runtime: ["output_prefix", "run_id", "trigger", "timings", "cache_hits"],
   writes: [
     {
       object: "output/<stem>/",
       description:
-        "the week's public files, then _SUCCESS, their manifest (lifetime: output/lifetime/<stem>/)",
+        "the week's public files and its customer index (lookup.index), then _SUCCESS, their manifest (lifetime: output/lifetime/<stem>/)",
+    },
+    {
+      object: "output/_latest.json",
+      description:
+        "after _SUCCESS: the pointer to the newest complete week (latest weekly upload) for the customer lookup",
     },
   ],
   run,

@@ -11,6 +11,7 @@ import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
 import { cachedRunRecords, checkModelVersion, listModels, listRuns } from "../../pipelines/query/index.js";
 import { toChurnError } from "../errors.js";
+import { registerLookupRoutes } from "../lookup/routes.js";
 import type {
   ChampionChange,
   ConsoleStatus,
@@ -327,6 +328,8 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
   });
 
   app.get("/api/weeks", async (): Promise<WeeksResponse> => ({ weeks: await listWeeks(storage, runs) }));
+  // The "find a customer" box: the customer lookup of churn serve, on this bucket (scores, never pii).
+  registerLookupRoutes(app, { storage, path: "/api/customers/:id", logger });
 
   app.get<{ Params: { stem: string } }>("/api/weeks/:stem", async (request, reply) => {
     reply.header("cache-control", "no-store");

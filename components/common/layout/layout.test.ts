@@ -45,6 +45,8 @@ describe("stems", () => {
     ["weekly/..csv", /stem "." is reserved/],
     ["weekly/...csv", /stem ".." is reserved/],
     ["weekly/_x.csv", /stem "_x" is reserved/],
+    // output/_latest.json is the lookup's pointer: a week named _latest would collide with its folder's name space.
+    ["weekly/_latest.csv", /stem "_latest" is reserved/],
     ["weekly/lifetime.csv.gz", /stem "lifetime" is reserved/],
     // Refused since issue 25: each one would publish into a folder that is not usable everywhere.
     ["weekly/LifeTime.csv", /stem "LifeTime" is reserved/],

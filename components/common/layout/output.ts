@@ -17,6 +17,8 @@ export const OUTPUT_FILES = {
   drift: "drift.json",
   customers: "customers.csv",
   alerts: "alerts.csv",
+  /** The week's customer index for the lookup (components/common/documents/customer-index.ts). */
+  lookupIndex: "lookup.index",
   /** The manifest of a complete publish, written last. */
   success: "_SUCCESS",
   /** One sentence: why the last run of this output failed. */

@@ -1,3 +1,4 @@
+import type { CustomerAnswer } from "../../lookup/answer.js";
 import type {
   ApiErrorBody,
   ChampionChange,
@@ -65,6 +66,8 @@ export const listModels = () => json<ModelListing>("/api/models");
 export const getModel = (version: string) => json<ModelDetail>(`/api/models/${part(version)}`);
 export const listWeeks = () => json<WeeksResponse>("/api/weeks");
 export const getWeek = (stem: string) => json<WeekDetail>(`/api/weeks/${part(stem)}`);
+/** One customer's score in the newest complete week (the customer lookup). */
+export const findCustomer = (id: string) => json<CustomerAnswer>(`/api/customers/${part(id)}`);
 
 /** Make a model the champion (the console must allow changes). */
 export const promoteModel = (version: string, token: string | null, reason?: string) =>

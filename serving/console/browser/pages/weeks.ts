@@ -3,6 +3,7 @@ import { listWeeks } from "../api.js";
 import { h } from "../dom.js";
 import { badge } from "../format.js";
 import type { PageContext } from "../router.js";
+import { customerBox } from "./customer.js";
 import { fileLinks } from "./files.js";
 
 /** `#/weeks`: every weekly file and output folder with its status, counts and files. */
@@ -30,6 +31,7 @@ export async function weeksPage(ctx: PageContext): Promise<void> {
   ctx.view(
     "Weeks",
     h("h1", {}, "Weeks"),
+    customerBox(),
     weeks.length === 0
       ? h("p", {}, "Nothing published yet.")
       : h(
