@@ -70,6 +70,11 @@ function bars(
   return svgRoot(label, CHART_WIDTH, rows.length * h + 4, items);
 }
 
+/** A generous estimate of a text's width in a sans-serif font (average glyph ~0.6 em), for layout. */
+function textWidth(text: string, fontSize: number): number {
+  return Math.ceil(text.length * fontSize * 0.62);
+}
+
 /** Width of the bar charts' viewBox; bars take at most BAR_MAX of it, the figure text the rest. */
 const CHART_WIDTH = 640;
 const BAR_MAX = 330;
@@ -125,7 +130,20 @@ function lineChart(options: {
   const W = 340;
   const H = 260;
   const left = 48;
-  const top = 24;
+  // Legend entries side by side while they fit the chart's width, then on the next line.
+  const legendEntries: Array<{ series: Series; x: number; y: number }> = [];
+  let lx = 48;
+  let ly = 14;
+  for (const series of options.series) {
+    const width = 20 + textWidth(series.name, 11) + 14;
+    if (lx + width > W && legendEntries.length > 0) {
+      lx = 48;
+      ly += 14;
+    }
+    legendEntries.push({ series, x: lx, y: ly });
+    lx += width;
+  }
+  const top = ly + 10;
   const pw = W - left - 12;
   const ph = H - top - 44;
   const xMax = options.xMax ?? 1;
@@ -156,10 +174,10 @@ function lineChart(options: {
       return `<polyline points="${path}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/>${dots}`;
     })
     .join("");
-  const legend = options.series
+  const legend = legendEntries
     .map(
-      (s, i) =>
-        `<line x1="${left + i * 140}" x2="${left + 16 + i * 140}" y1="10" y2="10" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/><text x="${left + 20 + i * 140}" y="14" font-size="11">${escapeHtml(s.name)}</text>`,
+      ({ series: s, x, y }) =>
+        `<line x1="${x}" x2="${x + 16}" y1="${y - 4}" y2="${y - 4}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/><text x="${x + 20}" y="${y}" font-size="11">${escapeHtml(s.name)}</text>`,
     )
     .join("");
   return svgRoot(options.label, W, H, grid + axes + lines + legend);
