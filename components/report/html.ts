@@ -690,12 +690,31 @@ function overview(summary: WeekSummary, drift: DriftReport | null): string {
   return `<p id="overview">${escapeHtml(parts.join(" "))}</p>`;
 }
 
+/** The realised table's columns (also each cell's label when the table shows as cards on a phone). */
+const REALISED_COLUMNS = [
+  "Week",
+  "Customers with outcomes",
+  "Churned",
+  "ROC-AUC",
+  "High-risk who churned",
+  "Churners flagged high risk",
+];
+
 function realisedSection(realised: RealisedHistory | null, triggers: string[] | null): string {
   const weeks = realised?.weeks ?? [];
   const rows = weeks
     .map(
       (w) =>
-        `<tr><td>${escapeHtml(w.week)}</td><td>${fmt(w.matched)}</td><td>${fmt(w.positives)}</td><td>${num(w.roc_auc)}</td><td>${w.precision === null ? "n/a" : pct(w.precision)}</td><td>${w.recall === null ? "n/a" : pct(w.recall)}</td></tr>`,
+        `<tr>${[
+          escapeHtml(w.week),
+          fmt(w.matched),
+          fmt(w.positives),
+          num(w.roc_auc),
+          w.precision === null ? "n/a" : pct(w.precision),
+          w.recall === null ? "n/a" : pct(w.recall),
+        ]
+          .map((v, i) => `<td data-label="${REALISED_COLUMNS[i]}">${v}</td>`)
+          .join("")}</tr>`,
     )
     .join("");
   const xOf = (i: number) => (weeks.length > 1 ? i / (weeks.length - 1) : 0.5);
@@ -730,7 +749,7 @@ function realisedSection(realised: RealisedHistory | null, triggers: string[] | 
       )
     : "";
   const table = rows
-    ? `<table><tr><th>Week</th><th>Customers with outcomes</th><th>Churned</th><th>ROC-AUC</th><th>High-risk who churned</th><th>Churners flagged high risk</th></tr>${rows}</table>`
+    ? `<table class="cards" id="realised-weeks"><thead><tr>${REALISED_COLUMNS.map((c) => `<th>${c}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>`
     : "<p>No outcomes (labels/&lt;week&gt;.csv) have arrived for past weeks yet.</p>";
   const fired =
     triggers === null
@@ -810,12 +829,13 @@ export function renderReport(summary: WeekSummary, stem: string, extras: ReportE
     : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Churn report ${escapeHtml(stem)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:1.5em auto;padding:0 1em;color:#1a1a1a;line-height:1.4;overflow-wrap:anywhere}
+<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:1.5em auto;padding:0 1em;color:#1a1a1a;line-height:1.4;overflow-wrap:break-word}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse;max-width:100%}td,th{padding:.2em .8em;text-align:right;vertical-align:top}
 th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{font-size:.9em}
 .grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px;max-width:100%}svg{max-width:100%;height:auto;display:block}
 table.cards{width:100%}table.cards td,table.cards th{text-align:left;border-bottom:1px solid #e0e0e0}
 ul.reasons{margin:0;padding-left:1.1em}
+table.totals td{white-space:nowrap}
 @media (max-width:640px){table.cards thead{display:none}table.cards tr{display:block;border-bottom:2px solid #ccc;padding:.4em 0}
 table.cards td{display:block;border:0;padding:.1em 0}table.cards td::before{content:attr(data-label) ": ";font-weight:600}
 td,th{padding:.2em .4em}}
