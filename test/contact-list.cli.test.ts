@@ -75,7 +75,8 @@ describe("the weekly run's contact list", () => {
     });
     expect(summary.campaign.expected_churners_reached).toBeGreaterThan(0);
     const html = await readFile(join(dir, OUT, "report.html"), "utf8");
-    expect(html).toContain("Whom to call this week");
+    expect(html).toContain("Whom to contact first");
+    expect(html).toContain("The first 20 to call");
   });
 
   it("is what the run prints at the end: the top of the list, with readable reasons", () => {

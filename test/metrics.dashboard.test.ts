@@ -178,6 +178,13 @@ describe("the Grafana dashboard against real metrics", () => {
     expect(serving.length).toBeGreaterThanOrEqual(8);
     expect(queried).toContain("churn_serving_request_duration_seconds_bucket");
     expect(queried).toContain("push_time_seconds");
+    // The campaign's measured effect (issue 19): the same figures as report.html and summary.json.
+    for (const name of [
+      "churn_pipeline_campaign_churn_rate",
+      "churn_pipeline_campaign_churn_reduction",
+      "churn_pipeline_campaign_customers",
+    ])
+      expect(queried).toContain(name);
   });
 
   it("the Pushgateway holds the last runs' metrics under the bucket's group, success kept after a failure", () => {
@@ -188,6 +195,8 @@ describe("the Grafana dashboard against real metrics", () => {
       "churn_pipeline_drift_max_psi",
       "churn_pipeline_drift_score_psi",
       "churn_pipeline_realised_roc_auc",
+      "churn_pipeline_campaign_churn_rate",
+      "churn_pipeline_campaign_churn_reduction",
       "churn_pipeline_last_success_timestamp_seconds",
       "churn_pipeline_last_failure_timestamp_seconds",
     ])
@@ -196,6 +205,27 @@ describe("the Grafana dashboard against real metrics", () => {
     expect(line("churn_pipeline_rows_scored")).toContain(`bucket="file://${dir}"`);
     expect(line("churn_pipeline_rows_scored")).toMatch(/ 600$/);
     expect(line("churn_pipeline_last_run_failed")).toMatch(/ 1$/);
+    // Week 48's contact list against its labels, as week 49's summary.json has it.
+    // The Pushgateway sorts labels by name, so each one is looked for on its own.
+    const value = (name: string, ...labels: string[]) =>
+      Number(
+        pushed
+          .split("\n")
+          .find((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)))
+          ?.split(" ")
+          .pop(),
+      );
+    const rate = (group: string) =>
+      value("churn_pipeline_campaign_churn_rate", `group="${group}"`, 'scope="latest_week"');
+    const reduction = value(
+      "churn_pipeline_campaign_churn_reduction",
+      'bound="estimate"',
+      'kind="absolute"',
+      'scope="latest_week"',
+    );
+    expect(reduction).toBeCloseTo(rate("control") - rate("contact"), 5);
+    expect(rate("contact")).toBeGreaterThanOrEqual(0);
+    expect(rate("contact")).toBeLessThanOrEqual(1);
     expect(line("churn_pipeline_last_run_exit_code")).toMatch(/ 2$/);
     // Step durations describe the last run, which failed at ingest-weekly.
     expect(pushed).toMatch(/churn_pipeline_step_duration_seconds\{[^}]*state="failed",step="ingest-weekly"/);

@@ -27,6 +27,36 @@ const CHARTS = [
   "realised",
 ];
 
+/**
+ * Run in the page (a string: the test is compiled without DOM types): every
+ * layout problem a reader would see, in words. Nothing wider than the
+ * viewport; every SVG text inside its chart; no text wider than its box.
+ */
+const LAYOUT_PROBLEMS = `(() => {
+  const inside = (r, outer) => r.left >= outer.left - 1 && r.right <= outer.right + 1;
+  const viewport = { left: 0, right: window.innerWidth };
+  const problems = [];
+  if (document.documentElement.scrollWidth > window.innerWidth)
+    problems.push("page scrolls sideways: " + document.documentElement.scrollWidth + " px");
+  for (const table of document.querySelectorAll("table"))
+    if (table.getClientRects().length && !inside(table.getBoundingClientRect(), viewport))
+      problems.push("table " + (table.id || table.className) + " outside the viewport");
+  for (const svg of document.querySelectorAll("figure svg")) {
+    const box = svg.getBoundingClientRect();
+    const name = svg.closest("figure").getAttribute("data-chart");
+    if (!inside(box, viewport)) problems.push("chart " + name + " outside the viewport");
+    for (const text of svg.querySelectorAll("text")) {
+      const r = text.getBoundingClientRect();
+      if (!inside(r, box) || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        problems.push("chart " + name + ": text " + JSON.stringify(text.textContent) + " outside the chart");
+    }
+  }
+  for (const el of document.querySelectorAll("main p, main td, main th, main li, main h1, main h2, main h3, main figcaption"))
+    if (el.getClientRects().length && el.scrollWidth > el.clientWidth + 1)
+      problems.push(el.tagName.toLowerCase() + " " + JSON.stringify((el.textContent || "").slice(0, 40)) + " overflows its box");
+  return problems;
+})()`;
+
 let dir: string;
 let browser: Browser | undefined;
 
@@ -110,6 +140,48 @@ describe("report.html in a real browser", () => {
     expect(requests).toEqual([url]);
     await page.close();
   }, 60_000);
+
+  // The campaign page on a phone and on a desktop: nothing wider than the
+  // viewport, no text outside its box (SVG text outside its chart, a cell's
+  // text cut by its cell), the contact table first, and still no scripts.
+  it.each([420, 1280])(
+    "fits a %i px wide viewport: contact table and charts inside, no text overflowing",
+    async (width) => {
+      const file = join(dir, "output/2026-W49/report.html");
+      const url = pathToFileURL(file).href;
+      const page = await browser!.newPage({ viewport: { width, height: 900 } });
+      const errors = collectPageErrors(page);
+      const requests: string[] = [];
+      page.on("request", (request) => requests.push(request.url()));
+      await page.goto(url, { waitUntil: "load" });
+      expect(await page.locator("script").count()).toBe(0);
+      expect(await page.locator('meta[name="viewport"]').count()).toBe(1);
+      expect(await page.locator("#generated").textContent()).toMatch(
+        /Made \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/,
+      );
+
+      // The first section after the warnings: whom to contact, the top 20 of the list with reasons.
+      const firstSection = await page
+        .locator("h2")
+        .evaluateAll((hs) => hs.filter((h) => !h.closest("#warnings")).map((h) => h.id));
+      expect(firstSection[0]).toBe("campaign");
+      const contacts = page.locator("#contacts tbody tr");
+      expect(await contacts.count()).toBe(20);
+      expect(await page.locator("#contacts ul.reasons li").count()).toBeGreaterThan(20);
+      expect(await page.locator('a[href="contact-list.csv"]').count()).toBe(1);
+      expect(await page.locator('a[href="scores.csv"]').count()).toBe(1);
+      // Week 48's outcomes arrived, so the campaign's result is shown.
+      expect(await page.locator("#campaign-effect tbody tr").count()).toBeGreaterThanOrEqual(1);
+
+      const layout = (await page.evaluate(LAYOUT_PROBLEMS)) as string[];
+      expect(layout).toEqual([]);
+      await keepScreenshot(page, `report-2026-W49-${width}px`);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([url]);
+      await page.close();
+    },
+    60_000,
+  );
 
   it("publishes a valid drift.json beside the report", async () => {
     const drift = JSON.parse(await readFile(join(dir, "output/2026-W49/drift.json"), "utf8")) as DriftReport;

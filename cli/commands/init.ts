@@ -9,6 +9,7 @@ import {
   initExampleBucket,
   MIN_ROWS,
 } from "../../components/example-bucket/index.js";
+import { type SimulatedLabels, simulateLabels } from "../../components/example-bucket/labels.js";
 import { bucketOption, type CommandContext, emit } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -18,6 +19,32 @@ interface InitFlags {
   seed?: string;
   weeklyRows?: string;
   force?: boolean;
+  labelsFor?: string;
+  campaignEffect?: string;
+}
+
+/** A share flag such as --campaign-effect 0.3 (also `30%`). */
+function share(flag: string, text: string | undefined): number {
+  if (text === undefined) return 0;
+  const cleaned = text.trim();
+  const value = cleaned.endsWith("%") ? Number(cleaned.slice(0, -1)) / 100 : Number(cleaned);
+  if (cleaned === "" || !(value >= 0 && value <= 1))
+    throw new UsageError(`${flag} must be a share between 0 and 1 (e.g. 0.3 or 30%), got "${text}"`);
+  return value;
+}
+
+function labelsSummary(result: SimulatedLabels, bucket: string): string {
+  const rate = (g: { customers: number; churned: number }) =>
+    g.customers ? `${((100 * g.churned) / g.customers).toFixed(1)}%` : "n/a";
+  return [
+    `Outcomes written to ${bucket}/${result.labels_object}: ${result.rows.toLocaleString("en-US")} customers, ${result.churned.toLocaleString("en-US")} churned.`,
+    `Simulated campaign (from ${result.contact_list_object}): contacted customers' churn probability cut by ${Math.round(result.effect * 100)}%.`,
+    `  contacted: ${result.contact.customers.toLocaleString("en-US")} customers, ${rate(result.contact)} churned`,
+    `  control:   ${result.control.customers.toLocaleString("en-US")} customers, ${rate(result.control)} churned`,
+    `  true reduction: ${(result.true_absolute_reduction * 100).toFixed(1)} points of churn (${Math.round(result.true_relative_reduction * 100)}% relative)`,
+    "",
+    'The next weekly run measures it (report.html "Did the calls work?", summary.json campaign_effect).',
+  ].join("\n");
 }
 
 /** Below this many rows in total, progress would only flicker. */
@@ -119,17 +146,41 @@ export function registerInit(program: Command, wrap: Wrap): void {
     .option("--rows <n>", `labelled history rows (at least ${MIN_ROWS})`, String(DEFAULT_ROWS))
     .option("--weekly-rows <n>", "rows in the weekly file to score", String(DEFAULT_WEEKLY_ROWS))
     .option("--seed <n>", "random seed: the same arguments always write the same bytes", String(DEFAULT_SEED))
-    .option("--force", "overwrite an existing churn.yaml and example files")
+    .option("--force", "overwrite an existing churn.yaml and example files (or labels file)")
+    .option(
+      "--labels-for <weekly>",
+      "instead of a bucket, write labels/<stem>.csv for a scored example week (weekly/<stem>.csv): outcomes drawn from the generator's churn model, with the campaign effect applied to the contacted customers of its published contact-list.csv",
+    )
+    .option(
+      "--campaign-effect <share>",
+      "with --labels-for: cut contacted customers' churn probability by this share (0.3 = 30%; default 0, no effect)",
+    )
     .option("--json", "print one JSON document")
     .addHelpText(
       "after",
       "\nExamples:\n" +
         "  churn init --bucket ./demo-bucket\n" +
-        "  churn init --bucket ./big-bucket --rows 1_000_000 --weekly-rows 100_000 --seed 7 --force\n",
+        "  churn init --bucket ./big-bucket --rows 1_000_000 --weekly-rows 100_000 --seed 7 --force\n" +
+        "  churn init --bucket ./demo-bucket --labels-for weekly/2026-W48.csv --campaign-effect 0.3\n",
     )
     .action(
       wrap<InitFlags>(async (flags, ctx) => {
         const bucket = bucketOption(flags.bucket, ctx);
+        if (flags.campaignEffect !== undefined && flags.labelsFor === undefined)
+          throw new UsageError(
+            "--campaign-effect needs --labels-for weekly/<stem>.csv (the week whose outcomes to write)",
+          );
+        if (flags.labelsFor !== undefined) {
+          const storage = await openStorage(bucket, ctx.cwd);
+          const result = await simulateLabels(storage, {
+            weekly: flags.labelsFor,
+            effect: share("--campaign-effect", flags.campaignEffect),
+            seed: wholeNumber("--seed", flags.seed, DEFAULT_SEED),
+            force: Boolean(flags.force),
+          });
+          emit(ctx, { ok: true, bucket: storage.uri, ...result }, () => labelsSummary(result, storage.uri));
+          return;
+        }
         const rows = wholeNumber("--rows", flags.rows, DEFAULT_ROWS);
         const weeklyRows = wholeNumber("--weekly-rows", flags.weeklyRows, DEFAULT_WEEKLY_ROWS);
         const seed = wholeNumber("--seed", flags.seed, DEFAULT_SEED);

@@ -13,6 +13,7 @@ import { computeDrift } from "../common/monitoring/drift.js";
 import { updateRealised } from "../common/monitoring/realised.js";
 import { cacheBypassReasons, evaluateTriggers } from "../common/monitoring/triggers.js";
 import type { Profile } from "../common/profile/profile.js";
+import { updateCampaignEffect } from "./campaign-outcomes.js";
 import { type HistoryIds, joinLabelledWeeks, type LabelledWeek, readHistoryIds } from "./join-labels.js";
 
 /**
@@ -154,6 +155,11 @@ async function retrainTriggers(
   const positive = typeof training.label?.positive === "string" ? training.label.positive : null;
   // Realised performance of past weeks is measured here, before training, so its trigger can act this run.
   const realised = await updateRealised(ctx.storage, positive);
+  // The campaign's measured effect comes from the same arrived labels (contacted vs control of each week's list).
+  const campaignEffect = await updateCampaignEffect(ctx.storage, positive);
+  await ctx.writeOutput("campaign_effect", `${JSON.stringify(campaignEffect, null, 2)}\n`, {
+    contentType: "application/json",
+  });
   const champion = await readChampion(ctx.storage);
   const triggers = evaluateTriggers({
     settings: config.retrain,
@@ -188,7 +194,11 @@ async function retrainTriggers(
       triggers: bypass,
     });
   return {
-    counts: { fired: triggers.fired.length, realised_weeks: realised.arrived.length },
+    counts: {
+      fired: triggers.fired.length,
+      realised_weeks: realised.arrived.length,
+      campaign_weeks: campaignEffect.weeks.length,
+    },
     // The runner reads bypass_cache (see StepDefinition.cacheBypass).
     summary: { fired: triggers.fired, bypass_cache: bypass },
   };
@@ -215,11 +225,21 @@ export const retrainTriggersComponent = defineComponent({
       file: "realised.json",
       description: "realised metrics of every labelled week, and the weeks measured this run",
     },
+    campaign_effect: {
+      type: "json",
+      file: "campaign-effect.json",
+      description:
+        "churn among contacted vs control customers of each labelled week's contact list, per week and accumulated, with 95% intervals",
+    },
   },
   parameters: noParameters,
   summary: retrainTriggersSummary,
   writes: [
     { object: "monitoring/realised.json", description: "realised metrics of the weeks whose labels arrived" },
+    {
+      object: "monitoring/campaign/<stem>.json",
+      description: "contacted and control customers with outcomes of each labelled week's contact list",
+    },
   ],
   run: retrainTriggers,
 });

@@ -138,3 +138,142 @@ describe("report.html charts", () => {
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });
 });
+
+describe("report.html as a campaign page", () => {
+  const campaign = {
+    week: "2026-W48",
+    value_column: null,
+    eligible_tiers: ["high"],
+    budget_contacts: 2,
+    cost_per_contact: 0,
+    save_rate: 1,
+    control_share: 0.1,
+    eligible: 3,
+    listed: 3,
+    contacts: 2,
+    control: 1,
+    expected_churners_reached: 1.6,
+    expected_value_retained: null,
+  };
+  const preview = {
+    idColumn: "CLIENTNUM",
+    passthrough: ["region"],
+    rows: [
+      {
+        rank: 1,
+        id: "c1",
+        tier: "high",
+        probability: 0.8123,
+        value: null,
+        reasons: ["Transactions in 12 months: 32 (typical 65)", "Card category: <Blue>"],
+        passthrough: ["north"],
+      },
+      {
+        rank: 3,
+        id: "c3",
+        tier: "high",
+        probability: 0.79,
+        value: null,
+        reasons: [],
+        passthrough: ["south"],
+      },
+    ],
+  };
+  const estimate = {
+    contact: { customers: 900, churned: 180, churn_rate: 0.2 },
+    control: { customers: 100, churned: 30, churn_rate: 0.3 },
+    absolute_reduction: { estimate: 0.1, lower: 0.006, upper: 0.194 },
+    relative_reduction: { estimate: 0.3333, lower: 0.05, upper: 0.53 },
+    churners_prevented: 90,
+  };
+  const html = renderReport(summary, "2026-W49", {
+    campaign,
+    preview,
+    campaignEffect: {
+      confidence: 0.95,
+      weeks: [{ week: "2026-W48", ...estimate }],
+      accumulated: { weeks: 1, ...estimate },
+      arrived: ["2026-W48"],
+    },
+    decision: {
+      action: "promote",
+      promoted: true,
+      reason: "gbdt promoted: ROC-AUC 0.9100 reaches the gate's 0.8 and there was no champion.",
+      candidate: { name: "gbdt", rocAuc: 0.91 },
+      champion: null,
+      minRocAuc: 0.8,
+      candidate_version: "8649abcdef012345",
+      champion_version: null,
+      holdout_rows: 100,
+    },
+    warnings: [{ step: "ingest-weekly", code: "unseen-categories", column: "Card", message: "new values" }],
+    generatedAt: new Date("2026-11-30T08:15:00Z"),
+  });
+  const at = (id: string) => html.indexOf(`id="${id}"`);
+
+  it("opens with whom to contact first, after the warnings: the list's top with reasons, passthrough and links", () => {
+    expect(at("warnings")).toBeGreaterThan(0);
+    expect(at("warnings")).toBeLessThan(at("campaign"));
+    expect(at("campaign")).toBeLessThan(at("campaign-result"));
+    expect(at("campaign-result")).toBeLessThan(at("tiers"));
+    expect(at("tiers")).toBeLessThan(at("model-summary"));
+    expect(html).toContain("<h3>The first 2 to call</h3>");
+    expect(html).toContain('<td data-label="Chance of leaving">81% (high risk)</td>');
+    expect(html).toContain("<li>Card category: &#60;Blue&#62;</li>");
+    expect(html).toContain('<td data-label="region">north</td>');
+    expect(html).toContain("no single reason stands out");
+    expect(html).toContain('<a href="contact-list.csv">');
+    expect(html).toContain('<a href="scores.csv">');
+    expect(html).toContain("Call 2 customers this week");
+  });
+
+  it("shows the campaign's measured result in plain words with its interval", () => {
+    expect(html).toContain("Did the calls work?");
+    expect(html).toContain(
+      "In 2026-W48: 20.0% of the 900 contacted customers left, against 30.0% of the 100 held back; the calls reduced churn.",
+    );
+    expect(html).toContain("10.0 points (95% interval 0.6 points to 19.4 points)");
+    expect(html).toContain("33% (95% interval 5% to 53%)");
+    expect(html).toContain("About 90 of the contacted customers stayed because of the calls.");
+    const unclear = renderReport(summary, "w", {
+      campaignEffect: {
+        confidence: 0.95,
+        weeks: [
+          { week: "w0", ...estimate, absolute_reduction: { estimate: 0.02, lower: -0.03, upper: 0.07 } },
+        ],
+        accumulated: {
+          weeks: 1,
+          ...estimate,
+          absolute_reduction: { estimate: 0.02, lower: -0.03, upper: 0.07 },
+        },
+        arrived: [],
+      },
+    });
+    expect(unclear).toContain("the difference could be chance");
+    expect(renderReport(summary, "w")).not.toContain("Did the calls work?");
+  });
+
+  it("tells the model in plain words, the technical names only in details", () => {
+    const section = html.slice(at("model-summary"), html.indexOf("</details>", at("model-summary")));
+    expect(section).toContain("a model trained in this run, the first one for this bucket");
+    expect(section).toContain("to the one who left 91% of the time");
+    const words = section.slice(0, section.indexOf("<details>"));
+    expect(words).not.toMatch(/8649|promoted|gbdt/);
+    expect(section).toContain("model version v1");
+  });
+
+  it("is responsive and self-contained: viewport meta, a viewBox on every chart, a generated-at time, no script", () => {
+    expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    expect(html).toContain("Made 2026-11-30 08:15 UTC.");
+    const svgs = [...html.matchAll(/<svg [^>]*>/g)].map((m) => m[0]);
+    expect(svgs.length).toBeGreaterThan(0);
+    for (const svg of svgs) expect(svg).toMatch(/viewBox="0 0 \d+ \d+"/);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    // Long names are written whole (above their bar), never cut.
+    const long = renderReport(
+      { ...summary, top_reasons: [{ column: "Total_Amt_Chng_Q4_Q1_and_more_words", count: 3 }] },
+      "w",
+    );
+    expect(long).toContain(">Total_Amt_Chng_Q4_Q1_and_more_words</text>");
+  });
+});

@@ -1,8 +1,12 @@
 import type { CampaignDocument } from "../common/documents/campaign.js";
+import type { CampaignEffect, CampaignEstimate, Interval } from "../common/documents/campaign-effect.js";
+import type { DecisionDocument } from "../common/documents/decision.js";
+import { OUTPUT_FILES } from "../common/layout/index.js";
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
 import type { UnseenCategory } from "../common/profile/profile.js";
 import type { Warning } from "../common/warnings.js";
+import type { ContactPreview } from "./contact-preview.js";
 import type { EvaluationSection } from "./spec.js";
 import type { WeekSummary } from "./summary.js";
 
@@ -24,7 +28,12 @@ function escapeHtml(text: string): string {
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+/** A share as people read it: whole percent (`81%`), `<1%` for a small non-zero share. */
+const pct = (x: number) => (x > 0 && x < 0.005 ? "<1%" : `${Math.round(x * 100)}%`);
+/** A share with one decimal, where whole percents would merge neighbours (probability bands). */
+const pct1 = (x: number) => `${(x * 100).toFixed(1)}%`;
+/** A difference of two rates in percentage points, e.g. `4.2 points`. */
+const points = (x: number) => `${(x * 100).toFixed(1)} points`;
 const num = (x: number | null | undefined, digits = 3) =>
   typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 /** Coordinates printed with 1 decimal: sub-pixel precision would only bloat the page. */
@@ -35,6 +44,14 @@ function figure(name: string, svg: string, caption: string): string {
   return `<figure data-chart="${name}">${svg}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 
+/**
+ * The root of a chart: a viewBox so it scales down to a phone's width with
+ * its text (CSS gives it max-width 100%), the size as its natural width.
+ */
+function svgRoot(label: string, width: number, height: number, body: string): string {
+  return `<svg role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
+}
+
 /** Horizontal bars as inline SVG: no scripts, no external requests, readable offline. */
 function bars(
   rows: Array<{ label: string; value: number; text: string }>,
@@ -42,15 +59,25 @@ function bars(
   label: string,
 ): string {
   const max = Math.max(1e-9, ...rows.map((r) => r.value));
-  const h = 22;
+  // The name on its own line above its bar: a long attribute name is never cut.
+  const h = 36;
   const items = rows
     .map((r, i) => {
-      const w = Math.max(1, Math.round((r.value / max) * 300));
-      return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label.slice(0, 24))}</text><rect x="150" y="${i * h + 4}" width="${w}" height="14" fill="${color}"/><text x="${156 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
+      const w = Math.max(1, Math.round((r.value / max) * BAR_MAX));
+      return `<text x="0" y="${i * h + 13}" font-size="13">${escapeHtml(r.label)}</text><rect x="0" y="${i * h + 17}" width="${w}" height="14" fill="${color}"/><text x="${w + 6}" y="${i * h + 29}" font-size="13">${escapeHtml(r.text)}</text>`;
     })
     .join("");
-  return `<svg role="img" aria-label="${escapeHtml(label)}" width="680" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
+  return svgRoot(label, CHART_WIDTH, rows.length * h + 4, items);
 }
+
+/** A generous estimate of a text's width in a sans-serif font (average glyph ~0.6 em), for layout. */
+function textWidth(text: string, fontSize: number): number {
+  return Math.ceil(text.length * fontSize * 0.62);
+}
+
+/** Width of the bar charts' viewBox; bars take at most BAR_MAX of it, the figure text the rest. */
+const CHART_WIDTH = 640;
+const BAR_MAX = 330;
 
 /** Two bars per row (training vs this week), so a shift shows as bars of unequal length. */
 function pairedBars(
@@ -59,23 +86,24 @@ function pairedBars(
   label: string,
 ): string {
   const max = Math.max(1e-9, ...rows.flatMap((r) => [r.a, r.b]));
-  const h = 30;
+  const h = 44;
   const colours = ["#9e9e9e", "#3b6ea5"] as const;
+  // One legend entry per line: two long names side by side would not fit a narrow chart.
   const legend = names
     .map(
       (n, i) =>
-        `<rect x="${150 + i * 260}" y="2" width="12" height="12" fill="${colours[i]}"/><text x="${166 + i * 260}" y="12" font-size="12">${escapeHtml(n)}</text>`,
+        `<rect x="0" y="${2 + i * 18}" width="12" height="12" fill="${colours[i]}"/><text x="16" y="${12 + i * 18}" font-size="13">${escapeHtml(n)}</text>`,
     )
     .join("");
   const items = rows
     .map((r, i) => {
-      const y = 22 + i * h;
-      const wa = Math.max(1, Math.round((r.a / max) * 300));
-      const wb = Math.max(1, Math.round((r.b / max) * 300));
-      return `<text x="0" y="${y + 16}" font-size="12">${escapeHtml(r.label.slice(0, 24))}</text><rect x="150" y="${y + 2}" width="${wa}" height="11" fill="${colours[0]}"/><text x="${156 + wa}" y="${y + 12}" font-size="11">${pct(r.a)}</text><rect x="150" y="${y + 14}" width="${wb}" height="11" fill="${colours[1]}"/><text x="${156 + wb}" y="${y + 24}" font-size="11">${pct(r.b)}</text>`;
+      const y = 40 + i * h;
+      const wa = Math.max(1, Math.round((r.a / max) * BAR_MAX));
+      const wb = Math.max(1, Math.round((r.b / max) * BAR_MAX));
+      return `<text x="0" y="${y + 12}" font-size="13">${escapeHtml(r.label)}</text><rect x="0" y="${y + 16}" width="${wa}" height="11" fill="${colours[0]}"/><text x="${wa + 6}" y="${y + 26}" font-size="12">${pct(r.a)}</text><rect x="0" y="${y + 28}" width="${wb}" height="11" fill="${colours[1]}"/><text x="${wb + 6}" y="${y + 38}" font-size="12">${pct(r.b)}</text>`;
     })
     .join("");
-  return `<svg role="img" aria-label="${escapeHtml(label)}" width="680" height="${rows.length * h + 26}" xmlns="http://www.w3.org/2000/svg">${legend}${items}</svg>`;
+  return svgRoot(label, CHART_WIDTH, rows.length * h + 42, legend + items);
 }
 
 interface Series {
@@ -102,7 +130,20 @@ function lineChart(options: {
   const W = 340;
   const H = 260;
   const left = 48;
-  const top = 24;
+  // Legend entries side by side while they fit the chart's width, then on the next line.
+  const legendEntries: Array<{ series: Series; x: number; y: number }> = [];
+  let lx = 48;
+  let ly = 14;
+  for (const series of options.series) {
+    const width = 20 + textWidth(series.name, 11) + 14;
+    if (lx + width > W && legendEntries.length > 0) {
+      lx = 48;
+      ly += 14;
+    }
+    legendEntries.push({ series, x: lx, y: ly });
+    lx += width;
+  }
+  const top = ly + 10;
   const pw = W - left - 12;
   const ph = H - top - 44;
   const xMax = options.xMax ?? 1;
@@ -133,13 +174,13 @@ function lineChart(options: {
       return `<polyline points="${path}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/>${dots}`;
     })
     .join("");
-  const legend = options.series
+  const legend = legendEntries
     .map(
-      (s, i) =>
-        `<line x1="${left + i * 140}" x2="${left + 16 + i * 140}" y1="10" y2="10" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/><text x="${left + 20 + i * 140}" y="14" font-size="11">${escapeHtml(s.name)}</text>`,
+      ({ series: s, x, y }) =>
+        `<line x1="${x}" x2="${x + 16}" y1="${y - 4}" y2="${y - 4}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ""}/><text x="${x + 20}" y="${y}" font-size="11">${escapeHtml(s.name)}</text>`,
     )
     .join("");
-  return `<svg role="img" aria-label="${escapeHtml(options.label)}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${grid}${axes}${lines}${legend}</svg>`;
+  return svgRoot(options.label, W, H, grid + axes + lines + legend);
 }
 
 const BAND_COLOUR: Record<DriftBand, string> = {
@@ -156,14 +197,14 @@ const BAND_WORDS: Record<DriftBand, string> = {
 /** Bars coloured one by one (drift bands). */
 function colouredBars(rows: Array<{ label: string; value: number; text: string; colour: string }>): string {
   const max = Math.max(0.3, ...rows.map((r) => r.value));
-  const h = 22;
+  const h = 36;
   const items = rows
     .map((r, i) => {
-      const w = Math.max(1, Math.round((r.value / max) * 280));
-      return `<text x="0" y="${i * h + 15}" font-size="12">${escapeHtml(r.label.slice(0, 26))}</text><rect x="170" y="${i * h + 4}" width="${w}" height="14" fill="${r.colour}"/><text x="${176 + w}" y="${i * h + 15}" font-size="12">${escapeHtml(r.text)}</text>`;
+      const w = Math.max(1, Math.round((r.value / max) * BAR_MAX));
+      return `<text x="0" y="${i * h + 13}" font-size="13">${escapeHtml(r.label)}</text><rect x="0" y="${i * h + 17}" width="${w}" height="14" fill="${r.colour}"/><text x="${w + 6}" y="${i * h + 29}" font-size="13">${escapeHtml(r.text)}</text>`;
     })
     .join("");
-  return `<svg role="img" aria-label="drift per feature" width="680" height="${rows.length * h + 4}" xmlns="http://www.w3.org/2000/svg">${items}</svg>`;
+  return svgRoot("drift per feature", CHART_WIDTH, rows.length * h + 4, items);
 }
 
 function driftSection(drift: DriftReport | null): string {
@@ -449,37 +490,159 @@ ${figure(
 <tr><th>Rejected (see rejected.csv)</th><td>${fmt(c.rejected)}</td></tr>${unseenRows(unseen)}</table>`;
 }
 
+/** The top of contact-list.csv as a table: on a phone each customer becomes a card (CSS `.cards`). */
+function contactTable(preview: ContactPreview, withValue: boolean): string {
+  const head = [
+    "Rank",
+    preview.idColumn,
+    "Chance of leaving",
+    ...(withValue ? ["Value"] : []),
+    "Why",
+    ...preview.passthrough,
+  ];
+  const cell = (label: string, html: string) => `<td data-label="${escapeHtml(label)}">${html}</td>`;
+  const rows = preview.rows
+    .map((r) => {
+      const reasons = r.reasons.length
+        ? `<ul class="reasons">${r.reasons.map((t) => `<li>${escapeHtml(t)}</li>`).join("")}</ul>`
+        : "no single reason stands out";
+      return `<tr>${[
+        cell("Rank", String(r.rank)),
+        cell(preview.idColumn, escapeHtml(r.id)),
+        cell("Chance of leaving", `${pct(r.probability)} (${escapeHtml(r.tier)} risk)`),
+        ...(withValue ? [cell("Value", r.value === null ? "" : fmt(r.value))] : []),
+        cell("Why", reasons),
+        ...preview.passthrough.map((name, i) => cell(name, escapeHtml(r.passthrough[i] ?? ""))),
+      ].join("")}</tr>`;
+    })
+    .join("");
+  return `<table class="cards" id="contacts"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /**
- * The campaign section (first after the overview): whom contact-list.csv
- * asks marketing to call, what that is expected to achieve, and the control
- * group that will measure it.
+ * The first section: whom contact-list.csv asks marketing to call first,
+ * what that is expected to achieve, the control group that will measure it,
+ * and links to the full files (beside this report in output/<week>/).
  */
-function campaignSection(campaign: CampaignDocument | null): string {
-  if (!campaign) return "";
+function contactSection(campaign: CampaignDocument | null, preview: ContactPreview | null): string {
+  const links = `<p class="links">Full lists: <a href="${OUTPUT_FILES.contactList}">${OUTPUT_FILES.contactList}</a> (whom to call, in order) and <a href="${OUTPUT_FILES.scores}">${OUTPUT_FILES.scores}</a> (every customer's score).</p>`;
+  if (!campaign) return `<h2 id="campaign">Whom to contact first</h2>${links}`;
   const c = campaign;
   const value =
     c.expected_value_retained === null
       ? ""
-      : `<tr><th>Expected value retained (in ${escapeHtml(c.value_column ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
+      : `<tr><th>Expected value kept (in ${escapeHtml(c.value_column ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
   const budget = c.budget_contacts === null ? "no limit" : fmt(c.budget_contacts);
   const control =
     c.control_share > 0
-      ? `${fmt(c.control)} customers from the same part of the ranking are held back as a control group (<code>group: control</code>, ${pct(c.control_share)} at random): do not contact them, so next week's labels can show what the calls changed.`
+      ? `${fmt(c.control)} customers from the same part of the list are held back at random (${pct(c.control_share)}, marked <code>group: control</code>): do not contact them; when their outcomes arrive, they show what the calls changed.`
       : "There is no control group (campaign.control_share is 0), so the campaign's effect cannot be measured.";
   const ranking =
     c.value_column === null
-      ? "ranked by churn probability"
-      : `ranked by expected retained value (probability × ${escapeHtml(c.value_column)} × save rate ${num(c.save_rate, 2)} − cost ${num(c.cost_per_contact, 2)})`;
-  return `<h2 id="campaign">Whom to call this week</h2>
-<p>contact-list.csv lists ${fmt(c.listed)} of the ${fmt(c.eligible)} eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))}), ${ranking}; rank 1 is the first to call. ${control}</p>
-<table><tr><th>Customers to contact (budget ${budget})</th><td>${fmt(c.contacts)}</td></tr>
-<tr><th>Expected churners reached</th><td>${fmt(c.expected_churners_reached)}</td></tr>${value}
-<tr><th>Control group</th><td>${fmt(c.control)}</td></tr></table>`;
+      ? "highest chance of leaving first"
+      : `highest expected value kept first (chance of leaving × ${escapeHtml(c.value_column)} × save rate ${pct(c.save_rate)} − cost ${num(c.cost_per_contact, 2)})`;
+  const shown = preview?.rows.length ?? 0;
+  const table =
+    preview && shown > 0
+      ? `<h3>The first ${fmt(shown)} to call</h3>${contactTable(preview, c.value_column !== null)}`
+      : "<p>No customer is eligible for contact this week.</p>";
+  return `<h2 id="campaign">Whom to contact first</h2>
+<p>Call ${fmt(c.contacts)} customers this week, ${ranking}. ${control}</p>
+<table class="totals"><tr><th>Customers to contact (budget ${budget})</th><td>${fmt(c.contacts)}</td></tr>
+<tr><th>Of them, expected to leave without a call</th><td>${fmt(Math.round(c.expected_churners_reached))}</td></tr>${value}
+<tr><th>Held back (control group)</th><td>${fmt(c.control)}</td></tr>
+<tr><th>Eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))})</th><td>${fmt(c.eligible)}</td></tr></table>
+${table}
+${links}`;
+}
+
+/** "4.2 points (95% interval 1.0 to 7.4 points)"; n/a when not estimable. */
+function intervalText(i: Interval, as: (x: number) => string): string {
+  if (i.estimate === null && i.lower === null) return "n/a";
+  const estimate = i.estimate === null ? "n/a" : as(i.estimate);
+  if (i.lower === null || i.upper === null) return estimate;
+  return `${estimate} (95% interval ${as(i.lower)} to ${as(i.upper)})`;
+}
+
+/** One plain sentence on what the calls changed. */
+function effectSentence(what: string, e: CampaignEstimate): string {
+  const contact = e.contact.churn_rate;
+  const control = e.control.churn_rate;
+  if (contact === null || control === null || e.absolute_reduction.estimate === null)
+    return `${what}: no comparison is possible (outcomes are missing for the contacted or the control group).`;
+  const a = e.absolute_reduction;
+  const significant = a.lower !== null && a.upper !== null && (a.lower > 0 || a.upper < 0);
+  const verdict = significant
+    ? a.estimate! > 0
+      ? "the calls reduced churn"
+      : "churn was higher among the contacted customers"
+    : "the difference could be chance (the interval includes no change)";
+  return `${what}: ${pct1(contact)} of the ${fmt(e.contact.customers)} contacted customers left, against ${pct1(control)} of the ${fmt(e.control.customers)} held back; ${verdict}.`;
+}
+
+/**
+ * The campaign's measured result: past weeks whose outcomes arrived,
+ * contacted vs control, per week and all weeks together.
+ */
+function campaignResultSection(effect: CampaignEffect | null): string {
+  if (!effect || effect.weeks.length === 0) return "";
+  const row = (label: string, e: CampaignEstimate) =>
+    `<tr><td data-label="Week">${escapeHtml(label)}</td><td data-label="Contacted who left">${e.contact.churn_rate === null ? "n/a" : pct1(e.contact.churn_rate)} of ${fmt(e.contact.customers)}</td><td data-label="Held back who left">${e.control.churn_rate === null ? "n/a" : pct1(e.control.churn_rate)} of ${fmt(e.control.customers)}</td><td data-label="Churn reduced by">${intervalText(e.absolute_reduction, points)}</td><td data-label="Relative reduction">${intervalText(e.relative_reduction, pct)}</td></tr>`;
+  const rows = effect.weeks.map((w) => row(w.week, w));
+  const total = effect.accumulated;
+  if (total && effect.weeks.length > 1) rows.push(row(`all ${total.weeks} weeks`, total));
+  const lead = total
+    ? effectSentence(
+        effect.weeks.length > 1 ? `Over ${total.weeks} weeks` : `In ${effect.weeks[0]!.week}`,
+        total,
+      )
+    : "";
+  const prevented =
+    total?.churners_prevented !== null &&
+    total?.churners_prevented !== undefined &&
+    total.churners_prevented > 0
+      ? ` About ${fmt(Math.round(total.churners_prevented))} of the contacted customers stayed because of the calls.`
+      : "";
+  return `<h2 id="campaign-result">Did the calls work?</h2>
+<p>${escapeHtml(lead)}${escapeHtml(prevented)}</p>
+<table class="cards" id="campaign-effect"><thead><tr><th>Week</th><th>Contacted who left</th><th>Held back who left</th><th>Churn reduced by</th><th>Relative reduction</th></tr></thead><tbody>${rows.join("")}</tbody></table>
+<p class="note">"Churn reduced by" is the churn rate of the held-back customers minus that of the contacted ones, in percentage points; the relative reduction is that difference as a share of the held-back customers' churn rate. A 95% interval that includes 0 means the data cannot yet tell the campaign from chance.</p>`;
+}
+
+/** The model in plain words: what scored the week and how well it ranks, without version hashes up front. */
+function modelInWords(
+  decision: DecisionDocument | null,
+  evaluation: EvaluationSection | null,
+  version: string | null,
+): string {
+  const auc = evaluation?.rocAuc ?? decision?.candidate.rocAuc ?? null;
+  const quality =
+    typeof auc === "number"
+      ? ` Given one customer who left and one who stayed, it gives the higher score to the one who left ${pct(auc)} of the time (50% would be guessing).`
+      : "";
+  let story = "The scores come from the model in use.";
+  if (decision?.action === "promote")
+    story =
+      decision.champion === null
+        ? "The scores come from a model trained in this run, the first one for this bucket."
+        : "The scores come from a model retrained in this run: it did at least as well as the previous model on the same customers, so it replaced it.";
+  else if (decision?.action === "keep-champion")
+    story =
+      "The scores come from the model already in use: a model retrained in this run was tried and did worse, so it was not used.";
+  const details = [
+    version ? `model version ${escapeHtml(version)}` : "",
+    decision ? escapeHtml(decision.reason) : "",
+  ].filter((t) => t !== "");
+  return `<h2 id="model-summary">The model behind the scores</h2><p>${escapeHtml(story + quality)}</p>${
+    details.length
+      ? `<details><summary>Technical details</summary><p class="note">${details.join(". ")}</p></details>`
+      : ""
+  }`;
 }
 
 /** "0.0034 – 0.0051" as "0.3% – 0.5%": probabilities read as percentages everywhere else in the page. */
 function asPercentages(bin: string): string {
-  return bin.replace(/\d+(?:\.\d+)?(?:e-?\d+)?/g, (n) => pct(Number(n)));
+  return bin.replace(/\d+(?:\.\d+)?(?:e-?\d+)?/g, (n) => pct1(Number(n)));
 }
 
 function distributionSection(summary: WeekSummary, drift: DriftReport | null): string {
@@ -527,12 +690,31 @@ function overview(summary: WeekSummary, drift: DriftReport | null): string {
   return `<p id="overview">${escapeHtml(parts.join(" "))}</p>`;
 }
 
+/** The realised table's columns (also each cell's label when the table shows as cards on a phone). */
+const REALISED_COLUMNS = [
+  "Week",
+  "Customers with outcomes",
+  "Churned",
+  "ROC-AUC",
+  "High-risk who churned",
+  "Churners flagged high risk",
+];
+
 function realisedSection(realised: RealisedHistory | null, triggers: string[] | null): string {
   const weeks = realised?.weeks ?? [];
   const rows = weeks
     .map(
       (w) =>
-        `<tr><td>${escapeHtml(w.week)}</td><td>${fmt(w.matched)}</td><td>${fmt(w.positives)}</td><td>${num(w.roc_auc)}</td><td>${w.precision === null ? "n/a" : pct(w.precision)}</td><td>${w.recall === null ? "n/a" : pct(w.recall)}</td></tr>`,
+        `<tr>${[
+          escapeHtml(w.week),
+          fmt(w.matched),
+          fmt(w.positives),
+          num(w.roc_auc),
+          w.precision === null ? "n/a" : pct(w.precision),
+          w.recall === null ? "n/a" : pct(w.recall),
+        ]
+          .map((v, i) => `<td data-label="${REALISED_COLUMNS[i]}">${v}</td>`)
+          .join("")}</tr>`,
     )
     .join("");
   const xOf = (i: number) => (weeks.length > 1 ? i / (weeks.length - 1) : 0.5);
@@ -567,7 +749,7 @@ function realisedSection(realised: RealisedHistory | null, triggers: string[] | 
       )
     : "";
   const table = rows
-    ? `<table><tr><th>Week</th><th>Customers with outcomes</th><th>Churned</th><th>ROC-AUC</th><th>High-risk who churned</th><th>Churners flagged high risk</th></tr>${rows}</table>`
+    ? `<table class="cards" id="realised-weeks"><thead><tr>${REALISED_COLUMNS.map((c) => `<th>${c}</th>`).join("")}</tr></thead><tbody>${rows}</tbody></table>`
     : "<p>No outcomes (labels/&lt;week&gt;.csv) have arrived for past weeks yet.</p>";
   const fired =
     triggers === null
@@ -592,6 +774,14 @@ export interface ReportExtras {
   unseen?: UnseenCategory[];
   /** The contact-list step's totals: the campaign section. */
   campaign?: CampaignDocument | null;
+  /** The first customers of contact-list.csv, for the first section. */
+  preview?: ContactPreview | null;
+  /** Contacted vs control churn of past weeks whose outcomes arrived. */
+  campaignEffect?: CampaignEffect | null;
+  /** The promotion gate's decision, told in plain words. */
+  decision?: DecisionDocument | null;
+  /** When the report was made (shown under the title). */
+  generatedAt?: Date;
 }
 
 /** The run's warnings, first on the page: what a step noticed must reach the people who read the report. */
@@ -634,19 +824,29 @@ export function renderReport(summary: WeekSummary, stem: string, extras: ReportE
     value: c[t],
     text: `${fmt(c[t])} customers, ~${fmt(Math.round(summary.expected_churners[t]))} expected to churn`,
   }));
+  const generated = extras.generatedAt
+    ? `<p class="note" id="generated">Made ${escapeHtml(extras.generatedAt.toISOString().slice(0, 16).replace("T", " "))} UTC.</p>`
+    : "";
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Churn report ${escapeHtml(stem)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;color:#1a1a1a;line-height:1.4}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse}td,th{padding:.2em .8em;text-align:right}
-th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{font-size:.9em;max-width:680px}
-.grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px}svg{max-width:100%;height:auto}
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Churn report ${escapeHtml(stem)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:760px;margin:1.5em auto;padding:0 1em;color:#1a1a1a;line-height:1.4;overflow-wrap:break-word}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}table{border-collapse:collapse;max-width:100%}td,th{padding:.2em .8em;text-align:right;vertical-align:top}
+th{text-align:left}.note,figcaption{color:#444}figure{margin:1em 0}figcaption{font-size:.9em}
+.grid{display:flex;flex-wrap:wrap;gap:0 1em}.grid figure{width:340px;max-width:100%}svg{max-width:100%;height:auto;display:block}
+table.cards{width:100%}table.cards td,table.cards th{text-align:left;border-bottom:1px solid #e0e0e0}
+ul.reasons{margin:0;padding-left:1.1em}
+table.totals td{white-space:nowrap}
+@media (max-width:640px){table.cards thead{display:none}table.cards tr{display:block;border-bottom:2px solid #ccc;padding:.4em 0}
+table.cards td{display:block;border:0;padding:.1em 0}table.cards td::before{content:attr(data-label) ": ";font-weight:600}
+td,th{padding:.2em .4em}}
 .warnings{border-left:4px solid #b3261e;background:#fdecea;padding:.2em 1em;margin:1em 0}.warnings h2{margin-top:.4em}</style></head>
 <body><main>
 <h1>Churn scores for ${escapeHtml(stem)}</h1>
+${generated}
 ${warningsSection(extras.warnings ?? [])}
 ${overview(summary, drift)}
-<p class="note">Model ${escapeHtml(summary.model_version ?? "unknown")}. ${escapeHtml(summary.model_decision ?? "")}</p>
-${campaignSection(extras.campaign ?? null)}
+${contactSection(extras.campaign ?? null, extras.preview ?? null)}
+${campaignResultSection(extras.campaignEffect ?? null)}
 <h2 id="tiers">Customers by risk tier</h2>
 ${figure(
   "tiers",
@@ -655,6 +855,7 @@ ${figure(
 )}
 ${distributionSection(summary, drift)}
 ${driversSection(summary, evaluation)}
+${modelInWords(extras.decision ?? null, evaluation, summary.model_version)}
 ${qualitySection(summary, extras.missing ?? [], extras.unseen ?? [])}
 ${driftSection(drift)}
 ${scoringModelNote(evaluation)}

@@ -4,6 +4,8 @@ import { readInputJson, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
 import { campaignDocumentSchema } from "../common/documents/campaign.js";
+import { campaignEffectSchema } from "../common/documents/campaign-effect.js";
+import { decisionDocumentSchema } from "../common/documents/decision.js";
 import { parseDocument } from "../common/documents/parse.js";
 import { InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
@@ -12,6 +14,7 @@ import { type RealisedHistory, type RealisedWeek, updateRealised } from "../comm
 import { evaluateTriggers, type TriggerState, withHistoryChanged } from "../common/monitoring/triggers.js";
 import { type Profile, unseenCategorySchema } from "../common/profile/profile.js";
 import { type Warning, warningSchema, warningsOf } from "../common/warnings.js";
+import { readContactPreview } from "./contact-preview.js";
 import { type MissingCount, renderReport } from "./html.js";
 import { countCsvRecords, type IngestCounts, summariseScores } from "./summary.js";
 import { scoreDriftWarning } from "./warnings.js";
@@ -170,6 +173,14 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const campaign = campaignRef
     ? parseDocument(campaignDocumentSchema, await readInputText(ctx, campaignRef), campaignRef.object)
     : null;
+  // The first customers to call, for the report's first section (only the top of the list is read).
+  const listRef = ctx.inputs.contact_list?.[0];
+  const preview = listRef ? await readContactPreview(ctx.openInput(listRef), listRef.object) : null;
+  // Churn among contacted vs control customers of past weeks whose outcomes arrived (retrain-triggers).
+  const effectRef = ctx.inputs.campaign_effect?.[0];
+  const campaignEffect = effectRef
+    ? parseDocument(campaignEffectSchema, await readInputText(ctx, effectRef), effectRef.object)
+    : null;
   // Category values the weekly ingest found that training never saw (ingest.unseen_categories).
   const unseen = z
     .array(unseenCategorySchema)
@@ -178,6 +189,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
   const published = {
     ...summary,
     campaign,
+    campaign_effect: campaignEffect,
     unseen_categories: unseen,
     warnings,
     realised: realised.history.weeks,
@@ -213,6 +225,10 @@ async function run(ctx: ComponentContext<ReportParameters>) {
       unseen,
       warnings,
       campaign,
+      preview,
+      campaignEffect,
+      decision: decisionDocumentSchema.safeParse(decision).data ?? null,
+      generatedAt: new Date(),
     }),
     {
       contentType: "text/html",
@@ -240,6 +256,17 @@ export const reportComponent = defineComponent({
     campaign: {
       type: "json",
       description: "campaign.json of the contact-list step (the campaign's totals)",
+      optional: true,
+    },
+    contact_list: {
+      type: "csv",
+      description: "contact-list.csv of the contact-list step (the report shows its top 20)",
+      optional: true,
+    },
+    campaign_effect: {
+      type: "json",
+      description:
+        "the retrain-triggers step's campaign-effect.json (contacted vs control churn of labelled weeks)",
       optional: true,
     },
     refused: {

@@ -155,6 +155,7 @@ export const scoringSteps: StepDefinition[] = [
     inputs: {
       scores: { step: "merge-scores", output: "scores" },
       campaign: { step: "contact-list", output: "campaign" },
+      contact_list: { step: "contact-list", output: "contact_list" },
       ingest: { step: "ingest-weekly", output: "profile" },
       refused: { step: "score", output: "refused", optional: true },
       config: CONFIG,
@@ -235,6 +236,7 @@ export const weeklyPipeline: PipelineDefinition = {
         training: { step: "ingest-history", output: "profile" },
         retrain: { step: "retrain-triggers", output: "decision" },
         realised: { step: "retrain-triggers", output: "realised" },
+        campaign_effect: { step: "retrain-triggers", output: "campaign_effect" },
       },
     },
     scoring("publish"),

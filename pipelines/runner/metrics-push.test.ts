@@ -111,6 +111,51 @@ describe("run metrics text", () => {
   });
 });
 
+describe("campaign effect metrics", () => {
+  const estimate = (contact: number, control: number) => ({
+    contact: { customers: 900, churned: Math.round(900 * contact), churn_rate: contact },
+    control: { customers: 100, churned: Math.round(100 * control), churn_rate: control },
+    absolute_reduction: { estimate: 0.2, lower: 0.15, upper: 0.25 },
+    relative_reduction: { estimate: 1 - contact / control, lower: null, upper: null },
+    churners_prevented: 90,
+  });
+  const summary = {
+    campaign_effect: {
+      confidence: 0.95,
+      weeks: [
+        { week: "2026-W47", ...estimate(0.2, 0.25) },
+        { week: "2026-W48", ...estimate(0.1, 0.3) },
+      ],
+      accumulated: { weeks: 2, ...estimate(0.15, 0.275) },
+      arrived: ["2026-W48"],
+    },
+  };
+
+  it("has churn per group and the reduction with its interval, for the latest week and accumulated", async () => {
+    const text = await runMetricsText(record("succeeded"), summary, null);
+    expect(text).toMatch(/churn_pipeline_campaign_churn_rate\{scope="latest_week",group="contact"\} 0\.1\n/);
+    expect(text).toMatch(/churn_pipeline_campaign_churn_rate\{scope="latest_week",group="control"\} 0\.3\n/);
+    expect(text).toMatch(
+      /churn_pipeline_campaign_churn_rate\{scope="accumulated",group="control"\} 0\.275\n/,
+    );
+    expect(text).toMatch(/churn_pipeline_campaign_customers\{scope="accumulated",group="contact"\} 900\n/);
+    expect(text).toMatch(
+      /churn_pipeline_campaign_churn_reduction\{scope="latest_week",kind="absolute",bound="lower"\} 0\.15\d*\n/,
+    );
+    expect(text).toMatch(
+      /churn_pipeline_campaign_churn_reduction\{scope="latest_week",kind="relative",bound="estimate"\} 0\.66/,
+    );
+    // Bounds that could not be estimated are left out, not sent as 0.
+    expect(text).not.toMatch(/kind="relative",bound="lower"/);
+  });
+
+  it("sends no campaign metrics before any labelled week, or for a summary.json of another shape", async () => {
+    expect(await runMetricsText(record("succeeded"), {}, null)).not.toContain("churn_pipeline_campaign_");
+    const odd = { campaign_effect: { weeks: "no" } } as unknown as Parameters<typeof runMetricsText>[1];
+    expect(await runMetricsText(record("succeeded"), odd, null)).not.toContain("churn_pipeline_campaign_");
+  });
+});
+
 describe("pushRunMetrics", () => {
   let dir: string;
   let storage: Storage;

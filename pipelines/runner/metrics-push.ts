@@ -2,6 +2,10 @@ import { Gauge, Registry } from "prom-client";
 import { z } from "zod";
 import { readChampion } from "../../components/common/bundle/champion.js";
 import { loadConfig } from "../../components/common/config/index.js";
+import {
+  type CampaignEstimate,
+  campaignEffectSchema,
+} from "../../components/common/documents/campaign-effect.js";
 import { envValue } from "../../components/common/environment.js";
 import { messageOf } from "../../components/common/errors.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
@@ -61,6 +65,8 @@ const summarySchema = z.object({
     .loose()
     .nullable()
     .optional(),
+  // The report's own document; an older or odd one only drops the campaign metrics.
+  campaign_effect: campaignEffectSchema.nullable().optional().catch(null),
 });
 export type PushedSummary = z.infer<typeof summarySchema>;
 
@@ -199,7 +205,55 @@ export async function runMetricsText(
     gauge("churn_pipeline_retrain_triggers_fired", "Retraining triggers that fired in the last run").set(
       summary.retrain_triggers.fired.length,
     );
+  const effect = summary?.campaign_effect;
+  const latestWeek = effect?.weeks.at(-1);
+  if (effect?.accumulated && latestWeek)
+    campaignMetrics(gauge, { latest_week: latestWeek, accumulated: effect.accumulated });
   return registry.metrics();
+}
+
+type GaugeMaker = <L extends string>(name: string, help: string, labelNames?: L[]) => Gauge<L>;
+
+/**
+ * The measured campaign effect (summary.json campaign_effect) as the report
+ * shows it: churn among contacted and control customers, and the reduction
+ * with its 95% interval, for the latest labelled week and all weeks together
+ * (label `scope`). A bound that could not be estimated is left out.
+ */
+function campaignMetrics(
+  gauge: GaugeMaker,
+  scopes: Record<"latest_week" | "accumulated", CampaignEstimate>,
+): void {
+  const rate = gauge(
+    "churn_pipeline_campaign_churn_rate",
+    "Churn rate among contacted and control (held-back) customers of labelled weeks' contact lists",
+    ["scope", "group"],
+  );
+  const customers = gauge(
+    "churn_pipeline_campaign_customers",
+    "Customers with an outcome among contacted and control customers of labelled weeks",
+    ["scope", "group"],
+  );
+  const reduction = gauge(
+    "churn_pipeline_campaign_churn_reduction",
+    "Churn reduction by the campaign: control rate minus contacted rate (kind absolute) or that as a share of the control rate (kind relative), with the 95% interval's bounds",
+    ["scope", "kind", "bound"],
+  );
+  for (const [scope, e] of Object.entries(scopes)) {
+    for (const group of ["contact", "control"] as const) {
+      customers.set({ scope, group }, e[group].customers);
+      const r = e[group].churn_rate;
+      if (r !== null) rate.set({ scope, group }, r);
+    }
+    for (const [kind, interval] of [
+      ["absolute", e.absolute_reduction],
+      ["relative", e.relative_reduction],
+    ] as const)
+      for (const bound of ["estimate", "lower", "upper"] as const) {
+        const v = interval[bound];
+        if (v !== null) reduction.set({ scope, kind, bound }, v);
+      }
+  }
 }
 
 async function readSummary(

@@ -37,6 +37,14 @@ export const MONITORING_PREFIX = "monitoring/";
 /** Realised ROC-AUC and friends per labelled week, kept across weeks by the retraining triggers. */
 export const REALISED_OBJECT = `${MONITORING_PREFIX}realised.json`;
 
+/** Per-week counts of the campaign's contacted and control customers with outcomes: `monitoring/campaign/<stem>.json`. */
+export const CAMPAIGN_WEEKS_PREFIX = `${MONITORING_PREFIX}campaign/`;
+
+/** The campaign counts of one labelled week. */
+export function campaignWeekObject(stem: string): string {
+  return `${CAMPAIGN_WEEKS_PREFIX}${stem}.json`;
+}
+
 /** The object a step result is cached under (its key is a sha256 hex digest). */
 export function cacheObject(key: string): string {
   return `${CACHE_PREFIX}${key}.json`;
