@@ -1,0 +1,66 @@
+import { PassThrough } from "node:stream";
+import type { ExitCode } from "../../components/common/errors.js";
+import { stepLogObject, writtenBy } from "../../components/common/layout/index.js";
+import type { Logger } from "../../components/common/log.js";
+import type { Storage } from "../../components/common/storage/index.js";
+import type { StepExecutor, StepInvocation, StepOutcome } from "./executor.js";
+
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+export const DEFAULT_RETRIES = 2;
+
+export interface AttemptOptions {
+  storage: Storage;
+  executor: StepExecutor;
+  /** Everything of the invocation but the attempt number. */
+  invocation: Omit<StepInvocation, "attempt">;
+  /** Retries of exit 1 after the first attempt. */
+  retries: number;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Called before each attempt with its 1-based number (the run record counts them). */
+  onAttempt: (attempt: number) => void;
+  /** The pause before retry `i` (0-based); default 500 ms doubling. */
+  backoffMs?: (i: number) => number;
+}
+
+export interface AttemptsResult {
+  outcome: StepOutcome;
+  /** The step's log object (every attempt's lines, each after a header). */
+  log: string;
+}
+
+/**
+ * Execute a step until it succeeds, fails for good, or runs out of retries:
+ * only exit 1 (transient) is retried, never exit 2 (bad input) or 3 (gate),
+ * and not once the run was aborted. After every attempt the log so far is
+ * written to the step's log object, so a reader sees it while retries wait.
+ */
+export async function runAttempts(options: AttemptOptions): Promise<AttemptsResult> {
+  const { storage, executor, invocation, retries, signal, logger } = options;
+  const backoff = options.backoffMs ?? ((i: number) => 500 * 2 ** i);
+  const logName = stepLogObject(invocation.runId, invocation.step);
+  const logChunks: Buffer[] = [];
+  let outcome: StepOutcome = { exitCode: 1 satisfies ExitCode, error: "not run" };
+  for (let i = 0; i <= retries; i++) {
+    options.onAttempt(i + 1);
+    const log = new PassThrough();
+    log.on("data", (c: Buffer) => logChunks.push(c));
+    log.write(
+      `--- attempt ${i + 1} of step ${invocation.step} (${executor.name}) at ${new Date().toISOString()}\n`,
+    );
+    outcome = await executor.execute({ ...invocation, attempt: i }, log, signal);
+    log.end();
+    await storage.write(logName, Buffer.concat(logChunks), {
+      contentType: "text/plain",
+      metadata: writtenBy("runner"),
+    });
+    if (outcome.exitCode !== 1 || signal.aborted || i === retries) break;
+    logger.warn("step failed with a transient error; retrying", {
+      step: invocation.step,
+      attempt: i + 1,
+      error: outcome.error,
+    });
+    await new Promise((r) => setTimeout(r, backoff(i)));
+  }
+  return { outcome, log: logName };
+}
