@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { bundleVersion, serializeBundle } from "../common/bundle/bundle.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
 import { transformBatch } from "../models/features/transform.js";
@@ -18,7 +18,10 @@ import { fewPositivesWarning } from "./warnings.js";
 export const trainParameters = z.strictObject({});
 export type TrainParameters = z.output<typeof trainParameters>;
 
-async function run(ctx: ComponentContext<TrainParameters>) {
+/** The churn.yaml sections train reads: its cache key hashes only these (a change elsewhere reuses it). */
+const trainReads = ["train", "tiers"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<TrainParameters, (typeof trainReads)[number]>) {
   const config = await readConfigInput(ctx);
   const transformRef = ctx.inputs.transform![0]!;
   const transform = parseFeatureTransform(JSON.parse(await readInputText(ctx, transformRef)));
@@ -93,6 +96,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
 /** The train component spec. */
 export const trainComponent = defineComponent({
   name: "train",
+  reads: trainReads,
   description:
     "cross-validate logistic, GBDT and MLP; refit and calibrate the best; write the candidate bundle",
   inputs: {

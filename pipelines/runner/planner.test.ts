@@ -126,3 +126,71 @@ describe("planner", () => {
     expect(plan).toMatchObject({ kind: "run", bypassed: true, bypass: ["drift"] });
   });
 });
+
+describe("cache keys of churn.yaml", () => {
+  // A fake training component reading only `train`, and one that declares nothing.
+  const reading = defineComponent({
+    name: "fake-train",
+    description: "",
+    inputs: { config: { type: "yaml", description: "" } },
+    outputs: {},
+    parameters: z.object({}),
+    reads: ["train", "tiers"],
+    summary: z.unknown(),
+    async run() {
+      return { counts: {} };
+    },
+  });
+  const undeclared = defineComponent({
+    name: "fake-all",
+    description: "",
+    inputs: { config: { type: "yaml", description: "" } },
+    outputs: {},
+    parameters: z.object({}),
+    summary: z.unknown(),
+    async run() {
+      return { counts: {} };
+    },
+  });
+  const configStep: StepDefinition = {
+    name: "train",
+    component: "fake-train",
+    description: "",
+    inputs: { config: { object: "churn.yaml" } },
+  };
+  const base = "id_column: id\nlabel: {column: flag, positive: yes}\ntrain:\n  seed: 7\n";
+  const keyOf = async (yaml: string, component = reading) => {
+    await storage.write("churn.yaml", yaml);
+    const plan = await planStep(
+      configStep,
+      { ...ctx, hasher: new ObjectHasher(storage), components: async () => component },
+      full(),
+      new Map(),
+    );
+    // The recorded input keeps the file's real hash; only the key counts the sections.
+    expect(plan.inputs.config?.[0]?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    return plan.key;
+  };
+
+  it("a comment, formatting or another section leaves the key; a section it reads changes it", async () => {
+    const first = await keyOf(base);
+    expect(await keyOf(`# weekly settings\n${base}`)).toBe(first);
+    expect(
+      await keyOf(`${base}campaign:\n  budget_contacts: 10\nnotify:\n  webhook_url: https://example.com/h\n`),
+    ).toBe(first);
+    expect(await keyOf(`${base}passthrough: [city]\n`)).toBe(first);
+    // The default, written out, is the same effective setting.
+    expect(await keyOf(base.replace("  seed: 7\n", "  seed: 7\n  cv_folds: 5\n"))).toBe(first);
+    expect(await keyOf(base.replace("seed: 7", "seed: 8"))).not.toBe(first);
+    expect(await keyOf(`${base}tiers:\n  high: {top_share: 0.05}\n`)).not.toBe(first);
+  });
+
+  it("a component that declares no sections is keyed by the file's bytes", async () => {
+    const first = await keyOf(base, undeclared);
+    expect(await keyOf(`# weekly settings\n${base}`, undeclared)).not.toBe(first);
+  });
+
+  it("an invalid churn.yaml fails planning with the config error", async () => {
+    await expect(keyOf(base.replace("seed: 7", "seed: many"))).rejects.toThrow(/churn\.yaml/);
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CONFIG_PORT, configDigest } from "../../components/common/component/reads.js";
 import type { ComponentLoader } from "../../components/common/component/run.js";
 import {
   type Component,
@@ -58,7 +59,7 @@ export async function planStep(
   });
   const component = await ctx.components(step.component);
   const parameters = { ...(step.parameters ?? {}), ...runtimeParameters(component, record) };
-  const key = cacheKey(step.component, inputs, parameters, ctx.code);
+  const key = cacheKey(step.component, await keyedInputs(ctx.storage, inputs, component), parameters, ctx.code);
   const cacheable = step.cache !== false;
   const bypass = step.cacheBypass ? bypassReasons(upstream.get(step.cacheBypass.step)) : [];
   const base = { inputs, parameters, key, cacheable, bypass };
@@ -68,6 +69,23 @@ export async function planStep(
   // Same inputs as a finished step, but a retraining trigger asked for a fresh run.
   if (bypass.length > 0) return { ...base, kind: "run", bypassed: true };
   return { ...base, kind: "hit", entry };
+}
+
+/**
+ * The inputs as the cache key counts them: a component that declares the
+ * churn.yaml sections it reads has its config input counted by the hash of
+ * those sections' effective settings instead of the file's bytes (the
+ * recorded inputs and input.json keep the object's real hash).
+ */
+export async function keyedInputs(
+  storage: Storage,
+  inputs: Record<string, ObjectRef[]>,
+  component: Pick<Component, "reads">,
+): Promise<Record<string, ObjectRef[]>> {
+  const ref = inputs[CONFIG_PORT]?.[0];
+  if (!ref || component.reads === null) return inputs;
+  const digest = configDigest(await storage.readText(ref.object), ref.object, component.reads);
+  return { ...inputs, [CONFIG_PORT]: [{ object: ref.object, sha256: digest }] };
 }
 
 const bypassRequestSchema = z.object({ bypass_cache: z.array(z.string()) });
