@@ -59,7 +59,12 @@ export async function planStep(
   });
   const component = await ctx.components(step.component);
   const parameters = { ...(step.parameters ?? {}), ...runtimeParameters(component, record) };
-  const key = cacheKey(step.component, await keyedInputs(ctx.storage, inputs, component), parameters, ctx.code);
+  const key = cacheKey(
+    step.component,
+    await keyedInputs(ctx.storage, inputs, component),
+    parameters,
+    ctx.code,
+  );
   const cacheable = step.cache !== false;
   const bypass = step.cacheBypass ? bypassReasons(upstream.get(step.cacheBypass.step)) : [];
   const base = { inputs, parameters, key, cacheable, bypass };
