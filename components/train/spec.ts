@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bundleVersion, serializeBundle } from "../common/bundle/bundle.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
+import { reportProgress } from "../common/component/progress.js";
 import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
@@ -37,7 +38,7 @@ async function run(ctx: ComponentContext<TrainParameters, (typeof trainReads)[nu
     folds: config.train.cv_folds,
     seed: config.train.seed,
     tiers: config.tiers,
-    onProgress: (message) => ctx.logger.info(`train: ${message}`),
+    onProgress: (message) => reportProgress(ctx.logger, `train: ${message}`),
   });
   const bundle = buildBundle({
     schema,

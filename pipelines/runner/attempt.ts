@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import { progressListener } from "../../components/common/component/progress.js";
 import type { ExitCode } from "../../components/common/errors.js";
 import { stepLogObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Logger } from "../../components/common/log.js";
@@ -19,6 +20,8 @@ export interface AttemptOptions {
   logger: Logger;
   /** Called before each attempt with its 1-based number (the run record counts them). */
   onAttempt: (attempt: number) => void;
+  /** Called with each progress message the step reports (components/common/component/progress.ts). */
+  onProgress?: (message: string) => void;
   /** The pause before retry `i` (0-based); default 500 ms doubling. */
   backoffMs?: (i: number) => number;
 }
@@ -45,6 +48,7 @@ export async function runAttempts(options: AttemptOptions): Promise<AttemptsResu
     options.onAttempt(i + 1);
     const log = new PassThrough();
     log.on("data", (c: Buffer) => logChunks.push(c));
+    if (options.onProgress) log.on("data", progressListener(options.onProgress));
     log.write(
       `--- attempt ${i + 1} of step ${invocation.step} (${executor.name}) at ${new Date().toISOString()}\n`,
     );

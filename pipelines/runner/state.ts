@@ -31,6 +31,8 @@ export interface StepFailure {
 export type RunEvent =
   | { type: "run"; runId: string; pipeline: string; trigger: string | null; resumed: boolean }
   | { type: "waiting"; runId: string; holder: string; expiresInMs: number }
+  /** A running step's own progress (e.g. `train: gbdt: fold 3/5`), with the seconds since it started. */
+  | { type: "progress"; step: string; message: string; seconds: number }
   | {
       type: "step";
       step: string;

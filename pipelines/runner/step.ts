@@ -67,7 +67,7 @@ export async function runOneStep(step: StepDefinition, ctx: StepRunContext, stat
       finish("cached");
       return;
     }
-    const result = await executePlanned(step, plan, ctx, rec);
+    const result = await executePlanned(step, plan, ctx, rec, t0);
     if (result.kind === "failed") {
       finish("failed", result.error);
       recordFailure(state, { step: step.name, exitCode: result.exitCode, error: result.error ?? "failed" });
@@ -147,6 +147,7 @@ async function executePlanned(
   plan: StepPlan,
   ctx: StepRunContext,
   rec: StepRecord,
+  startedMs: number,
 ): Promise<Executed> {
   const planned = {
     component: step.component,
@@ -186,6 +187,8 @@ async function executePlanned(
     onAttempt: (n) => {
       rec.attempts = n;
     },
+    onProgress: (message) =>
+      ctx.emit({ type: "progress", step: step.name, message, seconds: (Date.now() - startedMs) / 1000 }),
   });
   rec.log = log;
   rec.exit_code = outcome.exitCode;
