@@ -35,9 +35,9 @@ async function edit(change: (text: string) => string): Promise<void> {
 beforeAll(async () => {
   expect(existsSync(churnBin), "dist/ missing: run npm run build").toBe(true);
   dir = await mkdtemp(join(tmpdir(), "config-edits-"));
-  const init = await spawnChurn(["init", "--bucket", dir, "--rows", "1500", "--weekly-rows", "300"]);
+  const init = await spawnChurn(["init", "--bucket", dir, "--rows", "2000", "--weekly-rows", "600"]);
   expect(init.code, init.stderr).toBe(0);
-  await edit((t) => t.replace("families: [logistic, gbdt, mlp]", "families: [logistic]"));
+  await edit((t) => t.replace("families: [logistic, gbdt, mlp]", "families: [logistic, gbdt]"));
   const first = await spawnChurn(["pipeline", "run", "--bucket", dir]);
   expect(first.code, first.stderr).toBe(0);
 }, 300_000);

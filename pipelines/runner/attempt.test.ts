@@ -84,4 +84,36 @@ describe("step attempts", () => {
     expect(outcome.exitCode).toBe(1);
     expect(executor.calls).toEqual([0]);
   });
+
+  it("writes a running step's log while it runs, and forwards its progress lines", async () => {
+    let seenWhileRunning = "";
+    const progress: string[] = [];
+    const executor: StepExecutor = {
+      name: "slow",
+      async execute(_invocation, log) {
+        log.write(
+          `${JSON.stringify({ time: "t", level: "info", message: "gbdt: fold 1/5", event: "progress" })}\n`,
+        );
+        for (let i = 0; i < 50 && !seenWhileRunning.includes("fold 1/5"); i++) {
+          await new Promise((r) => setTimeout(r, 20));
+          const name = stepLogObject("r1", "train");
+          if (await storage.stat(name)) seenWhileRunning = await storage.readText(name);
+        }
+        return { exitCode: 0, error: null };
+      },
+    };
+    await runAttempts({
+      storage,
+      executor,
+      invocation: { runId: "r1", step: "train", component: "train", timeoutSeconds: 5 },
+      retries: 0,
+      signal: new AbortController().signal,
+      logger: silentLogger,
+      onAttempt: () => {},
+      onProgress: (m) => progress.push(m),
+      flushMs: 10,
+    });
+    expect(seenWhileRunning).toContain("fold 1/5");
+    expect(progress).toEqual(["gbdt: fold 1/5"]);
+  });
 });

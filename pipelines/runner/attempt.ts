@@ -22,6 +22,8 @@ export interface AttemptOptions {
   onAttempt: (attempt: number) => void;
   /** Called with each progress message the step reports (components/common/component/progress.ts). */
   onProgress?: (message: string) => void;
+  /** How often a running step's log is written; default LOG_FLUSH_MS. */
+  flushMs?: number;
   /** The pause before retry `i` (0-based); default 500 ms doubling. */
   backoffMs?: (i: number) => number;
 }
@@ -52,12 +54,19 @@ export async function runAttempts(options: AttemptOptions): Promise<AttemptsResu
     log.write(
       `--- attempt ${i + 1} of step ${invocation.step} (${executor.name}) at ${new Date().toISOString()}\n`,
     );
-    outcome = await executor.execute({ ...invocation, attempt: i }, log, signal);
+    // While the step runs, its log so far is written every few seconds (for `churn runs logs --follow`).
+    const flusher = new LogFlusher(
+      () => writeLog(storage, logName, logChunks),
+      options.flushMs ?? LOG_FLUSH_MS,
+    );
+    log.on("data", () => flusher.dirty());
+    try {
+      outcome = await executor.execute({ ...invocation, attempt: i }, log, signal);
+    } finally {
+      await flusher.stop();
+    }
     log.end();
-    await storage.write(logName, Buffer.concat(logChunks), {
-      contentType: "text/plain",
-      metadata: writtenBy("runner"),
-    });
+    await writeLog(storage, logName, logChunks);
     if (outcome.exitCode !== 1 || signal.aborted || i === retries) break;
     logger.warn("step failed with a transient error; retrying", {
       step: invocation.step,
@@ -67,4 +76,40 @@ export async function runAttempts(options: AttemptOptions): Promise<AttemptsResu
     await new Promise((r) => setTimeout(r, backoff(i)));
   }
   return { outcome, log: logName };
+}
+
+/** How often the log of a running step is written to its object. */
+export const LOG_FLUSH_MS = 2000;
+
+async function writeLog(storage: Storage, name: string, chunks: Buffer[]): Promise<void> {
+  await storage.write(name, Buffer.concat(chunks), {
+    contentType: "text/plain",
+    metadata: writtenBy("runner"),
+  });
+}
+
+/**
+ * Writes a log at most every `intervalMs` while new lines arrive, one write
+ * at a time; `stop` waits for the write in flight so the final write lands last.
+ */
+class LogFlusher {
+  private pending = false;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  constructor(write: () => Promise<void>, intervalMs: number) {
+    this.timer = setInterval(() => {
+      if (!this.pending) return;
+      this.pending = false;
+      // A failed intermediate write is not the step's failure: the final write reports any real problem.
+      this.writing = this.writing.then(write).catch(() => {});
+    }, intervalMs);
+    this.timer.unref();
+  }
+  dirty(): void {
+    this.pending = true;
+  }
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.writing;
+  }
 }
