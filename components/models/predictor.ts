@@ -277,7 +277,7 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
 }
 
 /** The reason options of a churn.yaml (score.reasons, score.reasons_for, labels): the server's and the score step's. */
-export function reasonOptionsOf(config: ChurnConfig): ReasonOptions {
+export function reasonOptionsOf(config: Pick<ChurnConfig, "score" | "labels" | "campaign">): ReasonOptions {
   return { reasons: config.score.reasons, reasonsFor: reasonTiers(config), labels: config.labels };
 }
 
