@@ -150,14 +150,17 @@ export class InferenceCore {
   model(name: string, version?: string): ServedModel {
     if (!isModelName(name)) throw unknownModel(name);
     const model = this.served[name];
-    if (!model) {
-      const problem = this.problems.get(name);
-      throw new TransientError(problem ? `${ABSENT[name]} (${problem})` : ABSENT[name]);
-    }
+    if (!model) throw new TransientError(this.absence(name));
     if (version !== undefined && version !== model.version) {
       throw new NotFoundError(`model ${name} version ${version} is not served (serving ${model.version})`);
     }
     return model;
+  }
+
+  /** Why the named model is not served: what requests for it are told (with the last load failure, if any). */
+  absence(name: ModelName): string {
+    const problem = this.problems.get(name);
+    return problem ? `${ABSENT[name]} (${problem})` : ABSENT[name];
   }
 
   /** Feature column names of a model, in schema order. */

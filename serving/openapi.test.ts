@@ -117,6 +117,8 @@ describe("openapi.yaml", () => {
       ["GET", "/metrics"],
       ["POST", "/predict", { customers: [{ id: "c1", frequency: 2, recency: 30.43, T: 38.86 }] }],
       ["POST", "/predict", { customers: [{ frequency: 2, recency: 40, T: 38.86 }] }],
+      ["POST", "/predict", { frequency: 30, recency: 100, T: 215 }],
+      ["POST", "/predict", { frequency: 30, recency: 100, wrong_variable: 215 }],
       ["GET", "/v2/models/lifetime"],
       ["GET", "/v2/models/lifetime/versions/lifetime-0123456789ab"],
       ["GET", "/v2/models/lifetime/versions/0"],

@@ -62,6 +62,9 @@ export class ModelServer {
   private readonly reloading = new Map<ModelSource, Promise<void>>();
   private readonly pending = new Set<ModelSource>();
   private accepting = true;
+  /** Settles once: true when the server first becomes ready, false when it closes before that. */
+  private readonly readiness: Promise<boolean>;
+  private settleReadiness!: (ready: boolean) => void;
 
   constructor(options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -90,7 +93,15 @@ export class ModelServer {
       return503OnClosing: true,
       forceCloseConnections: "idle",
     });
+    this.readiness = new Promise((resolve) => {
+      this.settleReadiness = resolve;
+    });
     this.configure(options);
+  }
+
+  /** Resolves true once the server is first ready (a model loaded), false if it closes before. */
+  whenReady(): Promise<boolean> {
+    return this.readiness;
   }
 
   private configure(options: ServerOptions): void {
@@ -147,7 +158,7 @@ export class ModelServer {
       serverName: options.serverName ?? "churn-serving",
       serverVersion: options.serverVersion ?? "0.1.0",
       accepting: () => this.accepting,
-      ready: () => this.ready(),
+      notReadyBecause: () => this.notReadyBecause(),
     });
     app.register(seldonRoutes, { core: this.core });
     app.register(predictRoutes, { core: this.core });
@@ -240,6 +251,7 @@ export class ModelServer {
     this.metrics.modelInfo.set({ model: model.name, version: model.version }, 1);
     this.metrics.loadSeconds.set({ model: model.name }, seconds);
     this.metrics.loads.inc({ model: model.name, result: "ok" });
+    if (this.ready()) this.settleReadiness(true);
     if (previous?.version !== model.version) {
       this.logger.info(previous ? "model swapped" : "model loaded", {
         model: model.name,
@@ -255,8 +267,17 @@ export class ModelServer {
    * one model loaded, and every required model among them.
    */
   ready(): boolean {
-    if (!this.accepting || this.core.loaded().length === 0) return false;
-    return [...this.required].every((name) => this.core.has(name));
+    return this.notReadyBecause() === undefined;
+  }
+
+  /** Why the server is not ready (the /v2/health/ready 503 body says it), or undefined when it is. */
+  notReadyBecause(): string | undefined {
+    if (!this.accepting) return "the server is shutting down";
+    const missing = [...this.required].filter((name) => !this.core.has(name));
+    if (this.core.loaded().length > 0 && missing.length === 0) return undefined;
+    const names = missing.length > 0 ? missing : this.sources.map((s) => s.name);
+    const why = names.map((name) => `${name}: ${this.core.absence(name)}`).join("; ");
+    return `no model loaded yet${why ? ` (${why})` : ""}`;
   }
 
   /**
@@ -265,6 +286,7 @@ export class ModelServer {
    */
   async close(): Promise<void> {
     this.accepting = false;
+    this.settleReadiness(false);
     for (const stop of this.unwatch.splice(0)) stop();
     await this.app.close();
     await Promise.allSettled(this.reloading.values());

@@ -33,7 +33,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
   program
     .command("serve")
     .description(
-      "serve the champion model over Open Inference Protocol V2 and Seldon v1, and the newest lifetime model on POST /predict, with Prometheus /metrics; follows models/champion and models/lifetime/ and swaps models without failing requests",
+      "serve the champion model over Open Inference Protocol V2 and Seldon v1, and the newest lifetime model on POST /predict, with Prometheus /metrics; starts without any model (live at once, /v2/health/ready 503 until one loads), follows models/champion and models/lifetime/ and swaps models without failing requests",
     )
     .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
     .option("--port <n>", "TCP port (0 picks a free one)", "8080")
@@ -47,7 +47,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
     .option("--poll <seconds>", "how often to check models/champion for a new model", "5")
     .addHelpText(
       "after",
-      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
+      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/predict -d \'{"frequency": 30, "recency": 100, "T": 215}\'\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
     )
     .action(
       wrap<ServeOptions>(async (options, ctx) => {
@@ -84,6 +84,8 @@ export function registerServe(program: Command, wrap: Wrap): void {
         ];
         const server = await createModelServer({
           sources,
+          // Neither model is required: a fresh bucket serves (live, not ready) until one is trained.
+          required: [],
           lifetimeHorizonDays: await horizonDays(storage, logger),
           logger,
           limits: { maxRows, bodyBytes },
