@@ -122,6 +122,14 @@ export class InferenceCore {
     return previous;
   }
 
+  /** Stop serving the named model (requests already running keep it); returns the one removed. */
+  uninstall(name: ModelName, why: string): ServedModel | undefined {
+    const previous = this.served[name];
+    delete this.served[name];
+    this.problems.set(name, why);
+    return previous;
+  }
+
   /**
    * Remember why the named model could not be loaded (requests are told while
    * none is served; a served model stays), or forget it with `undefined`.

@@ -1,7 +1,20 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { type ChurnError, messageOf, NotFoundError, UsageError } from "../components/common/errors.js";
+import {
+  type ChurnError,
+  messageOf,
+  NotFoundError,
+  TransientError,
+  UsageError,
+} from "../components/common/errors.js";
 import { type Logger, silentLogger } from "../components/common/log.js";
 import { encodeSeldonError } from "./codecs/seldon.js";
+import {
+  checkContentType,
+  MalformedSeldonForm,
+  parseFormBody,
+  SeldonFormMessage,
+  unsupportedType,
+} from "./content-types.js";
 import {
   DEFAULT_CORE_LIMITS,
   InferenceCore,
@@ -9,12 +22,14 @@ import {
   type ModelSource,
   type ServedModel,
 } from "./core.js";
-import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
+import { MethodNotAllowedError, toChurnError } from "./errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
 import { predictRoutes } from "./protocols/predict.js";
+import { type ModelRepository, type RepositoryEntry, repositoryRoutes } from "./protocols/repository.js";
 import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
+import { RouteTable } from "./route-table.js";
 
 /**
  * The model server: one InferenceCore, the V2, Seldon v1 and /predict
@@ -40,20 +55,24 @@ export interface ServerOptions {
   serverVersion?: string;
   /** Default lifetime horizon in days (churn.yaml lifetime.horizon_days); default 90. */
   lifetimeHorizonDays?: number;
+  /** Bearer token the model repository routes (load, unload, index) require; default none. */
+  token?: string;
 }
 
 interface RouteConfig {
   protocol?: "v2" | "seldon";
+  /** The route also reads form-encoded bodies (Seldon's microservice form; content-types.ts). */
+  form?: boolean;
 }
 
 /** A model server instance; create with `createModelServer`. */
-export class ModelServer {
+export class ModelServer implements ModelRepository {
   readonly app: FastifyInstance;
   readonly core: InferenceCore;
   readonly metrics: ServingMetrics;
   readonly limits: ServerLimits;
-  /** Every route served, as "METHOD /url" (for the OpenAPI test and startup logs). */
-  readonly routes: string[] = [];
+  /** Every route served, by path template and method (the 405 rule reads it). */
+  readonly routeTable = new RouteTable();
   private readonly logger: Logger;
   private readonly sources: ModelSource[];
   private readonly required: ReadonlySet<ModelName>;
@@ -62,6 +81,8 @@ export class ModelServer {
   private readonly reloading = new Map<ModelSource, Promise<void>>();
   private readonly pending = new Set<ModelSource>();
   private accepting = true;
+  /** Models unloaded through the repository API: polls do not bring them back until a load. */
+  private readonly unloaded = new Set<ModelName>();
   /** Settles once: true when the server first becomes ready, false when it closes before that. */
   private readonly readiness: Promise<boolean>;
   private settleReadiness!: (ready: boolean) => void;
@@ -99,6 +120,11 @@ export class ModelServer {
     this.configure(options);
   }
 
+  /** Every route served, as "METHOD /url" (for the OpenAPI test and startup logs). */
+  get routes(): string[] {
+    return this.routeTable.list();
+  }
+
   /** Resolves true once the server is first ready (a model loaded), false if it closes before. */
   whenReady(): Promise<boolean> {
     return this.readiness;
@@ -107,21 +133,29 @@ export class ModelServer {
   private configure(options: ServerOptions): void {
     const app = this.app;
     app.addHook("onRoute", (route) => {
-      for (const method of [route.method].flat())
-        if (method !== "HEAD") this.routes.push(`${method} ${route.url}`);
+      for (const method of [route.method].flat()) this.routeTable.add(method, route.url);
     });
-    // Clients that omit the content type or send text/plain still mean JSON; other types are a 415.
+    // Bodies: JSON (application/json, text/plain, or no Content-Type), and form-encoded on the
+    // routes that read Seldon's microservice form; the rule is content-types.ts, checked per route
+    // before parsing.
     const json = app.getDefaultJsonParser("error", "error");
     app.addContentTypeParser("text/plain", { parseAs: "string" }, json);
+    app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => {
+      try {
+        done(null, parseFormBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
     app.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
       const type = request.headers["content-type"];
       if (type === undefined) return json(request, body as string, done);
-      done(
-        new UnsupportedMediaTypeError(
-          `unsupported Content-Type ${JSON.stringify(type.slice(0, 80))}: send application/json (the binary tensor extension is not supported)`,
-        ),
-        undefined,
-      );
+      done(unsupportedType(type), undefined);
+    });
+    app.addHook("preParsing", async (request) => {
+      if (request.is404 || request.method === "GET" || request.method === "HEAD") return;
+      const config = request.routeOptions.config as RouteConfig | undefined;
+      checkContentType(request.headers["content-type"], config?.form === true);
     });
 
     app.addHook("onResponse", async (request, reply) => {
@@ -144,7 +178,15 @@ export class ModelServer {
     });
 
     app.setNotFoundHandler(async (request, reply) => {
-      const error = new NotFoundError(`no route ${request.method} ${request.url.split("?")[0]}`);
+      const path = request.url.split("?")[0]!;
+      const allowed = this.routeTable.allowed(path);
+      if (allowed.length > 0) {
+        const error = new MethodNotAllowedError(
+          `${path} does not take ${request.method}: use ${allowed.join(", ")}`,
+        );
+        return reply.code(405).header("allow", allowed.join(", ")).send(this.errorBody(request, error));
+      }
+      const error = new NotFoundError(`no route ${request.method} ${path}`);
       return reply.code(404).send(this.errorBody(request, error));
     });
 
@@ -161,13 +203,16 @@ export class ModelServer {
       notReadyBecause: () => this.notReadyBecause(),
     });
     app.register(seldonRoutes, { core: this.core });
+    app.register(repositoryRoutes, { repository: this, token: options.token });
     app.register(predictRoutes, { core: this.core });
   }
 
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {
     const protocol =
-      (request.routeOptions.config as RouteConfig | undefined)?.protocol ??
-      (request.url.startsWith("/api/v1.0/") ? "seldon" : "v2");
+      request.body instanceof SeldonFormMessage || error instanceof MalformedSeldonForm
+        ? "seldon"
+        : ((request.routeOptions.config as RouteConfig | undefined)?.protocol ??
+          (request.url.startsWith("/api/v1.0/") ? "seldon" : "v2"));
     return protocol === "seldon" ? encodeSeldonError(error) : encodeV2Error(error);
   }
 
@@ -221,6 +266,7 @@ export class ModelServer {
    */
   private async load(source: ModelSource, first: boolean): Promise<void> {
     const name = source.name;
+    if (this.unloaded.has(name)) return;
     const started = performance.now();
     let model: ServedModel | null;
     try {
@@ -259,6 +305,52 @@ export class ModelServer {
         previous: previous?.version,
         seconds: Number(seconds.toFixed(3)),
       });
+    }
+  }
+
+  /** The repository index: each model's state (repository extension of V2). */
+  index(): RepositoryEntry[] {
+    return this.sources.map(({ name }): RepositoryEntry => {
+      const model = this.core.loaded().find((m) => m.name === name);
+      if (model) return { name, version: model.version, state: "READY", reason: "" };
+      return {
+        name,
+        state: this.unloaded.has(name) ? "UNLOADED" : "UNAVAILABLE",
+        reason: this.core.absence(name),
+      };
+    });
+  }
+
+  /**
+   * Load the named model from its source now (the repository's load): also
+   * after an unload. Resolves once a load that started after this call has
+   * finished and the model is served; otherwise rejects with why (503).
+   */
+  async loadModel(name: ModelName): Promise<void> {
+    const source = this.sources.find((s) => s.name === name);
+    if (!source) throw new NotFoundError(`this server has no source for model ${name}`);
+    this.unloaded.delete(name);
+    // A load already running may have read the bucket before this call: wait for one after it.
+    const running = this.reloading.get(source);
+    if (running) await running.catch(() => {});
+    await this.reloadSource(source).catch(() => {});
+    for (let next = this.reloading.get(source); next; next = this.reloading.get(source))
+      await next.catch(() => {});
+    if (!this.core.has(name)) throw new TransientError(this.core.absence(name));
+  }
+
+  /** Stop serving the named model until the next `loadModel` (the repository's unload). */
+  unloadModel(name: ModelName): void {
+    if (!this.sources.some((s) => s.name === name))
+      throw new NotFoundError(`this server has no source for model ${name}`);
+    this.unloaded.add(name);
+    const previous = this.core.uninstall(
+      name,
+      `unloaded through the model repository: POST /v2/repository/models/${name}/load loads it again`,
+    );
+    if (previous) {
+      this.metrics.modelInfo.remove({ model: previous.name, version: previous.version });
+      this.logger.info("model unloaded", { model: name, version: previous.version });
     }
   }
 

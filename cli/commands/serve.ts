@@ -15,6 +15,7 @@ interface ServeOptions {
   maxRows: string;
   maxBodyMb: string;
   poll: string;
+  token?: string;
 }
 
 /** The /predict default horizon: churn.yaml lifetime.horizon_days, or its default when there is no usable churn.yaml. */
@@ -45,6 +46,10 @@ export function registerServe(program: Command, wrap: Wrap): void {
       String(DEFAULT_LIMITS.bodyBytes / 1024 / 1024),
     )
     .option("--poll <seconds>", "how often to check models/champion for a new model", "5")
+    .option(
+      "--token <token>",
+      "bearer token the model repository routes (POST /v2/repository/index, /v2/repository/models/{name}/load and /unload) require (default: $CHURN_SERVE_TOKEN; unset: none)",
+    )
     .addHelpText(
       "after",
       '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/predict -d \'{"frequency": 30, "recency": 100, "T": 215}\'\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
@@ -89,6 +94,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
           lifetimeHorizonDays: await horizonDays(storage, logger),
           logger,
           limits: { maxRows, bodyBytes },
+          token: (options.token ?? process.env.CHURN_SERVE_TOKEN) || undefined,
         });
         const { address } = await runUntilSignal(server, { host: options.host, port, logger }).catch(
           (error) => {

@@ -8,7 +8,9 @@ import {
   InvalidSingleRequest,
   isBatchBody,
 } from "../codecs/lifetime.js";
+import { SeldonFormMessage } from "../content-types.js";
 import type { InferenceCore } from "../core.js";
+import { seldonPredict } from "./seldon.js";
 
 /**
  * `POST /predict`: the seed's lifetime contract over the core's `lifetime`
@@ -30,7 +32,9 @@ export interface PredictOptions {
 /** Register `POST /predict`. */
 export async function predictRoutes(app: FastifyInstance, options: PredictOptions): Promise<void> {
   const { core } = options;
-  app.post("/predict", async (request: FastifyRequest, reply: FastifyReply) => {
+  app.post("/predict", { config: { form: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    // Seldon's microservice client posts its message as a form field to /predict: routed by the body.
+    if (request.body instanceof SeldonFormMessage) return seldonPredict(core, request.body);
     // The model first: while none is loaded the answer is 503 whatever the body.
     const model = core.model("lifetime");
     if (isBatchBody(request.body)) {
