@@ -1,6 +1,12 @@
-import { InputError, NotFoundError, TransientError } from "../components/common/errors.js";
+import { InputError, NotFoundError, TransientError, UsageError } from "../components/common/errors.js";
 import { DAYS_PER_UNIT } from "../components/lifetime/summary.js";
-import type { Explanation, InferenceModel, RawRow, ScoredRow } from "../components/models/inference.js";
+import type {
+  Explanation,
+  InferenceModel,
+  RawRow,
+  ScoredRow,
+  ScoreOptions,
+} from "../components/models/inference.js";
 import type { CustomerHistory } from "../components/models/lifetime/history.js";
 import type { LifetimeInferenceModel, LifetimePrediction } from "../components/models/lifetime/model.js";
 import { type NormalizeLimits, normalizeRows } from "./rows.js";
@@ -181,13 +187,28 @@ export class InferenceCore {
     return names;
   }
 
-  /** Validate raw rows against the model's schema and score them. */
-  score(name: string, rows: RawRow[], version?: string): ScoreResult {
+  /**
+   * Validate raw rows against the model's schema and score them, with
+   * `reasons` per row when given (a whole number from 0 to the number of
+   * feature columns; 400 otherwise), else the model's configured number.
+   */
+  score(name: string, rows: RawRow[], version?: string, reasons?: unknown): ScoreResult {
     const model = this.churnModel(name, version, "scores rows");
+    const options = this.scoreOptions(model, reasons);
     const features = normalizeRows(model.schema, rows, this.limits);
-    const scored = model.score(features);
+    const scored = model.score(features, options);
     this.onScored(model, scored.length);
     return { model, scored };
+  }
+
+  /** The one rule for a request's number of reasons, whatever the protocol carrying it. */
+  private scoreOptions(model: InferenceModel, reasons: unknown): ScoreOptions | undefined {
+    if (reasons === undefined) return undefined;
+    const max = this.featureNames(model).length;
+    if (typeof reasons !== "number" || !Number.isInteger(reasons) || reasons < 0 || reasons > max) {
+      throw new UsageError(`reasons must be a whole number from 0 to ${max}, got ${JSON.stringify(reasons)}`);
+    }
+    return { reasons };
   }
 
   /** Validate raw rows against the model's schema and explain them. */

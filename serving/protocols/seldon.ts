@@ -24,7 +24,7 @@ function messageOf(body: unknown): unknown {
 export function seldonPredict(core: InferenceCore, body: unknown) {
   const model = core.model(MODEL);
   const decoded = decodeSeldonRequest(messageOf(body), core.featureNames(model));
-  const { model: used, scored } = core.score(MODEL, decoded.rows, model.version);
+  const { model: used, scored } = core.score(MODEL, decoded.rows, model.version, decoded.reasons);
   return encodeSeldonResponse(used, scored, decoded.puid);
 }
 

@@ -96,7 +96,11 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
     }
     const decoded = decodeInferRequest(request.body);
     checkOutputs(decoded.outputs, name);
-    const { model, scored } = core.score(name, decoded.rows, version);
+    // Reasons per row: parameters.reasons; none at all when the request asks for no reasons output.
+    const wantsReasons =
+      decoded.outputs === undefined || decoded.outputs.some((o) => o === "reasons" || o === "reason_codes");
+    const reasons = wantsReasons ? decoded.parameters?.reasons : 0;
+    const { model, scored } = core.score(name, decoded.rows, version, reasons);
     return encodeInferResponse(model, scored, decoded);
   };
   app.post("/v2/models/:name/infer", { config }, infer);
