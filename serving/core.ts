@@ -82,6 +82,9 @@ export interface PredictOptions {
   field?: string;
 }
 
+/** Most reasons per row a request may ask for (openapi.yaml says the same). */
+export const MAX_REASONS = 64;
+
 /** Limits the core enforces on every request, whatever the protocol. */
 export type CoreLimits = NormalizeLimits;
 
@@ -188,9 +191,9 @@ export class InferenceCore {
   }
 
   /**
-   * Validate raw rows against the model's schema and score them, with
-   * `reasons` per row when given (a whole number from 0 to the number of
-   * feature columns; 400 otherwise), else the model's configured number.
+   * Validate raw rows against the model's schema and score them, with at most
+   * `reasons` per row when given (a whole number from 0 to MAX_REASONS; 400
+   * otherwise), else the model's configured number.
    */
   score(name: string, rows: RawRow[], version?: string, reasons?: unknown): ScoreResult {
     const model = this.churnModel(name, version, "scores rows");
@@ -204,11 +207,13 @@ export class InferenceCore {
   /** The one rule for a request's number of reasons, whatever the protocol carrying it. */
   private scoreOptions(model: InferenceModel, reasons: unknown): ScoreOptions | undefined {
     if (reasons === undefined) return undefined;
-    const max = this.featureNames(model).length;
-    if (typeof reasons !== "number" || !Number.isInteger(reasons) || reasons < 0 || reasons > max) {
-      throw new UsageError(`reasons must be a whole number from 0 to ${max}, got ${JSON.stringify(reasons)}`);
+    if (typeof reasons !== "number" || !Number.isInteger(reasons) || reasons < 0 || reasons > MAX_REASONS) {
+      throw new UsageError(
+        `reasons must be a whole number from 0 to ${MAX_REASONS}, got ${JSON.stringify(reasons)}`,
+      );
     }
-    return { reasons };
+    // A row never has more reasons than the model has features.
+    return { reasons: Math.min(reasons, this.featureNames(model).length) };
   }
 
   /** Validate raw rows against the model's schema and explain them. */
@@ -230,7 +235,7 @@ export class InferenceCore {
   predict(customers: readonly CustomerHistory[], options: PredictOptions = {}): PredictResult {
     const model = this.model("lifetime", options.version);
     const horizon = options.horizon ?? this.defaultHorizon(model);
-    const predictions = model.predict(customers, horizon);
+    const predictions = this.lifetimePredictions(model, customers, horizon, options.field ?? "rows");
     predictions.forEach((p, i) => {
       if (!Number.isFinite(p.probAlive) || !Number.isFinite(p.expectedPurchases)) {
         throw new InputError(
@@ -240,6 +245,35 @@ export class InferenceCore {
     });
     this.onScored(model, predictions.length);
     return { model, horizon, predictions };
+  }
+
+  /**
+   * The model's predictions; a history its special functions cannot evaluate
+   * (a series that does not converge for extreme inputs) is a 422 naming the
+   * customer, never a 500.
+   */
+  private lifetimePredictions(
+    model: LifetimeInferenceModel,
+    customers: readonly CustomerHistory[],
+    horizon: number,
+    field: string,
+  ): LifetimePrediction[] {
+    try {
+      return model.predict(customers, horizon);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const index = customers.findIndex((c) => {
+        try {
+          model.predict([c], horizon);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      throw new InputError(
+        `${field}[${Math.max(index, 0)}]: the model cannot evaluate this history (${error.message}); such extreme values are outside what it was fitted on`,
+      );
+    }
   }
 
   /**

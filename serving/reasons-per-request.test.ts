@@ -50,10 +50,10 @@ describe("reasons per request", () => {
     expect(calls.at(-1)).toEqual({ reasons: 0 });
   });
 
-  it.each([[-1], [1.5], ["3"], [99]])("answers 400 for parameters.reasons %j", async (reasons) => {
+  it.each([[-1], [1.5], ["3"], [65]])("answers 400 for parameters.reasons %j", async (reasons) => {
     const r = await infer({ reasons });
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatch(/reasons must be a whole number from 0 to 12/);
+    expect(r.body.error).toMatch(/reasons must be a whole number from 0 to 64/);
   });
 
   it("reads meta.tags.reasons in a Seldon message", async () => {

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import {
   type ChurnError,
   messageOf,
@@ -166,6 +166,8 @@ export class ModelServer implements ModelRepository {
     });
 
     app.setErrorHandler(async (error, request, reply) => {
+      // No route for this method (a QUERY without a Content-Type fails before the 404 handler runs).
+      if (request.is404) return this.unrouted(request, reply);
       const churn = toChurnError(error);
       if (churn.httpStatus >= 500) {
         this.logger.error("request failed", {
@@ -177,18 +179,7 @@ export class ModelServer implements ModelRepository {
       return reply.code(churn.httpStatus).send(this.errorBody(request, churn));
     });
 
-    app.setNotFoundHandler(async (request, reply) => {
-      const path = request.url.split("?")[0]!;
-      const allowed = this.routeTable.allowed(path);
-      if (allowed.length > 0) {
-        const error = new MethodNotAllowedError(
-          `${path} does not take ${request.method}: use ${allowed.join(", ")}`,
-        );
-        return reply.code(405).header("allow", allowed.join(", ")).send(this.errorBody(request, error));
-      }
-      const error = new NotFoundError(`no route ${request.method} ${path}`);
-      return reply.code(404).send(this.errorBody(request, error));
-    });
+    app.setNotFoundHandler(async (request, reply) => this.unrouted(request, reply));
 
     app.get("/metrics", async (_request, reply) => {
       const text = await this.metrics.registry.metrics();
@@ -205,6 +196,20 @@ export class ModelServer implements ModelRepository {
     app.register(seldonRoutes, { core: this.core });
     app.register(repositoryRoutes, { repository: this, token: options.token });
     app.register(predictRoutes, { core: this.core });
+  }
+
+  /** A request no route takes: 405 with Allow when the path exists for other methods, else 404. */
+  private unrouted(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split("?")[0]!;
+    const allowed = this.routeTable.allowed(path);
+    if (allowed.length > 0) {
+      const error = new MethodNotAllowedError(
+        `${path} does not take ${request.method}: use ${allowed.join(", ")}`,
+      );
+      return reply.code(405).header("allow", allowed.join(", ")).send(this.errorBody(request, error));
+    }
+    const error = new NotFoundError(`no route ${request.method} ${path}`);
+    return reply.code(404).send(this.errorBody(request, error));
   }
 
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {

@@ -150,7 +150,7 @@ export function encodeInvalidSingle(error: InvalidSingleRequest) {
   return {
     code: 422,
     status: "error",
-    message: { "INVALID REQUEST": error.body },
+    message: { "INVALID REQUEST": error.body ?? null },
     errors: error.problems,
   };
 }

@@ -1,6 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
 import { ChurnError, NotFoundError } from "../../components/common/errors.js";
+import { parseEnvelope } from "../codecs/zod.js";
 import { MODEL_NAMES, type ModelName } from "../core.js";
 
 /**
@@ -47,6 +49,10 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+// Bodies are optional; when present, validated like every other request (strict: a typo is a 400).
+const indexBody = z.strictObject({ ready: z.boolean().optional() });
+const modelBody = z.strictObject({ parameters: z.record(z.string(), z.unknown()).optional() });
+
 function modelName(name: string): ModelName {
   if ((MODEL_NAMES as readonly string[]).includes(name)) return name as ModelName;
   throw new NotFoundError(`unknown model "${name}": this server serves ${MODEL_NAMES.join(", ")}`);
@@ -68,12 +74,17 @@ export async function repositoryRoutes(app: FastifyInstance, options: Repository
   }
 
   app.post("/v2/repository/index", { config }, async (request) => {
-    const body = (request.body ?? {}) as { ready?: unknown };
+    const body = parseEnvelope(
+      indexBody,
+      request.body === undefined ? {} : request.body,
+      "repository index request",
+    );
     const entries = repository.index();
     return body.ready === true ? entries.filter((e) => e.state === "READY") : entries;
   });
 
   app.post<{ Params: { name: string } }>("/v2/repository/models/:name/load", { config }, async (request) => {
+    parseEnvelope(modelBody, request.body === undefined ? {} : request.body, "repository load request");
     await repository.loadModel(modelName(request.params.name));
     return {};
   });
