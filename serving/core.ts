@@ -1,7 +1,9 @@
 import { InputError, NotFoundError, TransientError, UsageError } from "../components/common/errors.js";
+import { UnseenCategories } from "../components/ingest/unseen.js";
 import { DAYS_PER_UNIT } from "../components/lifetime/summary.js";
 import type {
   Explanation,
+  FeatureRow,
   InferenceModel,
   RawRow,
   ScoredRow,
@@ -95,6 +97,8 @@ export interface CoreOptions {
   horizonDays?: number;
   /** Called after every successful inference with the model used and the number of rows. */
   onScored?: (model: ServedModel, rows: number) => void;
+  /** Called per scored request and column with rows whose category value training never saw. */
+  onUnseen?: (model: InferenceModel, column: string, rows: number) => void;
 }
 
 function isModelName(name: string): name is ModelName {
@@ -113,6 +117,9 @@ export class InferenceCore {
   private readonly features = new WeakMap<InferenceModel, string[]>();
   private readonly horizonDays: number;
   private readonly onScored: (model: ServedModel, rows: number) => void;
+  private readonly onUnseen: (model: InferenceModel, column: string, rows: number) => void;
+  /** Per model, the category columns ingest checks for unseen values and their known values. */
+  private readonly knownCategories = new WeakMap<InferenceModel, Array<[string, Set<string>]>>();
 
   constructor(
     readonly limits: CoreLimits = DEFAULT_CORE_LIMITS,
@@ -120,6 +127,7 @@ export class InferenceCore {
   ) {
     this.horizonDays = options.horizonDays ?? 90;
     this.onScored = options.onScored ?? (() => {});
+    this.onUnseen = options.onUnseen ?? (() => {});
   }
 
   /** Put a fully loaded model in service; requests already running keep the previous one. */
@@ -200,8 +208,35 @@ export class InferenceCore {
     const options = this.scoreOptions(model, reasons);
     const features = normalizeRows(model.schema, rows, this.limits);
     const scored = model.score(features, options);
+    this.countUnseen(model, features);
     this.onScored(model, scored.length);
     return { model, scored };
+  }
+
+  /**
+   * Count rows whose category value training never saw, by column, with
+   * ingest's rule (components/ingest/unseen.ts: which columns are checked
+   * and their known values), so the server's metric and a weekly run's
+   * unseen_categories agree.
+   */
+  private countUnseen(model: InferenceModel, rows: readonly FeatureRow[]): void {
+    let columns = this.knownCategories.get(model);
+    if (!columns) {
+      const rule = new UnseenCategories(model.schema.columns, "score");
+      columns = model.schema.columns.flatMap((c): Array<[string, Set<string>]> => {
+        const known = rule.knownOf(c.name);
+        return known ? [[c.name, known]] : [];
+      });
+      this.knownCategories.set(model, columns);
+    }
+    for (const [column, known] of columns) {
+      let unseen = 0;
+      for (const row of rows) {
+        const v = row[column];
+        if (typeof v === "string" && !known.has(v)) unseen++;
+      }
+      if (unseen > 0) this.onUnseen(model, column, unseen);
+    }
   }
 
   /** The one rule for a request's number of reasons, whatever the protocol carrying it. */

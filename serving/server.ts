@@ -103,6 +103,7 @@ export class ModelServer implements ModelRepository {
       {
         horizonDays: options.lifetimeHorizonDays ?? 90,
         onScored: (model, rows) => this.metrics.rows.inc({ model: model.name, version: model.version }, rows),
+        onUnseen: (model, column, rows) => this.metrics.unseen.inc({ model: model.name, column }, rows),
       },
     );
     this.app = Fastify({
