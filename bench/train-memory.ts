@@ -7,7 +7,11 @@
  * /usr/bin/time -v reports) belongs to it alone; it prints RSS and heap per
  * phase, so what grows with the rows shows.
  *
- *   npx tsx bench/train-memory.ts [--rows 100000] [--folds 5] [--repeat 3] [--before PATH]
+ *   npx tsx bench/train-memory.ts [--rows 100000] [--folds 5] [--repeat 3] [--before PATH] [--fit-rows]
+ *
+ * --fit-rows adds a third side: ours given each fold's row indices
+ * (trainGbdt's fitRows) instead of a copy of the fold's rows, i.e. what
+ * select.ts would use if it passed indices: the same models, no fold copy.
  *
  * --before PATH (or GBDT_BEFORE): another copy of components/models/gbdt/train.ts
  * (main's, say) run beside ours, interleaved; the models of both are hashed
@@ -57,6 +61,8 @@ function phase(name: string): Phase {
 }
 
 async function child(trainerPath: string, rows: number, folds: number): Promise<ChildResult> {
+  const inPlace = trainerPath === "ours-fit-rows";
+  if (inPlace) trainerPath = "ours";
   const train =
     trainerPath === "ours"
       ? trainGbdt
@@ -72,8 +78,9 @@ async function child(trainerPath: string, rows: number, folds: number): Promise<
   const t0 = performance.now();
   for (const split of stratifiedKFold(m.y, folds, SEED)) {
     const { model } = train({
-      x: takeRows(m.x, d, split.train),
-      y: Float64Array.from(take(m.y, split.train)),
+      ...(inPlace
+        ? { x: m.x, y: Float64Array.from(m.y), fitRows: split.train }
+        : { x: takeRows(m.x, d, split.train), y: Float64Array.from(take(m.y, split.train)) }),
       numFeatures: d,
       featureNames: m.names,
       params: { seed: SEED + split.fold },
@@ -128,6 +135,7 @@ async function main() {
       repeat: { type: "string", default: "3" },
       before: { type: "string" },
       child: { type: "string" },
+      "fit-rows": { type: "boolean", default: false },
     },
   });
   const rows = Number(values.rows);
@@ -140,6 +148,7 @@ async function main() {
   await exampleMatrix(rows); // build the cache here, not inside a measured child
   const sides: Array<[string, string]> = [["ours", "ours"]];
   if (before) sides.unshift(["before", resolve(before)]);
+  if (values["fit-rows"]) sides.push(["fitRows", "ours-fit-rows"]);
   const results = new Map<string, ChildResult[]>(sides.map(([name]) => [name, []]));
   const loads = [loadavg()[0]!];
   for (let rep = 0; rep < Math.max(1, Number(values.repeat)); rep++) {
@@ -170,12 +179,14 @@ async function main() {
       `        RSS by phase (MB): ${r.phases.map((p) => `${p.phase} ${p.rssMb.toFixed(0)} (heap ${p.heapMb.toFixed(0)}, buffers ${p.arrayBuffersMb.toFixed(0)})`).join("; ")}`,
     );
   }
-  if (before) {
-    const a = results.get("before")!.map((x) => x.modelsHash);
+  if (sides.length > 1) {
+    const a = [...results.values()].flat().map((x) => x.modelsHash);
     const b = results.get("ours")!.map((x) => x.modelsHash);
     const same = a.every((h) => h === b[0]) && b.every((h) => h === b[0]);
-    console.log(same ? "models identical before and after" : "FAIL: models differ between before and after");
+    console.log(same ? "models identical on every side" : "FAIL: models differ between sides");
     if (!same) process.exitCode = 1;
+  }
+  if (before) {
     const ratio =
       median(results.get("before")!.map((x) => x.cvCpuSeconds)) /
       median(results.get("ours")!.map((x) => x.cvCpuSeconds));

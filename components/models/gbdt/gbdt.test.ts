@@ -129,6 +129,22 @@ describe("trainGbdt", () => {
     }
   });
 
+  it("fitRows fits on those rows in place: the same model as on a copy of them", () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 4 !== 1);
+    const x = new Float64Array(rows.length * D);
+    rows.forEach((r, k) => x.set(train.x.subarray(r * D, r * D + D), k * D));
+    const y = Float64Array.from(rows, (r) => train.y[r]);
+    const params = { maxRounds: 60, seed: 11 };
+    const copied = trainGbdt({ x, y, numFeatures: D, params });
+    const inPlace = trainGbdt({ ...train, numFeatures: D, fitRows: rows, params });
+    expect(inPlace.model.params.trainRows).toBe(copied.model.params.trainRows);
+    expect(JSON.stringify(inPlace)).toBe(JSON.stringify(copied));
+    expect(() => trainGbdt({ ...train, numFeatures: D, fitRows: [0, 5, 5] })).toThrow(/strictly ascending/);
+    expect(() => trainGbdt({ ...train, numFeatures: D, fitRows: [0, 3000] })).toThrow(
+      /fitRows\[1\] = 3000 is not a row index/,
+    );
+  });
+
   it("rejects bad input with a clear message", () => {
     expect(() => trainGbdt({ x: new Float64Array(6), y: new Float64Array(3), numFeatures: 4 })).toThrow(
       /multiple of 4/,

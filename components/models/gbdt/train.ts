@@ -63,6 +63,12 @@ export interface GbdtTrainInput extends GbdtData {
   featureNames?: string[];
   /** Early stopping set; without it a stratified share of the training rows is held out. */
   validation?: GbdtData;
+  /**
+   * Fit on these rows of x only (ascending, no repeats), read in place: the
+   * same model as on a copy of those rows, without the copy (e.g. one
+   * cross-validation fold's training rows).
+   */
+  fitRows?: ArrayLike<number>;
   params?: GbdtParamsInput;
 }
 
@@ -107,6 +113,25 @@ function pick(v: Float64Array, rows: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/** The 0/1 labels of rows, a byte each (checkData has checked they are 0 or 1). */
+function pickLabels(y: Float64Array, rows: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = y[rows[k]];
+  return out;
+}
+
+/** The fitRows option checked: integers in [0, n), strictly ascending. */
+function checkRows(rows: ArrayLike<number>, n: number): ArrayLike<number> {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    if (!(Number.isInteger(r) && r >= 0 && r < n))
+      throw new InputError(`fitRows[${k}] = ${r} is not a row index of the ${n} training rows`);
+    if (k > 0 && !(r > rows[k - 1]))
+      throw new InputError(`fitRows must be strictly ascending: fitRows[${k}] = ${r} after ${rows[k - 1]}`);
+  }
+  return rows;
+}
+
 /** 0, 1, ..., n - 1. */
 function allRows(n: number): Uint32Array {
   const rows = new Uint32Array(n);
@@ -115,7 +140,7 @@ function allRows(n: number): Uint32Array {
 }
 
 /** Stratified seeded split of row indices into (fit, holdout). */
-function stratifiedHoldout(y: Float64Array, fraction: number, rng: Rng): [number[], number[]] {
+function stratifiedHoldout(y: ArrayLike<number>, fraction: number, rng: Rng): [number[], number[]] {
   const fit: number[] = [];
   const hold: number[] = [];
   for (const cls of [0, 1]) {
@@ -131,7 +156,7 @@ function stratifiedHoldout(y: Float64Array, fraction: number, rng: Rng): [number
 }
 
 /** Mean (weighted) log-loss of margins against labels. */
-function logLoss(margin: Float64Array, y: Float64Array, w: Float64Array | undefined): number {
+function logLoss(margin: Float64Array, y: ArrayLike<number>, w: Float64Array | undefined): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < margin.length; i++) {
@@ -156,7 +181,8 @@ export function trainGbdt(input: GbdtTrainInput): GbdtTrainResult {
   const rng = new Rng(params.seed);
 
   // Rows of input fitted on, and the early-stopping rows (of input or of the validation set).
-  let fitRows: ArrayLike<number> = allRows(input.y.length);
+  const given = input.fitRows ? checkRows(input.fitRows, input.y.length) : allRows(input.y.length);
+  let fitRows: ArrayLike<number> = given;
   let valData: GbdtData | undefined;
   let valRows: ArrayLike<number> = [];
   if (params.earlyStoppingRounds > 0) {
@@ -165,11 +191,16 @@ export function trainGbdt(input: GbdtTrainInput): GbdtTrainResult {
       valData = input.validation;
       valRows = allRows(valN);
     } else if (params.validationFraction > 0) {
-      const [fit, hold] = stratifiedHoldout(input.y, params.validationFraction, rng.fork());
+      // Positions k within the given rows, as if they had been copied out; then rows of input.
+      const [fit, hold] = stratifiedHoldout(
+        pickLabels(input.y, given),
+        params.validationFraction,
+        rng.fork(),
+      );
       if (hold.length > 0 && fit.length > 0) {
-        fitRows = fit;
+        fitRows = Uint32Array.from(fit, (k) => given[k]);
         valData = input;
-        valRows = hold;
+        valRows = Uint32Array.from(hold, (k) => given[k]);
       }
     }
   }
@@ -179,7 +210,7 @@ export function trainGbdt(input: GbdtTrainInput): GbdtTrainResult {
   const booster = new Booster(input, d, fitRows, params, rng);
   const valN = valRows.length;
   const valBinned = valData ? booster.binRows(valData.x, valRows) : new Uint8Array(0);
-  const valY = valData ? pick(valData.y, valRows) : new Float64Array(0);
+  const valY = valData ? pickLabels(valData.y, valRows) : new Uint8Array(0);
   const valW = valData?.weights ? pick(valData.weights, valRows) : undefined;
   const valMargin = new Float64Array(valN).fill(booster.baseScore);
   const losses: number[] = [];
@@ -231,7 +262,7 @@ class Booster {
   /** Missing-bin index (= number of value bins) per feature. */
   private readonly missingBin: Int32Array;
   private readonly binOffset: Int32Array;
-  private readonly y: Float64Array;
+  private readonly y: Uint8Array;
   private readonly w: Float64Array | undefined;
   private readonly margin: Float64Array;
   private readonly grad: Float64Array;
@@ -287,7 +318,7 @@ class Booster {
     const n = rows.length;
     this.n = n;
     this.d = d;
-    this.y = pick(data.y, rows);
+    this.y = pickLabels(data.y, rows);
     this.w = data.weights ? pick(data.weights, rows) : undefined;
     const scratch = new Float64Array(n);
     this.bins = [];
