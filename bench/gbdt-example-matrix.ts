@@ -6,7 +6,18 @@
  * components/train/spec.ts does. Cached under $TMPDIR/churn-bench-gbdt/ so
  * repeated benchmark runs skip it; shared by the GBDT benchmarks.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { concatBatches, holdoutSplit, selectRows } from "../components/common/data/rows.js";
@@ -71,8 +82,15 @@ export async function exampleMatrix(rows: number): Promise<ExampleMatrix> {
   const base = join(cache, `example-${rows}-seed${SEED}`);
   if (existsSync(`${base}.json`)) {
     const meta = JSON.parse(readFileSync(`${base}.json`, "utf8")) as { names: string[]; rows: number };
-    const xb = readFileSync(`${base}.x`);
-    const x = new Float64Array(xb.buffer.slice(xb.byteOffset, xb.byteOffset + xb.byteLength));
+    // Read straight into the matrix: a Buffer plus a copy would double the peak RSS measured later.
+    const x = new Float64Array(statSync(`${base}.x`).size / 8);
+    const fd = openSync(`${base}.x`, "r");
+    try {
+      const bytes = new Uint8Array(x.buffer);
+      for (let at = 0; at < bytes.length; ) at += readSync(fd, bytes, at, bytes.length - at, at);
+    } finally {
+      closeSync(fd);
+    }
     const y = new Uint8Array(readFileSync(`${base}.y`));
     return { x, y, names: meta.names, rows: meta.rows };
   }

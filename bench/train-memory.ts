@@ -7,7 +7,11 @@
  * /usr/bin/time -v reports) belongs to it alone; it prints RSS and heap per
  * phase, so what grows with the rows shows.
  *
- *   npx tsx bench/train-memory.ts [--rows 100000] [--folds 5] [--repeat 3] [--before PATH] [--fit-rows]
+ *   npx tsx bench/train-memory.ts [--rows 100000] [--folds 5] [--repeat 3] [--before PATH] [--fit-rows] [--max-rounds N]
+ *
+ * --max-rounds N caps every fit at N rounds: for memory-only runs at 1M rows
+ * (the buffers that set the peak are allocated before the first round; the
+ * times and AUC are then not the train step's).
  *
  * --fit-rows adds a third side: ours given each fold's row indices
  * (trainGbdt's fitRows) instead of a copy of the fold's rows, i.e. what
@@ -60,7 +64,13 @@ function phase(name: string): Phase {
   return { phase: name, rssMb: m.rss / MB, heapMb: m.heapUsed / MB, arrayBuffersMb: m.arrayBuffers / MB };
 }
 
-async function child(trainerPath: string, rows: number, folds: number): Promise<ChildResult> {
+async function child(
+  trainerPath: string,
+  rows: number,
+  folds: number,
+  maxRounds: number,
+): Promise<ChildResult> {
+  const capped = maxRounds > 0 ? { maxRounds } : {};
   const inPlace = trainerPath === "ours-fit-rows";
   if (inPlace) trainerPath = "ours";
   const train =
@@ -83,7 +93,7 @@ async function child(trainerPath: string, rows: number, folds: number): Promise<
         : { x: takeRows(m.x, d, split.train), y: Float64Array.from(take(m.y, split.train)) }),
       numFeatures: d,
       featureNames: m.names,
-      params: { seed: SEED + split.fold },
+      params: { seed: SEED + split.fold, ...capped },
     });
     phases.push(phase(`fold ${split.fold + 1} fitted`));
     hash.update(JSON.stringify(model));
@@ -101,7 +111,7 @@ async function child(trainerPath: string, rows: number, folds: number): Promise<
     y: Float64Array.from(m.y),
     numFeatures: d,
     featureNames: m.names,
-    params: { seed: SEED },
+    params: { seed: SEED, ...capped },
   });
   const finalSeconds = (performance.now() - t1) / 1000;
   hash.update(JSON.stringify(model));
@@ -136,12 +146,13 @@ async function main() {
       before: { type: "string" },
       child: { type: "string" },
       "fit-rows": { type: "boolean", default: false },
+      "max-rounds": { type: "string", default: "0" },
     },
   });
   const rows = Number(values.rows);
   const folds = Number(values.folds);
   if (values.child) {
-    console.log(JSON.stringify(await child(values.child, rows, folds)));
+    console.log(JSON.stringify(await child(values.child, rows, folds, Number(values["max-rounds"]))));
     return;
   }
   const before = values.before ?? process.env.GBDT_BEFORE;
@@ -155,7 +166,18 @@ async function main() {
     for (const [name, path] of sides) {
       const out = execFileSync(
         process.execPath,
-        [...process.execArgv, SELF, "--child", path, "--rows", String(rows), "--folds", String(folds)],
+        [
+          ...process.execArgv,
+          SELF,
+          "--child",
+          path,
+          "--rows",
+          String(rows),
+          "--folds",
+          String(folds),
+          "--max-rounds",
+          values["max-rounds"],
+        ],
         { encoding: "utf8", maxBuffer: 1 << 24 },
       );
       results.get(name)!.push(JSON.parse(out.trim().split("\n").pop()!) as ChildResult);
