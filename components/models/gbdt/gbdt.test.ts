@@ -132,7 +132,9 @@ describe("trainGbdt", () => {
   it("fitRows fits on those rows in place: the same model as on a copy of them", () => {
     const rows = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 4 !== 1);
     const x = new Float64Array(rows.length * D);
-    rows.forEach((r, k) => x.set(train.x.subarray(r * D, r * D + D), k * D));
+    rows.forEach((r, k) => {
+      x.set(train.x.subarray(r * D, r * D + D), k * D);
+    });
     const y = Float64Array.from(rows, (r) => train.y[r]);
     const params = { maxRounds: 60, seed: 11 };
     const copied = trainGbdt({ x, y, numFeatures: D, params });
