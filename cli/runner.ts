@@ -110,6 +110,8 @@ export interface CliRunRequest {
   trigger?: string;
   force?: boolean;
   noCache?: boolean;
+  /** Run only this step of the run (`churn pipeline step`). */
+  only?: string;
 }
 
 /**
@@ -147,6 +149,7 @@ export async function runFromCli(
       config,
       // Shorter leases make crash-recovery tests fast; the default suits real runs.
       leaseTtlMs: envValue(ctx.env, "CHURN_LEASE_TTL_MS"),
+      only: request.only,
     });
     return { storage, result };
   } finally {

@@ -17,6 +17,7 @@ import { bucketOption, emit } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
 import { registerCompile } from "./compile.js";
 import type { Wrap } from "./index.js";
+import { registerPipelineStep } from "./pipeline-step.js";
 
 interface ShowOptions {
   mermaid?: boolean;
@@ -117,6 +118,7 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
     .command("pipeline")
     .description(`show, run and compile pipelines (${Object.keys(PIPELINES).join(", ")})`);
   registerCompile(pipeline, wrap);
+  registerPipelineStep(pipeline, wrap);
 
   pipeline
     .command("show [name]")

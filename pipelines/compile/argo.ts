@@ -1,3 +1,4 @@
+import { DEFAULT_TIMEOUT_SECONDS } from "../runner/attempt.js";
 import { LABELS } from "../runner/kubernetes/names.js";
 import {
   type Arg,
@@ -31,8 +32,6 @@ const SHARD_COUNT_OUTPUT = "shard-count";
 const SHARD_INPUT = "shard";
 /** A whole run's deadline: the weekly run takes minutes; six hours means something is stuck. */
 const WORKFLOW_DEADLINE_SECONDS = 6 * 3600;
-/** A step without its own timeout gets the runner's default Job deadline. */
-const STEP_DEADLINE_SECONDS = 3600;
 
 /** The name of a pipeline's WorkflowTemplate (and the prefix of its Workflows). */
 export function argoTemplateName(pipeline: string): string {
@@ -62,7 +61,8 @@ function containerTemplate(task: CompiledTask, settings: CompileSettings): Json 
     ...(task.plansShardsOf
       ? { outputs: { parameters: [{ name: SHARD_COUNT_OUTPUT, valueFrom: { path: SHARD_COUNT_PATH } }] } }
       : {}),
-    activeDeadlineSeconds: task.timeoutSeconds ?? STEP_DEADLINE_SECONDS,
+    // A step without its own timeout gets the runner's default.
+    activeDeadlineSeconds: task.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     ...(task.retries > 0
       ? {
           retryStrategy: {

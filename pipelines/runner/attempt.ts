@@ -7,7 +7,8 @@ import type { Storage } from "../../components/common/storage/index.js";
 import type { StepExecutor, StepInvocation, StepOutcome } from "./executor.js";
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600;
-export const DEFAULT_RETRIES = 2;
+/** The one retry rule: retries.ts (the Kubernetes Jobs and the compiled pipelines use it too). */
+export { DEFAULT_RETRIES } from "./retries.js";
 
 export interface AttemptOptions {
   storage: Storage;

@@ -1,6 +1,12 @@
 import type { ComponentLoader } from "../../components/common/component/run.js";
 import type { ChurnConfig } from "../../components/common/config/index.js";
-import { ConflictError, type ExitCode, INTERRUPTED_EXIT } from "../../components/common/errors.js";
+import {
+  ChurnError,
+  ConflictError,
+  type ExitCode,
+  INTERRUPTED_EXIT,
+  UsageError,
+} from "../../components/common/errors.js";
 import type { TriggerObject } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
@@ -49,6 +55,13 @@ export interface RunPipelineOptions {
   components?: ComponentLoader;
   /** The bucket's churn.yaml, for settings the pipeline definition reads (fan-out counts); none: 1 shard. */
   config?: ChurnConfig | null;
+  /**
+   * Run this one step of the run and stop (`churn pipeline step`, what the
+   * pipelines compiled for Kubeflow Pipelines and Argo run in each task): the
+   * engine orders the steps; this runner still plans it (cache key, resume,
+   * output.json) and finishes the run when its last step ends.
+   */
+  only?: string;
 }
 
 export interface RunResult {
@@ -117,6 +130,10 @@ async function runLeased(
   const order = topologicalOrder(pipeline);
   const previous = await readRunRecord(storage, identity.runId);
   const record = previous ?? newRunRecord(options, identity, code);
+  if (options.only) {
+    const decided = onlyStepOutcome(record, options.only, pipeline);
+    if (decided !== null) return { record, exitCode: decided, reused: true };
+  }
   // Resuming an interrupted (or killed) attempt: it is running again, under this runner.
   record.state = "running";
   record.exit_code = null;
@@ -154,10 +171,11 @@ async function runLeased(
     },
   };
   const stateOf = (name: string) => stepRecordOf(record, name).state;
+  const only = options.only;
   await schedule({
     order,
     dependenciesOf,
-    isPending: (name) => stateOf(name) === "pending",
+    isPending: (name) => stateOf(name) === "pending" && (only === undefined || name === only),
     isDone: (name) => stateOf(name) === "succeeded" || stateOf(name) === "cached",
     shouldStop: () => state.failure !== null || signal.aborted,
     concurrency: options.concurrency ?? 2,
@@ -170,6 +188,11 @@ async function runLeased(
     await finishInterrupted(record, writer);
     return { record, exitCode: INTERRUPTED_EXIT, reused: false };
   }
+  // One step of an engine's run: the run finishes with its last step (or a failure).
+  if (only && state.failure === null && record.steps.some((s) => s.state === "pending")) {
+    await writer.persist();
+    return { record, exitCode: 0, reused: false };
+  }
   await finishRun(state, {
     storage,
     writer,
@@ -179,6 +202,35 @@ async function runLeased(
     webhookUrl: options.webhookUrl,
   });
   return { record, exitCode: exitCodeFrom(record.exit_code), reused: false };
+}
+
+/**
+ * What `only` mode answers without running: 0 for a step already done (an
+ * engine's retry of a step that finished), the recorded 2 or 3 of a step that
+ * failed on bad input or without a model (KFP cannot filter its retries by
+ * exit code: a retry must not redo it), 1 when the engine started the step
+ * before its upstream finished. A step that failed with 1 runs again.
+ */
+function onlyStepOutcome(record: RunRecord, step: string, pipeline: PipelineDefinition): ExitCode | null {
+  const definition = pipeline.steps.find((s) => s.name === step);
+  if (!definition)
+    throw new UsageError(
+      `pipeline ${pipeline.name} has no step "${step}" (steps: ${pipeline.steps.map((s) => s.name).join(", ")})`,
+    );
+  const own = stepRecordOf(record, step);
+  if (own.state === "succeeded" || own.state === "cached") return 0;
+  if (own.state === "failed") {
+    const code = exitCodeFrom(own.exit_code ?? 1);
+    if (code !== 1) return code;
+    own.state = "pending";
+  }
+  const waiting = dependenciesOf(definition).filter((d) => {
+    const state = stepRecordOf(record, d).state;
+    return state !== "succeeded" && state !== "cached";
+  });
+  if (waiting.length > 0)
+    throw new ChurnError(`step ${step} of run ${record.run_id} started before ${waiting.join(", ")} finished`);
+  return null;
 }
 
 /** The record of a new run: every step pending. */
