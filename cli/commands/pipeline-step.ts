@@ -10,7 +10,7 @@ import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { shardCount } from "../../pipelines/runner/fan-out.js";
 import { identifyRun } from "../../pipelines/runner/identify.js";
 import { readOutputDoc } from "../../pipelines/runner/run.js";
-import { bucketOption, type CommandContext, emit, integerOption, openBucket } from "../io.js";
+import { bucketOption, emit, integerOption, openBucket } from "../io.js";
 import { runFromCli } from "../runner.js";
 import type { Wrap } from "./index.js";
 

@@ -229,7 +229,9 @@ function onlyStepOutcome(record: RunRecord, step: string, pipeline: PipelineDefi
     return state !== "succeeded" && state !== "cached";
   });
   if (waiting.length > 0)
-    throw new ChurnError(`step ${step} of run ${record.run_id} started before ${waiting.join(", ")} finished`);
+    throw new ChurnError(
+      `step ${step} of run ${record.run_id} started before ${waiting.join(", ")} finished`,
+    );
   return null;
 }
 
