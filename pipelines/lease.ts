@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { parseDocument } from "../components/common/documents/parse.js";
 import { ConflictError } from "../components/common/errors.js";
 import { leaseObject, writtenBy } from "../components/common/layout/index.js";
 import type { Storage } from "../components/common/storage/index.js";
@@ -11,7 +12,7 @@ import type { Storage } from "../components/common/storage/index.js";
  * generation, and taken over only after it expired. A killed runner stops
  * renewing, so the next invocation resumes once ~ttl has passed.
  */
-const leaseSchema = z.object({ holder: z.string(), expires: z.number(), acquired: z.number() });
+const leaseSchema = z.strictObject({ holder: z.string(), expires: z.number(), acquired: z.number() });
 export type LeaseRecord = z.infer<typeof leaseSchema>;
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -130,7 +131,8 @@ async function readLease(
   const info = await storage.stat(leaseObject(runId));
   if (!info) return null;
   try {
-    const record = leaseSchema.parse(JSON.parse(await storage.readText(leaseObject(runId))));
+    const name = leaseObject(runId);
+    const record = parseDocument(leaseSchema, await storage.readText(name), name);
     return { record, generation: info.generation };
   } catch {
     // A lease we cannot read (half-written by hand, or gone between stat and read) counts as expired.

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
 import { buildManifest, manifestText, type PublishedFile } from "../common/documents/manifest.js";
+import { parseDocument } from "../common/documents/parse.js";
 import { sha256Hex } from "../common/hash.js";
 import { OUTPUT_FILES, weekFileOf, writtenBy } from "../common/layout/index.js";
 import { movePointer, publishIndex } from "./lookup.js";
@@ -102,7 +103,11 @@ async function run(ctx: ComponentContext<PublishParameters>) {
 
   // summary.json = the report's summary plus the run's timings and cache hits.
   const summaryRef = ctx.inputs.summary![0]!;
-  const summary = JSON.parse(await storage.readText(summaryRef.object)) as Record<string, unknown>;
+  const summary = parseDocument(
+    z.record(z.string(), z.unknown()),
+    await storage.readText(summaryRef.object),
+    summaryRef.object,
+  );
   const modelVersion = typeof summary.model_version === "string" ? summary.model_version : null;
   const document = {
     ...summary,

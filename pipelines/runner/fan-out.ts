@@ -7,6 +7,7 @@ import {
   STEP_DOC_VERSION,
 } from "../../components/common/component/spec.js";
 import type { ChurnConfig } from "../../components/common/config/index.js";
+import { parseDocument } from "../../components/common/documents/parse.js";
 import { stepOutputObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepWarning } from "../../components/common/warnings.js";
@@ -67,7 +68,7 @@ export async function gatherShards(storage: Storage, runId: string, step: string
   const parts: OutputDoc[] = [];
   for (let index = 0; index < shards; index++) {
     const name = stepOutputObject(runId, shardStep(step, index));
-    parts.push(outputDocSchema.parse(JSON.parse(await storage.readText(name))));
+    parts.push(parseDocument(outputDocSchema, await storage.readText(name), name));
   }
   const counts: Record<string, number> = {};
   for (const part of parts)

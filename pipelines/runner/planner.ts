@@ -8,6 +8,7 @@ import {
   outputDocSchema,
   type RuntimeParameter,
 } from "../../components/common/component/spec.js";
+import { parseDocument } from "../../components/common/documents/parse.js";
 import { cacheObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
@@ -132,7 +133,7 @@ export async function readCache(storage: Storage, key: string): Promise<CacheEnt
   const name = cacheObject(key);
   if (!(await storage.stat(name))) return null;
   try {
-    const entry = cacheEntrySchema.parse(JSON.parse(await storage.readText(name)));
+    const entry = parseDocument(cacheEntrySchema, await storage.readText(name), name);
     // A cache entry is only usable while the objects it points to still exist.
     for (const ref of Object.values(entry.output.outputs)) if (!(await storage.stat(ref.object))) return null;
     return entry;

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { InputError, NotFoundError } from "../../components/common/errors.js";
+import { parseDocument } from "../../components/common/documents/parse.js";
+import { NotFoundError } from "../../components/common/errors.js";
 import { runRecordObject, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { warningSchema } from "../../components/common/warnings.js";
@@ -9,12 +10,12 @@ import { warningSchema } from "../../components/common/warnings.js";
  * and content hashes), outputs, parameters, timings, exit codes and cache hits.
  * Written by the runner holding the run's lease, at every state change.
  */
-const refSchema = z.object({ object: z.string(), sha256: z.string() });
+const refSchema = z.strictObject({ object: z.string(), sha256: z.string() });
 
 export const stepStates = ["pending", "running", "succeeded", "cached", "failed", "skipped"] as const;
 export type StepState = (typeof stepStates)[number];
 
-export const stepRecordSchema = z.object({
+export const stepRecordSchema = z.strictObject({
   name: z.string(),
   component: z.string(),
   state: z.enum(stepStates),
@@ -80,13 +81,13 @@ export function isFinished(record: Pick<RunRecord, "state">): boolean {
   return record.state === "succeeded" || record.state === "failed";
 }
 
-export const runRecordSchema = z.object({
+export const runRecordSchema = z.strictObject({
   version: z.literal(1),
   run_id: z.string(),
   pipeline: z.string(),
   bucket: z.string(),
   runner: z.string(),
-  trigger: z.object({ object: z.string(), generation: z.string() }).nullable(),
+  trigger: z.strictObject({ object: z.string(), generation: z.string() }).nullable(),
   attempt: z.number().int(),
   state: z.enum(runStates),
   exit_code: z.number().int().nullable(),
@@ -102,7 +103,7 @@ export const runRecordSchema = z.object({
    * the steps whose cached result was bypassed because of them (empty when
    * they missed the cache anyway, e.g. new data; absent: no trigger asked).
    */
-  retrain: z.object({ fired: z.array(z.string()), cache_bypassed: z.array(z.string()) }).optional(),
+  retrain: z.strictObject({ fired: z.array(z.string()), cache_bypassed: z.array(z.string()) }).optional(),
   steps: z.array(stepRecordSchema),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;
@@ -112,15 +113,7 @@ export type RunRecord = z.infer<typeof runRecordSchema>;
  * an InputError naming the object (exit 2, HTTP 422) for anything else.
  */
 export function parseRunRecord(text: string, where: string): RunRecord {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new InputError(`${where} is not a valid run record (not JSON)`);
-  }
-  const result = runRecordSchema.safeParse(raw);
-  if (!result.success) throw new InputError(`${where} is not a valid run record`);
-  return result.data;
+  return parseDocument(runRecordSchema, text, where, "run record");
 }
 
 /** Read a run record; null when the run never started. */

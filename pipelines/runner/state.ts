@@ -1,5 +1,6 @@
 import type { OutputDoc } from "../../components/common/component/spec.js";
 import { outputDocSchema } from "../../components/common/component/spec.js";
+import { parseDocument } from "../../components/common/documents/parse.js";
 import { type ExitCode, INTERRUPTED_EXIT } from "../../components/common/errors.js";
 import { stepOutputObject } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
@@ -73,7 +74,7 @@ export async function readOutputDoc(
 ): Promise<OutputDoc | null> {
   const name = stepOutputObject(runId, step);
   if (!(await storage.stat(name))) return null;
-  return outputDocSchema.parse(JSON.parse(await storage.readText(name)));
+  return parseDocument(outputDocSchema, await storage.readText(name), name);
 }
 
 /**

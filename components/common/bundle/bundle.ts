@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MODEL_FAMILIES } from "../config/schema.js";
+import { parseDocument } from "../documents/parse.js";
 import { InputError, NotFoundError } from "../errors.js";
 import { canonicalJson, sha256Hex } from "../hash.js";
 import {
@@ -28,7 +29,7 @@ export const BUNDLE_FORMAT = "churn-bundle/1";
 /** What a bundle's model can be: one of the families, or a blend of them (models/blend.ts). */
 export const STORED_MODEL_FAMILIES = [...MODEL_FAMILIES, "blend"] as const;
 
-export const bundleSchema = z.object({
+export const bundleSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   /** The DatasetSchema recorded at training time (weekly files are read with it). */
   schema: z.record(z.string(), z.unknown()),
@@ -39,7 +40,7 @@ export const bundleSchema = z.object({
   /** Probability calibration fitted on held-out predictions. */
   calibration: z.record(z.string(), z.unknown()).nullable(),
   /** Probability thresholds of the tiers, chosen on validation data. */
-  tiers: z.object({ high: z.number(), medium: z.number() }),
+  tiers: z.strictObject({ high: z.number(), medium: z.number() }),
   /** Validation metrics (at least roc_auc) and anything evaluate reports. */
   metrics: z.object({ roc_auc: z.number() }).passthrough(),
   /** Provenance: data hashes, seed, code version, candidate results. No timestamps (the hash must be stable). */
@@ -96,26 +97,19 @@ export async function readBundle(storage: Storage, version: string): Promise<Sto
   const info = await storage.stat(bundleObject(version));
   if (!info)
     throw new NotFoundError(`model ${version} does not exist (no ${storage.uri}/${bundleObject(version)})`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await storage.readText(bundleObject(version)));
-  } catch (error) {
-    throw new InputError(`${bundleObject(version)} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = bundleSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new InputError(
-      `${bundleObject(version)} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`,
-    );
-  }
-  const actual = bundleVersion(result.data);
+  const bundle = parseDocument(
+    bundleSchema,
+    await storage.readText(bundleObject(version)),
+    bundleObject(version),
+    "bundle",
+  );
+  const actual = bundleVersion(bundle);
   if (actual !== version) {
     throw new InputError(
       `${bundleObject(version)} was modified: its content hashes to ${actual}, not ${version}`,
     );
   }
-  return { version, bundle: result.data };
+  return { version, bundle };
 }
 
 /** Versions of every complete bundle (those with bundle.json). */

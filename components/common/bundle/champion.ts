@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDocument } from "../documents/parse.js";
 import { ConflictError, InputError, NotFoundError, UsageError } from "../errors.js";
 import { bundleObject, CHAMPION_OBJECT, isModelVersion, writtenBy } from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
@@ -11,7 +12,7 @@ import { readBundle } from "./bundle.js";
  * concurrent promotions cannot both win silently.
  */
 
-const championSchema = z.object({
+const championSchema = z.strictObject({
   version: z.string(),
   previous: z.array(z.string()),
   reason: z.string(),
@@ -27,8 +28,8 @@ export async function readChampion(
   if (!info) return null;
   const text = await storage.readText(CHAMPION_OBJECT);
   try {
-    return { pointer: championSchema.parse(JSON.parse(text)), generation: info.generation };
-  } catch {
+    return { pointer: parseDocument(championSchema, text, CHAMPION_OBJECT), generation: info.generation };
+  } catch (error) {
     // Accept a bare version written by hand (`echo <version> | gsutil cp - .../champion`).
     const version = text.trim();
     if (isModelVersion(version)) {
@@ -37,7 +38,7 @@ export async function readChampion(
         generation: info.generation,
       };
     }
-    throw new InputError(`${CHAMPION_OBJECT} is neither a champion record nor a model version`);
+    throw new InputError(`${(error as Error).message} (nor is it a bare model version)`);
   }
 }
 

@@ -38,18 +38,7 @@ export async function readConfigInput<P, R extends ConfigSection>(
 
 /** Reads and validates a model bundle from an input object (the candidate or the champion). */
 export async function readBundleInput<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<Bundle> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readInputText(ctx, ref));
-  } catch (error) {
-    throw new InputError(`${ref.object} is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = bundleSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(`${ref.object} is not a valid bundle: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseDocument(bundleSchema, await readInputText(ctx, ref), ref.object, "bundle");
 }
 
 /** Reads and validates the evaluate step's decision.json from an input object. */

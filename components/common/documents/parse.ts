@@ -11,7 +11,13 @@ export function formatIssues(error: z.ZodError): string {
  * are read (no casts). Invalid JSON or a schema mismatch is an InputError
  * naming the document (`where`) and every problem.
  */
-export function parseDocument<S extends z.ZodType>(schema: S, text: string, where: string): z.output<S> {
+export function parseDocument<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  where: string,
+  /** What the document is, for the message: "run record", "bundle", ... */
+  kind = "document",
+): z.output<S> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -19,7 +25,6 @@ export function parseDocument<S extends z.ZodType>(schema: S, text: string, wher
     throw new InputError(`${where} is not valid JSON: ${(error as Error).message}`);
   }
   const result = schema.safeParse(value);
-  if (!result.success)
-    throw new InputError(`${where} is not a valid document: ${formatIssues(result.error)}`);
+  if (!result.success) throw new InputError(`${where} is not a valid ${kind}: ${formatIssues(result.error)}`);
   return result.data;
 }

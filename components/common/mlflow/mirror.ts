@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { readBundle, type StoredBundle } from "../bundle/index.js";
+import { parseDocument } from "../documents/parse.js";
 import { TransientError } from "../errors.js";
 import { bundleObject } from "../layout/index.js";
 import type { Storage } from "../storage/index.js";
@@ -131,7 +133,12 @@ export class MlflowMirror {
     let evaluation = info.evaluation;
     if (!evaluation) {
       const side = `models/${stored.version}/evaluation.json`;
-      if (await this.storage.stat(side)) evaluation = JSON.parse(await this.storage.readText(side));
+      if (await this.storage.stat(side))
+        evaluation = parseDocument(
+          z.record(z.string(), z.unknown()),
+          await this.storage.readText(side),
+          side,
+        );
     }
     const run = await this.logTrainingRun(stored, { ...info, evaluation });
     const mv = await this.client.createModelVersion(

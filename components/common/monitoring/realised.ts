@@ -1,5 +1,7 @@
+import { z } from "zod";
 import { CsvParser } from "../csv/parse.js";
 import { rocAuc } from "../data/metrics.js";
+import { parseDocument } from "../documents/parse.js";
 import { InputError } from "../errors.js";
 import {
   LABELS_PREFIX,
@@ -17,24 +19,25 @@ import type { Storage } from "../storage/types.js";
  * across weeks in `monitoring/realised.json`.
  */
 
-export interface RealisedWeek {
-  week: string;
-  labels_object: string;
-  labels_generation: string;
-  labelled: number;
+const realisedWeekSchema = z.strictObject({
+  week: z.string(),
+  labels_object: z.string(),
+  labels_generation: z.string(),
+  labelled: z.number(),
   /** Labelled ids found in the week's scores (the others were not scored that week). */
-  matched: number;
-  positives: number;
-  roc_auc: number | null;
+  matched: z.number(),
+  positives: z.number(),
+  roc_auc: z.number().nullable(),
   /** Predicted churner = high risk tier. */
-  precision: number | null;
-  recall: number | null;
-  computed_at: string;
-}
+  precision: z.number().nullable(),
+  recall: z.number().nullable(),
+  computed_at: z.string(),
+});
+export type RealisedWeek = z.output<typeof realisedWeekSchema>;
 
-export interface RealisedHistory {
-  weeks: RealisedWeek[];
-}
+/** monitoring/realised.json. */
+export const realisedHistorySchema = z.strictObject({ weeks: z.array(realisedWeekSchema) });
+export type RealisedHistory = z.output<typeof realisedHistorySchema>;
 
 function parseCsv(text: string, source: string): string[][] {
   const rows: string[][] = [];
@@ -133,7 +136,7 @@ export async function updateRealised(
 ): Promise<{ history: RealisedHistory; arrived: RealisedWeek[] }> {
   const previous =
     (await storage.stat(REALISED_OBJECT)) !== null
-      ? (JSON.parse(await storage.readText(REALISED_OBJECT)) as RealisedHistory)
+      ? parseDocument(realisedHistorySchema, await storage.readText(REALISED_OBJECT), REALISED_OBJECT)
       : { weeks: [] };
   const byWeek = new Map(previous.weeks.map((w) => [w.week, w]));
   const arrived: RealisedWeek[] = [];

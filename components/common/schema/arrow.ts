@@ -16,6 +16,7 @@ import {
   Utf8,
 } from "apache-arrow";
 import { InputError } from "../errors.js";
+import { parseDatasetSchema } from "./parse.js";
 import type { ColumnSchema, DatasetSchema, RowBatch } from "./types.js";
 
 /**
@@ -259,7 +260,7 @@ function sameAscii(text: string, bytes: Uint8Array, a: number, b: number): boole
 export function datasetSchemaOf(schema: Schema): DatasetSchema {
   const text = schema.metadata.get(SCHEMA_KEY);
   if (!text) throw new InputError("the Arrow stream carries no churn schema: it was not written by ingest");
-  return JSON.parse(text) as DatasetSchema;
+  return parseDatasetSchema(text, "the Arrow stream's churn schema");
 }
 
 /**
