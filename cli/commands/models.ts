@@ -1,13 +1,12 @@
 import type { Command } from "commander";
-import { promote, rollback } from "../../components/common/bundle/index.js";
-import { UsageError } from "../../components/common/errors.js";
+import { rollback } from "../../components/common/bundle/index.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import {
   getModel,
   listModels,
   type ModelListing,
   type ModelSummary,
-  modelDecision,
+  promoteModel,
   resolveModelVersion,
 } from "../../pipelines/query/index.js";
 import { emit, openBucket } from "../io.js";
@@ -114,16 +113,16 @@ export function registerModels(program: Command, wrap: Wrap): void {
       wrap<ChangeOptions>(async (options, ctx, [version]) => {
         const storage = await openBucket(options.bucket, ctx);
         const resolved = await resolveModelVersion(storage, version!);
-        const decision = await modelDecision(storage, resolved);
-        if (decision && decision.action !== "promote" && !options.force)
-          throw new UsageError(
-            `model ${resolved} was not promoted by the quality gate: ${decision.reason} Pass --force to make it the champion anyway.`,
-          );
-        const pointer = await promote(storage, resolved, options.reason ?? "promoted by hand");
-        const mlflow = await mirrorChampion(storage);
+        // The gate rule is shared with the console's promote route (promoteModel).
+        const pointer = await promoteModel(storage, resolved, {
+          reason: options.reason ?? "promoted by hand",
+          force: options.force,
+          forceHint: "Pass --force",
+        });
+        const { mlflow } = pointer;
         emit(
           ctx,
-          mlflow ? { ...pointer, mlflow } : pointer,
+          pointer,
           `champion is now ${pointer.version} (was ${pointer.previous[0] ?? "none"})${mlflow ? `\n${mlflow}` : ""}`,
         );
       }),
