@@ -64,9 +64,9 @@ const f4 = (v: number | null | undefined) =>
 export function describeComparison(found: ModelComparison): string {
   const [a, b] = found.models;
   const { comparison: c } = found;
-  const width = 18;
+  const width = 24;
   const row = (label: string, left: string, right: string) =>
-    `  ${label.padEnd(22)}${left.padEnd(width)}  ${right}`;
+    `  ${label.padEnd(25)}${left.padEnd(width)}  ${right}`;
   const cv = (m: typeof a) => f4(m.cv_roc_auc?.[m.family]);
   const lines = [
     row("", a.version, b.version),
