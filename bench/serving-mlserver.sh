@@ -12,9 +12,11 @@ DIR="${2:?model directory}"
 HISTORY="${3:?history csv}"
 COLUMNS="${4:?numeric columns}"
 VENV="${HOME}/.cache/churn-test/venv-bench"
+# One thread, as our server runs on one Node process (the team's rule for Python peers).
+export OMP_NUM_THREADS=1
 if [[ ! -x "${VENV}/bin/mlserver" ]]; then
   python3 -m venv "${VENV}"
-  "${VENV}/bin/pip" install -q mlserver mlserver-sklearn scikit-learn pandas
+  "${VENV}/bin/pip" install -q mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn pandas
 fi
 mkdir -p "${DIR}/churn"
 "${VENV}/bin/python" - "${DIR}/churn" "${HISTORY}" "${COLUMNS}" <<'PY'

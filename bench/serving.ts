@@ -5,6 +5,8 @@
  * file), and against MLServer (scikit-learn runtime, HistGradientBoosting with
  * the same leaf count on the numeric columns of the same history) started in
  * the same run. Only 127.0.0.1 is targeted; every run is bounded in time.
+ * The 100-row runs are also measured with `parameters.reasons` 0 (no reasons
+ * computed) and 3 (per-request reasons, issue 20).
  * Usage: npm run build && npx tsx bench/serving.ts [--seconds 10] [--connections 16] [--no-mlserver]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -139,8 +141,9 @@ try {
     inputs: Array<{ name: string; datatype: string }>;
   };
   numeric = meta.inputs.filter((i) => i.datatype !== "BYTES").map((i) => i.name);
-  const rowsBody = (n: number) =>
+  const rowsBody = (n: number, reasons?: number) =>
     JSON.stringify({
+      ...(reasons !== undefined ? { parameters: { reasons } } : {}),
       inputs: meta.inputs.map((t) => ({
         name: t.name,
         datatype: t.datatype,
@@ -152,6 +155,9 @@ try {
   await load("warm-up", url, rowsBody(1));
   results.push(await load("churn  1 row", url, rowsBody(1)));
   results.push(await load("churn  100 rows", url, rowsBody(100)));
+  // Per-request reasons (issue 20): none at all, and 3 for every row that gets reasons.
+  results.push(await load("churn  100 rows r0", url, rowsBody(100, 0)));
+  results.push(await load("churn  100 rows r3", url, rowsBody(100, 3)));
 } finally {
   stop(ours.child);
 }
@@ -195,17 +201,17 @@ if (!values["no-mlserver"]) {
 console.log(
   `loopback, ${connections} connections, ${seconds} s per run, churn serve on one Node process (GBDT from churn train; MLServer: sklearn HistGradientBoosting on the ${numeric.length} numeric columns)`,
 );
-console.log("run                 req/s      rows/s     p50 ms  p99 ms  non-2xx errors");
+console.log("run                    req/s      rows/s     p50 ms  p99 ms  non-2xx errors");
 for (const r of results) {
   const rows = r.name.includes("100") ? 100 : 1;
   console.log(
-    `${r.name.padEnd(18)} ${r.rps.toFixed(0).padStart(7)} ${(r.rps * rows).toFixed(0).padStart(10)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors).padStart(6)}`,
+    `${r.name.padEnd(21)} ${r.rps.toFixed(0).padStart(7)} ${(r.rps * rows).toFixed(0).padStart(10)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(7)} ${String(r.non2xx).padStart(8)} ${String(r.errors).padStart(6)}`,
   );
 }
 const get = (name: string) => results.find((r) => r.name === name);
-for (const n of ["1 row", "100 rows"]) {
+for (const n of ["1 row", "100 rows", "100 rows r0", "100 rows r3"]) {
   const a = get(`churn  ${n}`);
-  const b = get(`MLServer ${n}`);
+  const b = get(`MLServer ${n.replace(/ r\d$/, "")}`);
   if (a && b)
     console.log(`${n}: ${(a.rps / b.rps).toFixed(1)}x MLServer's requests/s; p99 ${a.p99} ms vs ${b.p99} ms`);
 }

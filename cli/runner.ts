@@ -9,6 +9,7 @@ import type { PipelineDefinition } from "../pipelines/dag.js";
 import { LocalProcessExecutor, type StepExecutor } from "../pipelines/runner/executor.js";
 import { type RunEvent, type RunResult, readOutputDoc, runPipeline } from "../pipelines/runner/run.js";
 import { type CommandContext, openBucket } from "./io.js";
+import { progressView } from "./progress.js";
 
 /**
  * What every command that runs a pipeline shares (`churn pipeline run`,
@@ -153,32 +154,10 @@ export async function runFromCli(
   }
 }
 
-/** Human progress lines on stderr (stdout stays for the result and --json). */
+/** Progress on stderr (stdout stays for the result and --json): see progress.ts; nothing with --json. */
 export function progress(ctx: CommandContext): (event: RunEvent) => void {
-  const out = ctx.stderr;
-  return (event) => {
-    if (ctx.json) return;
-    if (event.type === "run") {
-      out.write(
-        `${event.resumed ? "resuming" : "starting"} ${event.pipeline} run ${event.runId}${event.trigger ? ` on ${event.trigger}` : ""}\n`,
-      );
-    } else if (event.type === "waiting") {
-      out.write(
-        `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)\n`,
-      );
-    } else if (event.state === "running") {
-      out.write(`  … ${event.step}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}\n`);
-    } else {
-      const mark = { succeeded: "✓", cached: "✓", failed: "✗", skipped: "-", pending: " ", running: "…" }[
-        event.state
-      ];
-      const time = event.seconds === null ? "" : ` ${event.seconds.toFixed(1)} s`;
-      out.write(
-        `  ${mark} ${event.step}${time}${event.state === "cached" ? " (cached)" : ""}${event.error ? `: ${event.error}` : ""}\n`,
-      );
-      for (const warning of event.warnings) out.write(`      ! ${warning.message}\n`);
-    }
-  };
+  if (ctx.json) return () => {};
+  return progressView(ctx.stderr);
 }
 
 /** A finished step's summary, typed by its component; null when the step did not finish in this run. */

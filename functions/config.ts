@@ -20,8 +20,13 @@ const functionsEnvFields = z.object({
   CHURN_CLI: z.string().min(1).optional(),
   /** Local launcher: append the runner's output here. */
   CHURN_RUNNER_LOG: z.string().min(1).optional(),
-  /** onModelPublished: POST here when the champion changes. */
-  CHURN_MODEL_SERVER_RELOAD_URL: z.url().optional(),
+  /**
+   * onModelPublished outside Kubernetes: the model server's base URL
+   * (`http://host:8080`); the function calls its V2 repository `load` of churn.
+   */
+  CHURN_MODEL_SERVER_URL: z.url().optional(),
+  /** The model server's bearer token for the repository routes (`churn serve --token`), if set. */
+  CHURN_MODEL_SERVER_TOKEN: z.string().min(1).optional(),
   /** onModelPublished: `namespace/name` of the model server Deployment to roll. */
   CHURN_MODEL_SERVER_DEPLOYMENT: z
     .string()

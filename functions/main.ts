@@ -47,7 +47,7 @@ async function launcherFromEnv(): Promise<RunLauncher> {
 
 async function rollerFromEnv(): Promise<ModelServerRoller | null> {
   const env = parseFunctionsEnv(process.env);
-  const { DeploymentAnnotationRoller, ReloadUrlRoller } = await import("./model-server.js");
+  const { DeploymentAnnotationRoller, ModelServerLoadRoller } = await import("./model-server.js");
   if (env.CHURN_MODEL_SERVER_DEPLOYMENT) {
     const { AppsV1Api } = await import("@kubernetes/client-node");
     const { kubeConfigFromEnv } = await import("./cluster.js");
@@ -55,7 +55,9 @@ async function rollerFromEnv(): Promise<ModelServerRoller | null> {
     const [namespace, name] = env.CHURN_MODEL_SERVER_DEPLOYMENT.split("/") as [string, string];
     return new DeploymentAnnotationRoller(kc.makeApiClient(AppsV1Api), namespace, name, kc);
   }
-  if (env.CHURN_MODEL_SERVER_RELOAD_URL) return new ReloadUrlRoller(env.CHURN_MODEL_SERVER_RELOAD_URL);
+  if (env.CHURN_MODEL_SERVER_URL) {
+    return new ModelServerLoadRoller(env.CHURN_MODEL_SERVER_URL, env.CHURN_MODEL_SERVER_TOKEN);
+  }
   return null;
 }
 

@@ -57,26 +57,38 @@ export class DeploymentAnnotationRoller implements ModelServerRoller {
   }
 }
 
-/** Rolls a server outside Kubernetes by POSTing to its reload URL. */
-export class ReloadUrlRoller implements ModelServerRoller {
+/**
+ * Rolls a model server outside Kubernetes through the V2 model repository
+ * extension: `POST <base URL>/v2/repository/models/churn/load` (the server
+ * loads models/champion now, without waiting for its next poll), with the
+ * server's bearer token when one is set (`churn serve --token`).
+ */
+export class ModelServerLoadRoller implements ModelServerRoller {
+  private readonly url: string;
   constructor(
-    private readonly url: string,
+    baseUrl: string,
+    private readonly token?: string,
     private readonly fetchImpl: typeof fetch = fetch,
-  ) {}
+  ) {
+    this.url = `${baseUrl.replace(/\/+$/, "")}/v2/repository/models/churn/load`;
+  }
 
-  /** POST `{version}`; a non-2xx answer is an error (the event is redelivered). */
+  /** POST the load; a non-2xx answer is an error (the event is redelivered). */
   async roll(version: string): Promise<string> {
     const response = await this.fetchImpl(this.url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ version }),
-      signal: AbortSignal.timeout(10_000),
+      headers: {
+        "content-type": "application/json",
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      },
+      body: "{}",
+      signal: AbortSignal.timeout(30_000),
     });
     if (!response.ok) {
       throw new Error(
-        `reload ${this.url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
+        `load ${this.url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`,
       );
     }
-    return `POST ${this.url} → ${response.status}`;
+    return `POST ${this.url} → ${response.status} (champion ${version})`;
   }
 }

@@ -36,6 +36,8 @@ export interface LeaseOptions {
 export class Lease {
   private timer: NodeJS.Timeout | undefined;
   private lost = false;
+  /** The heartbeat's renewal in flight, which release() waits for (else it deletes with a stale generation). */
+  private renewal: Promise<unknown> | null = null;
   constructor(
     private readonly storage: Storage,
     readonly runId: string,
@@ -57,7 +59,7 @@ export class Lease {
     this.timer = setInterval(() => {
       if (renewing) return;
       renewing = true;
-      this.renew()
+      this.renewal = this.renew()
         .catch(async (error) => {
           if (!(error instanceof ConflictError)) return; // transient storage trouble: try again next tick
           if (await this.stillOurs()) return;
@@ -68,6 +70,7 @@ export class Lease {
         .catch(() => {})
         .finally(() => {
           renewing = false;
+          this.renewal = null;
         });
     }, interval);
     this.timer.unref();
@@ -109,6 +112,8 @@ export class Lease {
   /** Stop renewing and delete the lease if it is still ours. */
   async release(): Promise<void> {
     this.stopHeartbeat();
+    // A renewal that lands after the delete would leave the lease behind until it expires.
+    await this.renewal;
     if (this.lost) return;
     try {
       await this.storage.delete(leaseObject(this.runId), { ifGenerationMatch: this.generation });

@@ -31,6 +31,11 @@ export function championSource(
       // The generation is taken before loading (a change during the load triggers another
       // one) and kept only once the load succeeds (a failed load is retried at the next poll).
       const generation = (await storage.stat(CHAMPION_OBJECT))?.generation ?? null;
+      // No pointer yet (a fresh bucket): nothing to load, not a failure; the poll sees it appear.
+      if (generation === null) {
+        seen = null;
+        return null;
+      }
       const model = await load(storage);
       seen = generation;
       return model;

@@ -1,6 +1,14 @@
-import { InputError, NotFoundError, TransientError } from "../components/common/errors.js";
+import { InputError, NotFoundError, TransientError, UsageError } from "../components/common/errors.js";
+import { UnseenCategories } from "../components/ingest/unseen.js";
 import { DAYS_PER_UNIT } from "../components/lifetime/summary.js";
-import type { Explanation, InferenceModel, RawRow, ScoredRow } from "../components/models/inference.js";
+import type {
+  Explanation,
+  FeatureRow,
+  InferenceModel,
+  RawRow,
+  ScoredRow,
+  ScoreOptions,
+} from "../components/models/inference.js";
 import type { CustomerHistory } from "../components/models/lifetime/history.js";
 import type { LifetimeInferenceModel, LifetimePrediction } from "../components/models/lifetime/model.js";
 import { type NormalizeLimits, normalizeRows } from "./rows.js";
@@ -76,6 +84,9 @@ export interface PredictOptions {
   field?: string;
 }
 
+/** Most reasons per row a request may ask for (openapi.yaml says the same). */
+export const MAX_REASONS = 64;
+
 /** Limits the core enforces on every request, whatever the protocol. */
 export type CoreLimits = NormalizeLimits;
 
@@ -86,6 +97,8 @@ export interface CoreOptions {
   horizonDays?: number;
   /** Called after every successful inference with the model used and the number of rows. */
   onScored?: (model: ServedModel, rows: number) => void;
+  /** Called per scored request and column with rows whose category value training never saw. */
+  onUnseen?: (model: InferenceModel, column: string, rows: number) => void;
 }
 
 function isModelName(name: string): name is ModelName {
@@ -104,6 +117,9 @@ export class InferenceCore {
   private readonly features = new WeakMap<InferenceModel, string[]>();
   private readonly horizonDays: number;
   private readonly onScored: (model: ServedModel, rows: number) => void;
+  private readonly onUnseen: (model: InferenceModel, column: string, rows: number) => void;
+  /** Per model, the category columns ingest checks for unseen values and their known values. */
+  private readonly knownCategories = new WeakMap<InferenceModel, Array<[string, Set<string>]>>();
 
   constructor(
     readonly limits: CoreLimits = DEFAULT_CORE_LIMITS,
@@ -111,6 +127,7 @@ export class InferenceCore {
   ) {
     this.horizonDays = options.horizonDays ?? 90;
     this.onScored = options.onScored ?? (() => {});
+    this.onUnseen = options.onUnseen ?? (() => {});
   }
 
   /** Put a fully loaded model in service; requests already running keep the previous one. */
@@ -119,6 +136,14 @@ export class InferenceCore {
     if (model.name === "churn") this.served.churn = model;
     else this.served.lifetime = model;
     this.problems.delete(model.name);
+    return previous;
+  }
+
+  /** Stop serving the named model (requests already running keep it); returns the one removed. */
+  uninstall(name: ModelName, why: string): ServedModel | undefined {
+    const previous = this.served[name];
+    delete this.served[name];
+    this.problems.set(name, why);
     return previous;
   }
 
@@ -150,14 +175,17 @@ export class InferenceCore {
   model(name: string, version?: string): ServedModel {
     if (!isModelName(name)) throw unknownModel(name);
     const model = this.served[name];
-    if (!model) {
-      const problem = this.problems.get(name);
-      throw new TransientError(problem ? `${ABSENT[name]} (${problem})` : ABSENT[name]);
-    }
+    if (!model) throw new TransientError(this.absence(name));
     if (version !== undefined && version !== model.version) {
       throw new NotFoundError(`model ${name} version ${version} is not served (serving ${model.version})`);
     }
     return model;
+  }
+
+  /** Why the named model is not served: what requests for it are told (with the last load failure, if any). */
+  absence(name: ModelName): string {
+    const problem = this.problems.get(name);
+    return problem ? `${ABSENT[name]} (${problem})` : ABSENT[name];
   }
 
   /** Feature column names of a model, in schema order. */
@@ -170,13 +198,57 @@ export class InferenceCore {
     return names;
   }
 
-  /** Validate raw rows against the model's schema and score them. */
-  score(name: string, rows: RawRow[], version?: string): ScoreResult {
+  /**
+   * Validate raw rows against the model's schema and score them, with at most
+   * `reasons` per row when given (a whole number from 0 to MAX_REASONS; 400
+   * otherwise), else the model's configured number.
+   */
+  score(name: string, rows: RawRow[], version?: string, reasons?: unknown): ScoreResult {
     const model = this.churnModel(name, version, "scores rows");
+    const options = this.scoreOptions(model, reasons);
     const features = normalizeRows(model.schema, rows, this.limits);
-    const scored = model.score(features);
+    const scored = model.score(features, options);
+    this.countUnseen(model, features);
     this.onScored(model, scored.length);
     return { model, scored };
+  }
+
+  /**
+   * Count rows whose category value training never saw, by column, with
+   * ingest's rule (components/ingest/unseen.ts: which columns are checked
+   * and their known values), so the server's metric and a weekly run's
+   * unseen_categories agree.
+   */
+  private countUnseen(model: InferenceModel, rows: readonly FeatureRow[]): void {
+    let columns = this.knownCategories.get(model);
+    if (!columns) {
+      const rule = new UnseenCategories(model.schema.columns, "score");
+      columns = model.schema.columns.flatMap((c): Array<[string, Set<string>]> => {
+        const known = rule.knownOf(c.name);
+        return known ? [[c.name, known]] : [];
+      });
+      this.knownCategories.set(model, columns);
+    }
+    for (const [column, known] of columns) {
+      let unseen = 0;
+      for (const row of rows) {
+        const v = row[column];
+        if (typeof v === "string" && !known.has(v)) unseen++;
+      }
+      if (unseen > 0) this.onUnseen(model, column, unseen);
+    }
+  }
+
+  /** The one rule for a request's number of reasons, whatever the protocol carrying it. */
+  private scoreOptions(model: InferenceModel, reasons: unknown): ScoreOptions | undefined {
+    if (reasons === undefined) return undefined;
+    if (typeof reasons !== "number" || !Number.isInteger(reasons) || reasons < 0 || reasons > MAX_REASONS) {
+      throw new UsageError(
+        `reasons must be a whole number from 0 to ${MAX_REASONS}, got ${JSON.stringify(reasons)}`,
+      );
+    }
+    // A row never has more reasons than the model has features.
+    return { reasons: Math.min(reasons, this.featureNames(model).length) };
   }
 
   /** Validate raw rows against the model's schema and explain them. */
@@ -198,7 +270,7 @@ export class InferenceCore {
   predict(customers: readonly CustomerHistory[], options: PredictOptions = {}): PredictResult {
     const model = this.model("lifetime", options.version);
     const horizon = options.horizon ?? this.defaultHorizon(model);
-    const predictions = model.predict(customers, horizon);
+    const predictions = this.lifetimePredictions(model, customers, horizon, options.field ?? "rows");
     predictions.forEach((p, i) => {
       if (!Number.isFinite(p.probAlive) || !Number.isFinite(p.expectedPurchases)) {
         throw new InputError(
@@ -208,6 +280,35 @@ export class InferenceCore {
     });
     this.onScored(model, predictions.length);
     return { model, horizon, predictions };
+  }
+
+  /**
+   * The model's predictions; a history its special functions cannot evaluate
+   * (a series that does not converge for extreme inputs) is a 422 naming the
+   * customer, never a 500.
+   */
+  private lifetimePredictions(
+    model: LifetimeInferenceModel,
+    customers: readonly CustomerHistory[],
+    horizon: number,
+    field: string,
+  ): LifetimePrediction[] {
+    try {
+      return model.predict(customers, horizon);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      const index = customers.findIndex((c) => {
+        try {
+          model.predict([c], horizon);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      throw new InputError(
+        `${field}[${Math.max(index, 0)}]: the model cannot evaluate this history (${error.message}); such extreme values are outside what it was fitted on`,
+      );
+    }
   }
 
   /**

@@ -13,6 +13,12 @@ export class PayloadTooLargeError extends ChurnError {
   override readonly httpStatus = 413;
 }
 
+/** The path exists but not for this method (the answer carries `Allow`). */
+export class MethodNotAllowedError extends ChurnError {
+  override readonly exitCode = 2;
+  override readonly httpStatus = 405;
+}
+
 /** The request's Content-Type is not one the server reads. */
 export class UnsupportedMediaTypeError extends ChurnError {
   override readonly exitCode = 2;

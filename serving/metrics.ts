@@ -13,6 +13,7 @@ export interface ServingMetrics {
   modelInfo: Gauge<"model" | "version">;
   loadSeconds: Gauge<"model">;
   loads: Counter<"model" | "result">;
+  unseen: Counter<"model" | "column">;
 }
 
 /** Create the server's metrics; `defaults` adds the process metrics (CPU, memory, event loop lag). */
@@ -51,6 +52,12 @@ export function createMetrics(defaults = true): ServingMetrics {
       name: "churn_serving_model_load_seconds",
       help: "How long the last successful model load took",
       labelNames: ["model"],
+      registers,
+    }),
+    unseen: new Counter({
+      name: "churn_serving_unseen_category_rows_total",
+      help: "Rows scored whose value of a category column training never saw (scored like a rare category), by column",
+      labelNames: ["model", "column"],
       registers,
     }),
     loads: new Counter({

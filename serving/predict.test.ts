@@ -31,6 +31,8 @@ const doc = parse(readFileSync(new URL("./openapi.yaml", import.meta.url), "utf8
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema({ $id: "openapi", components: doc.components }, "openapi");
 const validateOk = ajv.compile({ $ref: "openapi#/components/schemas/PredictResponse" });
+const validateSingleOk = ajv.compile({ $ref: "openapi#/components/schemas/PredictSingleResponse" });
+const validateInvalid = ajv.compile({ $ref: "openapi#/components/schemas/PredictInvalid" });
 const validateError = ajv.compile({ $ref: "openapi#/components/schemas/V2Error" });
 const documented = Object.keys(doc.paths["/predict"].post.responses);
 
@@ -66,7 +68,15 @@ async function post(server: ModelServer, payload: unknown, contentType = "applic
   });
   const body = r.json();
   expect(documented, `status ${r.statusCode} is not documented`).toContain(String(r.statusCode));
-  const validate = r.statusCode === 200 ? validateOk : validateError;
+  const seedShape = typeof body.code === "number";
+  const validate =
+    r.statusCode === 200
+      ? seedShape
+        ? validateSingleOk
+        : validateOk
+      : seedShape
+        ? validateInvalid
+        : validateError;
   expect(validate(body), ajv.errorsText(validate.errors)).toBe(true);
   return { status: r.statusCode, body };
 }
@@ -106,8 +116,6 @@ describe("POST /predict", () => {
 
   const errors: Array<[string, unknown, number, RegExp]> = [
     ["malformed JSON", "{not json", 400, /malformed JSON/],
-    ["an array body", [], 400, /must be a JSON object/],
-    ["no customers field", {}, 400, /^customers: /],
     ["customers not an array", { customers: 3 }, 400, /^customers: .*array/],
     [
       "a string frequency",
@@ -185,6 +193,79 @@ describe("POST /predict", () => {
       expect(r.body.error).toMatch(message);
     });
   }
+
+  it("answers the seed's literal single-customer body in the seed's shape", async () => {
+    const server = await serve(fixed(loaded));
+    const r = await server.app.inject({
+      method: "POST",
+      url: "/predict",
+      payload: '{"frequency":30,"recency":100,"T":215}',
+      headers: { "content-type": "application/json" },
+    });
+    expect(r.statusCode).toBe(200);
+    const c = { frequency: 30, recency: 100, T: 215 };
+    expect(r.json()).toEqual({
+      code: 200,
+      status: "success",
+      data: {
+        prob_alive: String(bgnbdProbAlive(CDNOW, c)),
+        expected_purchases: bgnbdExpectedPurchases(CDNOW, 13, c),
+        model_version: loaded.version,
+        time_unit: "week",
+        horizon: 13,
+      },
+    });
+    expect(validateSingleOk(r.json()), ajv.errorsText(validateSingleOk.errors)).toBe(true);
+    // The same customer in the batch form answers the same number, unchanged in shape.
+    const batch = await post(server, { customers: [c] });
+    expect(String(batch.body.predictions[0].prob_alive)).toBe(r.json().data.prob_alive);
+    const horizon = await post(server, { ...c, horizon: 52 });
+    expect(horizon.body.data.expected_purchases).toBe(bgnbdExpectedPurchases(CDNOW, 52, c));
+  });
+
+  it("answers the seed's invalid-request example 422, echoing the body and naming every bad field", async () => {
+    const server = await serve(fixed(loaded));
+    const literal = '{"frequency":30,"recency":100,"wrong_variable":215}';
+    const r = await server.app.inject({
+      method: "POST",
+      url: "/predict",
+      payload: literal,
+      headers: { "content-type": "application/json" },
+    });
+    expect(r.statusCode).toBe(422);
+    const body = r.json();
+    expect(validateInvalid(body), ajv.errorsText(validateInvalid.errors)).toBe(true);
+    expect(body.code).toBe(422);
+    expect(body.status).toBe("error");
+    expect(body.message).toEqual({ "INVALID REQUEST": JSON.parse(literal) });
+    expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual(["T", "wrong_variable"]);
+    expect(body.errors.find((e: { field: string }) => e.field === "T").message).toMatch(/missing/);
+    expect(body.errors.find((e: { field: string }) => e.field === "wrong_variable").message).toMatch(
+      /unknown/,
+    );
+  });
+
+  const invalidSingles: Array<[string, unknown, string[]]> = [
+    ["an empty object", {}, ["frequency", "recency", "T"]],
+    ["an array body", [], ["body"]],
+    ["a negative frequency and a string T", { frequency: -1, recency: 0, T: "x" }, ["frequency", "T"]],
+    ["recency after T", { frequency: 3, recency: 300, T: 215 }, ["recency"]],
+    ["a fractional frequency", { frequency: 1.5, recency: 1, T: 2 }, ["frequency"]],
+    ["a huge T and an unknown field", { frequency: 1, recency: 1, T: 1e300, extra: 1 }, ["T", "extra"]],
+  ];
+  for (const [what, payload, fields] of invalidSingles) {
+    it(`answers 422 in the seed's shape for ${what}`, async () => {
+      const r = await post(await serve(fixed(loaded)), payload);
+      expect(r.status).toBe(422);
+      expect(r.body.message["INVALID REQUEST"]).toEqual(payload);
+      expect(r.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([...fields].sort());
+    });
+  }
+
+  it("answers 503 (not 422) for the seed's body while no lifetime model is loaded", async () => {
+    const r = await post(await serve(fixed(null)), { frequency: 30, recency: 100, wrong_variable: 215 });
+    expect(r).toEqual({ status: 503, body: { error: NO_LIFETIME_MODEL } });
+  });
 
   it("answers 415 for a body that is not JSON", async () => {
     const server = await serve(fixed(loaded));
@@ -411,7 +492,10 @@ describe("V2 model lifetime", () => {
     const meta = await server.app.inject({ method: "GET", url: "/v2/models/lifetime" });
     expect(meta.statusCode).toBe(503);
     const ready = await server.app.inject({ method: "GET", url: "/v2/models/lifetime/ready" });
-    expect([ready.statusCode, ready.json()]).toEqual([400, { name: "lifetime", ready: false }]);
+    expect([ready.statusCode, ready.json()]).toEqual([
+      503,
+      { name: "lifetime", ready: false, reason: NO_LIFETIME_MODEL },
+    ]);
     const health = await server.app.inject({ method: "GET", url: "/v2/health/ready" });
     expect(health.statusCode).toBe(200);
   });

@@ -139,7 +139,7 @@ describe("one reload path for churn and lifetime", () => {
     expect(s.core.has("lifetime")).toBe(true);
     // The lifetime model alone does not make a churn server ready (as before it was served here).
     expect(s.ready()).toBe(false);
-    expect((await s.app.inject({ url: "/v2/health/ready" })).statusCode).toBe(400);
+    expect((await s.app.inject({ url: "/v2/health/ready" })).statusCode).toBe(503);
     expect((await s.app.inject({ url: "/v2/models/lifetime/ready" })).statusCode).toBe(200);
     await starting;
     expect((await s.app.inject({ url: "/v2/health/ready" })).json()).toEqual({ ready: true });
@@ -148,11 +148,16 @@ describe("one reload path for churn and lifetime", () => {
     const empty = await server({ sources: [new FakeModelSource("lifetime", () => null)], required: [] });
     await empty.start();
     expect(empty.ready()).toBe(false);
+    const waiting = await empty.app.inject({ url: "/v2/health/ready" });
+    expect([waiting.statusCode, waiting.json().reason]).toEqual([
+      503,
+      "no model loaded yet (lifetime: no lifetime model: run `churn pipeline run lifetime`)",
+    ]);
     const lifetimeOnly = await server({ sources: [life], required: [] });
     await lifetimeOnly.start();
     expect(lifetimeOnly.ready()).toBe(true);
     expect((await predict(lifetimeOnly)).status).toBe(200);
-    expect((await lifetimeOnly.app.inject({ url: "/v2/models/churn/ready" })).statusCode).toBe(400);
+    expect((await lifetimeOnly.app.inject({ url: "/v2/models/churn/ready" })).statusCode).toBe(503);
   });
 
   it("fails start() on a required model's failed first load only, and refuses two sources for one model", async () => {

@@ -34,14 +34,23 @@ export async function runUntilSignal(server: ModelServer, options: RunOptions): 
     return [signal, handler] as const;
   });
   try {
+    // Readiness is announced when it happens: with the first loads, or later when a model appears.
+    void server.whenReady().then((ready) => {
+      if (ready) {
+        options.logger.info("model server ready", {
+          address,
+          models: server.core.loaded().map((m) => `${m.name}@${m.version}`),
+        });
+      }
+    });
     const loading = server.start();
     loading.catch(() => {}); // observed below; this only keeps a late rejection from going unhandled
     // A signal during the first load still drains cleanly.
     const first = await Promise.race([loading.then(() => null), stopped]);
-    if (first === null) {
-      options.logger.info("model server ready", {
+    if (first === null && !server.ready()) {
+      options.logger.info("model server waiting for a model (live, not ready)", {
         address,
-        models: server.core.loaded().map((m) => `${m.name}@${m.version}`),
+        reason: server.notReadyBecause(),
       });
     }
     const signal = first ?? (await stopped);

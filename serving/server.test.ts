@@ -133,9 +133,14 @@ describe("health, metadata and readiness", () => {
     const s = await createModelServer({ sources: [source], processMetrics: false });
     servers.push(s);
     expect((await s.app.inject({ url: "/v2/health/live" })).statusCode).toBe(200);
-    expect((await s.app.inject({ url: "/v2/health/ready" })).json()).toEqual({ ready: false });
-    expect((await s.app.inject({ url: "/v2/health/ready" })).statusCode).toBe(400);
-    expect((await s.app.inject({ url: "/v2/models/churn/ready" })).statusCode).toBe(400);
+    const notReady = await s.app.inject({ url: "/v2/health/ready" });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toEqual({
+      ready: false,
+      reason: "no model loaded yet (churn: model churn is not loaded yet: retry shortly)",
+    });
+    const churnReady = await s.app.inject({ url: "/v2/models/churn/ready" });
+    expect([churnReady.statusCode, churnReady.json().ready]).toEqual([503, false]);
     const early = await s.app.inject({
       method: "POST",
       url: "/v2/models/churn/infer",

@@ -1,7 +1,20 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
-import { type ChurnError, messageOf, NotFoundError, UsageError } from "../components/common/errors.js";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import {
+  type ChurnError,
+  messageOf,
+  NotFoundError,
+  TransientError,
+  UsageError,
+} from "../components/common/errors.js";
 import { type Logger, silentLogger } from "../components/common/log.js";
 import { encodeSeldonError } from "./codecs/seldon.js";
+import {
+  checkContentType,
+  MalformedSeldonForm,
+  parseFormBody,
+  SeldonFormMessage,
+  unsupportedType,
+} from "./content-types.js";
 import {
   DEFAULT_CORE_LIMITS,
   InferenceCore,
@@ -9,13 +22,15 @@ import {
   type ModelSource,
   type ServedModel,
 } from "./core.js";
-import { toChurnError, UnsupportedMediaTypeError } from "./errors.js";
+import { MethodNotAllowedError, toChurnError } from "./errors.js";
 import { DEFAULT_LIMITS, type ServerLimits } from "./limits.js";
 import { type LookupRouteOptions, registerLookupRoutes } from "./lookup/routes.js";
 import { createMetrics, type ServingMetrics } from "./metrics.js";
 import { predictRoutes } from "./protocols/predict.js";
+import { type ModelRepository, type RepositoryEntry, repositoryRoutes } from "./protocols/repository.js";
 import { seldonRoutes } from "./protocols/seldon.js";
 import { encodeV2Error, v2Routes } from "./protocols/v2.js";
+import { RouteTable } from "./route-table.js";
 
 /**
  * The model server: one InferenceCore, the V2, Seldon v1 and /predict
@@ -43,20 +58,24 @@ export interface ServerOptions {
   lifetimeHorizonDays?: number;
   /** Serve the customer lookup (GET /v1/customers/{id}, serving/lookup) from this bucket. */
   lookup?: LookupRouteOptions;
+  /** Bearer token the model repository routes (load, unload, index) require; default none. */
+  token?: string;
 }
 
 interface RouteConfig {
   protocol?: "v2" | "seldon";
+  /** The route also reads form-encoded bodies (Seldon's microservice form; content-types.ts). */
+  form?: boolean;
 }
 
 /** A model server instance; create with `createModelServer`. */
-export class ModelServer {
+export class ModelServer implements ModelRepository {
   readonly app: FastifyInstance;
   readonly core: InferenceCore;
   readonly metrics: ServingMetrics;
   readonly limits: ServerLimits;
-  /** Every route served, as "METHOD /url" (for the OpenAPI test and startup logs). */
-  readonly routes: string[] = [];
+  /** Every route served, by path template and method (the 405 rule reads it). */
+  readonly routeTable = new RouteTable();
   private readonly logger: Logger;
   private readonly sources: ModelSource[];
   private readonly required: ReadonlySet<ModelName>;
@@ -65,6 +84,11 @@ export class ModelServer {
   private readonly reloading = new Map<ModelSource, Promise<void>>();
   private readonly pending = new Set<ModelSource>();
   private accepting = true;
+  /** Models unloaded through the repository API: polls do not bring them back until a load. */
+  private readonly unloaded = new Set<ModelName>();
+  /** Settles once: true when the server first becomes ready, false when it closes before that. */
+  private readonly readiness: Promise<boolean>;
+  private settleReadiness!: (ready: boolean) => void;
 
   constructor(options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -82,6 +106,7 @@ export class ModelServer {
       {
         horizonDays: options.lifetimeHorizonDays ?? 90,
         onScored: (model, rows) => this.metrics.rows.inc({ model: model.name, version: model.version }, rows),
+        onUnseen: (model, column, rows) => this.metrics.unseen.inc({ model: model.name, column }, rows),
       },
     );
     this.app = Fastify({
@@ -93,27 +118,48 @@ export class ModelServer {
       return503OnClosing: true,
       forceCloseConnections: "idle",
     });
+    this.readiness = new Promise((resolve) => {
+      this.settleReadiness = resolve;
+    });
     this.configure(options);
+  }
+
+  /** Every route served, as "METHOD /url" (for the OpenAPI test and startup logs). */
+  get routes(): string[] {
+    return this.routeTable.list();
+  }
+
+  /** Resolves true once the server is first ready (a model loaded), false if it closes before. */
+  whenReady(): Promise<boolean> {
+    return this.readiness;
   }
 
   private configure(options: ServerOptions): void {
     const app = this.app;
     app.addHook("onRoute", (route) => {
-      for (const method of [route.method].flat())
-        if (method !== "HEAD") this.routes.push(`${method} ${route.url}`);
+      for (const method of [route.method].flat()) this.routeTable.add(method, route.url);
     });
-    // Clients that omit the content type or send text/plain still mean JSON; other types are a 415.
+    // Bodies: JSON (application/json, text/plain, or no Content-Type), and form-encoded on the
+    // routes that read Seldon's microservice form; the rule is content-types.ts, checked per route
+    // before parsing.
     const json = app.getDefaultJsonParser("error", "error");
     app.addContentTypeParser("text/plain", { parseAs: "string" }, json);
+    app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_r, body, done) => {
+      try {
+        done(null, parseFormBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    });
     app.addContentTypeParser("*", { parseAs: "string" }, (request, body, done) => {
       const type = request.headers["content-type"];
       if (type === undefined) return json(request, body as string, done);
-      done(
-        new UnsupportedMediaTypeError(
-          `unsupported Content-Type ${JSON.stringify(type.slice(0, 80))}: send application/json (the binary tensor extension is not supported)`,
-        ),
-        undefined,
-      );
+      done(unsupportedType(type), undefined);
+    });
+    app.addHook("preParsing", async (request) => {
+      if (request.is404 || request.method === "GET" || request.method === "HEAD") return;
+      const config = request.routeOptions.config as RouteConfig | undefined;
+      checkContentType(request.headers["content-type"], config?.form === true);
     });
 
     app.addHook("onResponse", async (request, reply) => {
@@ -124,6 +170,8 @@ export class ModelServer {
     });
 
     app.setErrorHandler(async (error, request, reply) => {
+      // No route for this method (a QUERY without a Content-Type fails before the 404 handler runs).
+      if (request.is404) return this.unrouted(request, reply);
       const churn = toChurnError(error);
       if (churn.httpStatus >= 500) {
         this.logger.error("request failed", {
@@ -135,10 +183,7 @@ export class ModelServer {
       return reply.code(churn.httpStatus).send(this.errorBody(request, churn));
     });
 
-    app.setNotFoundHandler(async (request, reply) => {
-      const error = new NotFoundError(`no route ${request.method} ${request.url.split("?")[0]}`);
-      return reply.code(404).send(this.errorBody(request, error));
-    });
+    app.setNotFoundHandler(async (request, reply) => this.unrouted(request, reply));
 
     app.get("/metrics", async (_request, reply) => {
       const text = await this.metrics.registry.metrics();
@@ -150,17 +195,34 @@ export class ModelServer {
       serverName: options.serverName ?? "churn-serving",
       serverVersion: options.serverVersion ?? "0.1.0",
       accepting: () => this.accepting,
-      ready: () => this.ready(),
+      notReadyBecause: () => this.notReadyBecause(),
     });
     app.register(seldonRoutes, { core: this.core });
+    app.register(repositoryRoutes, { repository: this, token: options.token });
     app.register(predictRoutes, { core: this.core });
     if (options.lookup) registerLookupRoutes(app, { logger: this.logger, ...options.lookup });
   }
 
+  /** A request no route takes: 405 with Allow when the path exists for other methods, else 404. */
+  private unrouted(request: FastifyRequest, reply: FastifyReply) {
+    const path = request.url.split("?")[0]!;
+    const allowed = this.routeTable.allowed(path);
+    if (allowed.length > 0) {
+      const error = new MethodNotAllowedError(
+        `${path} does not take ${request.method}: use ${allowed.join(", ")}`,
+      );
+      return reply.code(405).header("allow", allowed.join(", ")).send(this.errorBody(request, error));
+    }
+    const error = new NotFoundError(`no route ${request.method} ${path}`);
+    return reply.code(404).send(this.errorBody(request, error));
+  }
+
   private errorBody(request: FastifyRequest, error: ChurnError): unknown {
     const protocol =
-      (request.routeOptions.config as RouteConfig | undefined)?.protocol ??
-      (request.url.startsWith("/api/v1.0/") ? "seldon" : "v2");
+      request.body instanceof SeldonFormMessage || error instanceof MalformedSeldonForm
+        ? "seldon"
+        : ((request.routeOptions.config as RouteConfig | undefined)?.protocol ??
+          (request.url.startsWith("/api/v1.0/") ? "seldon" : "v2"));
     return protocol === "seldon" ? encodeSeldonError(error) : encodeV2Error(error);
   }
 
@@ -214,6 +276,7 @@ export class ModelServer {
    */
   private async load(source: ModelSource, first: boolean): Promise<void> {
     const name = source.name;
+    if (this.unloaded.has(name)) return;
     const started = performance.now();
     let model: ServedModel | null;
     try {
@@ -244,6 +307,7 @@ export class ModelServer {
     this.metrics.modelInfo.set({ model: model.name, version: model.version }, 1);
     this.metrics.loadSeconds.set({ model: model.name }, seconds);
     this.metrics.loads.inc({ model: model.name, result: "ok" });
+    if (this.ready()) this.settleReadiness(true);
     if (previous?.version !== model.version) {
       this.logger.info(previous ? "model swapped" : "model loaded", {
         model: model.name,
@@ -254,13 +318,68 @@ export class ModelServer {
     }
   }
 
+  /** The repository index: each model's state (repository extension of V2). */
+  index(): RepositoryEntry[] {
+    return this.sources.map(({ name }): RepositoryEntry => {
+      const model = this.core.loaded().find((m) => m.name === name);
+      if (model) return { name, version: model.version, state: "READY", reason: "" };
+      return {
+        name,
+        state: this.unloaded.has(name) ? "UNLOADED" : "UNAVAILABLE",
+        reason: this.core.absence(name),
+      };
+    });
+  }
+
+  /**
+   * Load the named model from its source now (the repository's load): also
+   * after an unload. Resolves once a load that started after this call has
+   * finished and the model is served; otherwise rejects with why (503).
+   */
+  async loadModel(name: ModelName): Promise<void> {
+    const source = this.sources.find((s) => s.name === name);
+    if (!source) throw new NotFoundError(`this server has no source for model ${name}`);
+    this.unloaded.delete(name);
+    // A load already running may have read the bucket before this call: wait for one after it.
+    const running = this.reloading.get(source);
+    if (running) await running.catch(() => {});
+    await this.reloadSource(source).catch(() => {});
+    for (let next = this.reloading.get(source); next; next = this.reloading.get(source))
+      await next.catch(() => {});
+    if (!this.core.has(name)) throw new TransientError(this.core.absence(name));
+  }
+
+  /** Stop serving the named model until the next `loadModel` (the repository's unload). */
+  unloadModel(name: ModelName): void {
+    if (!this.sources.some((s) => s.name === name))
+      throw new NotFoundError(`this server has no source for model ${name}`);
+    this.unloaded.add(name);
+    const previous = this.core.uninstall(
+      name,
+      `unloaded through the model repository: POST /v2/repository/models/${name}/load loads it again`,
+    );
+    if (previous) {
+      this.metrics.modelInfo.remove({ model: previous.name, version: previous.version });
+      this.logger.info("model unloaded", { model: name, version: previous.version });
+    }
+  }
+
   /**
    * The one readiness rule (/v2/health/ready): accepting requests, at least
    * one model loaded, and every required model among them.
    */
   ready(): boolean {
-    if (!this.accepting || this.core.loaded().length === 0) return false;
-    return [...this.required].every((name) => this.core.has(name));
+    return this.notReadyBecause() === undefined;
+  }
+
+  /** Why the server is not ready (the /v2/health/ready 503 body says it), or undefined when it is. */
+  notReadyBecause(): string | undefined {
+    if (!this.accepting) return "the server is shutting down";
+    const missing = [...this.required].filter((name) => !this.core.has(name));
+    if (this.core.loaded().length > 0 && missing.length === 0) return undefined;
+    const names = missing.length > 0 ? missing : this.sources.map((s) => s.name);
+    const why = names.map((name) => `${name}: ${this.core.absence(name)}`).join("; ");
+    return `no model loaded yet${why ? ` (${why})` : ""}`;
   }
 
   /**
@@ -269,6 +388,7 @@ export class ModelServer {
    */
   async close(): Promise<void> {
     this.accepting = false;
+    this.settleReadiness(false);
     for (const stop of this.unwatch.splice(0)) stop();
     await this.app.close();
     await Promise.allSettled(this.reloading.values());

@@ -17,6 +17,8 @@ bash test/services/install-tofu.sh
 bash test/services/install-kube.sh
 bash test/services/install-helm.sh
 bash test/services/install-triton-client.sh
+bash test/services/install-seldon-client.sh
+bash test/services/install-schemathesis.sh
 bash test/services/install-chromium.sh
 bash test/services/install-pushgateway.sh
 bash test/services/install-kfp.sh

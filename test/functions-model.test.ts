@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +13,12 @@ import { openStorage, type Storage } from "../components/common/storage/index.js
 import {
   CHAMPION_ANNOTATION,
   DeploymentAnnotationRoller,
+  ModelServerLoadRoller,
   type ModelServerRoller,
-  ReloadUrlRoller,
 } from "../functions/model-server.js";
 import type { ModelRegistryMirror } from "../functions/on-model-published.js";
 import { MODEL_FUNCTION, registerFunctions } from "../functions/register.js";
+import { FakeSource, fakeModel, fakeServer, testSchema } from "../serving/testing/index.js";
 import { postBinary, postStructured } from "./support/functions.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
 
@@ -190,28 +191,31 @@ describe("onModelPublished through functions-framework", () => {
     }
   });
 
-  it("the reload-URL roller POSTs the version and fails on a non-2xx answer", async () => {
-    const got: string[] = [];
-    let status = 200;
-    const reload = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", () => {
-        got.push(`${req.method} ${req.url} ${body}`);
-        res.writeHead(status).end("ok");
-      });
-    });
-    await new Promise<void>((r) => reload.listen(0, "127.0.0.1", r));
+  it("outside Kubernetes, rolls our own model server through its V2 repository load (with its token)", async () => {
+    // The real model server (a fake model source, counting loads), behind a token.
+    const source = new FakeSource(() => fakeModel(testSchema(), { seed: 1 }));
+    const { server } = await fakeServer({ source, token: "roll-token" });
+    const address = await server.app.listen({ host: "127.0.0.1", port: 0 });
     const saved = roller;
-    roller = new ReloadUrlRoller(`http://127.0.0.1:${(reload.address() as AddressInfo).port}/admin/reload`);
     try {
+      roller = new ModelServerLoadRoller(`${address}/`, "roll-token");
+      const before = source.loads;
       expect((await send("models/champion")).status).toBeLessThan(300);
-      expect(got).toEqual([`POST /admin/reload {"version":"${versions[0]}"}`]);
-      status = 503;
+      expect(source.loads).toBeGreaterThan(before);
+      expect(server.core.has("churn")).toBe(true);
+      // Without the token the server refuses the load (401), and the event fails (redelivered).
+      roller = new ModelServerLoadRoller(address);
+      expect((await send("models/champion")).status).toBeGreaterThanOrEqual(500);
+      // A load that leaves no model served (503) fails the event too.
+      source.next = () => {
+        throw new Error("bundle unreadable");
+      };
+      await server.unloadModel("churn");
+      roller = new ModelServerLoadRoller(address, "roll-token");
       expect((await send("models/champion")).status).toBeGreaterThanOrEqual(500);
     } finally {
       roller = saved;
-      reload.close();
+      await server.close();
     }
   });
 });

@@ -141,7 +141,7 @@ describe("Helm chart charts/churn", () => {
     const server = docs.find((d) => d.kind === "Deployment")!.spec.template.spec;
     expect(server.automountServiceAccountToken).toBe(false);
     expect(server.containers[0].livenessProbe.httpGet.path).toBe("/v2/health/live");
-    expect(server.containers[0].readinessProbe.httpGet.path).toBe("/v2/health/ready");
+    expect(server.containers[0].readinessProbe.httpGet.path).toBe("/v2/models/churn/ready");
   });
 
   it("gives its pods the security settings and scratch space of the runner's pod template (one rule)", () => {

@@ -1,9 +1,13 @@
 /**
- * Interoperability with a V2 client library nobody here wrote: NVIDIA's
- * tritonclient[http] (PyPI, venv from test/services/install-triton-client.sh)
- * checks health, reads server and model metadata and runs infer with JSON
- * tensors (binary_data=False) against the real server on loopback; its
- * probabilities and tiers equal the score component's for the same rows.
+ * Interoperability with client libraries nobody here wrote, against the real
+ * server on loopback over a trained bucket. NVIDIA's tritonclient[http] (PyPI,
+ * venv from test/services/install-triton-client.sh) checks health, reads
+ * server and model metadata and runs infer with JSON tensors
+ * (binary_data=False); its probabilities and tiers equal the score
+ * component's for the same rows; its `unload_model`/`load_model` drive the V2
+ * repository extension (with the server's token). Seldon Core's client
+ * (seldon-core, venv from test/services/install-seldon-client.sh) in
+ * microservice mode posts its form-encoded `json=` message to /predict.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -14,11 +18,17 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { readBundle, readChampion } from "../components/common/bundle/index.js";
+import { loadConfig } from "../components/common/config/load.js";
 import { selectRows } from "../components/common/data/rows.js";
 import type { RowBatch } from "../components/common/schema/types.js";
 import type { Storage } from "../components/common/storage/types.js";
 import { initExampleBucket } from "../components/example-bucket/index.js";
-import { formatProbability, loadChampionModel, loadPredictor } from "../components/models/predictor.js";
+import {
+  formatProbability,
+  loadChampionModel,
+  loadPredictor,
+  reasonOptionsOf,
+} from "../components/models/predictor.js";
 import { scoreBatchCsv } from "../components/score/scores-csv.js";
 import { championSource } from "../serving/champion-source.js";
 import { createModelServer, type ModelServer } from "../serving/server.js";
@@ -26,7 +36,49 @@ import { runCli } from "./ingest-support/helpers.js";
 import { readRows, removeTempBuckets, runComponent, tempBucket } from "./models-support/datasets.js";
 
 const run = promisify(execFile);
-const VENV = join(process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "venv-triton");
+const CACHE = process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test");
+const VENV = join(CACHE, "venv-triton");
+const SELDON_VENV = join(CACHE, "venv-seldon");
+const TOKEN = "repository-token";
+
+/** tritonclient's model repository calls, with and without the server's token. */
+const REPOSITORY_PROBE = `
+import json, sys
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+url, token = sys.argv[1], sys.argv[2]
+auth = {"Authorization": "Bearer " + token}
+client = httpclient.InferenceServerClient(url=url)
+out = {}
+try:
+    client.unload_model("churn")
+    out["without_token"] = None
+except InferenceServerException as error:
+    out["without_token"] = str(error)
+client.unload_model("churn", headers=auth)
+out["ready_after_unload"] = client.is_model_ready("churn")
+out["server_ready_after_unload"] = client.is_server_ready()
+out["index_after_unload"] = client.get_model_repository_index(headers=auth)
+client.load_model("churn", headers=auth)
+out["ready_after_load"] = client.is_model_ready("churn")
+out["index_after_load"] = client.get_model_repository_index(headers=auth)
+print(json.dumps(out))
+`;
+
+/** Seldon's Python client in microservice mode: everything goes through SeldonClient. */
+const SELDON_PROBE = `
+import json, sys
+from seldon_core.seldon_client import SeldonClient
+from seldon_core.utils import seldon_message_to_json
+
+endpoint, path = sys.argv[1], sys.argv[2]
+rows = json.load(open(path))["rows"]
+client = SeldonClient(microservice_endpoint=endpoint)
+result = client.microservice(method="predict", transport="rest", json_data=rows)
+print(json.dumps({"success": result.success, "msg": result.msg,
+                  "response": seldon_message_to_json(result.response) if result.response else None}))
+`;
 const ROWS = 40;
 
 /** The Python side: everything goes through tritonclient.http, nothing hand-made. */
@@ -100,6 +152,7 @@ let version: string;
 beforeAll(async () => {
   // Idempotent and cached: a no-op when the venv is there.
   await run("bash", ["test/services/install-triton-client.sh"], { timeout: 600_000 });
+  await run("bash", ["test/services/install-seldon-client.sh"], { timeout: 600_000 });
   ({ dir, storage } = await tempBucket({}));
   await initExampleBucket(storage, { rows: 2000, weeklyRows: 600, seed: 9, force: true });
   const config = parse(await storage.readText("churn.yaml")) as { train: { families: string[] } };
@@ -141,7 +194,7 @@ beforeAll(async () => {
   })
     .trimEnd()
     .split("\n");
-  server = await createModelServer({ sources: [championSource(storage, loadChampionModel)] });
+  server = await createModelServer({ sources: [championSource(storage, loadChampionModel)], token: TOKEN });
   await server.app.listen({ host: "127.0.0.1", port: 0 });
   await server.start();
   hostPort = `127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
@@ -181,6 +234,8 @@ describe("tritonclient[http] against the model server", () => {
     expect(result.probability).toHaveLength(batch.numRows);
     expect(batch.numRows).toBe(ROWS);
     const tiers = new Set<string>();
+    // score.reasons_for's default "contact-list": the tiers the bucket's churn.yaml resolves to.
+    const withReasons = new Set<string>(reasonOptionsOf(await loadConfig(storage)).reasonsFor);
     result.probability.forEach((p, i) => {
       const fields = expected[i]!.split(",");
       expect(fields[0]).toBe(batch.ids[i]);
@@ -188,8 +243,55 @@ describe("tritonclient[http] against the model server", () => {
       expect(result.tier[i]).toBe(fields[2]);
       tiers.add(fields[2]!);
       // reasons exactly for the tiers that get them
-      expect(result.reasons[i] !== "").toBe(fields[2] !== "low");
+      expect(result.reasons[i] !== "").toBe(withReasons.has(fields[2]!));
     });
     expect(tiers.size).toBeGreaterThan(1);
+  }, 180_000);
+});
+
+describe("tritonclient's model repository calls against the model server", () => {
+  it("unloads and loads the churn model (behind the server's token), readiness following", async () => {
+    const { stdout } = await run(join(VENV, "bin", "python"), ["-c", REPOSITORY_PROBE, hostPort, TOKEN], {
+      timeout: 120_000,
+    });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    expect(out.without_token).toMatch(/token/);
+    expect(out.ready_after_unload).toBe(false);
+    expect(out.server_ready_after_unload).toBe(false);
+    expect(out.index_after_unload).toEqual([
+      { name: "churn", state: "UNLOADED", reason: expect.stringContaining("unloaded") },
+    ]);
+    expect(out.ready_after_load).toBe(true);
+    expect(out.index_after_load).toEqual([{ name: "churn", version, state: "READY", reason: "" }]);
+    expect(server.core.model("churn").version).toBe(version);
+  }, 180_000);
+});
+
+describe("Seldon's Python client in microservice mode against the model server", () => {
+  it("posts its form-encoded json= message to /predict and reads the churn scores", async () => {
+    expect(existsSync(join(SELDON_VENV, "bin", "python"))).toBe(true);
+    const features = server.core.featureNames(server.core.model("churn"));
+    const rows = Array.from({ length: 5 }, (_, i) =>
+      Object.fromEntries(features.map((name) => [name, batch.columns[name]![i]])),
+    );
+    await storage.write("seldon-request.json", JSON.stringify({ rows }));
+    const { stdout } = await run(
+      join(SELDON_VENV, "bin", "python"),
+      ["-c", SELDON_PROBE, hostPort, join(dir, "seldon-request.json")],
+      { timeout: 120_000 },
+    );
+    const result = JSON.parse(stdout) as {
+      success: boolean;
+      msg: string;
+      response: { data: { names: string[]; ndarray: number[][] }; meta: { tags: { tiers: string[] } } };
+    };
+    expect(result.success, result.msg).toBe(true);
+    expect(result.response.data.names).toEqual(["t:0", "t:1"]);
+    expect(result.response.data.ndarray).toHaveLength(5);
+    result.response.data.ndarray.forEach(([, p], i) => {
+      const fields = expected[i]!.split(",");
+      expect(formatProbability(p!)).toBe(fields[1]);
+      expect(result.response.meta.tags.tiers[i]).toBe(fields[2]);
+    });
   }, 180_000);
 });

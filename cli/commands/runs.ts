@@ -1,8 +1,12 @@
+import type { Writable } from "node:stream";
 import type { Command } from "commander";
-import { NotFoundError } from "../../components/common/errors.js";
+import { type ExitCode, NotFoundError, UsageError } from "../../components/common/errors.js";
+import type { Storage } from "../../components/common/storage/index.js";
 import { getRun, listRuns } from "../../pipelines/query/index.js";
 import { type RunRecord, runStates } from "../../pipelines/runner/records.js";
+import { exitCodeFrom } from "../../pipelines/runner/state.js";
 import { emit, integerOption, openBucket } from "../io.js";
+import { logText } from "../log-lines.js";
 import type { Wrap } from "./index.js";
 
 interface ListOptions {
@@ -14,7 +18,12 @@ interface ListOptions {
 interface LogsOptions {
   bucket?: string;
   step?: string;
+  follow?: boolean;
+  json?: boolean;
 }
+
+/** How often `runs logs --follow` looks for new lines. */
+const FOLLOW_INTERVAL_MS = 1000;
 
 const BUCKET_FLAG = [
   "--bucket <uri>",
@@ -108,38 +117,82 @@ export function registerRuns(program: Command, wrap: Wrap): void {
 
   runs
     .command("logs <run-id>")
-    .description("print the logs of a run's steps (all steps, or one with --step)")
+    .description("print the logs of a run's steps as text (all steps, or one with --step)")
     .option(...BUCKET_FLAG)
     .option("--step <name>", "only this step")
-    .option("--json", "print {step: log} as JSON")
+    .option("-f, --follow", "keep printing new lines until the run ends (as tail -f)")
+    .option("--json", "print {step: log} with the raw JSON lines")
     .addHelpText(
       "after",
-      "\nExample:\n  churn runs logs r-0123456789abcdef --step train --bucket ./demo-bucket\n",
+      "\nEach line is `time level message  key=value ...` (the step's JSON log lines, as text).\nExample:\n  churn runs logs r-0123456789abcdef --step train --follow --bucket ./demo-bucket\n",
     )
     .action(
       wrap<LogsOptions>(async (options, ctx, [runId]) => {
+        if (options.follow && ctx.json) throw new UsageError("--follow prints text lines; leave out --json");
         const storage = await openBucket(options.bucket, ctx);
+        if (options.follow) return followLogs(storage, runId!, options.step, ctx.stdout);
         const record = await getRun(storage, runId!);
-        const steps = record.steps.filter((s) => !options.step || s.name === options.step);
-        if (options.step && steps.length === 0) {
-          throw new NotFoundError(
-            `run ${runId} has no step ${options.step} (steps: ${record.steps.map((s) => s.name).join(", ")})`,
-          );
-        }
-        const logs: Record<string, string> = {};
-        for (const step of steps) {
-          if (step.log && (await storage.stat(step.log))) logs[step.name] = await storage.readText(step.log);
-          else if (step.state === "cached")
-            logs[step.name] = `(cached from ${step.cache?.from}: see that run's log)\n`;
-        }
+        const logs = await stepLogs(storage, stepsOf(record, options.step));
         emit(
           ctx,
           logs,
           () =>
             Object.entries(logs)
-              .map(([name, text]) => `==> ${name} <==\n${text}`)
+              .map(([name, text]) => `==> ${name} <==\n${logText(text)}`)
               .join("\n") || "no logs yet",
         );
       }),
     );
+}
+
+/** The steps whose logs were asked for; an unknown --step names the known ones. */
+function stepsOf(record: RunRecord, step: string | undefined): RunRecord["steps"] {
+  const steps = record.steps.filter((s) => !step || s.name === step);
+  if (step && steps.length === 0)
+    throw new NotFoundError(
+      `run ${record.run_id} has no step ${step} (steps: ${record.steps.map((s) => s.name).join(", ")})`,
+    );
+  return steps;
+}
+
+/** Each step's log text so far (a cached step points at the run it came from). */
+async function stepLogs(storage: Storage, steps: RunRecord["steps"]): Promise<Record<string, string>> {
+  const logs: Record<string, string> = {};
+  for (const step of steps) {
+    if (step.log && (await storage.stat(step.log))) logs[step.name] = await storage.readText(step.log);
+    else if (step.state === "cached")
+      logs[step.name] = `(cached from ${step.cache?.from}: see that run's log)\n`;
+  }
+  return logs;
+}
+
+/**
+ * `--follow`: print every complete new line of the steps' logs as it appears
+ * (the runner writes a running step's log every few seconds), until the run
+ * is no longer running; then print what is left and return.
+ */
+async function followLogs(
+  storage: Storage,
+  runId: string,
+  step: string | undefined,
+  out: Writable,
+): Promise<ExitCode> {
+  const printed = new Map<string, number>();
+  let header: string | null = null;
+  for (;;) {
+    const record = await getRun(storage, runId);
+    const ended = record.state !== "running";
+    for (const [name, text] of Object.entries(await stepLogs(storage, stepsOf(record, step)))) {
+      const from = printed.get(name) ?? 0;
+      const upTo = ended ? text.length : text.lastIndexOf("\n") + 1;
+      if (upTo <= from) continue;
+      if (header !== name) out.write(`==> ${name} <==\n`);
+      header = name;
+      out.write(`${logText(text.slice(from, upTo))}${text.endsWith("\n") || !ended ? "" : "\n"}`);
+      printed.set(name, upTo);
+    }
+    // Exit as the run did, so a script can wait on it: 0, its failure code, or 130 when interrupted.
+    if (ended) return exitCodeFrom(record.exit_code);
+    await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+  }
 }

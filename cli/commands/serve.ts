@@ -17,6 +17,7 @@ interface ServeOptions {
   maxBodyMb: string;
   poll: string;
   lookupToken?: string;
+  token?: string;
 }
 
 /** The /predict default horizon: churn.yaml lifetime.horizon_days, or its default when there is no usable churn.yaml. */
@@ -35,7 +36,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
   program
     .command("serve")
     .description(
-      "serve the champion model over Open Inference Protocol V2 and Seldon v1, and the newest lifetime model on POST /predict, with Prometheus /metrics; follows models/champion and models/lifetime/ and swaps models without failing requests",
+      "serve the champion model over Open Inference Protocol V2 and Seldon v1, and the newest lifetime model on POST /predict, with Prometheus /metrics; starts without any model (live at once, /v2/health/ready 503 until one loads), follows models/champion and models/lifetime/ and swaps models without failing requests",
     )
     .option("--bucket <uri>", "bucket URI: gs://bucket or a local folder (default: $CHURN_BUCKET)")
     .option("--port <n>", "TCP port (0 picks a free one)", "8080")
@@ -55,9 +56,13 @@ export function registerServe(program: Command, wrap: Wrap): void {
       "--lookup-token <token>",
       "bearer token GET /v1/customers/{id} requires, at least 16 characters (default $CHURN_LOOKUP_TOKEN; without one the lookup is open)",
     )
+    .option(
+      "--token <token>",
+      "bearer token the model repository routes (POST /v2/repository/index, /v2/repository/models/{name}/load and /unload) require (default: $CHURN_SERVE_TOKEN; unset: none)",
+    )
     .addHelpText(
       "after",
-      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/v1/customers/C-1001   # the newest published week\'s score of one customer\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
+      '\nExample:\n  churn serve --bucket ./demo-bucket --port 8080\n  curl -s localhost:8080/v2/models/churn\n  curl -s localhost:8080/v1/customers/C-1001   # the newest published week\'s score of one customer\n  curl -s localhost:8080/predict -d \'{"frequency": 30, "recency": 100, "T": 215}\'\n  curl -s localhost:8080/predict -H \'content-type: application/json\' \\\n    -d \'{"customers": [{"frequency": 2, "recency": 30.4, "T": 38.9}]}\'\n',
     )
     .action(
       wrap<ServeOptions>(async (options, ctx) => {
@@ -97,11 +102,14 @@ export function registerServe(program: Command, wrap: Wrap): void {
         ];
         const server = await createModelServer({
           sources,
+          // Neither model is required: a fresh bucket serves (live, not ready) until one is trained.
+          required: [],
           lifetimeHorizonDays: await horizonDays(storage, logger),
           logger,
           limits: { maxRows, bodyBytes },
           // The customer lookup follows output/_latest.json as often as the models are checked.
           lookup: { storage, token: lookupToken, pollMs },
+          token: (options.token ?? process.env.CHURN_SERVE_TOKEN) || undefined,
         });
         const { address } = await runUntilSignal(server, { host: options.host, port, logger }).catch(
           (error) => {

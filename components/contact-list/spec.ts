@@ -1,7 +1,7 @@
 import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 import { readConfigInput } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import type { ChurnConfig } from "../common/config/schema.js";
 import { CsvParser } from "../common/csv/parse.js";
 import { type CampaignDocument, campaignDocumentSchema } from "../common/documents/campaign.js";
@@ -36,7 +36,7 @@ export const contactListParameters = z.strictObject({
 type ContactListParameters = z.output<typeof contactListParameters>;
 
 /** churn.yaml campaign as rank.ts reads it. */
-export function campaignSettings(config: ChurnConfig): CampaignSettings {
+export function campaignSettings(config: Pick<ChurnConfig, "campaign">): CampaignSettings {
   const c = config.campaign;
   return {
     eligibleTiers: c.eligible_tiers,
@@ -96,7 +96,10 @@ function checkValueColumn(schema: DatasetSchema, column: string, source: string)
     );
 }
 
-async function run(ctx: ComponentContext<ContactListParameters>) {
+/** The churn.yaml sections contact-list reads: its cache key hashes only these (a change elsewhere reuses it). */
+const contactListReads = ["campaign", "publish"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<ContactListParameters, (typeof contactListReads)[number]>) {
   const config = await readConfigInput(ctx);
   const settings = campaignSettings(config);
   const scoresRef = ctx.inputs.scores![0]!;
@@ -182,6 +185,7 @@ async function run(ctx: ComponentContext<ContactListParameters>) {
 /** The contact-list component spec. */
 export const contactListComponent = defineComponent({
   name: "contact-list",
+  reads: contactListReads,
   description:
     "rank the eligible customers by expected retained value into contact-list.csv, within the budget, with a control group",
   inputs: {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { bundleVersion } from "../common/bundle/bundle.js";
 import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import {
   comparisonBasisSchema,
@@ -51,7 +51,10 @@ export function churnDrivers(predictor: Predictor, batch: RowBatch, limit: numbe
   return globalImportance(predictor.sources, all);
 }
 
-async function run(ctx: ComponentContext<EvaluateParameters>) {
+/** The churn.yaml sections evaluate reads: its cache key hashes only these (a change elsewhere reuses it). */
+const evaluateReads = ["gate", "train", "generate_id"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<EvaluateParameters, (typeof evaluateReads)[number]>) {
   const config = await readConfigInput(ctx);
   const candidateBundle = await readBundleInput(ctx, ctx.inputs.candidate![0]!);
   const candidate = loadPredictor(candidateBundle);
@@ -160,6 +163,7 @@ async function run(ctx: ComponentContext<EvaluateParameters>) {
 /** The evaluate component spec. */
 export const evaluateComponent = defineComponent({
   name: "evaluate",
+  reads: evaluateReads,
   description: "metrics on the held-out rows and the promotion gate against the champion",
   inputs: {
     candidate: { type: "model", description: "the train step's candidate bundle" },

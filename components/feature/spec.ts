@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readConfigInput } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import { FEATURE_WARNING_CODES, fitTransform } from "../models/features/fit.js";
 
@@ -19,7 +19,10 @@ export const featureParameters = z.strictObject({
 });
 export type FeatureParameters = z.output<typeof featureParameters>;
 
-async function run(ctx: ComponentContext<FeatureParameters>) {
+/** The churn.yaml sections feature reads: its cache key hashes only these (a change elsewhere reuses it). */
+const featureReads = ["train"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<FeatureParameters, (typeof featureReads)[number]>) {
   const config = await readConfigInput(ctx);
   const { batch, schema } = await readLabelledRows(ctx);
   const split = holdoutSplit(batch.label!, config.train.seed);
@@ -52,6 +55,7 @@ async function run(ctx: ComponentContext<FeatureParameters>) {
 /** The feature component spec. */
 export const featureComponent = defineComponent({
   name: "feature",
+  reads: featureReads,
   description: "fit the feature transform (imputation, robust scaling, encodings) on training rows only",
   inputs: {
     rows: { type: "arrow", description: "ingest-history's typed labelled rows (rows.arrow)" },

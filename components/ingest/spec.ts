@@ -1,7 +1,12 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
+import {
+  type ComponentContext,
+  type ConfigSection,
+  defineComponent,
+  type ObjectRef,
+} from "../common/component/spec.js";
 import { REJECTED_HEADER } from "../common/csv/rejected.js";
 import { ArrowStreamWriter } from "../common/schema/arrow.js";
 import { IdHashSet } from "../common/schema/idset.js";
@@ -29,7 +34,18 @@ export type IngestParameters = z.output<typeof ingestParameters>;
 /** One file of the ingest summary. */
 type IngestFileSummary = IngestSummary["files"][number];
 
-async function run(ctx: ComponentContext<IngestParameters>) {
+/** The churn.yaml sections ingest reads: its cache key hashes only these (a change elsewhere reuses it). */
+const ingestReads = [
+  "id_column",
+  "generate_id",
+  "label",
+  "exclude",
+  "pii",
+  "passthrough",
+  "ingest",
+] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<IngestParameters, (typeof ingestReads)[number]>) {
   const { parameters } = ctx;
   const config = await readConfigInput(ctx);
   const schemaRef = ctx.inputs.schema?.[0];
@@ -150,6 +166,7 @@ async function run(ctx: ComponentContext<IngestParameters>) {
 /** The ingest component spec. */
 export const ingestComponent = defineComponent({
   name: "ingest",
+  reads: ingestReads,
   description: "validate CSV files against the data contract and convert them to typed Arrow record batches",
   inputs: {
     data: { type: "csv", description: "the CSV file(s) to ingest (.csv or .csv.gz)", many: true },

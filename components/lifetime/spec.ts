@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { readConfigInput, readInputJson, readInputText } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { csvField } from "../common/csv/write.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
@@ -87,7 +87,12 @@ const asHistories = (doc: CustomersDoc) =>
 
 // --- ingest-transactions -------------------------------------------------
 
-async function ingestTransactions(ctx: ComponentContext<NoParameters>) {
+/** The churn.yaml sections ingest-transactions reads: its cache key hashes only these (a change elsewhere reuses it). */
+const ingestTransactionsReads = ["ingest", "transactions"] as const satisfies readonly ConfigSection[];
+
+async function ingestTransactions(
+  ctx: ComponentContext<NoParameters, (typeof ingestTransactionsReads)[number]>,
+) {
   const config = await readConfigInput(ctx);
   const ref = ctx.inputs.data![0]!;
   const rejected: string[] = [];
@@ -134,6 +139,7 @@ async function ingestTransactions(ctx: ComponentContext<NoParameters>) {
 
 export const ingestTransactionsComponent = defineComponent({
   name: "ingest-transactions",
+  reads: ingestTransactionsReads,
   description: "validate a purchase log and summarise it per customer (frequency, recency, T, monetary)",
   inputs: {
     data: { type: "csv", description: "transactions/<stem>.csv[.gz], read as churn.yaml transactions says" },
@@ -164,7 +170,10 @@ export const rfmParameters = z.strictObject({
   seed: z.int().default(42).describe("seed of the k-means starts and the silhouette sample"),
 });
 
-async function rfm(ctx: ComponentContext<z.output<typeof rfmParameters>>) {
+/** The churn.yaml sections rfm reads: its cache key hashes only these (a change elsewhere reuses it). */
+const rfmReads = ["transactions", "lifetime"] as const satisfies readonly ConfigSection[];
+
+async function rfm(ctx: ComponentContext<z.output<typeof rfmParameters>, (typeof rfmReads)[number]>) {
   const doc = await readCustomers(ctx);
   const customers = asHistories(doc);
   const scores = rfmScores(customers);
@@ -189,6 +198,7 @@ async function rfm(ctx: ComponentContext<z.output<typeof rfmParameters>>) {
 
 export const rfmComponent = defineComponent({
   name: "rfm",
+  reads: rfmReads,
   description: "R/F/M quintile scores, DESIGN's named segments, and k-means clusters chosen by silhouette",
   inputs: {
     customers: { type: "json", description: "customers.json of ingest-transactions" },
@@ -207,7 +217,10 @@ export const rfmComponent = defineComponent({
 
 // --- fit-lifetime --------------------------------------------------------
 
-async function fitLifetime(ctx: ComponentContext<NoParameters>) {
+/** The churn.yaml sections fit-lifetime reads: its cache key hashes only these (a change elsewhere reuses it). */
+const fitLifetimeReads = ["transactions", "lifetime"] as const satisfies readonly ConfigSection[];
+
+async function fitLifetime(ctx: ComponentContext<NoParameters, (typeof fitLifetimeReads)[number]>) {
   const config = await readConfigInput(ctx);
   const doc = await readCustomers(ctx);
   if (doc.time_unit !== config.transactions.time_unit)
@@ -289,6 +302,7 @@ function fitSpend(
 
 export const fitLifetimeComponent = defineComponent({
   name: "fit-lifetime",
+  reads: fitLifetimeReads,
   description: "maximum-likelihood BG/NBD fit; the parameters as a versioned model document",
   inputs: {
     customers: { type: "json", description: "customers.json of ingest-transactions" },
@@ -313,7 +327,10 @@ export const fitLifetimeComponent = defineComponent({
 
 const fmt = (x: number, digits: number): string => String(Number(x.toFixed(digits)));
 
-async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
+/** The churn.yaml sections score-lifetime reads: its cache key hashes only these (a change elsewhere reuses it). */
+const scoreLifetimeReads = ["transactions", "lifetime"] as const satisfies readonly ConfigSection[];
+
+async function scoreLifetime(ctx: ComponentContext<NoParameters, (typeof scoreLifetimeReads)[number]>) {
   const config = await readConfigInput(ctx);
   const doc = await readCustomers(ctx);
   const rfmParsed = rfmDocSchema.safeParse(await readPortJson(ctx, "rfm"));
@@ -443,6 +460,7 @@ async function scoreLifetime(ctx: ComponentContext<NoParameters>) {
 
 export const scoreLifetimeComponent = defineComponent({
   name: "score-lifetime",
+  reads: scoreLifetimeReads,
   description: "P(alive), expected purchases, RFM and clusters per customer; inactivity alerts",
   inputs: {
     customers: { type: "json", description: "customers.json of ingest-transactions" },

@@ -37,6 +37,12 @@ export interface Explanation {
   contributions: Record<string, number>;
 }
 
+/** Per-call scoring options (the server's per-request `reasons`). */
+export interface ScoreOptions {
+  /** How many reasons per row (0: none, and none computed); default the model's configured number. */
+  reasons?: number;
+}
+
 /** What the server serves: one loaded model bundle (predictor.ts implements it). */
 export interface InferenceModel {
   name: "churn";
@@ -44,6 +50,6 @@ export interface InferenceModel {
   version: string;
   /** The training schema: which columns exist, their types and roles. */
   schema: DatasetSchema;
-  score(rows: FeatureRow[]): ScoredRow[];
+  score(rows: FeatureRow[], options?: ScoreOptions): ScoredRow[];
   explain(rows: FeatureRow[]): Explanation[];
 }

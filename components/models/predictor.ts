@@ -249,14 +249,16 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
     name: "churn",
     version: predictor.version,
     schema: predictor.schema,
-    score(rows) {
+    score(rows, request) {
       const x = encodeRows(rows);
       const p = predictor.probabilities(x, rows.length);
+      const k = request?.reasons ?? options.reasons;
       return rows.map((row, i): ScoredRow => {
         const tier = predictor.tierOf(p[i]!);
-        const { texts, codes } = withReasons.has(tier)
-          ? predictor.reasons(x, i * d, (c) => featureValue(row[c] ?? null), options.reasons, options.labels)
-          : NO_REASONS;
+        const { texts, codes } =
+          k > 0 && withReasons.has(tier)
+            ? predictor.reasons(x, i * d, (c) => featureValue(row[c] ?? null), k, options.labels)
+            : NO_REASONS;
         return { probability: Number(formatProbability(p[i]!)), tier, reasons: texts, reasonCodes: codes };
       });
     },
@@ -277,7 +279,7 @@ export function inferenceModel(predictor: Predictor, options: ReasonOptions): In
 }
 
 /** The reason options of a churn.yaml (score.reasons, score.reasons_for, labels): the server's and the score step's. */
-export function reasonOptionsOf(config: ChurnConfig): ReasonOptions {
+export function reasonOptionsOf(config: Pick<ChurnConfig, "score" | "labels" | "campaign">): ReasonOptions {
   return { reasons: config.score.reasons, reasonsFor: reasonTiers(config), labels: config.labels };
 }
 

@@ -4,6 +4,7 @@ import { readConfigInput, readInputJson } from "../common/component/inputs.js";
 import {
   type ComponentContext,
   type ComponentResult,
+  type ConfigSection,
   defineComponent,
   type ObjectRef,
 } from "../common/component/spec.js";
@@ -45,8 +46,18 @@ const retrainTriggersSummary = z.strictObject({
   bypass_cache: z.array(z.string()),
 });
 
+/** The churn.yaml sections join-labels reads: its cache key hashes only these (a change elsewhere reuses it). */
+const joinLabelsReads = [
+  "retrain",
+  "id_column",
+  "generate_id",
+  "label",
+  "pii",
+  "ingest",
+] as const satisfies readonly ConfigSection[];
+
 async function joinLabels(
-  ctx: ComponentContext<z.output<typeof noParameters>>,
+  ctx: ComponentContext<z.output<typeof noParameters>, (typeof joinLabelsReads)[number]>,
 ): Promise<ComponentResult<z.input<typeof joinLabelsSummary>>> {
   const config = await readConfigInput(ctx);
   const skip = (reason: string) => ({ counts: { rows_joined: 0 }, summary: { joined: false, reason } });
@@ -113,6 +124,7 @@ async function joinLabels(
 /** The join-labels component: labelled weekly rows as extra training rows (retrain.on_labels). */
 export const joinLabelsComponent = defineComponent({
   name: "join-labels",
+  reads: joinLabelsReads,
   description: "join weekly/<stem> rows with the outcomes in labels/<stem>.csv into extra training rows",
   inputs: {
     labels: { type: "csv", description: "labels/<stem>.csv files (id, label)", optional: true, many: true },
@@ -142,8 +154,18 @@ export const joinLabelsComponent = defineComponent({
   run: joinLabels,
 });
 
+/** The churn.yaml sections retrain-triggers reads: its cache key hashes only these (a change elsewhere reuses it). */
+const retrainTriggersReads = [
+  "retrain",
+  "ingest",
+  "id_column",
+  "generate_id",
+  "label",
+  "pii",
+] as const satisfies readonly ConfigSection[];
+
 async function retrainTriggers(
-  ctx: ComponentContext<z.output<typeof noParameters>>,
+  ctx: ComponentContext<z.output<typeof noParameters>, (typeof retrainTriggersReads)[number]>,
 ): Promise<ComponentResult<z.input<typeof retrainTriggersSummary>>> {
   const config = await readConfigInput(ctx);
   const training = (await readInputJson(ctx, ctx.inputs.training![0]!)) as Profile;
@@ -207,6 +229,7 @@ async function retrainTriggers(
 /** The retrain-triggers component: which retraining triggers fire before training, and whether to force it. */
 export const retrainTriggersComponent = defineComponent({
   name: "retrain-triggers",
+  reads: retrainTriggersReads,
   description:
     "evaluate the retraining triggers before training (drift, realised ROC-AUC, model age) and ask for a forced retrain",
   inputs: {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { readChampion } from "../common/bundle/champion.js";
 import { readInputJson, readInputText } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { parseConfigText } from "../common/config/index.js";
 import { campaignDocumentSchema } from "../common/documents/campaign.js";
 import { campaignEffectSchema } from "../common/documents/campaign-effect.js";
@@ -96,7 +96,10 @@ function missingCounts(profile: Profile): MissingCount[] {
     .map((c) => ({ column: c.name, missing: c.missing, rate: c.missingRate }));
 }
 
-async function run(ctx: ComponentContext<ReportParameters>) {
+/** The churn.yaml sections report reads: its cache key hashes only these (a change elsewhere reuses it). */
+const reportReads = ["retrain"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<ReportParameters, (typeof reportReads)[number]>) {
   const profile = await readJson(ctx, "ingest");
   const rows = (profile?.rows ?? null) as IngestCounts | null;
   if (!rows || typeof rows.accepted !== "number")
@@ -249,6 +252,7 @@ async function run(ctx: ComponentContext<ReportParameters>) {
 
 export const reportComponent = defineComponent({
   name: "report",
+  reads: reportReads,
   description: "summarise the week's scores into summary.json and a readable report.html",
   inputs: {
     scores: { type: "csv", description: "the merged scores.csv" },

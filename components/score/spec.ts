@@ -1,7 +1,12 @@
 import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readBundleInput, readConfigInput } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent, type ObjectRef } from "../common/component/spec.js";
+import {
+  type ComponentContext,
+  type ConfigSection,
+  defineComponent,
+  type ObjectRef,
+} from "../common/component/spec.js";
 import { ChurnError, GateRefusedError, NotFoundError, UsageError } from "../common/errors.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { RowBatch } from "../common/schema/types.js";
@@ -67,7 +72,17 @@ export function shardRange(batches: number, index: number, count: number): [numb
   return [Math.floor((index * batches) / count), Math.floor(((index + 1) * batches) / count)];
 }
 
-async function run(ctx: ComponentContext<ScoreParameters>) {
+/** The churn.yaml sections score reads: its cache key hashes only these (a change elsewhere reuses it). */
+// campaign: score.reasons_for `contact-list` means the high tier plus campaign.eligible_tiers.
+const scoreReads = [
+  "score",
+  "labels",
+  "passthrough",
+  "publish",
+  "campaign",
+] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<ScoreParameters, (typeof scoreReads)[number]>) {
   const { shard_index: index, shard_count: count } = ctx.parameters;
   if (index >= count) throw new NotFoundError(`shard_index ${index} is not below shard_count ${count}`);
   const config = await readConfigInput(ctx);
@@ -210,6 +225,7 @@ async function runViaServer(
 /** The score component spec. */
 export const scoreComponent = defineComponent({
   name: "score",
+  reads: scoreReads,
   description: "probabilities, tiers and reasons for every accepted row, in input order",
   inputs: {
     rows: { type: "arrow", description: "ingest-weekly's typed rows (rows.arrow)" },

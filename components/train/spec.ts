@@ -2,7 +2,8 @@ import { z } from "zod";
 import { bundleVersion, serializeBundle } from "../common/bundle/bundle.js";
 import { readIdKey, TrainedIdSet } from "../common/bundle/trained-ids.js";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import { type ComponentContext, defineComponent } from "../common/component/spec.js";
+import { reportProgress } from "../common/component/progress.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { holdoutSplit, readLabelledRows, selectRows } from "../common/data/rows.js";
 import { recipeOfModel } from "../models/families.js";
 import { parseFeatureTransform } from "../models/features/schema.js";
@@ -20,7 +21,10 @@ import { fewPositivesWarning } from "./warnings.js";
 export const trainParameters = z.strictObject({});
 export type TrainParameters = z.output<typeof trainParameters>;
 
-async function run(ctx: ComponentContext<TrainParameters>) {
+/** The churn.yaml sections train reads: its cache key hashes only these (a change elsewhere reuses it). */
+const trainReads = ["train", "tiers"] as const satisfies readonly ConfigSection[];
+
+async function run(ctx: ComponentContext<TrainParameters, (typeof trainReads)[number]>) {
   const config = await readConfigInput(ctx);
   const transformRef = ctx.inputs.transform![0]!;
   const transform = parseFeatureTransform(JSON.parse(await readInputText(ctx, transformRef)));
@@ -36,7 +40,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
     folds: config.train.cv_folds,
     seed: config.train.seed,
     tiers: config.tiers,
-    onProgress: (message) => ctx.logger.info(`train: ${message}`),
+    onProgress: (message) => reportProgress(ctx.logger, `train: ${message}`),
   });
   const bundle = buildBundle({
     schema,
@@ -102,6 +106,7 @@ async function run(ctx: ComponentContext<TrainParameters>) {
 /** The train component spec. */
 export const trainComponent = defineComponent({
   name: "train",
+  reads: trainReads,
   description:
     "cross-validate logistic, GBDT and MLP; refit and calibrate the best; write the candidate bundle",
   inputs: {

@@ -21,40 +21,56 @@ export const MAX_VALUE = 1e6;
 const count = z.number().int().min(0).max(MAX_VALUE);
 const time = z.number().min(0).max(MAX_VALUE);
 
+/** One customer's history, judged the same way in every form and protocol. */
+const customerSchema = z
+  .object({
+    id: z.string().max(256).optional(),
+    frequency: count,
+    recency: time,
+    T: time,
+  })
+  .superRefine((c, ctx) => {
+    // Two-decimal inputs can put recency a hair above T (as history.ts allows).
+    if (c.recency > c.T + 1e-9 * Math.max(1, c.T)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recency"],
+        message: `must be <= T (got recency ${c.recency}, T ${c.T})`,
+      });
+    }
+    if (c.frequency === 0 && c.recency !== 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["recency"],
+        message: `must be 0 when frequency is 0 (got ${c.recency})`,
+      });
+    }
+  });
+
+const horizonSchema = z.number().min(0).max(MAX_VALUE).optional();
+
 function requestSchema(maxRows: number) {
   return z.object({
     customers: z
-      .array(
-        z
-          .object({
-            id: z.string().max(256).optional(),
-            frequency: count,
-            recency: time,
-            T: time,
-          })
-          .superRefine((c, ctx) => {
-            // Two-decimal inputs can put recency a hair above T (as history.ts allows).
-            if (c.recency > c.T + 1e-9 * Math.max(1, c.T)) {
-              ctx.addIssue({
-                code: "custom",
-                path: ["recency"],
-                message: `must be <= T (got recency ${c.recency}, T ${c.T})`,
-              });
-            }
-            if (c.frequency === 0 && c.recency !== 0) {
-              ctx.addIssue({
-                code: "custom",
-                path: ["recency"],
-                message: `must be 0 when frequency is 0 (got ${c.recency})`,
-              });
-            }
-          }),
-      )
+      .array(customerSchema)
       .min(1, "must list at least one customer")
       .max(maxRows, `must list at most ${maxRows} customers`),
-    horizon: z.number().min(0).max(MAX_VALUE).optional(),
+    horizon: horizonSchema,
   });
 }
+
+/**
+ * The seed's single-customer body `{"frequency":30,"recency":100,"T":215}`
+ * (plus optional `id` and `horizon`): strict, so a misspelled field is named
+ * as unknown rather than ignored.
+ */
+const singleSchema = z.strictObject({
+  id: z.string().max(256).optional(),
+  frequency: count,
+  recency: time,
+  T: time,
+  horizon: horizonSchema,
+});
 
 /** A validated customer: its history as the model takes it, and the id to echo. */
 export interface PredictCustomer extends CustomerHistory {
@@ -102,6 +118,89 @@ export function decodePredictRequest(body: unknown, maxRows: number, list = "cus
     (i) => i.code === "invalid_type" && (i as { expected?: string }).expected !== "int",
   );
   throw malformed ? new UsageError(message + more) : new InputError(message + more);
+}
+
+/** A body in the batch form (`customers: [...]`); any other object is the seed's single-customer form. */
+export function isBatchBody(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && "customers" in body;
+}
+
+/** One problem of an invalid single-customer body: the field and what is wrong with it. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/**
+ * An invalid single-customer body. Answered 422 in the seed's error shape,
+ * which echoes the request: not the seed's 503, which load balancers and
+ * probes read as "server down".
+ */
+export class InvalidSingleRequest extends InputError {
+  constructor(
+    readonly body: unknown,
+    readonly problems: FieldProblem[],
+  ) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join("; "));
+  }
+}
+
+/** The seed's error body of an invalid single-customer request. */
+export function encodeInvalidSingle(error: InvalidSingleRequest) {
+  return {
+    code: 422,
+    status: "error",
+    message: { "INVALID REQUEST": error.body ?? null },
+    errors: error.problems,
+  };
+}
+
+function singleProblems(body: unknown, issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
+  const given = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  return issues.flatMap((issue): FieldProblem[] => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({
+        field: key,
+        message: `unknown field: the body takes ${LIFETIME_INPUTS.join(", ")} (and optional id, horizon)`,
+      }));
+    }
+    const field = issue.path.map(String).join(".") || "body";
+    const missing = issue.path.length === 1 && given[String(issue.path[0])] === undefined;
+    return [{ field, message: missing ? "missing: required" : issue.message }];
+  });
+}
+
+/** The seed's single-customer body, validated; an InvalidSingleRequest (422) naming every bad field. */
+export function decodeSingleRequest(body: unknown): PredictRequest {
+  const parsed = singleSchema.safeParse(body);
+  if (!parsed.success) throw new InvalidSingleRequest(body, singleProblems(body, parsed.error.issues));
+  const { horizon, ...customer } = parsed.data;
+  const checked = customerSchema.safeParse(customer);
+  if (!checked.success) throw new InvalidSingleRequest(body, singleProblems(body, checked.error.issues));
+  const c = checked.data;
+  return {
+    customers: [{ ...c, recency: Math.min(c.recency, c.T) }],
+    ...(horizon !== undefined ? { horizon } : {}),
+  };
+}
+
+/** The seed's success body for one customer: `prob_alive` a string as in the seed, the rest beside it. */
+export function encodeSingleResponse(
+  model: Pick<LifetimeInferenceModel, "version" | "timeUnit">,
+  horizon: number,
+  prediction: LifetimePrediction,
+) {
+  return {
+    code: 200,
+    status: "success",
+    data: {
+      prob_alive: String(prediction.probAlive),
+      expected_purchases: prediction.expectedPurchases,
+      model_version: model.version,
+      time_unit: model.timeUnit,
+      horizon,
+    },
+  };
 }
 
 /** The `POST /predict` answer: one prediction per customer, in request order. */

@@ -60,6 +60,8 @@ export interface SeldonError {
 export interface DecodedSeldon {
   rows: RawRow[];
   puid?: string;
+  /** `meta.tags.reasons`: how many reasons per row (validated by the core). */
+  reasons?: unknown;
 }
 
 function isScalar(v: unknown): v is RawValue {
@@ -89,6 +91,7 @@ export function decodeSeldonRequest(body: unknown, features: string[]): DecodedS
   const message = parseEnvelope(seldonRequestSchema, body, "Seldon message");
   const decoded: DecodedSeldon = { rows: [] };
   if (message.meta?.puid !== undefined) decoded.puid = message.meta.puid;
+  if (message.meta?.tags?.reasons !== undefined) decoded.reasons = message.meta.tags.reasons;
   if (message.jsonData !== undefined) {
     const items = Array.isArray(message.jsonData) ? message.jsonData : [message.jsonData];
     decoded.rows = items.map((item, i) => {

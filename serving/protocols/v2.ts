@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type ChurnError, NotFoundError } from "../../components/common/errors.js";
+import { type ChurnError, messageOf, NotFoundError } from "../../components/common/errors.js";
 import { decodeLifetimeInfer, encodeLifetimeInferResponse, lifetimeMetadata } from "../codecs/lifetime.js";
 import {
   checkOutputs,
@@ -23,8 +23,8 @@ export interface V2Options {
   serverVersion: string;
   /** False while the server drains: readiness turns off before connections close. */
   accepting: () => boolean;
-  /** The server's readiness rule (ModelServer.ready). */
-  ready: () => boolean;
+  /** The server's readiness rule (ModelServer.notReadyBecause): why it is not ready, or undefined. */
+  notReadyBecause: () => string | undefined;
 }
 
 interface ModelParams {
@@ -45,9 +45,9 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
   app.get("/v2/health/live", { config }, async () => ({ live: true }));
 
   app.get("/v2/health/ready", { config }, async (_request, reply) => {
-    const ready = options.ready();
-    // As MLServer and Triton do: 200 means ready, a 4xx means not (yet).
-    return reply.code(ready ? 200 : 400).send({ ready });
+    const reason = options.notReadyBecause();
+    // 200 means ready; 503 (with the reason) means not yet, which probes and load balancers read as "wait".
+    return reason === undefined ? { ready: true } : reply.code(503).send({ ready: false, reason });
   });
 
   app.get("/v2", { config }, async () => ({
@@ -68,15 +68,18 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
 
   const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const { name, version } = request.params;
-    let ready = false;
+    let reason: string | undefined;
     try {
       core.model(name, version);
-      ready = options.accepting();
+      if (!options.accepting()) reason = "the server is shutting down";
     } catch (error) {
-      // Unknown names and versions are a 404; a known model still loading is "not ready".
+      // Unknown names and versions are a 404; a known model still loading is "not ready" (503).
       if (error instanceof NotFoundError) throw error;
+      reason = messageOf(error);
     }
-    return reply.code(ready ? 200 : 400).send({ name, ready });
+    return reason === undefined
+      ? { name, ready: true }
+      : reply.code(503).send({ name, ready: false, reason });
   };
   app.get("/v2/models/:name/ready", { config }, modelReady);
   app.get("/v2/models/:name/versions/:version/ready", { config }, modelReady);
@@ -93,7 +96,11 @@ export async function v2Routes(app: FastifyInstance, options: V2Options): Promis
     }
     const decoded = decodeInferRequest(request.body);
     checkOutputs(decoded.outputs, name);
-    const { model, scored } = core.score(name, decoded.rows, version);
+    // Reasons per row: parameters.reasons; none at all when the request asks for no reasons output.
+    const wantsReasons =
+      decoded.outputs === undefined || decoded.outputs.some((o) => o === "reasons" || o === "reason_codes");
+    const reasons = wantsReasons ? decoded.parameters?.reasons : 0;
+    const { model, scored } = core.score(name, decoded.rows, version, reasons);
     return encodeInferResponse(model, scored, decoded);
   };
   app.post("/v2/models/:name/infer", { config }, infer);

@@ -5,6 +5,7 @@ import type {
   FeatureRow,
   InferenceModel,
   ScoredRow,
+  ScoreOptions,
 } from "../../components/models/inference.js";
 import { formatContribution, REASON_CODE_SEPARATOR } from "../../components/models/reasons.js";
 import type { ModelName, ModelOf, ModelSource } from "../core.js";
@@ -52,7 +53,8 @@ export function fakeModel(schema: DatasetSchema, options: FakeModelOptions = {})
     name: "churn",
     version,
     schema,
-    score(rows: FeatureRow[]): ScoredRow[] {
+    score(rows: FeatureRow[], request?: ScoreOptions): ScoredRow[] {
+      const k = request?.reasons ?? maxReasons;
       return rows.map((row) => {
         const c = contributions(row);
         let z = bias;
@@ -64,7 +66,7 @@ export function fakeModel(schema: DatasetSchema, options: FakeModelOptions = {})
         if (tier !== "low") {
           const order = c.map((x, i) => [x, i] as const).filter(([x]) => x > 0);
           order.sort((a, b) => b[0] - a[0] || a[1] - b[1]);
-          for (const [x, i] of order.slice(0, maxReasons)) {
+          for (const [x, i] of order.slice(0, k)) {
             const column = features[i]!;
             reasons.push(`${column.name}: ${row[column.name]}`);
             codes.push(`${column.name}:${formatContribution(x)}`);

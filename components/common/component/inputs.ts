@@ -4,7 +4,8 @@ import type { ChurnConfig } from "../config/schema.js";
 import { type DecisionDocument, decisionDocumentSchema } from "../documents/decision.js";
 import { parseDocument } from "../documents/parse.js";
 import { InputError } from "../errors.js";
-import type { ComponentContext, ObjectRef } from "./spec.js";
+import { CONFIG_PORT } from "./reads.js";
+import type { ComponentContext, ConfigSection, ObjectRef } from "./spec.js";
 
 /** Reads a whole input object as UTF-8 text (its content hash is checked as it is read). */
 export async function readInputText<P>(ctx: ComponentContext<P>, ref: ObjectRef): Promise<string> {
@@ -23,9 +24,15 @@ export async function readInputJson<P>(ctx: ComponentContext<P>, ref: ObjectRef)
   }
 }
 
-/** Reads and validates churn.yaml from the step's `config` input. */
-export async function readConfigInput<P>(ctx: ComponentContext<P>): Promise<ChurnConfig> {
-  const ref = ctx.inputs.config![0]!;
+/**
+ * Reads and validates churn.yaml from the step's `config` input, typed to the
+ * sections the component declared it reads (its cache key counts only those).
+ */
+export async function readConfigInput<P, R extends ConfigSection>(
+  ctx: ComponentContext<P, R>,
+): Promise<Pick<ChurnConfig, R>> {
+  const ref = ctx.inputs[CONFIG_PORT]?.[0];
+  if (!ref) throw new InputError(`step ${ctx.step} has no ${CONFIG_PORT} input (churn.yaml)`);
   return parseConfigText(await readInputText(ctx, ref), ref.object);
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ChurnConfig } from "../config/schema.js";
 import { formatIssues } from "../documents/parse.js";
 import { ChurnError, InputError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -68,8 +69,11 @@ export const outputDocSchema = z.strictObject({
 });
 export type OutputDoc = z.infer<typeof outputDocSchema>;
 
+/** A top-level section (or key) of churn.yaml, as a component declares it reads it. */
+export type ConfigSection = keyof ChurnConfig;
+
 /** What a component's implementation gets: resolved inputs, parameters and writers. */
-export interface ComponentContext<P> {
+export interface ComponentContext<P, R extends ConfigSection = ConfigSection> {
   storage: Storage;
   run: string;
   step: string;
@@ -77,6 +81,11 @@ export interface ComponentContext<P> {
   outputPrefix: string;
   inputs: Record<string, ObjectRef[]>;
   parameters: P;
+  /**
+   * The churn.yaml sections the component declared it reads (`reads`), or
+   * null when it declared none; `readConfigInput` types the config to them.
+   */
+  reads: readonly R[] | null;
   logger: Logger;
   /** Read an input object's bytes; the content hash is checked when the stream ends. */
   openInput(ref: ObjectRef): AsyncIterable<Uint8Array>;
@@ -133,7 +142,11 @@ export interface ExternalWrite {
 }
 
 /** A component as its author writes it: typed parameters and summary. */
-export interface ComponentSpec<P extends z.ZodType = z.ZodType, S extends z.ZodType = z.ZodType> {
+export interface ComponentSpec<
+  P extends z.ZodType = z.ZodType,
+  S extends z.ZodType = z.ZodType,
+  R extends ConfigSection = ConfigSection,
+> {
   name: string;
   description: string;
   inputs: Record<string, PortSpec>;
@@ -147,11 +160,20 @@ export interface ComponentSpec<P extends z.ZodType = z.ZodType, S extends z.ZodT
   summary: S;
   /** Objects written outside the step folder. */
   writes?: readonly ExternalWrite[];
-  run(ctx: ComponentContext<z.output<P>>): Promise<ComponentResult<z.input<S>>>;
+  /**
+   * The churn.yaml sections this component reads from its `config` input
+   * (CONFIG_PORT). Its cache key hashes their parsed, effective values, not
+   * the file's bytes, so an edit elsewhere in churn.yaml (a comment, another
+   * step's section) reuses its cached result. The config it reads is typed
+   * to these sections, so reading an undeclared one does not compile.
+   * Absent: the whole file's bytes are the key, as for any other input.
+   */
+  reads?: readonly R[];
+  run(ctx: ComponentContext<z.output<P>, R>): Promise<ComponentResult<z.input<S>>>;
 }
 
 /** A step's context before its parameters are validated. */
-export type StepContext = Omit<ComponentContext<never>, "parameters">;
+export type StepContext = Omit<ComponentContext<never>, "parameters" | "reads">;
 
 /** The outcome of validating a step's raw parameters against its component. */
 export type BoundComponent =
@@ -172,6 +194,8 @@ export interface Component<S extends z.ZodType = z.ZodType> {
   readonly runtime: readonly RuntimeParameter[];
   readonly summary: S;
   readonly writes: readonly ExternalWrite[];
+  /** The churn.yaml sections it reads (see ComponentSpec.reads); null: undeclared, the file's bytes count. */
+  readonly reads: readonly ConfigSection[] | null;
   bind(parameters: unknown): BoundComponent;
 }
 
@@ -181,9 +205,10 @@ export interface Component<S extends z.ZodType = z.ZodType> {
  * The summary the implementation returns is parsed with its schema, so a
  * summary that drifts from its declaration fails the step, not a reader.
  */
-export function defineComponent<P extends z.ZodType, S extends z.ZodType>(
-  spec: ComponentSpec<P, S> & { runtime?: readonly (RuntimeParameter & keyof z.input<P>)[] },
+export function defineComponent<P extends z.ZodType, S extends z.ZodType, R extends ConfigSection = never>(
+  spec: ComponentSpec<P, S, R> & { runtime?: readonly (RuntimeParameter & keyof z.input<P>)[] },
 ): Component<S> {
+  const reads = spec.reads ?? null;
   return {
     name: spec.name,
     description: spec.description,
@@ -193,6 +218,7 @@ export function defineComponent<P extends z.ZodType, S extends z.ZodType>(
     runtime: spec.runtime ?? [],
     summary: spec.summary,
     writes: spec.writes ?? [],
+    reads,
     bind(raw) {
       const parsed = spec.parameters.safeParse(raw);
       if (!parsed.success) return { ok: false, error: parsed.error };
@@ -200,7 +226,7 @@ export function defineComponent<P extends z.ZodType, S extends z.ZodType>(
       return {
         ok: true,
         async run(ctx) {
-          const result = await spec.run({ ...ctx, parameters });
+          const result = await spec.run({ ...ctx, parameters, reads });
           const summary = spec.summary.safeParse(result.summary);
           // A bug in the component, not bad input: exit 1 with what drifted.
           if (!summary.success)

@@ -360,7 +360,7 @@ export type ChurnConfigInput = z.input<typeof churnConfigSchema>;
  * TIERS order). Reasons cost most of a scoring run's CPU, so by default
  * they go only to the rows someone reads.
  */
-export function reasonTiers(config: ChurnConfig): Array<(typeof TIERS)[number]> {
+export function reasonTiers(config: Pick<ChurnConfig, "score" | "campaign">): Array<(typeof TIERS)[number]> {
   const chosen = config.score.reasons_for;
   if (chosen !== REASONS_FOR_CONTACT_LIST) return [...chosen];
   const wanted = new Set<string>(["high", ...config.campaign.eligible_tiers]);

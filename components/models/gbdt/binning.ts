@@ -1,6 +1,6 @@
 /**
  * Quantile binning of raw features into at most 255 value bins plus one bin
- * for missing values, and the column-major Uint8 matrix histograms are built from.
+ * for missing values, and the row-major Uint8 matrix histograms are built from.
  */
 
 /** Bin boundaries of one feature: bin i holds values in (upper[i-1], upper[i]]; the last value bin is open. */
@@ -90,19 +90,23 @@ export function binOf(bins: FeatureBins, v: number): number {
   return lo;
 }
 
-/** Column-major binned copy of the given rows of row-major x: entry (f, k) at f * rows.length + k. */
-export function binMatrix(
+/**
+ * Row-major binned copy of the given rows of row-major x: entry (k, f) at k * d + f.
+ * Row-major because histograms are built a row at a time (one cache line holds
+ * every feature of a row) and a row's tree walk reads its own bytes only.
+ */
+export function binRows(
   x: Float64Array,
   d: number,
   rows: ArrayLike<number>,
-  bins: FeatureBins[],
+  bins: readonly FeatureBins[],
 ): Uint8Array {
   const n = rows.length;
   const out = new Uint8Array(n * d);
-  for (let f = 0; f < d; f++) {
-    const b = bins[f];
-    const base = f * n;
-    for (let k = 0; k < n; k++) out[base + k] = binOf(b, x[rows[k] * d + f]);
+  for (let k = 0; k < n; k++) {
+    const src = rows[k] * d;
+    const dst = k * d;
+    for (let f = 0; f < d; f++) out[dst + f] = binOf(bins[f], x[src + f]);
   }
   return out;
 }

@@ -101,6 +101,52 @@ describe("trainGbdt", () => {
     expect(mean(up)).toBeGreaterThan(mean(base) + 0.1);
   });
 
+  it("walks validation rows in bin space exactly as the raw thresholds do, out of range and missing values too", () => {
+    // Validation values three times as spread as the training ones: many fall outside every bin edge.
+    const valid = syntheticData(1500, D, 3, 0.15);
+    const x = valid.x.map((v) => v * 3);
+    const weights = Float64Array.from(valid.y, (v, i) => (v === 1 ? 2 : 1) + (i % 3));
+    const r = trainGbdt({
+      ...train,
+      numFeatures: D,
+      validation: { x, y: valid.y, weights },
+      params: { maxRounds: 40, earlyStoppingRounds: 40, seed: 3 },
+    });
+    // The loss after each kept round, recomputed from the stored trees with the raw-value walk.
+    const kept = r.model.trees.length;
+    expect(kept).toBeGreaterThan(10);
+    for (const round of [0, 9, kept - 1]) {
+      const m = { ...r.model, trees: r.model.trees.slice(0, round + 1) };
+      const margin = predictMarginPlain(m, x, 1500);
+      let s = 0;
+      let ws = 0;
+      for (let i = 0; i < 1500; i++) {
+        const v = margin[i];
+        s += weights[i] * (Math.max(v, 0) - v * valid.y[i] + Math.log1p(Math.exp(-Math.abs(v))));
+        ws += weights[i];
+      }
+      expect(r.validationLoss[round]).toBeCloseTo(s / ws, 12);
+    }
+  });
+
+  it("fitRows fits on those rows in place: the same model as on a copy of them", () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => i).filter((i) => i % 4 !== 1);
+    const x = new Float64Array(rows.length * D);
+    rows.forEach((r, k) => {
+      x.set(train.x.subarray(r * D, r * D + D), k * D);
+    });
+    const y = Float64Array.from(rows, (r) => train.y[r]);
+    const params = { maxRounds: 60, seed: 11 };
+    const copied = trainGbdt({ x, y, numFeatures: D, params });
+    const inPlace = trainGbdt({ ...train, numFeatures: D, fitRows: rows, params });
+    expect(inPlace.model.params.trainRows).toBe(copied.model.params.trainRows);
+    expect(JSON.stringify(inPlace)).toBe(JSON.stringify(copied));
+    expect(() => trainGbdt({ ...train, numFeatures: D, fitRows: [0, 5, 5] })).toThrow(/strictly ascending/);
+    expect(() => trainGbdt({ ...train, numFeatures: D, fitRows: [0, 3000] })).toThrow(
+      /fitRows\[1\] = 3000 is not a row index/,
+    );
+  });
+
   it("rejects bad input with a clear message", () => {
     expect(() => trainGbdt({ x: new Float64Array(6), y: new Float64Array(3), numFeatures: 4 })).toThrow(
       /multiple of 4/,

@@ -5,12 +5,20 @@
  * row and feature subsampling, and early stopping on validation log-loss.
  * All buffers are allocated once per training run; the per-round loops only
  * read and write typed arrays.
+ *
+ * Memory: the raw matrix is read in place (the early-stopping rows are index
+ * lists, never float copies); training and validation rows are held as one
+ * Uint8 bin per feature, row-major, plus a few doubles per row (label,
+ * margin, gradient, hessian). Trees are applied to validation rows in bin
+ * space, which sends every value the way its raw threshold would: a value v
+ * is at most the bin's upper bound exactly when its bin index is at most the
+ * split bin.
  */
 import { z } from "zod";
 import { InputError } from "../../common/errors.js";
 import { Rng } from "../../common/random.js";
-import { binMatrix, type FeatureBins, fitFeatureBins, MAX_VALUE_BINS } from "./binning.js";
-import { type GbdtModel, type GbdtTree, sigmoid, treeOutput } from "./model.js";
+import { binRows, type FeatureBins, fitFeatureBins, MAX_VALUE_BINS } from "./binning.js";
+import { type GbdtModel, type GbdtTree, sigmoid } from "./model.js";
 
 /** Training parameters; every field has a default that works without per-dataset tuning. */
 export const GbdtParamsSchema = z.strictObject({
@@ -55,6 +63,12 @@ export interface GbdtTrainInput extends GbdtData {
   featureNames?: string[];
   /** Early stopping set; without it a stratified share of the training rows is held out. */
   validation?: GbdtData;
+  /**
+   * Fit on these rows of x only (ascending, no repeats), read in place: the
+   * same model as on a copy of those rows, without the copy (e.g. one
+   * cross-validation fold's training rows).
+   */
+  fitRows?: ArrayLike<number>;
   params?: GbdtParamsInput;
 }
 
@@ -92,20 +106,41 @@ function checkData(name: string, data: GbdtData, d: number): number {
   return n;
 }
 
-function subset(data: GbdtData, d: number, rows: number[]): GbdtData {
-  const x = new Float64Array(rows.length * d);
-  const y = new Float64Array(rows.length);
-  const w = data.weights ? new Float64Array(rows.length) : undefined;
-  rows.forEach((r, k) => {
-    x.set(data.x.subarray(r * d, r * d + d), k * d);
-    y[k] = data.y[r];
-    if (w && data.weights) w[k] = data.weights[r];
-  });
-  return { x, y, weights: w };
+/** rows[k] of v, for k in order (an index list's labels or weights). */
+function pick(v: Float64Array, rows: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = v[rows[k]];
+  return out;
+}
+
+/** The 0/1 labels of rows, a byte each (checkData has checked they are 0 or 1). */
+function pickLabels(y: Float64Array, rows: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = y[rows[k]];
+  return out;
+}
+
+/** The fitRows option checked: integers in [0, n), strictly ascending. */
+function checkRows(rows: ArrayLike<number>, n: number): ArrayLike<number> {
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    if (!(Number.isInteger(r) && r >= 0 && r < n))
+      throw new InputError(`fitRows[${k}] = ${r} is not a row index of the ${n} training rows`);
+    if (k > 0 && !(r > rows[k - 1]))
+      throw new InputError(`fitRows must be strictly ascending: fitRows[${k}] = ${r} after ${rows[k - 1]}`);
+  }
+  return rows;
+}
+
+/** 0, 1, ..., n - 1. */
+function allRows(n: number): Uint32Array {
+  const rows = new Uint32Array(n);
+  for (let i = 0; i < n; i++) rows[i] = i;
+  return rows;
 }
 
 /** Stratified seeded split of row indices into (fit, holdout). */
-function stratifiedHoldout(y: Float64Array, fraction: number, rng: Rng): [number[], number[]] {
+function stratifiedHoldout(y: ArrayLike<number>, fraction: number, rng: Rng): [number[], number[]] {
   const fit: number[] = [];
   const hold: number[] = [];
   for (const cls of [0, 1]) {
@@ -121,7 +156,7 @@ function stratifiedHoldout(y: Float64Array, fraction: number, rng: Rng): [number
 }
 
 /** Mean (weighted) log-loss of margins against labels. */
-function logLoss(margin: Float64Array, y: Float64Array, w: Float64Array | undefined): number {
+function logLoss(margin: Float64Array, y: ArrayLike<number>, w: Float64Array | undefined): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < margin.length; i++) {
@@ -145,25 +180,38 @@ export function trainGbdt(input: GbdtTrainInput): GbdtTrainResult {
   checkData("training data", input, d);
   const rng = new Rng(params.seed);
 
-  let fitData: GbdtData = input;
+  // Rows of input fitted on, and the early-stopping rows (of input or of the validation set).
+  const given = input.fitRows ? checkRows(input.fitRows, input.y.length) : allRows(input.y.length);
+  let fitRows: ArrayLike<number> = given;
   let valData: GbdtData | undefined;
+  let valRows: ArrayLike<number> = [];
   if (params.earlyStoppingRounds > 0) {
     if (input.validation) {
-      checkData("validation data", input.validation, d);
+      const valN = checkData("validation data", input.validation, d);
       valData = input.validation;
+      valRows = allRows(valN);
     } else if (params.validationFraction > 0) {
-      const [fitRows, holdRows] = stratifiedHoldout(input.y, params.validationFraction, rng.fork());
-      if (holdRows.length > 0 && fitRows.length > 0) {
-        fitData = subset(input, d, fitRows);
-        valData = subset(input, d, holdRows);
+      // Positions k within the given rows, as if they had been copied out; then rows of input.
+      const [fit, hold] = stratifiedHoldout(
+        pickLabels(input.y, given),
+        params.validationFraction,
+        rng.fork(),
+      );
+      if (hold.length > 0 && fit.length > 0) {
+        fitRows = Uint32Array.from(fit, (k) => given[k]);
+        valData = input;
+        valRows = Uint32Array.from(hold, (k) => given[k]);
       }
     }
   }
-  const n = fitData.y.length;
+  const n = fitRows.length;
   if (n === 0) throw new InputError("training data has no rows");
 
-  const booster = new Booster(fitData, d, params, rng);
-  const valN = valData ? valData.y.length : 0;
+  const booster = new Booster(input, d, fitRows, params, rng);
+  const valN = valRows.length;
+  const valBinned = valData ? booster.binRows(valData.x, valRows) : new Uint8Array(0);
+  const valY = valData ? pickLabels(valData.y, valRows) : new Uint8Array(0);
+  const valW = valData?.weights ? pick(valData.weights, valRows) : undefined;
   const valMargin = new Float64Array(valN).fill(booster.baseScore);
   const losses: number[] = [];
   let best = Number.POSITIVE_INFINITY;
@@ -173,8 +221,8 @@ export function trainGbdt(input: GbdtTrainInput): GbdtTrainResult {
     const tree = booster.boostRound();
     trees.push(tree);
     if (valData) {
-      for (let i = 0; i < valN; i++) valMargin[i] += treeOutput(tree, valData.x, i * d);
-      const loss = logLoss(valMargin, valData.y, valData.weights);
+      booster.addTreeOutputs(valBinned, valN, valMargin);
+      const loss = logLoss(valMargin, valY, valW);
       losses.push(loss);
       if (loss < best - 1e-12) {
         best = loss;
@@ -209,22 +257,29 @@ class Booster {
   private readonly n: number;
   private readonly d: number;
   private readonly bins: FeatureBins[];
+  /** Row-major bins of the fitted rows: (row k, feature f) at k * d + f. */
   private readonly binned: Uint8Array;
+  /** Missing-bin index (= number of value bins) per feature. */
+  private readonly missingBin: Int32Array;
   private readonly binOffset: Int32Array;
-  private readonly y: Float64Array;
+  private readonly y: Uint8Array;
   private readonly w: Float64Array | undefined;
   private readonly margin: Float64Array;
   private readonly grad: Float64Array;
   private readonly hess: Float64Array;
-  private readonly orderedG: Float64Array;
-  private readonly orderedH: Float64Array;
   private readonly rowIdx: Uint32Array;
   private readonly rowTmp: Uint32Array;
+  /** 1 for the rows of this round's bag. */
+  private readonly inBag: Uint8Array;
   private readonly hist: Float64Array[];
   private readonly featureUsed: Uint8Array;
+  /** This round's features in ascending order, and how many there are. */
+  private readonly usedFeatures: Int32Array;
+  private numUsed = 0;
   private readonly featureOrder: Int32Array;
   private readonly usableFeatures: number[];
   private readonly maxLeaves: number;
+  private numLeaves = 0;
   // Leaf state (index = leaf number during growth).
   private readonly leafNode: Int32Array;
   private readonly leafStart: Int32Array;
@@ -252,23 +307,24 @@ class Booster {
   private readonly nGain: Float64Array;
   private numNodes = 0;
 
+  /** Fits on rows `rows` (ascending) of `data`, read in place. */
   constructor(
     data: GbdtData,
     d: number,
+    rows: ArrayLike<number>,
     private readonly p: GbdtParams,
     private readonly rng: Rng,
   ) {
-    const n = data.y.length;
+    const n = rows.length;
     this.n = n;
     this.d = d;
-    this.y = data.y;
-    this.w = data.weights;
-    const all = new Uint32Array(n);
-    for (let i = 0; i < n; i++) all[i] = i;
+    this.y = pickLabels(data.y, rows);
+    this.w = data.weights ? pick(data.weights, rows) : undefined;
     const scratch = new Float64Array(n);
     this.bins = [];
-    for (let f = 0; f < d; f++) this.bins.push(fitFeatureBins(data.x, d, f, all, p.maxBins, scratch));
-    this.binned = binMatrix(data.x, d, all, this.bins);
+    for (let f = 0; f < d; f++) this.bins.push(fitFeatureBins(data.x, d, f, rows, p.maxBins, scratch));
+    this.binned = binRows(data.x, d, rows, this.bins);
+    this.missingBin = Int32Array.from(this.bins, (b) => b.numBins);
     this.binOffset = new Int32Array(d + 1);
     for (let f = 0; f < d; f++) this.binOffset[f + 1] = this.binOffset[f] + this.bins[f].numBins + 1;
     this.usableFeatures = [];
@@ -292,15 +348,15 @@ class Booster {
     this.margin = new Float64Array(n).fill(this.baseScore);
     this.grad = new Float64Array(n);
     this.hess = new Float64Array(n);
-    this.orderedG = new Float64Array(n);
-    this.orderedH = new Float64Array(n);
     this.rowIdx = new Uint32Array(n);
     this.rowTmp = new Uint32Array(n);
+    this.inBag = new Uint8Array(n);
     const L = p.numLeaves;
     this.maxLeaves = L;
     this.hist = [];
     for (let i = 0; i < L; i++) this.hist.push(new Float64Array(this.binOffset[d] * 3));
     this.featureUsed = new Uint8Array(d);
+    this.usedFeatures = new Int32Array(d);
     this.featureOrder = new Int32Array(this.usableFeatures);
     this.leafNode = new Int32Array(L);
     this.leafStart = new Int32Array(L);
@@ -328,9 +384,30 @@ class Booster {
     this.nGain = new Float64Array(maxNodes);
   }
 
+  /** Row-major bins of rows `rows` of x under the training bins (for validation rows). */
+  binRows(x: Float64Array, rows: ArrayLike<number>): Uint8Array {
+    return binRows(x, this.d, rows, this.bins);
+  }
+
+  /** Adds the last grown tree's output to margin[k] for each of `count` row-major binned rows. */
+  addTreeOutputs(binned: Uint8Array, count: number, margin: Float64Array): void {
+    const { d, nFeature, nBin, nLeft, nRight, nDefaultLeft, nValue, missingBin } = this;
+    for (let k = 0; k < count; k++) {
+      const base = k * d;
+      let node = 0;
+      while (nFeature[node] !== -1) {
+        const f = nFeature[node];
+        const b = binned[base + f];
+        const goLeft = b === missingBin[f] ? nDefaultLeft[node] === 1 : b <= nBin[node];
+        node = goLeft ? nLeft[node] : nRight[node];
+      }
+      margin[k] += nValue[node];
+    }
+  }
+
   /** Grows one tree on the current gradients, updates the training margins and returns the tree. */
   boostRound(): GbdtTree {
-    const { n, y, w, margin, grad, hess } = this;
+    const { n, y, w, margin, grad, hess, inBag } = this;
     for (let i = 0; i < n; i++) {
       const pr = sigmoid(margin[i]);
       const wi = w ? w[i] : 1;
@@ -339,8 +416,13 @@ class Booster {
     }
     // Row subsampling: Bernoulli per row keeps rows in ascending order (cache-friendly histograms).
     let m = 0;
-    if (this.p.baggingFraction < 1) {
-      for (let i = 0; i < n; i++) if (this.rng.nextFloat() < this.p.baggingFraction) this.rowIdx[m++] = i;
+    const bagged = this.p.baggingFraction < 1;
+    if (bagged) {
+      for (let i = 0; i < n; i++) {
+        const keep = this.rng.nextFloat() < this.p.baggingFraction;
+        inBag[i] = keep ? 1 : 0;
+        if (keep) this.rowIdx[m++] = i;
+      }
     } else {
       for (let i = 0; i < n; i++) this.rowIdx[i] = i;
       m = n;
@@ -353,20 +435,33 @@ class Booster {
       this.rng.shuffle(usable);
       for (let j = 0; j < k; j++) this.featureUsed[usable[j]] = 1;
     } else for (let j = 0; j < usable.length; j++) this.featureUsed[usable[j]] = 1;
+    this.numUsed = 0;
+    for (let f = 0; f < this.d; f++) if (this.featureUsed[f] === 1) this.usedFeatures[this.numUsed++] = f;
 
     this.growTree(m);
     const tree = this.exportTree();
-    // Update every training row's margin, in-bag or not, by walking the tree in bin space.
-    const { binned, nFeature, nBin, nLeft, nRight, nDefaultLeft, nValue, bins } = this;
-    for (let i = 0; i < n; i++) {
-      let node = 0;
-      while (nFeature[node] !== -1) {
-        const f = nFeature[node];
-        const b = binned[f * n + i];
-        const goLeft = b === bins[f].numBins ? nDefaultLeft[node] === 1 : b <= nBin[node];
-        node = goLeft ? nLeft[node] : nRight[node];
+    // In-bag rows: each leaf's rows are its range of rowIdx, so no walk is needed.
+    const { rowIdx, leafNode, leafStart, leafCount, nValue } = this;
+    for (let l = 0; l < this.numLeaves; l++) {
+      const v = nValue[leafNode[l]];
+      const end = leafStart[l] + leafCount[l];
+      for (let j = leafStart[l]; j < end; j++) margin[rowIdx[j]] += v;
+    }
+    // Out-of-bag rows: walk the tree in bin space.
+    if (bagged) {
+      const { binned, d, nFeature, nBin, nLeft, nRight, nDefaultLeft, missingBin } = this;
+      for (let i = 0; i < n; i++) {
+        if (inBag[i] === 1) continue;
+        const base = i * d;
+        let node = 0;
+        while (nFeature[node] !== -1) {
+          const f = nFeature[node];
+          const b = binned[base + f];
+          const goLeft = b === missingBin[f] ? nDefaultLeft[node] === 1 : b <= nBin[node];
+          node = goLeft ? nLeft[node] : nRight[node];
+        }
+        margin[i] += nValue[node];
       }
-      margin[i] += nValue[node];
     }
     return tree;
   }
@@ -410,8 +505,8 @@ class Booster {
       const right = numLeaves++;
       this.splitLeaf(pick, right);
     }
+    this.numLeaves = numLeaves;
   }
-
   private setLeafNode(node: number, start: number, count: number, g: number, h: number): void {
     this.nFeature[node] = -1;
     this.nBin[node] = 0;
@@ -437,13 +532,12 @@ class Booster {
     const count = this.leafCount[l];
     const missingBin = this.bins[f].numBins;
     // Stable partition of the leaf's rows: left rows first, then right rows.
-    const { rowIdx, rowTmp, binned, n } = this;
-    const col = f * n;
+    const { rowIdx, rowTmp, binned, d } = this;
     let nl = 0;
     let nr = 0;
     for (let k = start; k < start + count; k++) {
       const row = rowIdx[k];
-      const b = binned[col + row];
+      const b = binned[row * d + f];
       const goLeft = b === missingBin ? missLeft === 1 : b <= bin;
       if (goLeft) rowIdx[start + nl++] = row;
       else rowTmp[nr++] = row;
@@ -500,24 +594,30 @@ class Booster {
     }
   }
 
+  /**
+   * The leaf's histogram over this round's features, a row at a time: one
+   * gather of the row's gradient, hessian and bytes, then one add per feature.
+   * Each bin still sums its rows in rowIdx order, so sums do not depend on
+   * the loop order.
+   */
   private buildHistogram(slot: number, start: number, count: number): void {
     const hist = this.hist[slot];
-    const { rowIdx, grad, hess, orderedG, orderedH, binned, binOffset, featureUsed, n, d } = this;
-    for (let k = 0; k < count; k++) {
-      const row = rowIdx[start + k];
-      orderedG[k] = grad[row];
-      orderedH[k] = hess[row];
+    const { rowIdx, grad, hess, binned, binOffset, usedFeatures, numUsed, d } = this;
+    for (let j = 0; j < numUsed; j++) {
+      const f = usedFeatures[j];
+      hist.fill(0, binOffset[f] * 3, binOffset[f + 1] * 3);
     }
-    for (let f = 0; f < d; f++) {
-      if (featureUsed[f] === 0) continue;
-      const base = binOffset[f] * 3;
-      const end = binOffset[f + 1] * 3;
-      hist.fill(0, base, end);
-      const col = f * n;
-      for (let k = 0; k < count; k++) {
-        const idx = base + binned[col + rowIdx[start + k]] * 3;
-        hist[idx] += orderedG[k];
-        hist[idx + 1] += orderedH[k];
+    const end = start + count;
+    for (let k = start; k < end; k++) {
+      const row = rowIdx[k];
+      const g = grad[row];
+      const h = hess[row];
+      const base = row * d;
+      for (let j = 0; j < numUsed; j++) {
+        const f = usedFeatures[j];
+        const idx = (binOffset[f] + binned[base + f]) * 3;
+        hist[idx] += g;
+        hist[idx + 1] += h;
         hist[idx + 2] += 1;
       }
     }
@@ -527,10 +627,11 @@ class Booster {
   private subtractHistogram(parentSlot: number, smallSlot: number): void {
     const a = this.hist[parentSlot];
     const b = this.hist[smallSlot];
-    const { binOffset, featureUsed, d } = this;
-    for (let f = 0; f < d; f++) {
-      if (featureUsed[f] === 0) continue;
-      for (let i = binOffset[f] * 3; i < binOffset[f + 1] * 3; i++) a[i] -= b[i];
+    const { binOffset, usedFeatures, numUsed } = this;
+    for (let j = 0; j < numUsed; j++) {
+      const f = usedFeatures[j];
+      const end = binOffset[f + 1] * 3;
+      for (let i = binOffset[f] * 3; i < end; i++) a[i] -= b[i];
     }
   }
 
