@@ -7,9 +7,9 @@ import {
   listModels,
   type ModelListing,
   type ModelSummary,
-  promoteModel,
   resolveModelVersion,
 } from "../../pipelines/query/index.js";
+import { promoteModel } from "../../pipelines/query/promote.js";
 import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 

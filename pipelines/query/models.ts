@@ -2,16 +2,14 @@ import { z } from "zod";
 import {
   type ChampionPointer,
   listBundleVersions,
-  promote,
   readBundle,
   readChampion,
   type StoredBundle,
 } from "../../components/common/bundle/index.js";
 import { type DecisionDocument, decisionDocumentSchema } from "../../components/common/documents/decision.js";
 import { parseDocument } from "../../components/common/documents/parse.js";
-import { InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { InputError, NotFoundError } from "../../components/common/errors.js";
 import { EVALUATION_FILE, isModelVersion, modelSideObject } from "../../components/common/layout/index.js";
-import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import type { RunRecord } from "../runner/records.js";
 import { anyJson, decisionView, evaluationView, readView } from "./documents.js";
@@ -144,32 +142,6 @@ export async function modelDecision(storage: Storage, version: string): Promise<
   const name = modelSideObject(version, EVALUATION_FILE);
   if (!(await storage.stat(name))) return null;
   return parseDocument(decisionDocumentSchema, await storage.readText(name), `${storage.uri}/${name}`);
-}
-
-/** The champion pointer after a promote, with the MLflow mirror's line when one is configured. */
-export type PromotedPointer = ChampionPointer & { mlflow?: string };
-
-/**
- * The one promote rule of every surface (`churn models promote`, the
- * console's promote route): a model the quality gate refused (its stored
- * evaluation.json says keep-champion or refuse) becomes the champion only
- * when forced. Then the pointer moves and the MLflow mirror follows.
- * `forceHint` names how the caller forces ("Pass --force", "Send \"force\": true").
- */
-export async function promoteModel(
-  storage: Storage,
-  version: string,
-  options: { reason: string; force?: boolean; forceHint: string },
-): Promise<PromotedPointer> {
-  checkModelVersion(version);
-  const decision = await modelDecision(storage, version);
-  if (decision && decision.action !== "promote" && options.force !== true)
-    throw new UsageError(
-      `model ${version} was not promoted by the quality gate: ${decision.reason} ${options.forceHint} to make it the champion anyway.`,
-    );
-  const pointer = await promote(storage, version, options.reason);
-  const mlflow = await mirrorChampion(storage);
-  return mlflow ? { ...pointer, mlflow } : pointer;
 }
 
 /**

@@ -9,7 +9,8 @@ import { type Logger, silentLogger } from "../../components/common/log.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
-import { cachedRunRecords, listModels, listRuns, promoteModel } from "../../pipelines/query/index.js";
+import { cachedRunRecords, listModels, listRuns } from "../../pipelines/query/index.js";
+import { promoteModel } from "../../pipelines/query/promote.js";
 import { toChurnError } from "../errors.js";
 import { registerLookupRoutes } from "../lookup/routes.js";
 import type {

@@ -13,7 +13,7 @@ import type { DecisionDocument } from "../../components/common/documents/decisio
 import { UsageError } from "../../components/common/errors.js";
 import { EVALUATION_FILE, modelSideObject } from "../../components/common/layout/index.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
-import { promoteModel } from "../../pipelines/query/index.js";
+import { promoteModel } from "../../pipelines/query/promote.js";
 import { createConsoleApp } from "./app.js";
 
 // One promote rule for every surface (issue 18 item 9): a model the quality
