@@ -114,7 +114,9 @@ export function describeComparison(found: ModelComparison): string {
 
 /** `churn models list|show|compare|promote|rollback`: the bundles and the champion pointer. */
 export function registerModels(program: Command, wrap: Wrap): void {
-  const models = program.command("models").description("list model bundles and move the champion pointer");
+  const models = program
+    .command("models")
+    .description("list, show and compare model bundles and move the champion pointer");
 
   models
     .command("list")
