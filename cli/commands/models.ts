@@ -1,15 +1,15 @@
 import type { Command } from "commander";
-import { promote, rollback } from "../../components/common/bundle/index.js";
-import { UsageError } from "../../components/common/errors.js";
+import { rollback } from "../../components/common/bundle/index.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
+import { compareModels, type ModelComparison } from "../../pipelines/query/compare.js";
 import {
   getModel,
   listModels,
   type ModelListing,
   type ModelSummary,
-  modelDecision,
   resolveModelVersion,
 } from "../../pipelines/query/index.js";
+import { promoteModel } from "../../pipelines/query/promote.js";
 import { emit, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 
@@ -57,9 +57,66 @@ export function describeModel(model: ModelSummary): string {
   ].join("\n");
 }
 
-/** `churn models list|show|promote|rollback`: the bundles and the champion pointer. */
+const f4 = (v: number | null | undefined) =>
+  typeof v === "number" && Number.isFinite(v) ? v.toFixed(4) : "-";
+
+/** The side-by-side table `churn models compare` prints. */
+export function describeComparison(found: ModelComparison): string {
+  const [a, b] = found.models;
+  const { comparison: c } = found;
+  const width = 24;
+  const row = (label: string, left: string, right: string) =>
+    `  ${label.padEnd(25)}${left.padEnd(width)}  ${right}`;
+  const cv = (m: typeof a) => f4(m.cv_roc_auc?.[m.family]);
+  const lines = [
+    row("", a.version, b.version),
+    row("family", a.family, b.family),
+    row("champion", a.champion ? "yes" : "no", b.champion ? "yes" : "no"),
+    row("created", a.created.slice(0, 19).replace("T", " "), b.created.slice(0, 19).replace("T", " ")),
+    row(
+      "training rows",
+      a.training_rows?.toLocaleString("en-US") ?? "-",
+      b.training_rows?.toLocaleString("en-US") ?? "-",
+    ),
+    row("recorded ROC-AUC", f4(a.roc_auc), f4(b.roc_auc)),
+    row("recorded CV ROC-AUC", cv(a), cv(b)),
+    "",
+  ];
+  if (c.metrics === null) {
+    lines.push(`  on the same rows: ${c.too_few}`);
+    return lines.join("\n");
+  }
+  lines.push(
+    `  on the same ${c.compared_rows.toLocaleString("en-US")} rows (${c.compared_positives.toLocaleString("en-US")} churned) of ${c.labelled_rows.toLocaleString("en-US")} labelled rows that neither model trained on (${c.rows_source}):`,
+  );
+  const ma = c.metrics[a.version]!;
+  const mb = c.metrics[b.version]!;
+  const metric = (label: string, pick: (m: Exclude<typeof ma, { error: string }>) => number) =>
+    row(label, "error" in ma ? "-" : f4(pick(ma)), "error" in mb ? "-" : f4(pick(mb)));
+  lines.push(
+    metric("ROC-AUC", (m) => m.roc_auc),
+    metric("PR-AUC", (m) => m.pr_auc),
+    metric("Brier (lower is better)", (m) => m.brier),
+    metric("lift in top 10%", (m) => m.lift_top_10),
+  );
+  const drivers = (m: typeof ma) => ("error" in m ? [] : m.drivers.map((d) => d.column));
+  const da = drivers(ma);
+  const db = drivers(mb);
+  for (let i = 0; i < Math.max(da.length, db.length); i++)
+    lines.push(row(i === 0 ? "top drivers" : "", `${i + 1}. ${da[i] ?? "-"}`, `${i + 1}. ${db[i] ?? "-"}`));
+  for (const [version, m] of [
+    [a.version, ma],
+    [b.version, mb],
+  ] as const)
+    if ("error" in m) lines.push(`  ${version}: ${m.error}`);
+  return lines.join("\n");
+}
+
+/** `churn models list|show|compare|promote|rollback`: the bundles and the champion pointer. */
 export function registerModels(program: Command, wrap: Wrap): void {
-  const models = program.command("models").description("list model bundles and move the champion pointer");
+  const models = program
+    .command("models")
+    .description("list, show and compare model bundles and move the champion pointer");
 
   models
     .command("list")
@@ -98,6 +155,31 @@ export function registerModels(program: Command, wrap: Wrap): void {
     );
 
   models
+    .command("compare <a> <b>")
+    .description(
+      "two models side by side: recorded metrics, and ROC-AUC, PR-AUC, Brier, top-10% lift and top 5 drivers " +
+        "of both on the same labelled rows neither model trained on",
+    )
+    .option(...BUCKET_FLAG)
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      "\nThe rows are the labelled training rows of the newest run (ingest-history's output), restricted to\n" +
+        "customers in neither model's trained-id set. With fewer than 200 such rows or 30 churned among them\n" +
+        "no metrics are printed, only how many rows remain.\n" +
+        "\nExample:\n  churn models compare 3f2a9c 4105a4 --bucket ./demo-bucket   # unique prefixes are enough\n",
+    )
+    .action(
+      wrap<BucketOptions>(async (options, ctx, [left, right]) => {
+        const storage = await openBucket(options.bucket, ctx);
+        const a = await resolveModelVersion(storage, left!);
+        const b = await resolveModelVersion(storage, right!);
+        const found = await compareModels(storage, a, b);
+        emit(ctx, found, () => describeComparison(found));
+      }),
+    );
+
+  models
     .command("promote <version>")
     .description(
       "make a model bundle the champion (the live model); a unique prefix of the version is enough",
@@ -114,16 +196,16 @@ export function registerModels(program: Command, wrap: Wrap): void {
       wrap<ChangeOptions>(async (options, ctx, [version]) => {
         const storage = await openBucket(options.bucket, ctx);
         const resolved = await resolveModelVersion(storage, version!);
-        const decision = await modelDecision(storage, resolved);
-        if (decision && decision.action !== "promote" && !options.force)
-          throw new UsageError(
-            `model ${resolved} was not promoted by the quality gate: ${decision.reason} Pass --force to make it the champion anyway.`,
-          );
-        const pointer = await promote(storage, resolved, options.reason ?? "promoted by hand");
-        const mlflow = await mirrorChampion(storage);
+        // The gate rule is shared with the console's promote route (promoteModel).
+        const pointer = await promoteModel(storage, resolved, {
+          reason: options.reason ?? "promoted by hand",
+          force: options.force,
+          forceHint: "Pass --force",
+        });
+        const { mlflow } = pointer;
         emit(
           ctx,
-          mlflow ? { ...pointer, mlflow } : pointer,
+          pointer,
           `champion is now ${pointer.version} (was ${pointer.previous[0] ?? "none"})${mlflow ? `\n${mlflow}` : ""}`,
         );
       }),

@@ -3,7 +3,6 @@ import { UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES, TRANSACTIONS_PREFIX, WEEKLY_PREFIX } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { describeWarning } from "../../components/common/warnings.js";
-import { evaluateComponent } from "../../components/evaluate/spec.js";
 import {
   dependenciesOf,
   type PipelineDefinition,
@@ -12,9 +11,10 @@ import {
   topologicalOrder,
 } from "../../pipelines/dag.js";
 import { PIPELINES, pipelineByName } from "../../pipelines/definitions/index.js";
+import { runDecisionLine } from "../../pipelines/query/index.js";
 import type { RunRecord } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
-import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
+import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice } from "../runner.js";
 import { registerCompile } from "./compile.js";
 import type { Wrap } from "./index.js";
 import { registerPipelineStep } from "./pipeline-step.js";
@@ -79,9 +79,10 @@ export function describeRun(record: RunRecord, reused: boolean): string {
  * champion never trained on, or its recipe refitted on the candidate's folds).
  */
 export async function modelDecision(storage: Storage, record: RunRecord): Promise<string> {
-  if (record.state !== "succeeded" || !record.steps.some((s) => s.name === "evaluate")) return "";
-  const evaluate = await stepSummary(storage, record.run_id, "evaluate", evaluateComponent);
-  return evaluate ? `\nmodel: ${evaluate.reason}` : "";
+  if (record.state !== "succeeded") return "";
+  // Says when the decision is a cached one or the champion is this very candidate (never a stale sentence).
+  const line = await runDecisionLine(storage, record);
+  return line ? `\n${line}` : "";
 }
 
 /**

@@ -185,7 +185,7 @@ describe("the fair champion contest", () => {
     });
     expect(verdict.comparison.basis).toBe("fresh-rows");
     expect(decision.action).toBe("keep-champion");
-    expect(decision.reason).toMatch(/^Champion champion [0-9a-f]{16} stays: on \d+ held-out customers/);
+    expect(decision.reason).toMatch(/^Champion [0-9a-f]{16} stays: on \d+ held-out customers/);
   }, 60_000);
 
   it("a champion trained on the whole history is never scored on it: its recipe is refit on the candidate's folds", async () => {

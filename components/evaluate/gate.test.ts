@@ -41,4 +41,15 @@ describe("decideGate", () => {
     const d = decideGate({ candidate: gbdt(0.87), champion: champ(0.88), minRocAuc: 0.8 });
     expect(d.reason).toMatch(/Champion m-abc123 stays: .* 0\.8800, better than gbdt's 0\.8700/);
   });
+
+  it("names a champion the contest calls 'champion <version>' once (never 'Champion champion')", () => {
+    const contest = { name: "champion 4105a4c0d1b2e3f4", rocAuc: 0.88 };
+    const below = decideGate({ candidate: gbdt(0.7), champion: contest, minRocAuc: 0.8 });
+    expect(below.reason).toMatch(/^Champion 4105a4c0d1b2e3f4 stays: gbdt reached ROC-AUC 0\.7000/);
+    const worse = decideGate({ candidate: gbdt(0.87), champion: contest, minRocAuc: 0.8 });
+    expect(worse.reason).toMatch(/^Champion 4105a4c0d1b2e3f4 stays: on the same validation rows it reached/);
+    const better = decideGate({ candidate: gbdt(0.9), champion: contest, minRocAuc: 0.8 });
+    expect(better.reason).toContain("and the champion 4105a4c0d1b2e3f4 reached 0.8800");
+    for (const d of [below, worse, better]) expect(d.reason).not.toMatch(/champion champion/i);
+  });
 });

@@ -41,6 +41,21 @@ export interface GateDecision {
   minRocAuc: number;
 }
 
+/**
+ * The champion as a sentence names it: the contest already names it
+ * "champion <version>", older callers give only the version, so "champion"
+ * is added only when missing (never "Champion champion ... stays").
+ */
+export function championPhrase(name: string): string {
+  return /^champion\b/i.test(name) ? name.replace(/^champion/i, "champion") : `champion ${name}`;
+}
+
+/** The same phrase opening a sentence. */
+const ChampionPhrase = (name: string) => {
+  const phrase = championPhrase(name);
+  return phrase.charAt(0).toUpperCase() + phrase.slice(1);
+};
+
 const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : "undefined (one class only)");
 
 /** Decides whether the candidate replaces the champion. */
@@ -64,7 +79,7 @@ export function decideGate(input: GateInput): GateDecision {
       ...base,
       action: "keep-champion",
       promoted: false,
-      reason: `Champion ${champion.name} stays: ${below}.`,
+      reason: `${ChampionPhrase(champion.name)} stays: ${below}.`,
     };
   }
   const challenger = input.versus?.candidate ?? candidate;
@@ -75,7 +90,7 @@ export function decideGate(input: GateInput): GateDecision {
       action: "keep-champion",
       promoted: false,
       reason:
-        `Champion ${champion.name} stays: ${basis} it reached ROC-AUC ${f4(champion.rocAuc)}, ` +
+        `${ChampionPhrase(champion.name)} stays: ${basis} it reached ROC-AUC ${f4(champion.rocAuc)}, ` +
         `better than ${challenger.name}'s ${f4(challenger.rocAuc)}.`,
     };
   }
@@ -83,7 +98,7 @@ export function decideGate(input: GateInput): GateDecision {
     champion === null
       ? "there was no champion"
       : challenger === candidate
-        ? `the champion ${champion.name} reached ${f4(champion.rocAuc)} ${basis}`
+        ? `the ${championPhrase(champion.name)} reached ${f4(champion.rocAuc)} ${basis}`
         : `${basis}, ${champion.name} reached ${f4(champion.rocAuc)} and ${challenger.name} ${f4(challenger.rocAuc)}`;
   return {
     ...base,

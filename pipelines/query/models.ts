@@ -11,6 +11,7 @@ import { parseDocument } from "../../components/common/documents/parse.js";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
 import { EVALUATION_FILE, isModelVersion, modelSideObject } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
+import type { RunRecord } from "../runner/records.js";
 import { anyJson, decisionView, evaluationView, readView } from "./documents.js";
 import { listRunRecords, type RunRecords } from "./runs.js";
 
@@ -189,4 +190,41 @@ async function judgedVersion(storage: Storage, version: string): Promise<string 
   } catch {
     return null;
   }
+}
+
+/**
+ * The gate's decision as a run's closing lines show it ("model: ..."), or
+ * null when the run did not evaluate. The stored sentence can be stale on a
+ * re-run (issue 18 item 9): evaluate leaves out a champion that is this very
+ * candidate's refit (comparing a model with itself decides nothing), so its
+ * decision says "there was no champion" while the model already is the
+ * champion; and a cache hit repeats the decision of the run that made it.
+ * Both are said plainly here.
+ */
+export async function runDecisionLine(storage: Storage, record: RunRecord): Promise<string | null> {
+  const step = record.steps.find((s) => s.name === "evaluate" && s.outputs.decision);
+  if (!step || (step.state !== "succeeded" && step.state !== "cached")) return null;
+  const where = step.outputs.decision!.object;
+  const decision = parseDocument(
+    decisionDocumentSchema,
+    await storage.readText(where),
+    `${storage.uri}/${where}`,
+  );
+  const champion = await readChampion(storage);
+  const started = record.started === null ? Number.NaN : Date.parse(record.started);
+  const wasChampion =
+    champion !== null &&
+    Date.parse(champion.pointer.changed_at) < started &&
+    decision.champion_version === null;
+  let text = decision.reason;
+  if (wasChampion) {
+    const current = champion.pointer.version;
+    const judged = current === decision.candidate_version ? current : await judgedVersion(storage, current);
+    if (judged === decision.candidate_version)
+      text = `champion ${current} stays: this run's candidate is the champion itself (same training rows and settings), so there was no other model to judge.`;
+  }
+  const from = step.state === "cached" ? (step.cache?.from?.split("/")[0] ?? null) : null;
+  return from
+    ? `model: ${text} (decided by run ${from}; this run reused its evaluate step)`
+    : `model: ${text}`;
 }

@@ -2,14 +2,15 @@ import { timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { promote, rollback } from "../../components/common/bundle/index.js";
+import { rollback } from "../../components/common/bundle/index.js";
 import { ChurnError, InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
-import { cachedRunRecords, checkModelVersion, listModels, listRuns } from "../../pipelines/query/index.js";
+import { cachedRunRecords, listModels, listRuns } from "../../pipelines/query/index.js";
+import { promoteModel } from "../../pipelines/query/promote.js";
 import { toChurnError } from "../errors.js";
 import { registerLookupRoutes } from "../lookup/routes.js";
 import type {
@@ -114,6 +115,8 @@ const logQuery = z
   })
   .strict();
 const changeBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+/** A promote may force a model the quality gate refused, like `churn models promote --force`. */
+const promoteBody = changeBody.extend({ force: z.boolean().optional() }).strict();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value ?? {});
@@ -302,20 +305,19 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
     return modelDetail(storage, request.params.version, new Set(context?.pii ?? []), runs);
   });
 
-  // Exactly what `churn models promote|rollback` do: the pointer first, then the MLflow mirror.
+  // Exactly what `churn models promote|rollback` do: the gate rule, the pointer, then the MLflow mirror.
   app.post<{ Params: { version: string } }>(
     "/api/models/:version/promote",
     async (request): Promise<ChampionChange> => {
-      const body = parse(changeBody, request.body, "request body");
-      checkModelVersion(request.params.version);
-      const pointer = await promote(
-        storage,
-        request.params.version,
-        body.reason ?? "promoted in the console",
-      );
-      const mlflow = await mirrorChampion(storage);
+      const body = parse(promoteBody, request.body, "request body");
+      // The same gate rule as the CLI (promoteModel): a refused model needs force.
+      const pointer = await promoteModel(storage, request.params.version, {
+        reason: body.reason ?? "promoted in the console",
+        force: body.force,
+        forceHint: 'Send {"force": true}',
+      });
       logger.info("champion promoted from the console", { version: pointer.version });
-      return mlflow ? { ...pointer, mlflow } : pointer;
+      return pointer;
     },
   );
 
