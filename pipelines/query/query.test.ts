@@ -161,7 +161,9 @@ describe("runs", () => {
     await expect(getRun(storage, "../churn.yaml")).rejects.toThrow(/is not a run id/);
     await expect(getRun(storage, "r-0000000000000000")).rejects.toThrow(NotFoundError);
     await expect(getRun(storage, "r-cccccccccccccccc")).rejects.toThrow(InputError);
-    await expect(getRun(storage, "r-cccccccccccccccc")).rejects.toThrow(/runs\/r-c{16}\/run.json is not valid JSON/);
+    await expect(getRun(storage, "r-cccccccccccccccc")).rejects.toThrow(
+      /runs\/r-c{16}\/run.json is not valid JSON/,
+    );
   });
 });
 
