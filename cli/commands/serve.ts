@@ -109,7 +109,7 @@ export function registerServe(program: Command, wrap: Wrap): void {
           limits: { maxRows, bodyBytes },
           // The customer lookup follows output/_latest.json as often as the models are checked.
           lookup: { storage, token: lookupToken, pollMs },
-          token: (options.token ?? process.env.CHURN_SERVE_TOKEN) || undefined,
+          token: options.token ?? envValue(ctx.env, "CHURN_SERVE_TOKEN"),
         });
         const { address } = await runUntilSignal(server, { host: options.host, port, logger }).catch(
           (error) => {

@@ -47,6 +47,11 @@ export const ENVIRONMENT = {
     "at least 16 characters",
     z.string().min(16),
   ),
+  CHURN_SERVE_TOKEN: variable(
+    "bearer token the model server's repository routes (load, unload, index) require (churn serve --token)",
+    "at least 16 characters",
+    z.string().min(16),
+  ),
   CHURN_FORGET_KEY: variable(
     "secret key of the id hashes churn forget records instead of ids",
     "at least 16 characters",
