@@ -6,7 +6,7 @@ import { join, resolve, sep } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStorage } from "../components/common/storage/index.js";
-import type { RunRecord } from "../pipelines/runner/records.js";
+import { type RunRecord, readRunRecord } from "../pipelines/runner/records.js";
 import { collectPageErrors, keepScreenshot, launchBrowser } from "./support/browser.js";
 import { churnBin, spawnChurn } from "./support/cli.js";
 import { type GcsEmulator, startGcsEmulator } from "./support/gcs-emulator.js";
@@ -108,7 +108,8 @@ beforeAll(async () => {
   );
   const second = await churn(["pipeline", "run", "--bucket", bucket, "--force", "--json"]);
   expect(second.code, second.stderr).toBe(0);
-  good = JSON.parse(second.stdout);
+  // The stored run record itself (the command's --json adds what it published to it).
+  good = (await readRunRecord(await openStorage(bucket), JSON.parse(second.stdout).run_id))!;
 
   // A weekly file whose rows are mostly bad: ingest-weekly fails the run.
   const weekly = (await readFile(join(bucket, "weekly", "2026-W48.csv"), "utf8")).trimEnd().split("\n");
