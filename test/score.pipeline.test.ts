@@ -167,7 +167,8 @@ describe("churn train and churn score", () => {
       promotion: { action: string; champion: string };
     };
     expect(out.exitCode).toBe(0);
-    expect(out.candidates.map((c) => c.family)).toEqual(["logistic", "gbdt"]);
+    // The configured families, then the blend of them (chosen only when cross-validation says it helps).
+    expect(out.candidates.map((c) => c.family)).toEqual(["logistic", "gbdt", "blend"]);
     expect(out.candidates.map((c) => c.family)).toContain(out.selected);
     expect(out.promotion.action).toBe("promote");
     const run = JSON.parse(await readFile(join(dir, "runs", out.run_id, "run.json"), "utf8")) as RunRecord;
