@@ -13,7 +13,8 @@ beforeEach(async () => {
   storage = await openStorage(dir);
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  // maxRetries: the store may still be sweeping its own temp files when a test ends.
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe("run ids", () => {
