@@ -7,13 +7,13 @@
  * for an older week published late; 404 for an unknown id, 401 without the
  * token, and never a pii value in an answer or in the index files.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, startChurnServe } from "./support/cli.js";
 import { expectPublished } from "./support/published.js";
 
 const TOKEN = "lookup-test-token-0123456789";
@@ -102,29 +102,13 @@ async function latestStem(): Promise<string> {
   return JSON.parse(await readFile(join(dir, "output", "_latest.json"), "utf8")).stem;
 }
 
-function serve(): Promise<string> {
-  const child = spawn(
-    process.execPath,
-    [churnBin, "serve", "--bucket", dir, "--port", "0", "--poll", "1", "--lookup-token", TOKEN],
-    { stdio: ["ignore", "pipe", "pipe"] },
+async function serve(): Promise<string> {
+  const started = await startChurnServe(
+    ["--bucket", dir, "--port", "0", "--poll", "1", "--lookup-token", TOKEN],
+    { timeoutMs: 60_000 },
   );
-  server = child;
-  let out = "";
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`churn serve not ready:\n${out}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => l.includes('"model server ready"'));
-      if (line) {
-        clearTimeout(timer);
-        const address = String(JSON.parse(line).address);
-        done(address.startsWith("http") ? address : `http://${address}`);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => fail(new Error(`churn serve exited with ${code}:\n${out}`)));
-  });
+  server = started.child;
+  return started.address;
 }
 
 /** Adds an `email` pii column to a CSV's every line. */

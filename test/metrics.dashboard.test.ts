@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { runInProcess } from "../cli/main.js";
+import { startChurnServe } from "./support/cli.js";
 import { dashboardExpressions, exposedMetricNames, promqlMetricNames } from "./support/promql.js";
 import { waitFor } from "./support/wait.js";
 
@@ -53,27 +54,10 @@ async function churn(args: string[], expectCode = 0): Promise<string> {
 }
 
 /** Start `churn serve` on a free port and wait for its ready log line. */
-function serve(): Promise<string> {
-  const child = spawn(process.execPath, [bin, "serve", "--bucket", dir, "--port", "0", "--poll", "1"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server = child;
-  let out = "";
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`churn serve not ready:\n${out}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => l.includes('"model server ready"'));
-      if (line) {
-        clearTimeout(timer);
-        const address = String(JSON.parse(line).address);
-        done(address.startsWith("http") ? address : `http://${address}`);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.on("exit", (code) => fail(new Error(`churn serve exited with ${code}:\n${out}`)));
-  });
+async function serve(): Promise<string> {
+  const started = await startChurnServe(["--bucket", dir, "--port", "0", "--poll", "1"]);
+  server = started.child;
+  return started.address;
 }
 
 beforeAll(async () => {

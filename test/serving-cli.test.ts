@@ -4,7 +4,7 @@
  * until a model is trained into it, then ready without a restart; a bucket
  * with only a lifetime model serves the seed's `POST /predict`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { bgnbdProbAlive } from "../components/models/lifetime/bgnbd.js";
 import { LIFETIME_FORMAT } from "../components/models/lifetime/params.js";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, startChurnServe } from "./support/cli.js";
+import { waitFor } from "./support/wait.js";
 
 let base: string;
 const children: ChildProcess[] = [];
@@ -26,41 +27,12 @@ afterEach(() => {
 afterAll(() => rm(base, { recursive: true, force: true }));
 
 /** Start `churn serve` on a free port; resolves with its address once it logs that it listens. */
-function serve(bucket: string): Promise<{ address: string; log: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [churnBin, "serve", "--bucket", bucket, "--port", "0", "--poll", "1"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  children.push(child);
-  let out = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`churn serve did not listen:\n${out}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split("\n").find((l) => l.includes('"model server listening'));
-      if (line) {
-        clearTimeout(timer);
-        resolve({ address: JSON.parse(line).address, log: () => out });
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`churn serve exited with ${code}:\n${out}`));
-    });
+async function serve(bucket: string): Promise<{ address: string; log: () => string }> {
+  const started = await startChurnServe(["--bucket", bucket, "--port", "0", "--poll", "1"], {
+    line: '"model server listening',
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== null) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  children.push(started.child);
+  return started;
 }
 
 describe("churn serve without a churn model", () => {
@@ -86,10 +58,13 @@ describe("churn serve without a churn model", () => {
     const train = await spawnChurn(["train", "--bucket", bucket]);
     expect(train.code, train.stderr).toBe(0);
 
-    await until(
+    await waitFor(
       "readiness after training",
-      async () => ((await fetch(`${address}/v2/health/ready`)).status === 200 ? true : null),
-      30_000,
+      async () => (await fetch(`${address}/v2/health/ready`)).status === 200,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
     );
     expect((await fetch(`${address}/v2/models/churn/ready`)).status).toBe(200);
     expect((await fetch(`${address}/v2/models/lifetime/ready`)).status).toBe(503);
@@ -111,10 +86,13 @@ describe("churn serve without a churn model", () => {
       }),
     );
     const { address } = await serve(bucket);
-    await until(
+    await waitFor(
       "readiness on the lifetime model",
-      async () => ((await fetch(`${address}/v2/health/ready`)).status === 200 ? true : null),
-      30_000,
+      async () => (await fetch(`${address}/v2/health/ready`)).status === 200,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
     );
     expect((await fetch(`${address}/v2/models/lifetime/ready`)).status).toBe(200);
     expect((await fetch(`${address}/v2/models/churn/ready`)).status).toBe(503);

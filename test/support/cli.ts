@@ -36,3 +36,42 @@ export function spawnChurn(
   );
   return Object.assign(result, { child });
 }
+
+/** A running `churn serve` process and the address it listens on. */
+export interface ServeProcess {
+  child: ChildProcess;
+  address: string;
+  /** Everything it printed so far. */
+  log: () => string;
+}
+
+/**
+ * Starts `churn serve <args>` (the built CLI) and resolves once it logs
+ * `line` (default: the server is ready), with the address from that log line;
+ * rejects with the output when it exits first or takes longer than `timeoutMs`.
+ */
+export function startChurnServe(
+  args: string[],
+  options: { line?: string; timeoutMs?: number } = {},
+): Promise<ServeProcess> {
+  const { line = '"model server ready"', timeoutMs = 30_000 } = options;
+  const child = spawn(process.execPath, [churnBin, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`churn serve did not log ${line}:\n${out}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = out.split("\n").find((l) => l.includes(line));
+      if (!found) return;
+      clearTimeout(timer);
+      const address = String(JSON.parse(found).address);
+      done({ child, address: address.startsWith("http") ? address : `http://${address}`, log: () => out });
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`churn serve exited with ${code}:\n${out}`));
+    });
+  });
+}
