@@ -7,7 +7,7 @@ import {
   type FactoredHistories,
   factorHistories,
 } from "./history.js";
-import { lbfgs, type MinimiseResult } from "./optimise.js";
+import { lbfgsFromStarts } from "./optimise.js";
 import { digamma, hyp2f1, logAddExp, logBeta, logGamma } from "./special.js";
 
 /**
@@ -285,20 +285,16 @@ export function fitBgNbd(histories: readonly CustomerHistory[], options: BgNbdFi
       return { start, v: Number.isFinite(v) ? v : Number.POSITIVE_INFINITY };
     })
     .sort((p, q) => p.v - q.v);
-  let best: MinimiseResult | null = null;
-  let iterations = 0;
-  for (const { start } of ranked) {
-    const run = lbfgs(objective, start, { maxIterations: options.maxIterations ?? 1000 });
-    iterations += run.iterations;
-    evaluations += run.evaluations;
-    const better =
-      Number.isFinite(run.value) &&
-      (!best ||
-        (run.converged && !best.converged) ||
-        (run.converged === best.converged && run.value < best.value));
-    if (better) best = run;
-    if (best?.converged) break;
-  }
+  const {
+    best,
+    iterations,
+    evaluations: runEvaluations,
+  } = lbfgsFromStarts(
+    objective,
+    ranked.map((r) => r.start),
+    { maxIterations: options.maxIterations ?? 1000 },
+  );
+  evaluations += runEvaluations;
   if (!best) throw new InputError("the BG/NBD likelihood is not finite at any starting point");
   const params = fromLog(best.x);
   return {

@@ -1,5 +1,5 @@
 import { InputError } from "../../common/errors.js";
-import { lbfgs, type MinimiseResult } from "./optimise.js";
+import { lbfgsFromStarts } from "./optimise.js";
 import { digamma, logGamma } from "./special.js";
 
 /**
@@ -146,19 +146,7 @@ export function fitGammaGamma(
     [0.1, 0.1, 0.1],
     [Math.log(5), Math.log(5), Math.log(4 * mean)],
   ];
-  let best: MinimiseResult | null = null;
-  let iterations = 0;
-  for (const start of starts) {
-    const run = lbfgs(objective, start, { maxIterations: 2000 });
-    iterations += run.iterations;
-    const better =
-      Number.isFinite(run.value) &&
-      (!best ||
-        (run.converged && !best.converged) ||
-        (run.converged === best.converged && run.value < best.value));
-    if (better) best = run;
-    if (best?.converged) break;
-  }
+  const { best, iterations } = lbfgsFromStarts(objective, starts, { maxIterations: 2000 });
   if (!best) throw new InputError("the Gamma-Gamma likelihood is not finite at any starting point");
   const params = fromLog(best.x);
   return {

@@ -232,3 +232,39 @@ function result(
 ): MinimiseResult {
   return { x, value, iterations, evaluations, converged, message };
 }
+
+/** The best of several L-BFGS runs, with the work they took together. */
+export interface MultiStartResult {
+  best: MinimiseResult | null;
+  iterations: number;
+  evaluations: number;
+}
+
+/**
+ * L-BFGS from each start in turn until one converges: the best converged
+ * run wins, else the lowest finite value (null when none is finite). Stopping
+ * at the first converged run keeps the common case at one run; callers order
+ * the starts (BG/NBD ranks them by their objective value first).
+ */
+export function lbfgsFromStarts(
+  f: (x: number[]) => ValueAndGradient,
+  starts: readonly number[][],
+  options: LbfgsOptions = {},
+): MultiStartResult {
+  let best: MinimiseResult | null = null;
+  let iterations = 0;
+  let evaluations = 0;
+  for (const start of starts) {
+    const run = lbfgs(f, start, options);
+    iterations += run.iterations;
+    evaluations += run.evaluations;
+    const better =
+      Number.isFinite(run.value) &&
+      (!best ||
+        (run.converged && !best.converged) ||
+        (run.converged === best.converged && run.value < best.value));
+    if (better) best = run;
+    if (best?.converged) break;
+  }
+  return { best, iterations, evaluations };
+}
