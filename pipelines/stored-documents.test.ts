@@ -25,10 +25,13 @@ import {
   EVALUATION_REPORT_FILE,
   modelSideObject,
 } from "../components/common/layout/models.js";
+import { campaignWeekObject, REALISED_OBJECT } from "../components/common/layout/names.js";
 import { stepOutputObject } from "../components/common/layout/runs.js";
+import { updateRealised } from "../components/common/monitoring/realised.js";
 import { parseDatasetSchema } from "../components/common/schema/parse.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import { readStoredEvaluation } from "../components/evaluate/scoring.js";
+import { updateCampaignEffect } from "../components/monitor/campaign-outcomes.js";
 import { modelDecision } from "./query/models.js";
 import { parseRunRecord } from "./runner/records.js";
 import { readOutputDoc } from "./runner/state.js";
@@ -85,6 +88,8 @@ const kinds: DocumentKind[] = [
   stored("stored evaluation", modelSideObject(VERSION, EVALUATION_REPORT_FILE), () =>
     readStoredEvaluation(storage, VERSION),
   ),
+  stored("realised-outcomes history", REALISED_OBJECT, () => updateRealised(storage, null)),
+  stored("counted campaign week", campaignWeekObject("2026-W49"), () => updateCampaignEffect(storage, null)),
   stored("step output", stepOutputObject(RUN, "score"), () => readOutputDoc(storage, RUN, "score")),
 ];
 
