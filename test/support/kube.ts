@@ -37,6 +37,13 @@ export interface ClusterOptions {
    * account's email), for the functions' GKE tests.
    */
   staticTokens?: Array<{ token: string; user: string }>;
+  /**
+   * Run containers in their own mount namespace with the pod's emptyDir volumes and
+   * service account at their real paths, as Argo's emissary executor needs (see
+   * test/services/kube/pod-volumes.ts; needs root). A volume at /tmp then hides the
+   * host's /tmp from the container: keep buckets elsewhere.
+   */
+  mountVolumes?: boolean;
 }
 
 /** A running control plane (etcd, kube-apiserver, kube-controller-manager) plus the node agent. */
@@ -61,10 +68,19 @@ export function kubeBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "bin");
 }
 
-/** The default image rule: the project's image runs the built CLI (its Dockerfile ENTRYPOINT). */
+/**
+ * The default image rule: the project's image runs the built CLI (its Dockerfile ENTRYPOINT),
+ * and `churn` is on its PATH (test/services/kube/image-bin) for a wrapper that looks the
+ * command up itself, as Argo's `argoexec emissary -- churn ...` does.
+ */
 export function churnImageRule(): ImageRule {
   const cli = [process.execPath, join(repoRoot, "dist", "cli", "bin.js")];
-  return { image: "*churn*", entrypoint: cli, commands: { churn: cli }, env: {} };
+  const path = [
+    join(here, "..", "services", "kube", "image-bin"),
+    dirname(process.execPath),
+    process.env.PATH,
+  ];
+  return { image: "*churn*", entrypoint: cli, commands: { churn: cli }, env: { PATH: path.join(":") } };
 }
 
 function findEtcd(bin: string): string | undefined {
@@ -393,6 +409,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       caFile: join(dir, "ca.crt"),
       images: [...(options.images ?? []), churnImageRule()],
       baseEnv: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8" },
+      mountVolumes: options.mountVolumes ?? false,
     };
     const agentConfigPath = join(dir, "node-agent.json");
     await writeFile(agentConfigPath, JSON.stringify(agentConfig, null, 2));
