@@ -7,7 +7,7 @@
  * `argoexec emissary`, volumes at their real paths). The Workflow must succeed and
  * publish the same scores.csv bytes as `churn pipeline run` on a copy of the bucket.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -148,6 +148,20 @@ describe("the weekly pipeline on Argo Workflows (workflow-controller + emissary 
     const pods = nodes.filter((n) => n.type === "Pod").map((n) => n.displayName.replace(/\(.*\)$/, ""));
     for (const step of ["join-labels", "train", "score-shards", "score", "merge-scores", "publish"])
       expect(pods, step).toContain(step);
+    // Each pod as the emissary executor lays it out: init (copies argoexec), wait (reports outputs), main.
+    const podsDir = join(cluster.dir, "node", "pods", NAMESPACE);
+    const podNames = readdirSync(podsDir);
+    expect(podNames.length).toBe(pods.length);
+    for (const pod of podNames)
+      expect(readdirSync(join(podsDir, pod, "logs")).sort(), pod).toEqual([
+        "init.log",
+        "main.log",
+        "wait.log",
+      ]);
+    const planner = podNames.find((pod) => pod.includes("-score-shards-"))!;
+    expect(await readFile(cluster.containerLogPath(NAMESPACE, planner, "wait"), "utf8")).toMatch(
+      /Successfully saved output parameter: shard-count/,
+    );
 
     await expectPublished(engine, OUT, runId);
     const run = await spawnChurn(["pipeline", "run", "weekly", "--bucket", local, "--weekly", WEEKLY]);

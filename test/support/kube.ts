@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { IMAGE_ENTRYPOINT } from "../../pipelines/runner/executor.js";
 import type { AgentConfig } from "../services/kube/node-agent.js";
 import { waitFor } from "./wait.js";
 
@@ -69,18 +70,18 @@ export function kubeBinDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The default image rule: the project's image runs the built CLI (its Dockerfile ENTRYPOINT),
- * and `churn` is on its PATH (test/services/kube/image-bin) for a wrapper that looks the
- * command up itself, as Argo's `argoexec emissary -- churn ...` does.
+ * The default image rule: the project's image runs the built CLI, for its ENTRYPOINT
+ * (no command, or the ENTRYPOINT as command, as compiled pipelines set it) and for `churn`.
  */
 export function churnImageRule(): ImageRule {
   const cli = [process.execPath, join(repoRoot, "dist", "cli", "bin.js")];
-  const path = [
-    join(here, "..", "services", "kube", "image-bin"),
-    dirname(process.execPath),
-    process.env.PATH,
-  ];
-  return { image: "*churn*", entrypoint: cli, commands: { churn: cli }, env: { PATH: path.join(":") } };
+  return {
+    image: "*churn*",
+    entrypoint: cli,
+    imageEntrypoint: [...IMAGE_ENTRYPOINT],
+    commands: { churn: cli },
+    env: {},
+  };
 }
 
 function findEtcd(bin: string): string | undefined {

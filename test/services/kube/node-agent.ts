@@ -39,6 +39,11 @@ const ImageRule = z.object({
   entrypoint: z.array(z.string()).min(1).optional(),
   /** Local argv replacing command[0] when it is one of these names (e.g. churn → node bin.js). */
   commands: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+  /**
+   * The image's own ENTRYPOINT argv: a command starting with it (also the command
+   * Argo's `argoexec emissary ... -- <command>` wraps) runs `entrypoint` instead.
+   */
+  imageEntrypoint: z.array(z.string()).min(1).optional(),
   /** Extra environment the image would carry (its ENV lines). */
   env: z.record(z.string(), z.string()).default({}),
 });
@@ -121,6 +126,22 @@ export function imageMatches(pattern: string, image: string): boolean {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * `argv` with the image's ENTRYPOINT replaced by the local one: at its start, or after
+ * the `--` of Argo's `<path>/argoexec emissary [flags] -- <command>`, which the
+ * emissary executor makes of the main container's command.
+ */
+export function withLocalEntrypoint(argv: string[], image?: string[], local?: string[]): string[] {
+  if (!image || !local) return argv;
+  const startsAt = (at: number) => image.every((part, i) => argv[at + i] === part);
+  if (startsAt(0)) return [...local, ...argv.slice(image.length)];
+  const wrapped = argv.indexOf("--");
+  const emissary = /(^|\/)argoexec$/.test(argv[0] ?? "") && argv[1] === "emissary";
+  if (emissary && wrapped > 0 && startsAt(wrapped + 1))
+    return [...argv.slice(0, wrapped + 1), ...local, ...argv.slice(wrapped + 1 + image.length)];
+  return argv;
 }
 
 /** Kubernetes' $(VAR) expansion in command, args and env values: unknown names stay as written, $$ escapes. */
@@ -476,7 +497,11 @@ class NodeAgent {
     if (container.command && container.command.length > 0) {
       const [first, ...rest] = container.command.map((part) => expandVars(part, env));
       const mapped = rule?.commands[first];
-      return [...(mapped ?? [first]), ...rest, ...args];
+      return withLocalEntrypoint(
+        [...(mapped ?? [first]), ...rest, ...args],
+        rule?.imageEntrypoint,
+        rule?.entrypoint,
+      );
     }
     if (rule?.entrypoint) return [...rule.entrypoint, ...args];
     return {
