@@ -11,7 +11,7 @@
 # a version file (module@version+hash of the build recipe), as install-kube.sh.
 set -euo pipefail
 CACHE="${CHURN_TEST_CACHE:-$HOME/.cache/churn-test}"
-ARGO_VERSION=v3.7.6
+ARGO_VERSION=v3.7.6 # keep in step with ARGO_VERSION in test/support/argo.ts (checked against the version files)
 MODULE=github.com/argoproj/argo-workflows/v3
 OUT="$CACHE/argo-$ARGO_VERSION"
 BIN="$CACHE/bin"

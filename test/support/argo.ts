@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, existsSync, readdirSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -25,9 +25,12 @@ export function requireArgo(what: "crds" | "run"): { controller: string; argoexe
   const argoexec = join(kubeBinDir(), "argoexec");
   if (what === "run") {
     if (!existsSync(join(argoRbac, ".complete"))) throw new Error(`${argoRbac} missing: ${hint}`);
-    for (const binary of [controller, argoexec])
-      if (!existsSync(binary) || !existsSync(`${binary}.version`))
-        throw new Error(`${binary} missing: ${hint}`);
+    for (const binary of [controller, argoexec]) {
+      if (!existsSync(binary)) throw new Error(`${binary} missing: ${hint}`);
+      const stamp = `${binary}.version`;
+      if (!existsSync(stamp) || !readFileSync(stamp, "utf8").includes(`@${ARGO_VERSION}+`))
+        throw new Error(`${binary} is not the pinned ${ARGO_VERSION} build: ${hint}`);
+    }
   }
   return { controller, argoexec };
 }
