@@ -9,6 +9,7 @@ import {
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { packageVersion } from "../components/common/version.js";
 import { registerCommands } from "./commands/index.js";
+import { showNumericDefaultsAsNumbers } from "./help-defaults.js";
 import { type CliIO, type CommandContext, commandContext } from "./io.js";
 
 /** The package's version (one rule: cli/version.ts). */
@@ -50,6 +51,7 @@ export async function buildProgram(
     })
     .exitOverride();
   await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
+  showNumericDefaultsAsNumbers(program);
   return program;
 }
 
