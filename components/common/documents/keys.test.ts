@@ -42,9 +42,13 @@ describe("snakeKeys", () => {
     });
   });
 
-  it("keeps the keys of user-data records (column names) as written", () => {
+  it("keeps the keys of data-keyed records (column names, reject reasons) as written", () => {
     expect(snakeKeys({ labels: { totalTransCt: "transactions", Card_Category: "card" } })).toEqual({
       labels: { totalTransCt: "transactions", Card_Category: "card" },
+    });
+    expect(snakeKeys({ rowsIn: 4, reasons: { "empty id": 1, notANumber: 2 } })).toEqual({
+      rows_in: 4,
+      reasons: { "empty id": 1, notANumber: 2 },
     });
   });
 });

@@ -16,11 +16,12 @@ export const SNAKE_KEY = /^[a-z0-9]+(?:_[a-z0-9]+)*$/;
 const CAMEL_KEY = /^[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*$/;
 
 /**
- * Keys whose value is a record keyed by user data (column names of the
- * data set): its own keys stay as the user wrote them; its values are still
- * converted. `labels` is churn.yaml's column -> display label map.
+ * Keys whose value is a record keyed by data rather than by field names: its
+ * own keys stay as written; its values are still converted. `labels` is
+ * churn.yaml's column -> display label map (the user's column names);
+ * `reasons` counts rejected rows by reason sentence ("empty id": 3).
  */
-export const USER_DATA_RECORDS: ReadonlySet<string> = new Set(["labels"]);
+export const USER_DATA_RECORDS: ReadonlySet<string> = new Set(["labels", "reasons"]);
 
 /** `rowsIn` -> `rows_in`, `cvRocAuc` -> `cv_roc_auc`, `rocAUC` -> `roc_auc`; other keys unchanged. */
 export function snakeKey(key: string): string {
