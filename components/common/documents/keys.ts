@@ -19,9 +19,11 @@ const CAMEL_KEY = /^[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*$/;
  * Keys whose value is a record keyed by data rather than by field names: its
  * own keys stay as written; its values are still converted. `labels` is
  * churn.yaml's column -> display label map (the user's column names);
- * `reasons` counts rejected rows by reason sentence ("empty id": 3).
+ * `reasons` counts rejected rows by reason sentence ("empty id": 3);
+ * `timings` gives seconds by step name ("join-labels": step names are the
+ * same in code, CLI, Jobs and chart, so they are never renamed).
  */
-export const USER_DATA_RECORDS: ReadonlySet<string> = new Set(["labels", "reasons"]);
+export const USER_DATA_RECORDS: ReadonlySet<string> = new Set(["labels", "reasons", "timings"]);
 
 /** `rowsIn` -> `rows_in`, `cvRocAuc` -> `cv_roc_auc`, `rocAUC` -> `roc_auc`; other keys unchanged. */
 export function snakeKey(key: string): string {
