@@ -113,6 +113,12 @@ describe("--json output: one key style, snake_case", () => {
     await record("pipeline show", ["pipeline", "show", "weekly"]);
     await record("pull", ["pull", "--bucket", bucket, "--week", "2026-W48", "--to", join(base, "pulled")]);
     await record("forget", ["forget", "--bucket", bucket, "--customer-id", customer, "--dry-run"]);
+    // "1" is in binary and model objects forget cannot rewrite: a partial forget, still one document.
+    await record(
+      "forget (partial)",
+      ["forget", "--bucket", bucket, "--customer-id", "1", "--dry-run"],
+      [0, 1],
+    );
     await record("version", ["--version"]);
     await record("an error", ["runs", "list", "--bucket", join(base, "no-such-bucket")], [2]);
 
