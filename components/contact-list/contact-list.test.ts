@@ -23,6 +23,7 @@ import { contactListComponent } from "./spec.js";
 const base: CampaignSettings = {
   eligibleTiers: ["high"],
   valueColumn: null,
+  listWithoutValue: false,
   budgetContacts: null,
   costPerContact: 0,
   saveRate: 1,

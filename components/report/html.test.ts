@@ -154,6 +154,7 @@ describe("report.html as a campaign page", () => {
     control: 1,
     expected_churners_reached: 1.6,
     expected_value_retained: null,
+    without_value: null,
   };
   const preview = {
     idColumn: "CLIENTNUM",
