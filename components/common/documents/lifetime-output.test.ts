@@ -114,6 +114,6 @@ describe("reading customers.csv", () => {
 
 it("the missing-output message names the setting and the command that makes an output", () => {
   expect(missingLifetimeOutputMessage("file:///tmp/b", LIFETIME_VALUES_SETTING)).toBe(
-    "churn.yaml campaign.value_column is lifetime, but file:///tmp/b has no complete lifetime output under output/lifetime/: run `churn pipeline run lifetime --bucket file:///tmp/b --transactions transactions/<stem>.csv` first",
+    "churn.yaml campaign.value_column is lifetime, but file:///tmp/b has no complete lifetime output under output/lifetime/: run `churn pipeline run lifetime --bucket file:///tmp/b` first (it scores the newest purchase log under transactions/)",
   );
 });

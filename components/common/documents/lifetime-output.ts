@@ -1,6 +1,6 @@
 import { LIFETIME_VALUES } from "../config/schema.js";
 import { InputError } from "../errors.js";
-import { LIFETIME_OUTPUT_PREFIX, OUTPUT_FILES } from "../layout/index.js";
+import { LIFETIME_OUTPUT_PREFIX, OUTPUT_FILES, TRANSACTIONS_PREFIX } from "../layout/index.js";
 import type { Storage } from "../storage/types.js";
 import { type ManifestFile, readPublishState } from "./manifest.js";
 
@@ -72,7 +72,7 @@ export async function latestLifetimeOutput(storage: Storage): Promise<LifetimeOu
 export function missingLifetimeOutputMessage(bucketUri: string, because: string): string {
   return (
     `${because}, but ${bucketUri} has no complete lifetime output under ${LIFETIME_OUTPUT_PREFIX}: ` +
-    `run \`churn pipeline run lifetime --bucket ${bucketUri} --transactions transactions/<stem>.csv\` first`
+    `run \`churn pipeline run lifetime --bucket ${bucketUri}\` first (it scores the newest purchase log under ${TRANSACTIONS_PREFIX})`
   );
 }
 
