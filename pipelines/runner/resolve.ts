@@ -93,10 +93,7 @@ export async function resolveInputs(
   for (const [port, source] of Object.entries(step.inputs)) {
     if (!("lifetimeOutput" in source)) continue;
     const config = inputs[CONFIG_PORT]?.[0];
-    if (!config)
-      throw new ChurnError(
-        `step ${step.name} reads the lifetime output only by its churn.yaml, and has no config input`,
-      );
+    if (!config) throw noConfigInput(step);
     const ref = await lifetimeInput(ctx.storage, source, await configAt(ctx.storage, config.object));
     if (ref) inputs[port] = [ref];
   }
@@ -109,6 +106,13 @@ export async function resolveInputs(
 }
 
 type LifetimeSource = Extract<InputSource, { lifetimeOutput: "customers" }>;
+
+/** A definition bug (exit 1): whether a lifetimeOutput input applies is decided by the step's own churn.yaml. */
+function noConfigInput(step: StepDefinition): ChurnError {
+  return new ChurnError(
+    `step ${step.name} reads the lifetime output only by its churn.yaml, and has no config input`,
+  );
+}
 
 /** The parsed churn.yaml at `object` (an invalid one is the ConfigError every step would give). */
 async function configAt(storage: Storage, object: string): Promise<ChurnConfig> {
@@ -144,10 +148,7 @@ export async function checkLifetimeInputs(storage: Storage, pipeline: PipelineDe
     const config = step.inputs[CONFIG_PORT];
     for (const source of Object.values(step.inputs)) {
       if (!("lifetimeOutput" in source)) continue;
-      if (!config || !("object" in config))
-        throw new ChurnError(
-          `step ${step.name} reads the lifetime output only by its churn.yaml, and has no config input`,
-        );
+      if (!config || !("object" in config)) throw noConfigInput(step);
       await lifetimeInput(storage, source, await configAt(storage, config.object));
     }
   }
