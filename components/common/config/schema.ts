@@ -7,6 +7,13 @@ export const TIERS = ["high", "medium", "low"] as const;
 export const REASONS_FOR_CONTACT_LIST = "contact-list";
 
 /**
+ * campaign.value_column's word for "each customer's lifetime value from the
+ * lifetime pipeline's latest output" (components/common/documents/lifetime-output.ts)
+ * instead of a column of the weekly file.
+ */
+export const LIFETIME_VALUES = "lifetime";
+
+/**
  * The one strict schema of churn.yaml (DESIGN "churn.yaml"). It gives both the
  * TypeScript type (`ChurnConfig`) and the JSON Schema (`churn config schema`).
  * Unknown keys fail everywhere; every section may be omitted and takes the
@@ -198,7 +205,7 @@ export const churnConfigSchema = z
         .nullable()
         .default(null)
         .describe(
-          "a numeric column of the weekly file with each customer's value (null: rank by churn probability)",
+          `a numeric column of the weekly file with each customer's value, or "${LIFETIME_VALUES}": each customer's lifetime_value from the latest lifetime output (churn pipeline run lifetime), joined by id, customers without one ranked last (null: rank by churn probability)`,
         ),
       budget_contacts: z
         .int()
@@ -433,7 +440,8 @@ export const churnConfigSchema = z
         }
       }
       const valueColumn = config.campaign?.value_column;
-      if (typeof valueColumn === "string") {
+      // "lifetime" names the lifetime output, not a column, so no column rule applies to it.
+      if (typeof valueColumn === "string" && valueColumn !== LIFETIME_VALUES) {
         if (pii.includes(valueColumn))
           ctx.addIssue({
             code: "custom",
