@@ -19,8 +19,12 @@ locals {
   }
   labels = { app = "churn" }
 
+  # weekly_launcher = "kfp": the weekly function submits runs to Vertex AI Pipelines, and
+  # everything only that needs (the API, the pipeline root, the grants) exists only then.
+  kfp = var.weekly_launcher == "kfp"
+
   # The APIs everything below needs, so an empty project applies in one go.
-  apis = toset([
+  apis = toset(concat([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -32,7 +36,7 @@ locals {
     "run.googleapis.com",
     "storage.googleapis.com",
     "vpcaccess.googleapis.com",
-  ])
+  ], local.kfp ? ["aiplatform.googleapis.com"] : []))
 
   # The key the buckets, the registry and the cluster's secrets are encrypted with.
   kms_key = var.kms_key_name != null ? var.kms_key_name : google_kms_crypto_key.churn[0].id
@@ -51,6 +55,24 @@ locals {
     CHURN_GKE_ENDPOINT = local.gke_endpoint
     CHURN_GKE_CA_CERT  = local.gke_ca_cert
   }
+
+  # Vertex's own files of each job: the folder given, else the module's dedicated bucket
+  # (not the churn bucket, whose every write Eventarc delivers to both functions).
+  vertex_pipeline_root = !local.kfp ? null : (
+    var.vertex_pipeline_root != null ? var.vertex_pipeline_root : "gs://${google_storage_bucket.pipeline_root[0].name}"
+  )
+  vertex_pipeline_root_bucket = local.kfp ? regex("^gs://([^/]+)", local.vertex_pipeline_root)[0] : null
+
+  # What functions/config.ts reads to pick and configure the weekly function's launcher.
+  # The steps run as the runner's account: it already has the churn bucket.
+  weekly_launcher_env = merge(
+    { CHURN_LAUNCHER = var.weekly_launcher },
+    local.kfp ? {
+      CHURN_VERTEX_PARENT          = "projects/${var.project_id}/locations/${var.region}"
+      CHURN_VERTEX_PIPELINE_ROOT   = local.vertex_pipeline_root
+      CHURN_VERTEX_SERVICE_ACCOUNT = google_service_account.runner.email
+    } : {},
+  )
 }
 
 resource "google_project_service" "apis" {
@@ -173,6 +195,52 @@ resource "google_storage_bucket" "function_source" {
   }
 
   depends_on = [google_kms_crypto_key_iam_member.service_agents]
+}
+
+# Vertex AI Pipelines' pipeline root (weekly_launcher = "kfp", unless vertex_pipeline_root
+# names a folder elsewhere): hardened like the churn bucket; nothing but Vertex's job files.
+resource "google_storage_bucket" "pipeline_root" {
+  count                       = local.kfp && var.vertex_pipeline_root == null ? 1 : 0
+  name                        = "${var.bucket_name}-pipeline-root"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = local.labels
+
+  versioning {
+    enabled = true
+  }
+
+  encryption {
+    default_kms_key_name = local.kms_key
+  }
+
+  logging {
+    log_bucket = var.access_log_bucket
+  }
+
+  depends_on = [google_kms_crypto_key_iam_member.service_agents]
+
+  # A job's files are only needed while it runs and for debugging it afterwards.
+  lifecycle_rule {
+    condition {
+      age = var.runs_retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.noncurrent_retention_days
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
 }
 
 # ---------------------------------------------------------------- registry
@@ -327,6 +395,51 @@ resource "google_artifact_registry_repository_iam_member" "nodes_pull" {
   member     = "serviceAccount:${google_service_account.nodes.email}"
 }
 
+# ---------------------------------------------------------------- IAM for weekly_launcher = "kfp" only
+
+# The Vertex AI service agent exists only once something asks for it (as Artifact Registry's).
+resource "google_project_service_identity" "aiplatform" {
+  count    = local.kfp ? 1 : 0
+  provider = google-beta
+  project  = var.project_id
+  service  = "aiplatform.googleapis.com"
+
+  depends_on = [google_project_service.apis]
+}
+
+# onWeeklyUpload creates (and reads back on a 409) the PipelineJob...
+resource "google_project_iam_member" "weekly_vertex_user" {
+  count   = local.kfp ? 1 : 0
+  project = var.project_id
+  role    = "roles/aiplatform.user"
+  member  = "serviceAccount:${google_service_account.weekly.email}"
+}
+
+# ...whose steps run as the runner: acting as that one account, not every account of the project.
+resource "google_service_account_iam_member" "weekly_acts_as_runner" {
+  count              = local.kfp ? 1 : 0
+  service_account_id = google_service_account.runner.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.weekly.email}"
+}
+
+# The steps write their outputs and Vertex's job files under the pipeline root.
+resource "google_storage_bucket_iam_member" "runner_pipeline_root" {
+  count  = local.kfp ? 1 : 0
+  bucket = local.vertex_pipeline_root_bucket
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.runner.email}"
+}
+
+# Vertex pulls the steps' image from the registry as its service agent.
+resource "google_artifact_registry_repository_iam_member" "vertex_pull" {
+  count      = local.kfp ? 1 : 0
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.reader"
+  member     = "serviceAccount:${google_project_service_identity.aiplatform[0].email}"
+}
+
 # ---------------------------------------------------------------- functions -> private control plane
 
 # The functions have no address in the VPC of their own: this connector gives them one,
@@ -381,7 +494,7 @@ resource "google_cloudfunctions2_function" "fn" {
     environment_variables = merge(
       { CHURN_LOG_LEVEL = "info" },
       local.function_gke_env,
-      each.key == "weekly" ? { CHURN_LAUNCHER = "kubernetes" } : { CHURN_MODEL_SERVER_DEPLOYMENT = local.model_server_deployment },
+      each.key == "weekly" ? local.weekly_launcher_env : { CHURN_MODEL_SERVER_DEPLOYMENT = local.model_server_deployment },
     )
   }
 

@@ -87,3 +87,8 @@ output "helm_values" {
     }
   }
 }
+
+output "vertex_pipeline_root" {
+  description = "weekly_launcher = \"kfp\": the gs:// pipeline root onWeeklyUpload gives Vertex AI Pipelines (CHURN_VERTEX_PIPELINE_ROOT); null otherwise."
+  value       = local.vertex_pipeline_root
+}

@@ -120,3 +120,23 @@ variable "access_log_bucket" {
   description = "Existing bucket that receives the churn bucket's access logs."
   type        = string
 }
+
+variable "weekly_launcher" {
+  description = "How onWeeklyUpload starts a run (functions/config.ts CHURN_LAUNCHER): \"kubernetes\" (the runner's driver Job in the cluster) or \"kfp\" (a Vertex AI Pipelines PipelineJob of the compiled weekly spec)."
+  type        = string
+  default     = "kubernetes"
+  validation {
+    condition     = contains(["kubernetes", "kfp"], var.weekly_launcher)
+    error_message = "weekly_launcher takes \"kubernetes\" or \"kfp\"."
+  }
+}
+
+variable "vertex_pipeline_root" {
+  description = "weekly_launcher = \"kfp\": the gs://bucket[/folder] for Vertex AI Pipelines' own job files (the runner's account gets roles/storage.objectUser on that bucket); null: a dedicated bucket <bucket_name>-pipeline-root."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.vertex_pipeline_root == null || can(regex("^gs://[^/\\s]+(/\\S*)?$", var.vertex_pipeline_root))
+    error_message = "Give a gs://bucket[/folder] URI."
+  }
+}

@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { functionsEnv } from "../functions/config.js";
 import { MODEL_FUNCTION, WEEKLY_FUNCTION } from "../functions/register.js";
+import { countExpression, evaluateModule } from "./terraform-eval.js";
 import {
   bare,
   cmekGrantProblems,
@@ -21,9 +23,10 @@ import {
  * (python-hcl2, from the same venv): the module passes every check, any
  * skipped check is justified in terraform/README.md, a deliberately insecure
  * fixture fails the rules it breaks, and the resources say what DESIGN asks.
- * TFLint's bundled rules check the Terraform language itself. No terraform
- * binary is available here, so there is no `terraform validate` (provider
- * downloads are impossible anyway).
+ * TFLint's bundled rules check the Terraform language itself. The Google
+ * provider cannot be downloaded here, so there is no `tofu validate` or plan:
+ * the weekly launcher's logic is evaluated by `tofu console` instead, with
+ * resource attributes standing in as their names (test/terraform-eval.ts).
  */
 
 const root = join(import.meta.dirname, "..");
@@ -209,10 +212,16 @@ describe("terraform/ says what DESIGN asks (parsed HCL)", () => {
     );
     expect(projectRoles.sort()).toEqual([
       "google_project_iam_custom_role.cluster_authenticate.name",
+      "roles/aiplatform.user",
       "roles/container.defaultNodeServiceAccount",
       "roles/eventarc.eventReceiver",
       "roles/pubsub.publisher",
     ]);
+    // Acting as an account is granted on that account, never project-wide (every account).
+    for (const [where, role] of members) {
+      if (role === "roles/iam.serviceAccountUser")
+        expect(where).toMatch(/^google_service_account_iam_member\./);
+    }
     // The functions' one IAM permission in the cluster: being authenticated (RBAC does the rest).
     const custom = resources.google_project_iam_custom_role!.cluster_authenticate!;
     expect(one(custom.permissions)).toEqual(["container.clusters.get"]);
@@ -292,5 +301,198 @@ describe("terraform/ under our GCP deployment policies (test/terraform-policy.ts
       "google_project_iam_member.model_admin gives a function roles/container.admin: RBAC in the chart is the place",
       "output helm_values.functions does not name google_service_account.model: the chart cannot bind its RBAC",
     ]);
+  });
+});
+
+describe("terraform/ with weekly_launcher (tofu console on sample variables, no provider)", () => {
+  const dir = join(root, "terraform");
+  const sample = { project_id: "acme-churn", bucket_name: "acme-churn", access_log_bucket: "acme-logs" };
+  const mainTf = () => readFileSync(join(dir, "main.tf"), "utf8");
+  /** What exists only with kfp, and what each grant must say. */
+  const kfpOnly = [
+    "google_project_service_identity.aiplatform",
+    "google_project_iam_member.weekly_vertex_user",
+    "google_service_account_iam_member.weekly_acts_as_runner",
+    "google_storage_bucket_iam_member.runner_pipeline_root",
+    "google_artifact_registry_repository_iam_member.vertex_pull",
+    "google_storage_bucket.pipeline_root",
+  ].sort();
+
+  /** Every counted resource's instance count, the weekly function's env and the APIs, on some variables. */
+  function evaluateLauncher(vars: Record<string, string>) {
+    const source = mainTf();
+    const counted = Object.entries(resources).flatMap(([type, byName]) =>
+      Object.keys(byName).flatMap((name): Array<[string, string]> => {
+        const count = countExpression(source, type, name);
+        return count === undefined ? [] : [[`${type}.${name}`, count]];
+      }),
+    );
+    const expressions: Record<string, string> = {
+      env: "local.weekly_launcher_env",
+      apis: "local.apis",
+      pipeline_root_bucket: "local.vertex_pipeline_root_bucket",
+      // The dedicated bucket's name, as its resource writes it.
+      dedicated_bucket: JSON.stringify(one(resources.google_storage_bucket!.pipeline_root!.name)),
+    };
+    counted.forEach(([, expr], i) => {
+      expressions[`count_${i}`] = expr;
+    });
+    const { values, error } = evaluateModule(tofu, dir, { ...sample, ...vars }, expressions);
+    expect(error).toBe("");
+    const created = counted.filter((_, i) => values[`count_${i}`] !== 0).map(([where]) => where);
+    return { ...values, created, counted: counted.map(([where]) => where) } as {
+      env: Record<string, string>;
+      apis: string[];
+      pipeline_root_bucket: string | null;
+      dedicated_bucket: string;
+      created: string[];
+      counted: string[];
+    };
+  }
+
+  /** The env as the deployed function would see it: stubbed references replaced by sample values. */
+  function deployedEnv(env: Record<string, string>, dedicatedBucket: string): Record<string, string> {
+    const runner = `${one(resources.google_service_account!.runner!.account_id)}@${sample.project_id}.iam.gserviceaccount.com`;
+    return Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [
+        k,
+        v
+          .replace("<google_service_account.runner.email>", runner)
+          .replace("<google_storage_bucket.pipeline_root[0].name>", dedicatedBucket),
+      ]),
+    );
+  }
+
+  const gkeSample = {
+    CHURN_GKE_ENDPOINT: "https://172.16.0.34",
+    CHURN_GKE_CA_CERT: Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString(
+      "base64",
+    ),
+  };
+
+  it("default kubernetes: CHURN_LAUNCHER=kubernetes only, and nothing of Vertex exists", () => {
+    const kube = evaluateLauncher({});
+    expect(kube.env).toEqual({ CHURN_LAUNCHER: "kubernetes" });
+    expect(functionsEnv.safeParse({ ...kube.env, ...gkeSample }).success).toBe(true);
+    expect(kube.apis).not.toContain("aiplatform.googleapis.com");
+    expect(kube.pipeline_root_bucket).toBeNull();
+    for (const where of kfpOnly) expect(kube.counted, where).toContain(where);
+    expect(kube.created.filter((w) => kfpOnly.includes(w))).toEqual([]);
+  });
+
+  it("kfp: the Vertex settings functions/config.ts requires, the API, the dedicated pipeline root and the grants", () => {
+    const kube = evaluateLauncher({});
+    const kfp = evaluateLauncher({ weekly_launcher: "kfp" });
+    expect(kfp.env).toEqual({
+      CHURN_LAUNCHER: "kfp",
+      CHURN_VERTEX_PARENT: `projects/${sample.project_id}/locations/europe-west1`,
+      CHURN_VERTEX_PIPELINE_ROOT: "gs://<google_storage_bucket.pipeline_root[0].name>",
+      CHURN_VERTEX_SERVICE_ACCOUNT: "<google_service_account.runner.email>",
+    });
+    const env = deployedEnv(kfp.env, kfp.dedicated_bucket);
+    const parsed = functionsEnv.safeParse({ ...env, ...gkeSample });
+    expect(parsed.error?.message).toBeUndefined();
+    // Without the settings Terraform adds, the function would refuse kfp: they are the ones it needs.
+    expect(functionsEnv.safeParse({ CHURN_LAUNCHER: "kfp", ...gkeSample }).success).toBe(false);
+    expect(kfp.apis).toContain("aiplatform.googleapis.com");
+    expect(kfp.dedicated_bucket).not.toBe(sample.bucket_name);
+    expect(kfp.pipeline_root_bucket).toBe("<google_storage_bucket.pipeline_root[0].name>");
+    // Exactly the kfp resources appear, nothing else changes.
+    const appeared = kfp.created.filter((w) => !kube.created.includes(w)).sort();
+    expect(appeared).toEqual(kfpOnly);
+    expect(kube.created.filter((w) => !kfp.created.includes(w))).toEqual([]);
+
+    const iam = resources;
+    const ref = (expr: string) => `\${${expr}}`;
+    const vertexUser = iam.google_project_iam_member!.weekly_vertex_user!;
+    expect([one(vertexUser.role), one(vertexUser.member)]).toEqual([
+      "roles/aiplatform.user",
+      `serviceAccount:${ref("google_service_account.weekly.email")}`,
+    ]);
+    const actAs = iam.google_service_account_iam_member!.weekly_acts_as_runner!;
+    expect([one(actAs.service_account_id), one(actAs.role), one(actAs.member)]).toEqual([
+      ref("google_service_account.runner.name"),
+      "roles/iam.serviceAccountUser",
+      `serviceAccount:${ref("google_service_account.weekly.email")}`,
+    ]);
+    const write = iam.google_storage_bucket_iam_member!.runner_pipeline_root!;
+    expect([one(write.bucket), one(write.role), one(write.member)]).toEqual([
+      ref("local.vertex_pipeline_root_bucket"),
+      "roles/storage.objectUser",
+      `serviceAccount:${ref("google_service_account.runner.email")}`,
+    ]);
+    const pull = iam.google_artifact_registry_repository_iam_member!.vertex_pull!;
+    expect([one(pull.repository), one(pull.role), one(pull.member)]).toEqual([
+      ref("google_artifact_registry_repository.images.name"),
+      "roles/artifactregistry.reader",
+      `serviceAccount:${ref("google_project_service_identity.aiplatform[0].email")}`,
+    ]);
+    expect(one(iam.google_project_service_identity!.aiplatform!.service)).toBe("aiplatform.googleapis.com");
+  });
+
+  it("kfp: the dedicated pipeline root is hardened like the churn bucket, and is not the churn bucket", () => {
+    const churn = resources.google_storage_bucket!.churn!;
+    const root = resources.google_storage_bucket!.pipeline_root!;
+    for (const field of [
+      "uniform_bucket_level_access",
+      "public_access_prevention",
+      "versioning",
+      "encryption",
+      "logging",
+      "depends_on",
+      "location",
+    ]) {
+      expect(root[field], field).toEqual(churn[field]);
+    }
+    expect((root.lifecycle_rule as Hcl[]).length).toBeGreaterThanOrEqual(2);
+    // The functions' Eventarc triggers filter on the churn bucket only.
+    const filter = one<Hcl>(
+      one<Hcl>(resources.google_cloudfunctions2_function!.fn!.event_trigger).event_filters,
+    );
+    expect(one(filter.value)).not.toContain("pipeline_root");
+  });
+
+  it("kfp with vertex_pipeline_root: that folder, write access on its bucket, no dedicated bucket", () => {
+    const kfp = evaluateLauncher({
+      weekly_launcher: "kfp",
+      vertex_pipeline_root: "gs://shared-vertex/churn",
+    });
+    expect(kfp.env.CHURN_VERTEX_PIPELINE_ROOT).toBe("gs://shared-vertex/churn");
+    expect(kfp.pipeline_root_bucket).toBe("shared-vertex");
+    expect(kfp.created).not.toContain("google_storage_bucket.pipeline_root");
+    expect(kfp.created).toContain("google_storage_bucket_iam_member.runner_pipeline_root");
+  });
+
+  it("the variables' validations accept exactly what functions/config.ts accepts", () => {
+    const accepts = (vars: Record<string, string>) => {
+      const { error } = evaluateModule(
+        tofu,
+        dir,
+        { ...sample, ...vars },
+        { launcher: "var.weekly_launcher" },
+      );
+      return error === "" ? true : error;
+    };
+    for (const launcher of ["kubernetes", "kfp"]) {
+      expect(accepts({ weekly_launcher: launcher }), launcher).toBe(true);
+      // ...and the function knows it (its other settings aside).
+      const issues = functionsEnv.safeParse({ CHURN_LAUNCHER: launcher }).error?.issues ?? [];
+      expect(issues.filter((i) => i.path[0] === "CHURN_LAUNCHER")).toEqual([]);
+    }
+    // argo and local are launchers of the function, but not ones this module deploys.
+    for (const launcher of ["argo", "local", "KFP"]) {
+      expect(accepts({ weekly_launcher: launcher }), launcher).toMatch(/weekly_launcher takes/);
+    }
+    const shape = (root: string) =>
+      functionsEnv.safeParse({
+        CHURN_LAUNCHER: "kfp",
+        CHURN_VERTEX_PARENT: "projects/acme-churn/locations/europe-west1",
+        CHURN_VERTEX_PIPELINE_ROOT: root,
+      }).success;
+    for (const root of ["gs://b", "gs://b/", "gs://b/x/y", "s3://b", "gs:///x", "gs://b/x y", "b/x"]) {
+      const tofuSays = accepts({ weekly_launcher: "kfp", vertex_pipeline_root: root });
+      expect(tofuSays === true, `${root}: ${tofuSays}`).toBe(shape(root));
+      if (tofuSays !== true) expect(tofuSays).toMatch(/gs:\/\/bucket\[\/folder\]/);
+    }
   });
 });
