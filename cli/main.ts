@@ -8,7 +8,8 @@ import {
 } from "../components/common/environment.js";
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { packageVersion } from "../components/common/version.js";
-import { registerCommands } from "./commands/index.js";
+import { registerCommands, type WrapOptions } from "./commands/index.js";
+import { errorEventLine } from "./event-lines.js";
 import { type CliIO, type CommandContext, commandContext } from "./io.js";
 
 /** The package's version (one rule: cli/version.ts). */
@@ -49,7 +50,7 @@ export async function buildProgram(
       writeErr: (text) => io.stderr.write(text),
     })
     .exitOverride();
-  await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
+  await registerCommands(program, (action, options) => wrap(program, io, action, onExit, options), argv);
   return program;
 }
 
@@ -58,6 +59,7 @@ function wrap<O>(
   io: CliIO,
   action: Action<O>,
   onExit: (code: ExitCode) => void,
+  wrapOptions: WrapOptions = {},
 ): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     // Commander passes (positional..., options, command).
@@ -68,7 +70,7 @@ function wrap<O>(
       .flat()
       .filter((a): a is string => typeof a === "string");
     const json = Boolean(program.opts().json || (options as { json?: boolean }).json);
-    const ctx = commandContext(io, json);
+    const ctx = commandContext(io, json, wrapOptions.long === true);
     try {
       const result = await action(options, ctx, positionals);
       onExit(typeof result === "number" ? (result as ExitCode) : 0);
@@ -81,7 +83,7 @@ function wrap<O>(
 /** Print an error once: one sentence for expected errors, a stack only for bugs. */
 export function reportError(
   error: unknown,
-  ctx: Pick<CommandContext, "json" | "stdout" | "stderr" | "env">,
+  ctx: Pick<CommandContext, "json" | "stdout" | "stderr" | "env"> & { jsonEvents?: boolean },
 ): ExitCode {
   const code = exitCodeOf(error);
   if (ctx.json) {
@@ -89,6 +91,13 @@ export function reportError(
     ctx.stdout.write(
       `${JSON.stringify({ ok: false, exit_code: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, null, 2)}\n`,
     );
+  }
+  // A long command's stderr is JSON events only, when it is not a terminal: the error is the last one.
+  if (ctx.jsonEvents) {
+    const stack =
+      error instanceof ChurnError || !debugging(ctx.env) ? null : ((error as Error)?.stack ?? null);
+    ctx.stderr.write(errorEventLine(error, code, stack));
+    return code;
   }
   if (error instanceof ChurnError) {
     ctx.stderr.write(`churn: ${error.message}\n`);

@@ -1,8 +1,16 @@
 import type { Command } from "commander";
 import type { Action } from "../main.js";
 
+/** How a command's action is wrapped: `long` for commands that stream events on stderr (runs, servers, watch). */
+export interface WrapOptions {
+  long?: boolean;
+}
+
 /** Wraps an action so its errors and exit code are handled in one place. */
-export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
+export type Wrap = <O>(action: Action<O>, options?: WrapOptions) => (...args: unknown[]) => Promise<void>;
+
+/** The options of the commands that run pipelines, serve or watch: JSON event lines on a non-terminal stderr. */
+export const LONG: WrapOptions = { long: true };
 
 type Register = (program: Command, wrap: Wrap) => void;
 

@@ -3,9 +3,9 @@ import { evaluateComponent } from "../../components/evaluate/spec.js";
 import { promoteComponent } from "../../components/promote/spec.js";
 import { trainComponent } from "../../components/train/spec.js";
 import { retrainPipeline } from "../../pipelines/definitions/weekly.js";
-import { bucketOption, type CommandContext, emit } from "../io.js";
+import { bucketOption, type CommandContext, emit, notice } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
-import type { Wrap } from "./index.js";
+import { LONG, type Wrap } from "./index.js";
 
 interface TrainOptions extends RunnerFlags {
   bucket?: string;
@@ -19,8 +19,9 @@ interface TrainOptions extends RunnerFlags {
  */
 function withoutDeprecatedRunner(options: TrainOptions, ctx: CommandContext): TrainOptions {
   if (options.runner !== "in-process") return options;
-  ctx.stderr.write(
-    "churn: --runner in-process is deprecated and now runs as --runner local; it will be removed in the next release\n",
+  notice(
+    ctx,
+    "--runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
   );
   return { ...options, runner: "local" };
 }
@@ -81,6 +82,6 @@ export function registerTrain(program: Command, wrap: Wrap): void {
           return lines.join("\n");
         });
         return result.exitCode;
-      }),
+      }, LONG),
     );
 }

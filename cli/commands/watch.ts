@@ -5,7 +5,7 @@ import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
 import { watch } from "../../pipelines/watch.js";
 import { emit, openBucket } from "../io.js";
-import type { Wrap } from "./index.js";
+import { LONG, type Wrap } from "./index.js";
 import { describeRun } from "./pipeline.js";
 
 interface WatchCliOptions {
@@ -47,8 +47,9 @@ export function registerWatch(program: Command, wrap: Wrap): void {
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
         if (!ctx.json && !options.once) {
-          ctx.stderr.write(
-            `watching ${storage.uri}/${pipeline.trigger.prefix} every ${interval} s (Ctrl-C to stop)\n`,
+          // A human line on a terminal, a log event in a JSON event stream.
+          ctx.logger.info(
+            `watching ${storage.uri}/${pipeline.trigger.prefix} every ${interval} s (Ctrl-C to stop)`,
           );
         }
         try {
@@ -72,6 +73,6 @@ export function registerWatch(program: Command, wrap: Wrap): void {
           process.removeListener("SIGINT", onSignal);
           process.removeListener("SIGTERM", onSignal);
         }
-      }),
+      }, LONG),
     );
 }
