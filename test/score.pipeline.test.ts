@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readChampion } from "../components/common/bundle/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
-import { churnBin, spawnChurn, stderrMessages } from "./support/cli.js";
+import { churnBin, spawnChurn, stderrEvents, stderrMessages } from "./support/cli.js";
 import { expectPublished } from "./support/published.js";
 
 const WEEKLY = "weekly/2026-W48.csv";
@@ -155,9 +155,13 @@ describe("churn train and churn score", () => {
 
   it("churn train --runner in-process prints one deprecation notice and trains as the local runner", async () => {
     expect(trained.code, trained.stderr).toBe(0);
-    const notices = trained.stderr.split("\n").filter((l) => /in-process is deprecated/.test(l));
-    expect(notices).toEqual([
-      "churn: --runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
+    // Piped: a warning event (on a terminal, a `churn: ...` line).
+    const notices = stderrEvents(trained.stderr).filter((e) => /in-process is deprecated/.test(e.message));
+    expect(notices.map((e) => [e.level, e.message])).toEqual([
+      [
+        "warn",
+        "--runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
+      ],
     ]);
     const out = JSON.parse(trained.stdout) as {
       run_id: string;

@@ -76,7 +76,8 @@ export function registerTrain(program: Command, wrap: Wrap): void {
               `${c.family === train?.selected ? "*" : " "} ${c.family.padEnd(8)} cross-validated ROC-AUC ${c.cvRocAuc.toFixed(4)} (${c.seconds.toFixed(1)} s)`,
             );
           if (evaluate?.roc_auc != null) lines.push(`held-out ROC-AUC ${evaluate.roc_auc.toFixed(4)}`);
-          if (promote) lines.push(promote.reason);
+          // The decision as this run says it (decisionLine), not the stored, maybe cached, sentence.
+          if (promote) lines.push(promote.decision?.text ?? promote.reason);
           else if (result.record.reason) lines.push(`run ${run} failed: ${result.record.reason}`);
           if (promote?.champion) lines.push(`champion: ${promote.champion}`);
           return lines.join("\n");
