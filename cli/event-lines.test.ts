@@ -103,4 +103,19 @@ describe("a long command's events as JSON lines", () => {
     expect(list.code).toBe(2);
     expect(list.stderr).toMatch(/^churn: no bucket at/);
   });
+
+  it("a piped long command's usage error is one JSON line too; a short command's stays text", async () => {
+    const run = await runInProcess(["pipeline", "run", "--bogus"]);
+    expect(run.code).toBe(2);
+    const [line, ...rest] = parse(run.stderr);
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({
+      event: "error",
+      exit_code: 2,
+      message: "unknown option '--bogus' (run with --help for usage)",
+    });
+    const list = await runInProcess(["runs", "list", "--bogus"]);
+    expect(list.code).toBe(2);
+    expect(list.stderr).toMatch(/^error: unknown option '--bogus'\n\(run with --help for usage\)/);
+  });
 });

@@ -8,12 +8,15 @@ import {
 } from "../components/common/environment.js";
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { packageVersion } from "../components/common/version.js";
-import { registerCommands, type WrapOptions } from "./commands/index.js";
+import { isLongCommand, registerCommands } from "./commands/index.js";
 import { errorEventLine } from "./event-lines.js";
-import { type CliIO, type CommandContext, commandContext } from "./io.js";
+import { type CliIO, type CommandContext, commandContext, isTerminal } from "./io.js";
 
 /** The package's version (one rule: cli/version.ts). */
 export const VERSION = packageVersion();
+
+/** What a usage error ends with. */
+const USAGE_HINT = "(run with --help for usage)";
 
 /** DESIGN's exit codes, as `--help` lists them. */
 const EXIT_CODES = [
@@ -44,13 +47,26 @@ export async function buildProgram(
       "after",
       `\nExit codes:\n${EXIT_CODES}\n\nEnvironment variables:\n${describeEnvironment()}\n`,
     )
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    })
+    .showHelpAfterError(USAGE_HINT)
+    .configureOutput(
+      // A long command's stderr that is not a terminal carries JSON events only: its usage error is one too.
+      isLongCommand(argv.filter((a) => !a.startsWith("-"))) && !isTerminal(io.stderr)
+        ? {
+            writeOut: (text) => io.stdout.write(text),
+            // Only the hint comes this way; the event below already carries it.
+            writeErr: () => {},
+            outputError: (text) =>
+              io.stderr.write(
+                errorEventLine(new UsageError(`${text.trim().replace(/^error: /, "")} ${USAGE_HINT}`), 2),
+              ),
+          }
+        : {
+            writeOut: (text) => io.stdout.write(text),
+            writeErr: (text) => io.stderr.write(text),
+          },
+    )
     .exitOverride();
-  await registerCommands(program, (action, options) => wrap(program, io, action, onExit, options), argv);
+  await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
   return program;
 }
 
@@ -59,7 +75,6 @@ function wrap<O>(
   io: CliIO,
   action: Action<O>,
   onExit: (code: ExitCode) => void,
-  wrapOptions: WrapOptions = {},
 ): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     // Commander passes (positional..., options, command).
@@ -70,7 +85,7 @@ function wrap<O>(
       .flat()
       .filter((a): a is string => typeof a === "string");
     const json = Boolean(program.opts().json || (options as { json?: boolean }).json);
-    const ctx = commandContext(io, json, wrapOptions.long === true);
+    const ctx = commandContext(io, json, isLongCommand(commandPath(command)));
     try {
       const result = await action(options, ctx, positionals);
       onExit(typeof result === "number" ? (result as ExitCode) : 0);
@@ -78,6 +93,13 @@ function wrap<O>(
       onExit(reportError(error, ctx));
     }
   };
+}
+
+/** A command's words from the program down (`["pipeline", "run"]`). */
+function commandPath(command: Command): string[] {
+  const words: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) words.unshift(c.name());
+  return words;
 }
 
 /** Print an error once: one sentence for expected errors, a stack only for bugs. */

@@ -12,7 +12,7 @@ import {
   recordObject,
 } from "../../components/forget/index.js";
 import { emit, openBucket } from "../io.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 
 interface ForgetFlags {
   bucket?: string;
@@ -143,6 +143,6 @@ export function registerForget(program: Command, wrap: Wrap): void {
           );
         }
         return 0;
-      }, LONG),
+      }),
     );
 }

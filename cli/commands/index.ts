@@ -1,16 +1,29 @@
 import type { Command } from "commander";
 import type { Action } from "../main.js";
 
-/** How a command's action is wrapped: `long` for commands that stream events on stderr (runs, servers, watch). */
-export interface WrapOptions {
-  long?: boolean;
-}
-
 /** Wraps an action so its errors and exit code are handled in one place. */
-export type Wrap = <O>(action: Action<O>, options?: WrapOptions) => (...args: unknown[]) => Promise<void>;
+export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
 
-/** The options of the commands that run pipelines, serve or watch: JSON event lines on a non-terminal stderr. */
-export const LONG: WrapOptions = { long: true };
+/**
+ * The long commands (runs, servers, watch, forget): on a stderr that is not a
+ * terminal every line they write there is one JSON event (cli/event-lines.ts),
+ * their errors too; the others keep `churn: ...` lines.
+ */
+const LONG_COMMANDS: ReadonlySet<string> = new Set([
+  "pipeline run",
+  "pipeline step",
+  "score",
+  "train",
+  "serve",
+  "ui",
+  "watch",
+  "forget",
+]);
+
+/** True when the words name a long command (`["pipeline", "run", ...]`: the command's path, then anything). */
+export function isLongCommand(words: readonly string[]): boolean {
+  return [1, 2].some((n) => words.length >= n && LONG_COMMANDS.has(words.slice(0, n).join(" ")));
+}
 
 type Register = (program: Command, wrap: Wrap) => void;
 

@@ -12,7 +12,7 @@ import { identifyRun } from "../../pipelines/runner/identify.js";
 import { readOutputDoc } from "../../pipelines/runner/run.js";
 import { bucketOption, emit, integerOption, openBucket } from "../io.js";
 import { runFromCli } from "../runner.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 
 interface StepOptions {
   bucket?: string;
@@ -144,6 +144,6 @@ export function registerPipelineStep(pipeline: Command, wrap: Wrap): void {
           `${stepName}: ${own?.state ?? "?"} (run ${result.record.run_id} ${result.record.state})`,
         );
         return result.exitCode;
-      }, LONG),
+      }),
     );
 }

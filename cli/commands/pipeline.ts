@@ -16,7 +16,7 @@ import type { RunRecord } from "../../pipelines/runner/records.js";
 import { bucketOption, emit } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice } from "../runner.js";
 import { registerCompile } from "./compile.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 import { registerPipelineStep } from "./pipeline-step.js";
 
 interface ShowOptions {
@@ -207,6 +207,6 @@ export function registerPipeline(program: Command, wrap: Wrap): void {
           () => describeRun(result.record, result.reused) + decision + head,
         );
         return result.exitCode;
-      }, LONG),
+      }),
     );
 }

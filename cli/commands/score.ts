@@ -5,7 +5,7 @@ import { withOverrides } from "../../pipelines/definitions/overrides.js";
 import { scorePipeline } from "../../pipelines/definitions/score.js";
 import { bucketOption, emit } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 import { describeRun, scoresHead } from "./pipeline.js";
 
 interface ScoreOptions extends RunnerFlags {
@@ -82,6 +82,6 @@ export function registerScore(program: Command, wrap: Wrap): void {
           return scored + describeRun(record, result.reused) + head;
         });
         return result.exitCode;
-      }, LONG),
+      }),
     );
 }

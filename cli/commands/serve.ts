@@ -7,7 +7,7 @@ import type { Logger } from "../../components/common/log.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { DEFAULT_LIMITS } from "../../serving/limits.js";
 import { emit, integerOption, listenError, openBucket } from "../io.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 
 interface ServeOptions {
   bucket?: string;
@@ -117,6 +117,6 @@ export function registerServe(program: Command, wrap: Wrap): void {
           },
         );
         emit(ctx, { ok: true, address }, `model server on ${address} stopped`);
-      }, LONG),
+      }),
     );
 }

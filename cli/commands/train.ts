@@ -5,7 +5,7 @@ import { trainComponent } from "../../components/train/spec.js";
 import { retrainPipeline } from "../../pipelines/definitions/weekly.js";
 import { bucketOption, type CommandContext, emit, notice } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 
 interface TrainOptions extends RunnerFlags {
   bucket?: string;
@@ -83,6 +83,6 @@ export function registerTrain(program: Command, wrap: Wrap): void {
           return lines.join("\n");
         });
         return result.exitCode;
-      }, LONG),
+      }),
     );
 }

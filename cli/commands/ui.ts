@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { envValue } from "../../components/common/environment.js";
 import { checkExposure, createConsoleApp } from "../../serving/console/app.js";
 import { emit, integerOption, listenError, openBucket } from "../io.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 
 interface UiOptions {
   bucket?: string;
@@ -67,6 +67,6 @@ export function registerUi(program: Command, wrap: Wrap): void {
         const signal = await stopped;
         await app.close();
         emit(ctx, { ok: true, address, signal }, `console on ${address} stopped`);
-      }, LONG),
+      }),
     );
 }

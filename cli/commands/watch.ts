@@ -5,7 +5,7 @@ import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
 import { watch } from "../../pipelines/watch.js";
 import { emit, openBucket } from "../io.js";
-import { LONG, type Wrap } from "./index.js";
+import type { Wrap } from "./index.js";
 import { describeRun } from "./pipeline.js";
 
 interface WatchCliOptions {
@@ -73,6 +73,6 @@ export function registerWatch(program: Command, wrap: Wrap): void {
           process.removeListener("SIGINT", onSignal);
           process.removeListener("SIGTERM", onSignal);
         }
-      }, LONG),
+      }),
     );
 }
