@@ -19,7 +19,11 @@ describe("a long command's events as JSON lines", () => {
     ],
     [
       { type: "waiting", runId: "r-1", holder: "host:1", expiresInMs: 2500 },
-      { event: "waiting", message: "run r-1 is held by host:1; waiting", expires_in_ms: 2500 },
+      {
+        event: "waiting",
+        message: "run r-1 is held by host:1; waiting (lease expires in 3 s)",
+        expires_in_ms: 2500,
+      },
     ],
     [
       {

@@ -64,7 +64,7 @@ export function eventEntry(event: CliEvent): {
     case "waiting":
       return {
         level: "info",
-        message: `run ${event.runId} is held by ${event.holder}; waiting`,
+        message: `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)`,
         fields: { run_id: event.runId, holder: event.holder, expires_in_ms: event.expiresInMs },
       };
     case "progress":

@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import type { RunEvent } from "../pipelines/runner/run.js";
-import { type CliEvent, INTERRUPTED_MESSAGE, jsonEventView } from "./event-lines.js";
+import { type CliEvent, eventEntry, INTERRUPTED_MESSAGE, jsonEventView } from "./event-lines.js";
 import { isTerminal } from "./io.js";
 
 /**
@@ -17,10 +17,8 @@ const MARKS = { succeeded: "✓", cached: "✓", failed: "✗", skipped: "-", pe
 
 /** The human line(s) of a run or step event (no progress: see `progressText`). */
 export function eventLines(event: Exclude<RunEvent, { type: "progress" }>): string {
-  if (event.type === "run")
-    return `${event.resumed ? "resuming" : "starting"} ${event.pipeline} run ${event.runId}${event.trigger ? ` on ${event.trigger}` : ""}\n`;
-  if (event.type === "waiting")
-    return `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)\n`;
+  // The same sentences as the JSON events.
+  if (event.type === "run" || event.type === "waiting") return `${eventEntry(event).message}\n`;
   if (event.state === "running")
     return `  … ${event.step}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}\n`;
   const time = event.seconds === null ? "" : ` ${event.seconds.toFixed(1)} s`;
