@@ -16,11 +16,34 @@ export interface CliIO {
 export interface CommandContext extends CliIO {
   json: boolean;
   logger: Logger;
+  /**
+   * A long command (a run, a server, a watch) whose stderr is not a terminal:
+   * every line it writes there is one JSON event (cli/event-lines.ts), for
+   * log collectors and scripts; on a terminal it draws human lines instead.
+   */
+  jsonEvents: boolean;
 }
 
-/** Build the per-invocation context from global flags. */
-export function commandContext(io: CliIO, json: boolean): CommandContext {
-  return { ...io, json, logger: createLogger({ stream: io.stderr }) };
+/** True when the stream is a terminal (a TTY that can redraw a line). */
+export function isTerminal(stream: Writable): boolean {
+  return "isTTY" in stream && stream.isTTY === true;
+}
+
+/** Build the per-invocation context from global flags; `long` for commands that stream events (see `jsonEvents`). */
+export function commandContext(io: CliIO, json: boolean, long = false): CommandContext {
+  const jsonEvents = long && !isTerminal(io.stderr);
+  // A log line is one more event on that stream, so it names its kind like the others.
+  const logger = createLogger({ stream: io.stderr, fields: jsonEvents ? { event: "log" } : undefined });
+  return { ...io, json, logger, jsonEvents };
+}
+
+/**
+ * A notice for people on stderr (a deprecation, what a command is about to
+ * do): `churn: ...` on a terminal, one warning event in a JSON event stream.
+ */
+export function notice(ctx: CommandContext, message: string): void {
+  if (ctx.jsonEvents) ctx.logger.warn(message);
+  else ctx.stderr.write(`churn: ${message}\n`);
 }
 
 /**

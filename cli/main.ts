@@ -8,12 +8,16 @@ import {
 } from "../components/common/environment.js";
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { packageVersion } from "../components/common/version.js";
-import { registerCommands } from "./commands/index.js";
+import { isLongCommand, registerCommands } from "./commands/index.js";
+import { errorEventLine } from "./event-lines.js";
 import { showNumericDefaultsAsNumbers } from "./help-defaults.js";
-import { type CliIO, type CommandContext, commandContext, jsonDocument } from "./io.js";
+import { type CliIO, type CommandContext, commandContext, isTerminal, jsonDocument } from "./io.js";
 
 /** The package's version (one rule: cli/version.ts). */
 export const VERSION = packageVersion();
+
+/** What a usage error ends with. */
+const USAGE_HINT = "(run with --help for usage)";
 
 /** DESIGN's exit codes, as `--help` lists them. */
 const EXIT_CODES = [
@@ -44,11 +48,24 @@ export async function buildProgram(
       "after",
       `\nExit codes:\n${EXIT_CODES}\n\nEnvironment variables:\n${describeEnvironment()}\n`,
     )
-    .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({
-      writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
-    })
+    .showHelpAfterError(USAGE_HINT)
+    .configureOutput(
+      // A long command's stderr that is not a terminal carries JSON events only: its usage error is one too.
+      isLongCommand(argv.filter((a) => !a.startsWith("-"))) && !isTerminal(io.stderr)
+        ? {
+            writeOut: (text) => io.stdout.write(text),
+            // Only the hint comes this way; the event below already carries it.
+            writeErr: () => {},
+            outputError: (text) =>
+              io.stderr.write(
+                errorEventLine(new UsageError(`${text.trim().replace(/^error: /, "")} ${USAGE_HINT}`), 2),
+              ),
+          }
+        : {
+            writeOut: (text) => io.stdout.write(text),
+            writeErr: (text) => io.stderr.write(text),
+          },
+    )
     .exitOverride();
   await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
   showNumericDefaultsAsNumbers(program);
@@ -70,7 +87,7 @@ function wrap<O>(
       .flat()
       .filter((a): a is string => typeof a === "string");
     const json = Boolean(program.opts().json || (options as { json?: boolean }).json);
-    const ctx = commandContext(io, json);
+    const ctx = commandContext(io, json, isLongCommand(commandPath(command)));
     try {
       const result = await action(options, ctx, positionals);
       onExit(typeof result === "number" ? (result as ExitCode) : 0);
@@ -80,10 +97,17 @@ function wrap<O>(
   };
 }
 
+/** A command's words from the program down (`["pipeline", "run"]`). */
+function commandPath(command: Command): string[] {
+  const words: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) words.unshift(c.name());
+  return words;
+}
+
 /** Print an error once: one sentence for expected errors, a stack only for bugs. */
 export function reportError(
   error: unknown,
-  ctx: Pick<CommandContext, "json" | "stdout" | "stderr" | "env">,
+  ctx: Pick<CommandContext, "json" | "stdout" | "stderr" | "env"> & { jsonEvents?: boolean },
 ): ExitCode {
   const code = exitCodeOf(error);
   if (ctx.json) {
@@ -91,6 +115,13 @@ export function reportError(
     ctx.stdout.write(
       `${jsonDocument({ ok: false, exit_code: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, 2)}\n`,
     );
+  }
+  // A long command's stderr is JSON events only, when it is not a terminal: the error is the last one.
+  if (ctx.jsonEvents) {
+    const stack =
+      error instanceof ChurnError || !debugging(ctx.env) ? null : ((error as Error)?.stack ?? null);
+    ctx.stderr.write(errorEventLine(error, code, stack));
+    return code;
   }
   if (error instanceof ChurnError) {
     ctx.stderr.write(`churn: ${error.message}\n`);

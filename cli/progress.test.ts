@@ -13,7 +13,7 @@ function capture(tty: boolean) {
   return { view: progressView(out), text: () => text };
 }
 
-const step = (state: "running" | "succeeded", name = "train"): RunEvent => ({
+const step = (state: "running" | "succeeded", name = "train"): Extract<RunEvent, { type: "step" }> => ({
   type: "step",
   step: name,
   state,
@@ -47,17 +47,42 @@ describe("run progress on stderr", () => {
     expect(out.endsWith("\r\x1b[K  ✓ train 12.3 s\n")).toBe(true);
   });
 
-  it("when stderr is not a terminal, each progress event is one JSON line", () => {
+  it("when stderr is not a terminal, every event is one JSON line and nothing else", () => {
     const { view, text } = capture(false);
     view(step("running"));
     view(fold(2));
+    view({
+      ...step("succeeded"),
+      warnings: [{ step: "train", code: "likely-leak", column: "x", message: 'column "x" leaks' }],
+    });
+    view({ type: "interrupted" });
     const lines = text().trimEnd().split("\n");
-    expect(lines[0]).toBe("  … train");
-    expect(JSON.parse(lines[1]!)).toMatchObject({
-      event: "progress",
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.event)).toEqual(["step", "progress", "step", "warning", "interrupted"]);
+    expect(events[1]).toMatchObject({
+      level: "info",
       step: "train",
       message: "train: gbdt: fold 2/5",
+      seconds: 8.8,
     });
+    expect(events[2]).toMatchObject({
+      message: "train succeeded in 12.3 s",
+      state: "succeeded",
+      warnings: 1,
+    });
+    expect(events[3]).toMatchObject({
+      level: "warn",
+      message: 'train: column "x" leaks',
+      code: "likely-leak",
+      column: "x",
+    });
+    for (const e of events) expect(Date.parse(String(e.time))).not.toBeNaN();
     expect(text()).not.toContain("\x1b");
+  });
+
+  it("on a terminal, Ctrl-C is a line and the summary is left to stdout", () => {
+    const { view, text } = capture(true);
+    view({ type: "interrupted" });
+    expect(text()).toBe("interrupted: stopping steps; run the same command again to resume\n");
   });
 });

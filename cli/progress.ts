@@ -1,28 +1,24 @@
 import type { Writable } from "node:stream";
 import type { RunEvent } from "../pipelines/runner/run.js";
+import { type CliEvent, eventEntry, INTERRUPTED_MESSAGE, jsonEventView } from "./event-lines.js";
+import { isTerminal } from "./io.js";
 
 /**
  * How `churn pipeline run` (and `score`, `train`) shows a run on stderr
- * while it goes: one line per run and step event; the running step's own
- * progress (`train: gbdt: fold 3/5 · 12 s`) on a terminal as a status line
- * under the steps, redrawn in place, and when stderr is not a terminal as one
- * JSON line per progress event (for log collectors and scripts).
+ * while it goes. On a terminal: one line per run and step event, and the
+ * running step's own progress (`train: gbdt: fold 3/5 · 12 s`) as a status
+ * line under the steps, redrawn in place (the closing lines go to stdout).
+ * When stderr is not a terminal: one JSON line per event and nothing else
+ * (event-lines.ts), for log collectors and scripts.
  */
-
-/** True when the stream is a terminal (a TTY that can redraw a line). */
-export function isTerminal(stream: Writable): boolean {
-  return "isTTY" in stream && stream.isTTY === true;
-}
 
 const CLEAR_LINE = "\r\x1b[K";
 const MARKS = { succeeded: "✓", cached: "✓", failed: "✗", skipped: "-", pending: " ", running: "…" } as const;
 
 /** The human line(s) of a run or step event (no progress: see `progressText`). */
 export function eventLines(event: Exclude<RunEvent, { type: "progress" }>): string {
-  if (event.type === "run")
-    return `${event.resumed ? "resuming" : "starting"} ${event.pipeline} run ${event.runId}${event.trigger ? ` on ${event.trigger}` : ""}\n`;
-  if (event.type === "waiting")
-    return `run ${event.runId} is held by ${event.holder}; waiting (lease expires in ${Math.ceil(event.expiresInMs / 1000)} s)\n`;
+  // The same sentences as the JSON events.
+  if (event.type === "run" || event.type === "waiting") return `${eventEntry(event).message}\n`;
   if (event.state === "running")
     return `  … ${event.step}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ""}\n`;
   const time = event.seconds === null ? "" : ` ${event.seconds.toFixed(1)} s`;
@@ -36,28 +32,25 @@ export function progressText(event: Extract<RunEvent, { type: "progress" }>): st
   return `      ${event.message} · ${Math.round(event.seconds)} s`;
 }
 
-/** A progress event as one JSON line (stderr not a terminal). */
-export function progressJson(event: Extract<RunEvent, { type: "progress" }>, now = new Date()): string {
-  return `${JSON.stringify({ time: now.toISOString(), event: "progress", step: event.step, message: event.message, seconds: event.seconds })}\n`;
+/** The event handler drawing a run on `out`: the terminal view, or JSON lines when it is not a terminal. */
+export function progressView(out: Writable): (event: CliEvent) => void {
+  return isTerminal(out) ? terminalView(out) : jsonEventView(out);
 }
 
-/** The event handler drawing a run on `out`. */
-export function progressView(out: Writable): (event: RunEvent) => void {
-  const terminal = isTerminal(out);
+/** The terminal view: human lines, and the running step's progress as a status line redrawn under them. */
+function terminalView(out: Writable): (event: CliEvent) => void {
   // The terminal's status line: the newest progress of a running step, drawn below the other lines.
   let status: { step: string; text: string } | null = null;
   return (event) => {
+    // The closing lines are the command's result on stdout.
+    if (event.type === "summary") return;
     if (event.type === "progress") {
-      if (!terminal) {
-        out.write(progressJson(event));
-        return;
-      }
       status = { step: event.step, text: progressText(event) };
       out.write(`${CLEAR_LINE}${status.text}`);
       return;
     }
     if (status) out.write(CLEAR_LINE);
-    out.write(eventLines(event));
+    out.write(event.type === "interrupted" ? `${INTERRUPTED_MESSAGE}\n` : eventLines(event));
     if (status && event.type === "step" && event.step === status.step && event.state !== "running")
       status = null;
     if (status) out.write(status.text);

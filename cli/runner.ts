@@ -6,8 +6,10 @@ import { envValue } from "../components/common/environment.js";
 import { UsageError } from "../components/common/errors.js";
 import type { Storage } from "../components/common/storage/index.js";
 import type { PipelineDefinition } from "../pipelines/dag.js";
+import { runDecisionLine } from "../pipelines/query/index.js";
 import { LocalProcessExecutor, type StepExecutor } from "../pipelines/runner/executor.js";
-import { type RunEvent, type RunResult, readOutputDoc, runPipeline } from "../pipelines/runner/run.js";
+import { type RunResult, readOutputDoc, runPipeline } from "../pipelines/runner/run.js";
+import type { CliEvent } from "./event-lines.js";
 import { type CommandContext, openBucket } from "./io.js";
 import { progressView } from "./progress.js";
 
@@ -127,8 +129,9 @@ export async function runFromCli(
   const config = await loadConfig(storage);
   const executor = await executorFor(request.runner, storage, config, request.pipeline, ctx.env);
   const interrupt = new AbortController();
+  const view = progress(ctx);
   const onSigint = () => {
-    ctx.stderr.write("interrupted: stopping steps; run the same command again to resume\n");
+    view({ type: "interrupted" });
     interrupt.abort();
   };
   process.once("SIGINT", onSigint);
@@ -141,7 +144,7 @@ export async function runFromCli(
       force: request.force,
       noCache: request.noCache,
       logger: ctx.logger,
-      onEvent: progress(ctx),
+      onEvent: view,
       webhookUrl: config.notify.webhook_url,
       signal: interrupt.signal,
       env: ctx.env,
@@ -151,16 +154,31 @@ export async function runFromCli(
       leaseTtlMs: envValue(ctx.env, "CHURN_LEASE_TTL_MS"),
       only: request.only,
     });
+    // The closing lines are stdout's; a JSON event stream ends with them as one event too.
+    if (ctx.jsonEvents && !ctx.json)
+      view({
+        type: "summary",
+        record: result.record,
+        reused: result.reused,
+        decision: result.record.state === "succeeded" ? await runDecisionLine(storage, result.record) : null,
+      });
     return { storage, result };
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
 }
 
-/** Progress on stderr (stdout stays for the result and --json): see progress.ts; nothing with --json. */
-export function progress(ctx: CommandContext): (event: RunEvent) => void {
-  if (ctx.json) return () => {};
-  return progressView(ctx.stderr);
+/**
+ * Progress on stderr (stdout stays for the result and --json): see
+ * progress.ts. With --json only Ctrl-C is said there (the record on stdout
+ * is the whole story).
+ */
+export function progress(ctx: CommandContext): (event: CliEvent) => void {
+  const view = progressView(ctx.stderr);
+  if (!ctx.json) return view;
+  return (event) => {
+    if (event.type === "interrupted") view(event);
+  };
 }
 
 /** A finished step's summary, typed by its component; null when the step did not finish in this run. */

@@ -13,6 +13,7 @@ import { LocalProcessExecutor } from "../pipelines/runner/executor.js";
 import { deleteRun, jobName, KubernetesJobExecutor, LABELS } from "../pipelines/runner/kubernetes.js";
 import { createDriverJob } from "../pipelines/runner/kubernetes-driver.js";
 import { runPipeline } from "../pipelines/runner/run.js";
+import { stderrMessages } from "./support/cli.js";
 import { type KubeCluster, startCluster } from "./support/kube.js";
 import { expectPublished } from "./support/published.js";
 import { waitFor } from "./support/wait.js";
@@ -499,7 +500,7 @@ describe("Kubernetes runner on a real control plane", () => {
       { KUBECONFIG: cluster.kubeconfigPath },
     );
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(
+    expect(stderrMessages(missing.stderr)).toMatch(
       // The first step of the weekly pipeline is the first Job the runner creates.
       new RegExp(
         `${weeklyPipeline.steps[0]!.name} .*: could not create the step's Job in namespace nowhere: namespaces "nowhere" not found`,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../components/common/random.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { createConsoleApp } from "../serving/console/app.js";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, stderrMessages } from "./support/cli.js";
 
 // Issue 17 items 1 and 2 through the built CLI: a column computed from the
 // label is added to a `churn init` bucket's history (and, as a column of the
@@ -113,8 +113,10 @@ describe("leak guard, end to end", () => {
     expect(s.features).not.toContain(LEAK);
     expect(s.features.length).toBeGreaterThan(5);
     expect(s.heldOutRocAuc).toBeLessThan(0.995);
-    // the terminal: under the feature step and in the closing lines
-    expect(s.stderr).toMatch(new RegExp(`! column "${LEAK}" alone separates the classes.*left out`));
+    // stderr (a warning event when piped) and the closing lines
+    expect(stderrMessages(s.stderr)).toMatch(
+      new RegExp(`^feature: column "${LEAK}" alone separates the classes.*left out`, "m"),
+    );
     const feature = s.runSteps.find((x) => x.name === "feature")!;
     expect(feature.warnings.filter(about("likely-leak"))).toEqual([
       expect.objectContaining({ step: "feature", code: "likely-leak", column: LEAK }),
@@ -134,8 +136,11 @@ describe("leak guard, end to end", () => {
     console.log(`leak trusted: held-out ROC-AUC ${s.heldOutRocAuc.toFixed(4)}`);
     expect(s.features).toContain(LEAK);
     expect(s.heldOutRocAuc).toBeGreaterThan(0.995);
-    expect(s.stderr).toMatch(
-      new RegExp(`! column "${LEAK}" alone separates the classes.*kept because train.trusted_features`),
+    expect(stderrMessages(s.stderr)).toMatch(
+      new RegExp(
+        `^feature: column "${LEAK}" alone separates the classes.*kept because train.trusted_features`,
+        "m",
+      ),
     );
     const feature = s.runSteps.find((x) => x.name === "feature")!;
     expect(feature.warnings.filter(about("trusted-leak"))).toHaveLength(1);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseStem, stemOf } from "../components/common/layout/index.js";
-import { type CliResult, spawnChurn } from "./support/cli.js";
+import { type CliResult, spawnChurn, stderrMessages } from "./support/cli.js";
 import {
   type Expectation,
   expectationFor,
@@ -89,7 +89,9 @@ function checkOutcome(
   check(result.code, shown).toBe(want.exit);
   check(result.stdout + result.stderr, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   if (want.exit !== 0) {
-    const line = result.stderr.split("\n").find((l) => l.includes(object) && want.message.test(l));
+    const line = stderrMessages(result.stderr)
+      .split("\n")
+      .find((l) => l.includes(object) && want.message.test(l));
     check(
       line,
       `${what}: no stderr line names ${object} and matches ${want.message}\n${shown}`,
@@ -195,7 +197,7 @@ describe("names and links the weekly run refuses before writing anything", () =>
     const run = await spawnChurn(["pipeline", "run", "--bucket", copy, "--weekly", "weekly/passwd.csv"]);
     for (const result of [validate, run]) {
       expect(result.code, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(
+      expect(stderrMessages(result.stderr)).toMatch(
         /weekly\/passwd\.csv: it is a symbolic link to .*\/passwd, outside the bucket folder .*; a local bucket never follows links out of its folder/,
       );
       expect(result.stdout + result.stderr).not.toContain("root:");
@@ -217,7 +219,7 @@ describe("names and links the weekly run refuses before writing anything", () =>
       const run = await spawnChurn(["pipeline", "run", "--bucket", copy, "--weekly", object]);
       for (const result of [validate, run]) {
         expect(result.code, result.stderr).toBe(2);
-        expect(result.stderr).toMatch(message);
+        expect(stderrMessages(result.stderr)).toMatch(message);
       }
       expect(await filesUnder(join(copy, "output"))).toEqual([]);
       expect(await filesUnder(join(copy, "runs"))).toEqual(runsBefore);

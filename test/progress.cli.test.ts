@@ -1,8 +1,8 @@
 /**
  * Progress and logs through the built CLI (issue 18 item 7): a terminal
  * session of `churn pipeline run` (under `script`, a pseudo-terminal) shows
- * train's fold progress under the running step; a piped run writes progress
- * as JSON lines; `churn runs logs` prints the steps' JSON log lines as text,
+ * train's fold progress under the running step; a piped run writes JSON
+ * event lines only (run, steps, progress, warnings, summary, errors); `churn runs logs` prints the steps' JSON log lines as text,
  * and `--follow` keeps printing until the run ends.
  */
 import { spawn } from "node:child_process";
@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, stderrEvents } from "./support/cli.js";
 
 let dir: string;
 let runId: string;
@@ -50,19 +50,48 @@ describe("a run's progress", () => {
     expect(output).toMatch(/✓ train \d+\.\d s/);
   }, 300_000);
 
-  it("piped, each progress event is one JSON line", async () => {
+  it("piped, stderr is JSON lines only: run, steps, progress, warnings and the summary", async () => {
     const run = await spawnChurn(["pipeline", "run", "--bucket", dir, "--force", "--no-cache"]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain("\x1b");
-    const events = run.stderr
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { event: string; step: string; message: string; seconds: number });
+    // Throws naming the first line that is not a JSON event.
+    const events = stderrEvents(run.stderr);
+    for (const e of events) {
+      expect(Date.parse(e.time), JSON.stringify(e)).not.toBeNaN();
+      expect(["info", "warn", "error"]).toContain(e.level);
+    }
+    const started = events[0]!;
+    expect(started).toMatchObject({ event: "run", pipeline: "weekly", resumed: false });
+    runId = String(started.run_id);
+    const steps = events.filter((e) => e.event === "step");
+    expect(steps.find((e) => e.step === "train" && e.state === "running")).toBeDefined();
+    expect(steps.find((e) => e.step === "train" && e.state === "succeeded")?.message).toMatch(
+      /^train succeeded in \d+\.\d s$/,
+    );
     const folds = events.filter((e) => e.event === "progress" && e.step === "train" && FOLD.test(e.message));
     expect(folds.length).toBeGreaterThanOrEqual(5);
-    expect(folds.every((e) => e.seconds >= 0)).toBe(true);
-    runId = /starting weekly run (\S+)/.exec(run.stderr)![1]!;
+    expect(folds.every((e) => typeof e.seconds === "number" && e.seconds >= 0)).toBe(true);
+    // Each warning of a finished step is its own event, after that step's line.
+    const warned = steps.filter((e) => Number(e.warnings) > 0);
+    const warnings = events.filter((e) => e.event === "warning");
+    expect(warnings.length).toBe(warned.reduce((n, e) => n + Number(e.warnings), 0));
+    const summary = events.at(-1)!;
+    expect(summary).toMatchObject({ event: "summary", run_id: runId, state: "succeeded", exit_code: 0 });
+    expect(summary.decision).toMatch(/^model: /);
+    expect(run.stdout).toContain(`weekly run ${runId} succeeded`);
   }, 300_000);
+
+  it("piped, a run that cannot start ends with one error event naming the file", async () => {
+    const run = await spawnChurn(["pipeline", "run", "--bucket", dir, "--weekly", "weekly/nope.csv"]);
+    expect(run.code).toBe(2);
+    const events = stderrEvents(run.stderr);
+    expect(events.at(-1)).toMatchObject({
+      event: "error",
+      level: "error",
+      exit_code: 2,
+      message: expect.stringContaining("weekly/nope.csv"),
+    });
+  });
 });
 
 describe("churn runs logs", () => {

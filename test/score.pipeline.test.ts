@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readChampion } from "../components/common/bundle/index.js";
 import { openStorage } from "../components/common/storage/index.js";
 import type { RunRecord } from "../pipelines/runner/records.js";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, stderrEvents, stderrMessages } from "./support/cli.js";
 import { expectPublished } from "./support/published.js";
 
 const WEEKLY = "weekly/2026-W48.csv";
@@ -111,7 +111,7 @@ describe("no model to score with: exit 3 and _FAILED everywhere", () => {
     const scored = await spawnChurn(["score", "--bucket", dir, "--weekly", WEEKLY, "--force"]);
     expect(scored.code, scored.stderr).toBe(3);
     expect(scored.stdout).toContain(`score run ${record.run_id}-a2 failed`);
-    expect(scored.stderr).toMatch(/✗ ingest-weekly .*no champion model to score with/);
+    expect(stderrMessages(scored.stderr)).toMatch(/^ingest-weekly failed .*no champion model to score with/m);
     expect(await readFile(join(dir, OUT, "_FAILED"), "utf8")).toMatch(/no champion model to score with/);
     expect(existsSync(join(dir, OUT, "_SUCCESS"))).toBe(false);
     expect(existsSync(join(dir, OUT, "scores.csv"))).toBe(false);
@@ -155,9 +155,13 @@ describe("churn train and churn score", () => {
 
   it("churn train --runner in-process prints one deprecation notice and trains as the local runner", async () => {
     expect(trained.code, trained.stderr).toBe(0);
-    const notices = trained.stderr.split("\n").filter((l) => /in-process is deprecated/.test(l));
-    expect(notices).toEqual([
-      "churn: --runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
+    // Piped: a warning event (on a terminal, a `churn: ...` line).
+    const notices = stderrEvents(trained.stderr).filter((e) => /in-process is deprecated/.test(e.message));
+    expect(notices.map((e) => [e.level, e.message])).toEqual([
+      [
+        "warn",
+        "--runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
+      ],
     ]);
     const out = JSON.parse(trained.stdout) as {
       run_id: string;

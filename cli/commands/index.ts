@@ -4,6 +4,27 @@ import type { Action } from "../main.js";
 /** Wraps an action so its errors and exit code are handled in one place. */
 export type Wrap = <O>(action: Action<O>) => (...args: unknown[]) => Promise<void>;
 
+/**
+ * The long commands (runs, servers, watch, forget): on a stderr that is not a
+ * terminal every line they write there is one JSON event (cli/event-lines.ts),
+ * their errors too; the others keep `churn: ...` lines.
+ */
+const LONG_COMMANDS: ReadonlySet<string> = new Set([
+  "pipeline run",
+  "pipeline step",
+  "score",
+  "train",
+  "serve",
+  "ui",
+  "watch",
+  "forget",
+]);
+
+/** True when the words name a long command (`["pipeline", "run", ...]`: the command's path, then anything). */
+export function isLongCommand(words: readonly string[]): boolean {
+  return [1, 2].some((n) => words.length >= n && LONG_COMMANDS.has(words.slice(0, n).join(" ")));
+}
+
 type Register = (program: Command, wrap: Wrap) => void;
 
 /**

@@ -1,12 +1,12 @@
 import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import { type ExitCode, NotFoundError, UsageError } from "../../components/common/errors.js";
+import { logText } from "../../components/common/log-lines.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { getRun, listRuns } from "../../pipelines/query/index.js";
 import { type RunRecord, runStates } from "../../pipelines/runner/records.js";
 import { exitCodeFrom } from "../../pipelines/runner/state.js";
 import { emit, integerOption, openBucket } from "../io.js";
-import { logText } from "../log-lines.js";
 import type { Wrap } from "./index.js";
 
 interface ListOptions {

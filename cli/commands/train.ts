@@ -3,7 +3,7 @@ import { evaluateComponent } from "../../components/evaluate/spec.js";
 import { promoteComponent } from "../../components/promote/spec.js";
 import { trainComponent } from "../../components/train/spec.js";
 import { retrainPipeline } from "../../pipelines/definitions/weekly.js";
-import { bucketOption, type CommandContext, emit } from "../io.js";
+import { bucketOption, type CommandContext, emit, notice } from "../io.js";
 import { addRunnerOptions, type RunnerFlags, runFromCli, runnerChoice, stepSummary } from "../runner.js";
 import type { Wrap } from "./index.js";
 
@@ -19,8 +19,9 @@ interface TrainOptions extends RunnerFlags {
  */
 function withoutDeprecatedRunner(options: TrainOptions, ctx: CommandContext): TrainOptions {
   if (options.runner !== "in-process") return options;
-  ctx.stderr.write(
-    "churn: --runner in-process is deprecated and now runs as --runner local; it will be removed in the next release\n",
+  notice(
+    ctx,
+    "--runner in-process is deprecated and now runs as --runner local; it will be removed in the next release",
   );
   return { ...options, runner: "local" };
 }
@@ -75,7 +76,8 @@ export function registerTrain(program: Command, wrap: Wrap): void {
               `${c.family === train?.selected ? "*" : " "} ${c.family.padEnd(8)} cross-validated ROC-AUC ${c.cvRocAuc.toFixed(4)} (${c.seconds.toFixed(1)} s)`,
             );
           if (evaluate?.roc_auc != null) lines.push(`held-out ROC-AUC ${evaluate.roc_auc.toFixed(4)}`);
-          if (promote) lines.push(promote.reason);
+          // The decision as this run says it (decisionLine), not the stored, maybe cached, sentence.
+          if (promote) lines.push(promote.decision?.text ?? promote.reason);
           else if (result.record.reason) lines.push(`run ${run} failed: ${result.record.reason}`);
           if (promote?.champion) lines.push(`champion: ${promote.champion}`);
           return lines.join("\n");

@@ -47,8 +47,9 @@ export function registerWatch(program: Command, wrap: Wrap): void {
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
         if (!ctx.json && !options.once) {
-          ctx.stderr.write(
-            `watching ${storage.uri}/${pipeline.trigger.prefix} every ${interval} s (Ctrl-C to stop)\n`,
+          // A human line on a terminal, a log event in a JSON event stream.
+          ctx.logger.info(
+            `watching ${storage.uri}/${pipeline.trigger.prefix} every ${interval} s (Ctrl-C to stop)`,
           );
         }
         try {

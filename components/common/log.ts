@@ -39,6 +39,20 @@ function levelFromEnvironment(): LogLevel {
   }
 }
 
+/**
+ * One structured log line: time, level and message first, then the fields.
+ * The one shape of every JSON line the system writes (step logs, the CLI's
+ * events on a non-terminal stderr), so `churn runs logs` reads them all.
+ */
+export function jsonLogLine(
+  level: LogLevel,
+  message: string,
+  fields: Record<string, unknown> = {},
+  now = new Date(),
+): string {
+  return `${JSON.stringify({ time: now.toISOString(), level, message, ...fields })}\n`;
+}
+
 /** Create a logger writing to stderr by default, so stdout stays clean for data and --json. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
@@ -48,9 +62,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const write = (level: LogLevel, message: string, fields: Record<string, unknown> = {}) => {
     if (ORDER[level] < min) return;
     if (json) {
-      stream.write(
-        `${JSON.stringify({ time: new Date().toISOString(), level, message, ...base, ...fields })}\n`,
-      );
+      stream.write(jsonLogLine(level, message, { ...base, ...fields }));
     } else {
       const extra = Object.entries({ ...fields })
         .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)

@@ -3,9 +3,14 @@ import { bundleVersion, writeBundle } from "../common/bundle/bundle.js";
 import { promote, readChampion } from "../common/bundle/champion.js";
 import { readBundleInput, readDecisionInput, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, defineComponent } from "../common/component/spec.js";
-import { gateActionSchema } from "../common/documents/decision.js";
+import { decisionLine, decisionLineSchema, gateActionSchema } from "../common/documents/decision.js";
 import { GateRefusedError, InputError } from "../common/errors.js";
-import { EVALUATION_FILE, EVALUATION_REPORT_FILE, TRAINED_IDS_FILE } from "../common/layout/index.js";
+import {
+  EVALUATION_FILE,
+  EVALUATION_REPORT_FILE,
+  runIdOfObject,
+  TRAINED_IDS_FILE,
+} from "../common/layout/index.js";
 import { mirrorPromotion } from "./mlflow.js";
 
 /**
@@ -49,20 +54,29 @@ async function run(ctx: ComponentContext<PromoteParameters>) {
   const trainedIdsRef = ctx.inputs.trained_ids?.[0];
   if (trainedIdsRef) sideFiles[TRAINED_IDS_FILE] = await readInputText(ctx, trainedIdsRef);
   const stored = await writeBundle(ctx.storage, bundle, sideFiles, "promote");
-  let champion = (await readChampion(ctx.storage))?.pointer.version ?? null;
+  const previous = (await readChampion(ctx.storage))?.pointer.version ?? null;
+  let champion = previous;
   if (decision.action === "promote") {
     champion = (await promote(ctx.storage, version, decision.reason)).version;
   }
-  ctx.logger.info(`promote: ${decision.reason}`);
+  // What this run says about the decision (a cached one names the run that made it): report and CLI show this.
+  const decidedIn = runIdOfObject(decisionRef.object);
+  const line = decisionLine({
+    decision,
+    previousChampion: previous,
+    stored: version,
+    decidedBy: decidedIn !== null && decidedIn !== ctx.run ? decidedIn : null,
+  });
+  ctx.logger.info(`promote: ${line.text}`);
   await mirrorPromotion(ctx, stored, { ...decision }, champion);
   await ctx.writeOutput(
     "promotion",
-    `${JSON.stringify({ version, promoted: decision.action === "promote", champion, reason: decision.reason }, null, 2)}\n`,
+    `${JSON.stringify({ version, promoted: decision.action === "promote", champion, reason: decision.reason, decision: line }, null, 2)}\n`,
     { contentType: "application/json" },
   );
   return {
     counts: { promoted: decision.action === "promote" ? 1 : 0 },
-    summary: { version, action: decision.action, champion, reason: decision.reason },
+    summary: { version, action: decision.action, champion, reason: decision.reason, decision: line },
   };
 }
 
@@ -90,14 +104,21 @@ export const promoteComponent = defineComponent({
     },
   },
   outputs: {
-    promotion: { type: "json", file: "promotion.json", description: "what was stored and who is champion" },
+    promotion: {
+      type: "json",
+      file: "promotion.json",
+      description: "what was stored, who is champion, and the decision as the run says it (decisionLine)",
+    },
   },
   parameters: promoteParameters,
   summary: z.strictObject({
     version: z.string(),
     action: gateActionSchema,
     champion: z.string().nullable(),
+    /** The gate's stored sentence (decision.json). */
     reason: z.string(),
+    /** What this run says about it (decisionLine); absent in runs before issue 18 item 9. */
+    decision: decisionLineSchema.optional(),
   }),
   writes: [
     { object: "models/<version>/", description: "the candidate's bundle and evaluation, bundle.json last" },

@@ -1,7 +1,7 @@
 import { LIFETIME_VALUES } from "../common/config/schema.js";
 import type { CampaignDocument } from "../common/documents/campaign.js";
 import type { CampaignEffect, CampaignEstimate, Interval } from "../common/documents/campaign-effect.js";
-import type { DecisionDocument } from "../common/documents/decision.js";
+import type { DecisionDocument, DecisionLine } from "../common/documents/decision.js";
 import { OUTPUT_FILES } from "../common/layout/index.js";
 import type { DriftBand, DriftReport } from "../common/monitoring/drift.js";
 import type { RealisedHistory } from "../common/monitoring/realised.js";
@@ -617,8 +617,20 @@ function campaignResultSection(effect: CampaignEffect | null): string {
 }
 
 /** The model in plain words: what scored the week and how well it ranks, without version hashes up front. */
+/** The story of the model behind the scores, by what the run's decision amounts to. */
+const MODEL_STORY: Record<DecisionLine["outcome"], string> = {
+  first: "The scores come from a model trained in this run, the first one for this bucket.",
+  replaced:
+    "The scores come from a model retrained in this run: it did at least as well as the previous model on the same customers, so it replaced it.",
+  kept: "The scores come from the model already in use: a model retrained in this run was tried and did worse, so it was not used.",
+  itself:
+    "The scores come from the model already in use: this run's training, on the same customers with the same settings, gave that very model again.",
+  refused: "No model passed the quality gate.",
+};
+
 function modelInWords(
   decision: DecisionDocument | null,
+  line: DecisionLine | null,
   evaluation: EvaluationSection | null,
   version: string | null,
 ): string {
@@ -627,18 +639,23 @@ function modelInWords(
     typeof auc === "number"
       ? ` Given one customer who left and one who stayed, it gives the higher score to the one who left ${pct(auc)} of the time (50% would be guessing).`
       : "";
-  let story = "The scores come from the model in use.";
-  if (decision?.action === "promote")
-    story =
-      decision.champion === null
-        ? "The scores come from a model trained in this run, the first one for this bucket."
-        : "The scores come from a model retrained in this run: it did at least as well as the previous model on the same customers, so it replaced it.";
-  else if (decision?.action === "keep-champion")
-    story =
-      "The scores come from the model already in use: a model retrained in this run was tried and did worse, so it was not used.";
+  // Runs before promote said the decision (no line): told from the stored decision alone.
+  const outcome: DecisionLine["outcome"] | null =
+    line?.outcome ??
+    (decision?.action === "promote"
+      ? decision.champion === null
+        ? "first"
+        : "replaced"
+      : decision?.action === "keep-champion"
+        ? "kept"
+        : null);
+  let story = outcome ? MODEL_STORY[outcome] : "The scores come from the model in use.";
+  // A decision reused from the cache was made by an earlier run on the same training data.
+  if (line?.decided_by && outcome !== "itself")
+    story = `The scores come from the model chosen by run ${line.decided_by}: the customers and settings it trained on have not changed since.`;
   const details = [
     version ? `model version ${escapeHtml(version)}` : "",
-    decision ? escapeHtml(decision.reason) : "",
+    line ? escapeHtml(line.text) : decision ? escapeHtml(decision.reason) : "",
   ].filter((t) => t !== "");
   return `<h2 id="model-summary">The model behind the scores</h2><p>${escapeHtml(story + quality)}</p>${
     details.length
@@ -787,6 +804,8 @@ export interface ReportExtras {
   campaignEffect?: CampaignEffect | null;
   /** The promotion gate's decision, told in plain words. */
   decision?: DecisionDocument | null;
+  /** The decision as this run says it (promote's decisionLine), when the run trained. */
+  decisionLine?: DecisionLine | null;
   /** When the report was made (shown under the title). */
   generatedAt?: Date;
 }
@@ -862,7 +881,7 @@ ${figure(
 )}
 ${distributionSection(summary, drift)}
 ${driversSection(summary, evaluation)}
-${modelInWords(extras.decision ?? null, evaluation, summary.model_version)}
+${modelInWords(extras.decision ?? null, extras.decisionLine ?? null, evaluation, summary.model_version)}
 ${qualitySection(summary, extras.missing ?? [], extras.unseen ?? [])}
 ${driftSection(drift)}
 ${scoringModelNote(evaluation)}

@@ -5,7 +5,7 @@ import { type ComponentContext, type ConfigSection, defineComponent } from "../c
 import { parseConfigText } from "../common/config/index.js";
 import { campaignDocumentSchema } from "../common/documents/campaign.js";
 import { campaignEffectSchema } from "../common/documents/campaign-effect.js";
-import { decisionDocumentSchema } from "../common/documents/decision.js";
+import { decisionDocumentSchema, decisionLineSchema } from "../common/documents/decision.js";
 import { parseDocument } from "../common/documents/parse.js";
 import { InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
@@ -33,6 +33,9 @@ export const reportParameters = z.strictObject({
   warnings: z.array(warningSchema).default([]),
 });
 type ReportParameters = z.output<typeof reportParameters>;
+
+/** The part of promote's promotion.json the report reads (older runs' have no decision line). */
+const promotionLineSchema = z.looseObject({ decision: decisionLineSchema.optional() });
 
 /** An optional port's object as text, or null when the port is empty. */
 async function readText(ctx: ComponentContext<ReportParameters>, port: string): Promise<string | null> {
@@ -105,7 +108,13 @@ async function run(ctx: ComponentContext<ReportParameters, (typeof reportReads)[
   if (!rows || typeof rows.accepted !== "number")
     throw new InputError("the weekly ingest profile has no row counts");
   const decision = await readJson(ctx, "evaluation");
-  const reason = typeof decision?.reason === "string" ? decision.reason : null;
+  // The decision as this run says it (promote's decisionLine: never a cached run's stale sentence).
+  const promotionRef = ctx.inputs.promotion?.[0];
+  const line = promotionRef
+    ? (parseDocument(promotionLineSchema, await readInputText(ctx, promotionRef), promotionRef.object)
+        .decision ?? null)
+    : null;
+  const reason = line?.text ?? (typeof decision?.reason === "string" ? decision.reason : null);
   const evaluation = (await readJson(ctx, "evaluation_report")) as EvaluationSection | null;
   const calibration = Array.isArray(evaluation?.calibration) ? evaluation.calibration : [];
   const binner = calibration.length > 1 ? new ScoreBinner(calibration) : null;
@@ -231,6 +240,7 @@ async function run(ctx: ComponentContext<ReportParameters, (typeof reportReads)[
       preview,
       campaignEffect,
       decision: decisionDocumentSchema.safeParse(decision).data ?? null,
+      decisionLine: line,
       generatedAt: new Date(),
     }),
     {
@@ -280,6 +290,11 @@ export const reportComponent = defineComponent({
       many: true,
     },
     evaluation: { type: "json", description: "the evaluate step's decision", optional: true },
+    promotion: {
+      type: "json",
+      description: "the promote step's promotion.json (the decision as this run says it)",
+      optional: true,
+    },
     evaluation_report: {
       type: "json",
       description: "the evaluate step's metrics report (calibration, lift: model metrics and score drift)",

@@ -238,6 +238,8 @@ export const weeklyPipeline: PipelineDefinition = {
       inputs: {
         ...report.inputs,
         evaluation: { step: "evaluate", output: "decision" },
+        // The decision as this run says it (never a cached run's stale sentence).
+        promotion: { step: "promote", output: "promotion" },
         // The model that scored the week: the champion's stored evaluation when the candidate lost.
         evaluation_report: { step: "evaluate", output: "scoring_report" },
         // The training profile is the reference for drift (no separate drift step in DESIGN).

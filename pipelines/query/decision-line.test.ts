@@ -9,7 +9,8 @@ import { pendingStep, type RunRecord, type StepRecord } from "../runner/records.
 import { runDecisionLine } from "./models.js";
 
 // The run's closing "model: ..." line (issue 18 item 9): never a stale
-// decision. The self-champion case runs through the built CLI in
+// decision. The rule itself is decisionLine's (components/common/documents/
+// decision.test.ts); the self-champion case runs through the built CLI in
 // test/models-compare.cli.test.ts; these are the cases around it.
 
 let dir: string;
@@ -100,7 +101,7 @@ describe("runDecisionLine", () => {
     );
   });
 
-  it("says the champion stays when the candidate is the champion itself, not 'there was no champion'", async () => {
+  it("says what promote said in this run (decisionLine), not the stored 'there was no champion'", async () => {
     const record = await run(
       "r-3333333333333333",
       {},
@@ -110,10 +111,18 @@ describe("runDecisionLine", () => {
         "logistic promoted: ROC-AUC 0.8000 reaches the gate's 0.5 and there was no champion.",
       ),
     );
-    const line = await runDecisionLine(storage, record);
-    expect(line).toBe(
-      `model: champion ${champion} stays: this run's candidate is the champion itself (same training rows and settings), so there was no other model to judge.`,
+    const object = "runs/r-3333333333333333/steps/promote/promotion.json";
+    const said = `champion ${champion} stays: this run's candidate is the champion itself (same training rows and settings), so there was no other model to judge.`;
+    await storage.write(
+      object,
+      JSON.stringify({ version: champion, decision: { outcome: "itself", text: said, decided_by: null } }),
     );
+    record.steps.push({
+      ...pendingStep({ name: "promote", component: "promote" }),
+      state: "succeeded",
+      outputs: { promotion: { object, sha256: "cd".repeat(32) } },
+    });
+    expect(await runDecisionLine(storage, record)).toBe(`model: ${said}`);
   });
 
   it("keeps 'there was no champion' for another candidate on a bucket whose champion came later", async () => {

@@ -6,7 +6,12 @@ import {
   readChampion,
   type StoredBundle,
 } from "../../components/common/bundle/index.js";
-import { type DecisionDocument, decisionDocumentSchema } from "../../components/common/documents/decision.js";
+import {
+  type DecisionDocument,
+  decisionDocumentSchema,
+  decisionLine,
+  decisionLineSchema,
+} from "../../components/common/documents/decision.js";
 import { parseDocument } from "../../components/common/documents/parse.js";
 import { InputError, NotFoundError } from "../../components/common/errors.js";
 import { EVALUATION_FILE, isModelVersion, modelSideObject } from "../../components/common/layout/index.js";
@@ -192,39 +197,30 @@ async function judgedVersion(storage: Storage, version: string): Promise<string 
   }
 }
 
+/** The part of promote's promotion.json that says the decision (absent in runs before issue 18 item 9). */
+const promotionView = z.looseObject({ decision: decisionLineSchema });
+
 /**
  * The gate's decision as a run's closing lines show it ("model: ..."), or
- * null when the run did not evaluate. The stored sentence can be stale on a
- * re-run (issue 18 item 9): evaluate leaves out a champion that is this very
- * candidate's refit (comparing a model with itself decides nothing), so its
- * decision says "there was no champion" while the model already is the
- * champion; and a cache hit repeats the decision of the run that made it.
- * Both are said plainly here.
+ * null when the run did not evaluate: the line promote wrote in this run
+ * (decisionLine, the one rule summary.json and the report use too: never a
+ * cached run's "there was no champion" on a re-run). A run from before
+ * promote wrote it gets the stored sentence, naming the run that decided
+ * when this one reused its evaluate step.
  */
 export async function runDecisionLine(storage: Storage, record: RunRecord): Promise<string | null> {
   const step = record.steps.find((s) => s.name === "evaluate" && s.outputs.decision);
   if (!step || (step.state !== "succeeded" && step.state !== "cached")) return null;
+  const promotion = record.steps.find((s) => s.state === "succeeded" && s.outputs.promotion)?.outputs
+    .promotion;
+  const said = promotion ? await readView(storage, promotion.object, promotionView) : null;
+  if (said) return `model: ${said.decision.text}`;
   const where = step.outputs.decision!.object;
   const decision = parseDocument(
     decisionDocumentSchema,
     await storage.readText(where),
     `${storage.uri}/${where}`,
   );
-  const champion = await readChampion(storage);
-  const started = record.started === null ? Number.NaN : Date.parse(record.started);
-  const wasChampion =
-    champion !== null &&
-    Date.parse(champion.pointer.changed_at) < started &&
-    decision.champion_version === null;
-  let text = decision.reason;
-  if (wasChampion) {
-    const current = champion.pointer.version;
-    const judged = current === decision.candidate_version ? current : await judgedVersion(storage, current);
-    if (judged === decision.candidate_version)
-      text = `champion ${current} stays: this run's candidate is the champion itself (same training rows and settings), so there was no other model to judge.`;
-  }
   const from = step.state === "cached" ? (step.cache?.from?.split("/")[0] ?? null) : null;
-  return from
-    ? `model: ${text} (decided by run ${from}; this run reused its evaluate step)`
-    : `model: ${text}`;
+  return `model: ${decisionLine({ decision, previousChampion: null, stored: decision.candidate_version, decidedBy: from }).text}`;
 }

@@ -241,6 +241,41 @@ describe("step logs", () => {
     expect(full.headers["content-type"]).toMatch(/^text\/plain/);
   });
 
+  it("with format=text, prints each JSON line as time, level, message and fields (as churn runs logs)", async () => {
+    const object = `runs/${RUN}/steps/ingest-weekly/log.txt`;
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({
+        time: `2026-12-04T18:00:${String(i % 60).padStart(2, "0")}.000Z`,
+        level: "info",
+        message: `ingest: batch ${i}`,
+        rows: i,
+        step: "ingest-weekly",
+      }),
+    );
+    await storage.write(object, `--- attempt 1 of step ingest-weekly (local)\n${lines.join("\n")}\n`);
+    try {
+      const full = await readOnly().inject(`/api/runs/${RUN}/steps/ingest-weekly/log?format=text`);
+      expect(full.statusCode).toBe(200);
+      const text = full.body.split("\n");
+      expect(text[0]).toBe("--- attempt 1 of step ingest-weekly (local)");
+      expect(text[1]).toBe("2026-12-04T18:00:00.000Z info  ingest: batch 0  rows=0");
+      expect(text[300]).toBe("2026-12-04T18:00:59.000Z info  ingest: batch 299  rows=299");
+      expect(full.body).not.toContain("{");
+      const tail = await readOnly().inject(`/api/runs/${RUN}/steps/ingest-weekly/log?tail=200&format=text`);
+      expect(tail.headers["x-log-truncated"]).toBe("true");
+      expect(tail.body).toMatch(/^2026-12-04T18:00:\d\d\.000Z info {2}ingest: batch \d+ {2}rows=\d+\n/);
+      expect(tail.body).toMatch(/ingest: batch 299 {2}rows=299\n$/);
+      // Without format, the lines as the step wrote them (downloads, tools).
+      const raw = await readOnly().inject(`/api/runs/${RUN}/steps/ingest-weekly/log`);
+      expect(raw.body.split("\n")[1]).toBe(lines[0]);
+      expect(
+        (await readOnly().inject(`/api/runs/${RUN}/steps/ingest-weekly/log?format=html`)).statusCode,
+      ).toBe(422);
+    } finally {
+      await storage.write(object, `${LOG_LINES.join("\n")}\n`);
+    }
+  });
+
   it("follows a cached step to the log of the run that computed it", async () => {
     const response = await readOnly().inject(`/api/runs/${RUN}/steps/ingest-history/log`);
     expect(response.statusCode).toBe(200);

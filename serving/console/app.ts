@@ -1,11 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
+import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { rollback } from "../../components/common/bundle/index.js";
 import { ChurnError, InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
+import { logText, logTextChunks } from "../../components/common/log-lines.js";
 import { mirrorChampion } from "../../components/common/mlflow/sync.js";
 import type { Storage } from "../../components/common/storage/index.js";
 import { PIPELINES } from "../../pipelines/definitions/index.js";
@@ -112,6 +114,8 @@ const logQuery = z
       .min(1)
       .max(16 * 1024 * 1024)
       .optional(),
+    // raw: the JSON lines as the step wrote them (downloads, tools); text: as `churn runs logs` prints them.
+    format: z.enum(["raw", "text"]).default("raw"),
   })
   .strict();
 const changeBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
@@ -291,10 +295,14 @@ export function createConsoleApp(options: ConsoleOptions): FastifyInstance {
           ...about(tail.size),
           "x-log-truncated": tail.truncated ? "true" : "false",
         };
-        return reply.headers(headers).send(tail.text);
+        // The tail starts at a whole line, so each line converts on its own.
+        return reply.headers(headers).send(query.format === "text" ? logText(tail.text) : tail.text);
       }
       // The full log streams through: big logs never sit in memory.
-      return reply.headers(about(log.info.size)).send(storage.createReadStream(log.object));
+      const stream = storage.createReadStream(log.object);
+      return reply
+        .headers(about(log.info.size))
+        .send(query.format === "text" ? Readable.from(logTextChunks(stream)) : stream);
     },
   );
 

@@ -39,6 +39,57 @@ export function spawnChurn(
   return Object.assign(result, { child });
 }
 
+/** One line of a long command's stderr when it is not a terminal (cli/event-lines.ts). */
+export interface StderrEvent {
+  time: string;
+  level: string;
+  message: string;
+  event: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Every line of a piped long command's stderr (`pipeline run`, `score`,
+ * `train`, `serve`, ...) as its JSON event; throws naming the first line that
+ * is not one, so a test of the stream fails on any stray text.
+ */
+export function stderrEvents(stderr: string): StderrEvent[] {
+  return stderr
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line, i) => {
+      let event: Partial<StderrEvent>;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        throw new Error(`stderr line ${i + 1} is not JSON: ${line}`);
+      }
+      if (typeof event.event !== "string" || typeof event.message !== "string")
+        throw new Error(`stderr line ${i + 1} has no event or message: ${line}`);
+      return event as StderrEvent;
+    });
+}
+
+/**
+ * A CLI's stderr as people read it: a JSON event line (a piped long command)
+ * as its message, any other line as it is; so one expected sentence is
+ * checked the same way on `validate` (text) and `pipeline run` (events).
+ */
+export function stderrMessages(stderr: string): string {
+  return stderr
+    .split("\n")
+    .map((line) => {
+      if (!line.startsWith("{")) return line;
+      try {
+        const message = (JSON.parse(line) as { message?: unknown }).message;
+        return typeof message === "string" ? message : line;
+      } catch {
+        return line;
+      }
+    })
+    .join("\n");
+}
+
 /** A running `churn serve` process and the address it listens on. */
 export interface ServeProcess {
   child: ChildProcess;

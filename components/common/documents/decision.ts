@@ -40,3 +40,56 @@ export const decisionDocumentSchema = z.strictObject({
     .optional(),
 });
 export type DecisionDocument = z.output<typeof decisionDocumentSchema>;
+
+/**
+ * What a run's decision amounts to, for people: `first` (a first champion),
+ * `replaced` (a new champion), `kept` (the champion stays, the candidate
+ * lost), `itself` (the candidate is the champion: same rows and settings),
+ * `refused` (no model to score with).
+ */
+export const decisionOutcomeSchema = z.enum(["first", "replaced", "kept", "itself", "refused"]);
+
+/** The decision as every surface says it (promotion.json, summary.json, the report, the closing lines). */
+export const decisionLineSchema = z.strictObject({
+  outcome: decisionOutcomeSchema,
+  /** The sentence, without the closing lines' `model: `. */
+  text: z.string(),
+  /** The run whose evaluate step decided, when this run reused it from the cache; else null. */
+  decided_by: z.string().nullable(),
+});
+export type DecisionLine = z.output<typeof decisionLineSchema>;
+
+/**
+ * The one rule that turns the gate's stored decision into what a run says
+ * (issue 18 item 9). decision.json is a cached artifact: a re-run with the
+ * same rows and settings reproduces the champion itself, which evaluate
+ * leaves out (comparing a model with itself decides nothing), so the stored
+ * sentence says "there was no champion"; and a cache hit repeats the
+ * sentence of the run that decided. `previousChampion` (the pointer before
+ * this run's promote acted) and `stored` (the version promote stored) tell
+ * the first case; `decidedBy` the second.
+ */
+export function decisionLine(input: {
+  decision: DecisionDocument;
+  previousChampion: string | null;
+  stored: string;
+  decidedBy: string | null;
+}): DecisionLine {
+  const { decision, previousChampion, stored, decidedBy } = input;
+  if (decision.action === "promote" && decision.champion_version === null && previousChampion === stored)
+    return {
+      outcome: "itself",
+      text: `champion ${stored} stays: this run's candidate is the champion itself (same training rows and settings), so there was no other model to judge.`,
+      decided_by: decidedBy,
+    };
+  const outcome =
+    decision.action === "refuse"
+      ? "refused"
+      : decision.action === "keep-champion"
+        ? "kept"
+        : previousChampion === null
+          ? "first"
+          : "replaced";
+  const reused = decidedBy ? ` (decided by run ${decidedBy}; this run reused its evaluate step)` : "";
+  return { outcome, text: `${decision.reason}${reused}`, decided_by: decidedBy };
+}

@@ -74,6 +74,12 @@ export function runIdOfRecordObject(name: string): string | null {
   return match ? match[1]! : null;
 }
 
+/** The run whose folder holds `name` (`runs/<run-id>/...`), or null for an object outside runs/. */
+export function runIdOfObject(name: string): string | null {
+  const match = /^runs\/([^/]+)\//.exec(name);
+  return match ? match[1]! : null;
+}
+
 /** `runs/<run-id>/lease`: one runner at a time per run (create-if-absent, renewed by heartbeat). */
 export function leaseObject(runId: string): string {
   return `${runPrefix(runId)}lease`;

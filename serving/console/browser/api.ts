@@ -87,11 +87,15 @@ function logHeader(response: Response, name: keyof LogHeaders): string | null {
 }
 
 /** The end of a step's log: its last `bytes` from a whole line, and what the headers say about it. */
+/** How a log is asked for: `raw` as the step wrote it (JSON lines), `text` as `churn runs logs` prints it. */
+export type LogFormat = "raw" | "text";
+
 export async function stepLogTail(
   url: string,
   bytes: number,
+  format: LogFormat = "raw",
 ): Promise<{ text: string; run: string | null; truncated: boolean; size: number }> {
-  const response = await fetch(`${url}?tail=${bytes}`);
+  const response = await fetch(`${url}?tail=${bytes}&format=${format}`);
   if (!response.ok) throw await failure(response);
   return {
     text: await response.text(),
@@ -102,8 +106,8 @@ export async function stepLogTail(
 }
 
 /** A step's whole log, chunk by chunk as it arrives (big logs show before the last byte). */
-export async function* stepLogChunks(url: string): AsyncGenerator<string> {
-  const response = await fetch(url);
+export async function* stepLogChunks(url: string, format: LogFormat = "raw"): AsyncGenerator<string> {
+  const response = await fetch(`${url}?format=${format}`);
   if (!response.ok || !response.body) throw await failure(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   for (;;) {

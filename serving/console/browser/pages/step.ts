@@ -6,8 +6,9 @@ import type { PageContext } from "../router.js";
 
 /**
  * `#/runs/<id>/steps/<step>`: one step's facts, its inputs and outputs with
- * content hashes, and its log: the last 64 KiB at once, the whole log
- * streamed into the page on request, or downloaded.
+ * content hashes, and its log as text (time, level, message, fields, as
+ * `churn runs logs` prints it): the last 64 KiB at once, the whole log
+ * streamed into the page on request, or downloaded as the step wrote it.
  */
 
 const TAIL_BYTES = 64 * 1024;
@@ -87,7 +88,7 @@ function fullLogButton(url: string, pre: HTMLElement, note: HTMLElement): HTMLBu
         note.textContent = "Loading the full log…";
         pre.textContent = "";
         try {
-          for await (const chunk of stepLogChunks(url)) pre.append(chunk);
+          for await (const chunk of stepLogChunks(url, "text")) pre.append(chunk);
           note.textContent = "Full log.";
         } catch (error) {
           note.textContent = (error as Error).message;
@@ -104,7 +105,7 @@ function fullLogButton(url: string, pre: HTMLElement, note: HTMLElement): HTMLBu
 /** Fill `pre` with the log's tail and `note` with where it came from and how much is left out. */
 async function showTail(run: RunRecord, url: string, pre: HTMLElement, note: HTMLElement): Promise<void> {
   try {
-    const tail = await stepLogTail(url, TAIL_BYTES);
+    const tail = await stepLogTail(url, TAIL_BYTES, "text");
     pre.textContent = tail.text;
     note.textContent = [
       tail.run && tail.run !== run.run_id

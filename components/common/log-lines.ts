@@ -2,9 +2,10 @@ import { z } from "zod";
 
 /**
  * Step logs as people read them: a step writes one JSON object per line
- * (components/common/log.ts: time, level, message, then fields); `churn runs
- * logs` prints each as `time level message  key=value ...`. Lines that are not
- * such JSON (the runner's attempt headers, a crash's stack) stay as they are.
+ * (log.ts: time, level, message, then fields); `churn runs logs` and the
+ * console's log view print each as `time level message  key=value ...`.
+ * Lines that are not such JSON (the runner's attempt headers, a crash's
+ * stack) stay as they are.
  */
 const logLineSchema = z.looseObject({ time: z.string(), level: z.string(), message: z.string() });
 
@@ -36,4 +37,23 @@ export function logText(text: string): string {
     .split("\n")
     .map((line) => logLineText(line))
     .join("\n");
+}
+
+/**
+ * A log streamed as text, line by line as its chunks arrive (the console's
+ * full log: big logs never sit in memory); a last line without a newline is
+ * converted at the end.
+ */
+export async function* logTextChunks(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of chunks) {
+    pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    const end = pending.lastIndexOf("\n");
+    if (end < 0) continue;
+    yield `${logText(pending.slice(0, end))}\n`;
+    pending = pending.slice(end + 1);
+  }
+  pending += decoder.decode();
+  if (pending !== "") yield logText(pending);
 }

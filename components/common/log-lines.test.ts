@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { logLineText, logText } from "./log-lines.js";
+import { logLineText, logText, logTextChunks } from "./log-lines.js";
 
 describe("log lines as text", () => {
   it("a JSON log line is time, level and message, then its own fields; the step's context is left out", () => {
@@ -22,5 +22,19 @@ describe("log lines as text", () => {
     for (const line of ["--- attempt 1 of step train (local) at x", "{not json", '{"level":"info"}', ""])
       expect(logLineText(line)).toBe(line);
     expect(logText('a\n{"time":"t","level":"info","message":"m"}\n')).toBe("a\nt info  m\n");
+  });
+
+  it("a streamed log is converted line by line, whatever the chunk boundaries", async () => {
+    const log =
+      '{"time":"t1","level":"info","message":"m1","rows":3}\nplain\n{"time":"t2","level":"error","message":"m2"}';
+    const bytes = new TextEncoder().encode(log);
+    for (const size of [1, 7, 50, bytes.length]) {
+      async function* chunks() {
+        for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+      }
+      let text = "";
+      for await (const part of logTextChunks(chunks())) text += part;
+      expect(text, `chunks of ${size}`).toBe("t1 info  m1  rows=3\nplain\nt2 error m2");
+    }
   });
 });
