@@ -132,6 +132,34 @@ describe("TreeSHAP", () => {
     expect(maxDiff).toBeLessThan(1e-10);
   });
 
+  it("explains a batch of rows, in any order, with explainRow's values bit for bit", () => {
+    const d = 16;
+    const data = syntheticData(600, d, 9, 0.1);
+    const { model } = trainGbdt({
+      ...data,
+      numFeatures: d,
+      params: { maxRounds: 30, earlyStoppingRounds: 0 },
+    });
+    // A path through 15 features is past the tables' limit: this tree takes the
+    // recursion, so the batch mixes both algorithms.
+    model.trees.splice(3, 0, chainTree(15));
+    const shap = createTreeShap(model);
+    const rows = [5, 0, 17, 17, 399, 42, 3];
+    const offsets = Int32Array.from(rows, (r) => r * d);
+    const batch = new Float64Array(rows.length * (d + 1));
+    shap.explainRows(data.x, offsets, rows.length, batch);
+    const one = new Float64Array(d + 1);
+    const margins = predictMarginPlain(model, data.x, 400);
+    rows.forEach((row, r) => {
+      shap.explainRow(data.x, row * d, one);
+      expect(Array.from(batch.subarray(r * (d + 1), (r + 1) * (d + 1)))).toEqual(Array.from(one));
+      expect(Math.abs(one.reduce((s, p) => s + p, 0) - margins[row]!)).toBeLessThan(1e-9);
+    });
+    expect(() => shap.explainRows(data.x, offsets, rows.length, new Float64Array(rows.length * d))).toThrow(
+      RangeError,
+    );
+  });
+
   it("refuses a too-short output buffer", () => {
     const data = syntheticData(200, 3, 4);
     const { model } = trainGbdt({
@@ -149,4 +177,35 @@ function condExpectation0(model: GbdtModel): number {
     (acc, t) => acc + condExpectation(t, new Float64Array(model.numFeatures), 0),
     model.baseScore,
   );
+}
+
+/** Splits on features 0..n-1 down one path (each split's right child a leaf): n unique features on its deepest path. */
+function chainTree(n: number): GbdtTree {
+  const t: GbdtTree = {
+    feature: [],
+    threshold: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+    cover: [],
+    gain: [],
+  };
+  const node = (feature: number, left: number, right: number, cover: number, value: number) => {
+    t.feature.push(feature);
+    t.threshold.push(feature === -1 ? 0 : 0.1 * feature - 0.5);
+    t.defaultLeft.push(feature % 2 === 0 ? 1 : 0);
+    t.left.push(left);
+    t.right.push(right);
+    t.value.push(value);
+    t.cover.push(cover);
+    t.gain.push(0);
+  };
+  // Split k sits at node 2k: its right child (2k + 1) is a leaf, its left child the next split.
+  for (let k = 0; k < n; k++) {
+    node(k, 2 * k + 2, 2 * k + 1, n + 1 - k, 0);
+    node(-1, -1, -1, 1, 0.01 * (k + 1));
+  }
+  node(-1, -1, -1, 1, -0.2);
+  return t;
 }
