@@ -97,7 +97,7 @@ export interface Predictor {
  * machine): one at a time 12,200, batches of 64 15,300, 256 19,500, 1,024
  * 21,500. A batch's contributions take 1,024 x (features + 1) x 8 bytes.
  */
-const EXPLAIN_BATCH_ROWS = 1024;
+export const EXPLAIN_BATCH_ROWS = 1024;
 
 function parseModel(model: Bundle["model"]): {
   margin: (x: Float64Array, offset: number) => number;
