@@ -577,11 +577,9 @@ function fillLeafVectors(zeros: number[], v: number, out: Float64Array, at: numb
   const size = 1 << k;
   const t = new Float64Array(size);
   fillLeafTable(zeros, v, t, 0);
+  const ratio = zeros.map((z) => (1 - z) / z);
   for (let h = 0; h < size; h++) {
-    for (let i = 0; i < k; i++) {
-      const ratio = (1 - zeros[i]!) / zeros[i]!;
-      out[at + h * k + i] = (h >> i) & 1 ? ratio * t[h ^ (1 << i)]! : -t[h]!;
-    }
+    for (let i = 0; i < k; i++) out[at + h * k + i] = (h >> i) & 1 ? ratio[i]! * t[h ^ (1 << i)]! : -t[h]!;
   }
 }
 
