@@ -59,8 +59,12 @@ describe("TreeSHAP", () => {
         trees,
         params: {},
       };
-      // Both algorithms: leaf tables (the default) and the recursion.
-      for (const shap of [createTreeShap(model), createTreeShap(model, { tables: false })]) {
+      // Every algorithm: contribution vectors (the default), plain leaf tables and the recursion.
+      for (const shap of [
+        createTreeShap(model),
+        createTreeShap(model, { vectors: false }),
+        createTreeShap(model, { tables: false }),
+      ]) {
         const phi = new Float64Array(m + 1);
         for (let row = 0; row < 5; row++) {
           const x = Float64Array.from({ length: m }, () =>
@@ -74,6 +78,43 @@ describe("TreeSHAP", () => {
           expect(Math.abs(phi.reduce((s, p) => s + p, 0) - margin)).toBeLessThan(1e-9);
         }
       }
+    }
+  });
+
+  it("equals brute-force Shapley values on paths of 9 to 12 features", () => {
+    const rng = new Rng(23);
+    const m = 12;
+    const trees = [chainTree(9), chainTree(12), randomTree(rng, m, { maxDepth: 12, maxLeaves: 40 })];
+    const model: GbdtModel = {
+      kind: "gbdt",
+      formatVersion: 1,
+      numFeatures: m,
+      featureNames: Array.from({ length: m }, (_, i) => `f${i}`),
+      baseScore: 0.3,
+      trees,
+      params: {},
+    };
+    const shap = createTreeShap(model);
+    const plain = createTreeShap(model, { vectors: false });
+    const recursion = createTreeShap(model, { tables: false });
+    const phi = new Float64Array(m + 1);
+    const other = new Float64Array(m + 1);
+    const fromPlain = new Float64Array(m + 1);
+    for (let row = 0; row < 6; row++) {
+      const x = Float64Array.from({ length: m }, (_, i) =>
+        rng.nextFloat() < 0.1 ? Number.NaN : 0.1 * i - 0.5 + (rng.nextFloat() - 0.5) * 0.3,
+      );
+      shap.explainRow(x, 0, phi);
+      recursion.explainRow(x, 0, other);
+      plain.explainRow(x, 0, fromPlain);
+      // Vectors and plain tables hold the same numbers: the same bits.
+      expect(Array.from(fromPlain)).toEqual(Array.from(phi));
+      const exact = bruteForceShap(model, x);
+      for (let i = 0; i < m; i++) {
+        expect(Math.abs(phi[i] - exact[i])).toBeLessThan(1e-9);
+        expect(Math.abs(phi[i] - other[i])).toBeLessThan(1e-12);
+      }
+      expect(phi.some((p, i) => i < m && Math.abs(p) > 1e-3)).toBe(true);
     }
   });
 
@@ -115,14 +156,18 @@ describe("TreeSHAP", () => {
       params: { maxRounds: 60, earlyStoppingRounds: 0 },
     });
     const tables = createTreeShap(model);
+    const plain = createTreeShap(model, { vectors: false });
     const recursion = createTreeShap(model, { tables: false });
     const a = new Float64Array(d + 1);
     const b = new Float64Array(d + 1);
+    const c = new Float64Array(d + 1);
     let maxDiff = 0;
     let maxAbs = 0;
     for (let r = 0; r < 300; r++) {
       tables.explainRow(data.x, r * d, a);
       recursion.explainRow(data.x, r * d, b);
+      plain.explainRow(data.x, r * d, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
       for (let i = 0; i <= d; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
         maxAbs = Math.max(maxAbs, Math.abs(b[i]));

@@ -13,9 +13,9 @@
  *   row satisfies i, and -T(H) when it does not. A row then costs O(leaves x K)
  *   per tree instead of O(leaves x depth^2), about 5x less on our models. This
  *   is the idea of Fast TreeSHAP v2 (Yang 2021, arXiv:2109.09847), derived and
- *   written here for our tree layout. Both cases are tabulated per mask once
- *   per model (K x 2^K numbers per leaf, 6 MB for the pinned bench model), so
- *   a row only works out H and adds K numbers per leaf.
+ *   written here for our tree layout. For leaves of up to 8 path features both
+ *   cases are tabulated per mask once per model (K x 2^K numbers per leaf, 6 MB
+ *   for the pinned bench model), so a row only works out H and adds K numbers.
  * - the recursive Algorithm 2 of Lundberg, Erion et al. 2018 ("Consistent
  *   individualized feature attribution for tree ensembles"), for trees whose
  *   tables would be too big (deep paths) or whose paths hold an empty child.
@@ -27,6 +27,20 @@ import type { GbdtModel } from "./model.js";
 const MAX_TABLE_FEATURES = 14;
 /** Table entries (numbers) across the whole model; trees beyond the budget use the recursion. */
 const MAX_TABLE_ENTRIES = 16 << 20;
+/**
+ * Numbers of contribution vectors (K x 2^K per leaf) across the model, 32 MB:
+ * trees past this budget keep the 2^K numbers of T per leaf and work out each
+ * share per row (about half as fast). The pinned bench model takes 762,000; a
+ * 300-tree model on 31 synthetic features would take 13M (103 MB; its plain
+ * tables: 11 MB). Chosen per tree, so the hot loops have no per-leaf branch
+ * (one made the whole walk 1.7x slower).
+ */
+const MAX_VECTOR_ENTRIES = 4 << 20;
+
+/** How a tree is explained. */
+const BY_RECURSION = 0;
+const BY_TABLES = 1;
+const BY_VECTORS = 2;
 
 /** Explains rows of one model. */
 export interface TreeShapExplainer {
@@ -56,6 +70,8 @@ function coverShare(parentCover: number, childCover: number): number {
 export interface TreeShapOptions {
   /** Leaf tables where they fit (default true); false: the recursion for every tree. */
   tables?: boolean;
+  /** Contribution vectors where they fit (default true); false: plain tables (T) for every tree with tables. */
+  vectors?: boolean;
 }
 
 /** Builds the per-model precomputation for TreeSHAP. */
@@ -256,6 +272,7 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
     roots,
     { feature, left, right, leftShare, rightShare, value },
     options.tables === false ? 0 : MAX_TABLE_ENTRIES,
+    options.vectors === false ? 0 : MAX_VECTOR_ENTRIES,
   );
   const walk = tableWalk(roots, { feature, threshold, defaultLeft, left, right }, tables);
 
@@ -293,7 +310,9 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
       // (1.2x over row by row on the pinned model), and each row's phi still sums
       // tree by tree, leaf by leaf, so the values do not depend on the batch.
       for (let t = 0; t < roots.length; t++) {
-        if (tables.hasTables[t] === 1) addTreeByTables(walk, t, x, offsets, count, phi, stride);
+        const by = tables.treeKind[t]!;
+        if (by === BY_VECTORS) addTreeByVectors(walk, t, x, offsets, count, phi, stride);
+        else if (by === BY_TABLES) addTreeByTables(walk, t, x, offsets, count, phi, stride);
         else if (feature[roots[t]!] !== -1) explainByRecursion(t, x, offsets, count, phi);
       }
       for (let r = 0; r < count; r++) phi[r * stride + d] = expected;
@@ -324,9 +343,9 @@ interface TableWalk {
   leafSlotStart: Int32Array;
   leafSlotCount: Uint8Array;
   slotFeature: Int32Array;
-  /** Where the leaf's 2^K contribution vectors (K numbers each) start in `vectors`. */
-  leafVectorAt: Int32Array;
-  vectors: Float64Array;
+  /** Where the leaf's table starts in `numbers` (LeafTables.tableAt). */
+  leafTableAt: Int32Array;
+  numbers: Float64Array;
   /** Scratch, per miss slot: the slots of the path features the row fails above the node. */
   miss: Int32Array;
 }
@@ -354,7 +373,7 @@ function tableWalk(
   for (let t = 0; t < roots.length; t++) {
     splitStart[t] = splits.length;
     leafStart[t] = leaves.length;
-    if (tables.hasTables[t] !== 1) continue;
+    if (tables.treeKind[t] === BY_RECURSION) continue;
     const end = t + 1 < roots.length ? roots[t + 1]! : total;
     let j = 0;
     for (let g = roots[t]!; g < end; g++) {
@@ -397,17 +416,81 @@ function tableWalk(
     leafSlotStart: of(leaves, new Int32Array(leaves.length), (g) => tables.slotStart[g]!),
     leafSlotCount: of(leaves, new Uint8Array(leaves.length), (g) => tables.slotCount[g]!),
     slotFeature: tables.slotFeature,
-    leafVectorAt: of(leaves, new Int32Array(leaves.length), (g) => tables.vectorAt[g]!),
-    vectors: tables.vectors,
+    leafTableAt: of(leaves, new Int32Array(leaves.length), (g) => tables.tableAt[g]!),
+    numbers: tables.numbers,
     miss: new Int32Array(widest),
   };
 }
 
 /**
- * Adds tree t's contributions (by its leaf tables) for the rows at
- * x[offsets[r]..] to phi at r * stride. The per-split data sits in few arrays
- * on purpose: with one array per node field, V8 ran out of registers in the
- * split loop and the walk took 2x as long.
+ * One forward pass over tree t's splits [s0, s1) for the row at x[off ..]: each
+ * node's miss slot gets the slots of the path features the row fails on the
+ * way down; at a leaf that is H's complement. The per-split data sits in few
+ * arrays on purpose: with one array per node field, V8 ran out of registers
+ * and the walk took 2x as long.
+ */
+function markFailedSlots(walk: TableWalk, s0: number, s1: number, x: ArrayLike<number>, off: number): void {
+  const { splitFeature, splitThreshold, splitBits, splitSelf, miss } = walk;
+  miss[0] = 0;
+  for (let n = s0, j = 1; n < s1; n++, j += 2) {
+    const xv = x[off + splitFeature[n]!]!;
+    const m = miss[splitSelf[n]!]!;
+    const bits = splitBits[n]!;
+    const bit = bits & ~MISSING_LEFT;
+    // 1 when the row goes left (missing values follow the default direction); branch-free.
+    const goLeft = +(xv <= splitThreshold[n]!) | (+Number.isNaN(xv) & (bits >>> 30));
+    miss[j] = m | (bit & (goLeft - 1));
+    miss[j + 1] = m | (bit & -goLeft);
+  }
+}
+
+/** Adds tree t's contributions (by its contribution vectors) for the rows at x[offsets[r]..] to phi at r * stride. */
+function addTreeByVectors(
+  walk: TableWalk,
+  t: number,
+  x: ArrayLike<number>,
+  offsets: ArrayLike<number>,
+  count: number,
+  phi: Float64Array,
+  stride: number,
+): void {
+  const { leafSelf, leafSlotStart, leafSlotCount, slotFeature, leafTableAt, numbers, miss } = walk;
+  const { splitFeature, splitThreshold, splitBits, splitSelf } = walk;
+  const s0 = walk.splitStart[t]!;
+  const s1 = walk.splitStart[t + 1]!;
+  const l0 = walk.leafStart[t]!;
+  const l1 = walk.leafStart[t + 1]!;
+  for (let r = 0; r < count; r++) {
+    // The split pass (markFailedSlots, written out: as a call it made the walk 1.5x slower).
+    const off = offsets[r]!;
+    miss[0] = 0;
+    for (let n = s0, j = 1; n < s1; n++, j += 2) {
+      const xv = x[off + splitFeature[n]!]!;
+      const m = miss[splitSelf[n]!]!;
+      const bits = splitBits[n]!;
+      const bit = bits & ~MISSING_LEFT;
+      const goLeft = +(xv <= splitThreshold[n]!) | (+Number.isNaN(xv) & (bits >>> 30));
+      miss[j] = m | (bit & (goLeft - 1));
+      miss[j + 1] = m | (bit & -goLeft);
+    }
+    const at = r * stride;
+    for (let n = l0; n < l1; n++) {
+      const first = leafSlotStart[n]!;
+      const k = leafSlotCount[n]!;
+      const h = ((1 << k) - 1) & ~miss[leafSelf[n]!]!;
+      // The leaf's share for each of its slots given H, tabulated.
+      const v = leafTableAt[n]! + h * k;
+      for (let i = 0; i < k; i++) phi[at + slotFeature[first + i]!]! += numbers[v + i]!;
+    }
+  }
+}
+
+/**
+ * Adds tree t's contributions (by its plain tables: each slot's ratio, then T)
+ * for the rows at x[offsets[r]..] to phi at r * stride: satisfied slot ratio x
+ * T(H without i), failed slot -T(H), selected by arithmetic. These are the
+ * numbers the vectors would hold, to the sign of a zero, which a sum starting
+ * at +0 never keeps: a row's values do not depend on which trees got vectors.
  */
 function addTreeByTables(
   walk: TableWalk,
@@ -418,43 +501,34 @@ function addTreeByTables(
   phi: Float64Array,
   stride: number,
 ): void {
-  const { splitFeature, splitThreshold, splitBits, splitSelf, miss } = walk;
-  const { leafSelf, leafSlotStart, leafSlotCount, slotFeature, leafVectorAt, vectors } = walk;
+  const { leafSelf, leafSlotStart, leafSlotCount, slotFeature, leafTableAt, numbers, miss } = walk;
   const s0 = walk.splitStart[t]!;
   const s1 = walk.splitStart[t + 1]!;
   const l0 = walk.leafStart[t]!;
   const l1 = walk.leafStart[t + 1]!;
   for (let r = 0; r < count; r++) {
-    const off = offsets[r]!;
+    markFailedSlots(walk, s0, s1, x, offsets[r]!);
     const at = r * stride;
-    // One forward pass over the splits: each node gets the slots of the path
-    // features the row fails on the way down; at a leaf that is H's complement.
-    miss[0] = 0;
-    for (let n = s0, j = 1; n < s1; n++, j += 2) {
-      const xv = x[off + splitFeature[n]!]!;
-      const m = miss[splitSelf[n]!]!;
-      const bits = splitBits[n]!;
-      const bit = bits & ~MISSING_LEFT;
-      // 1 when the row goes left (missing values follow the default direction); branch-free.
-      const goLeft = +(xv <= splitThreshold[n]!) | (+Number.isNaN(xv) & (bits >>> 30));
-      miss[j] = m | (bit & (goLeft - 1));
-      miss[j + 1] = m | (bit & -goLeft);
-    }
     for (let n = l0; n < l1; n++) {
       const first = leafSlotStart[n]!;
       const k = leafSlotCount[n]!;
       const h = ((1 << k) - 1) & ~miss[leafSelf[n]!]!;
-      // The leaf's share for each of its slots given H, tabulated.
-      const v = leafVectorAt[n]! + h * k;
-      for (let i = 0; i < k; i++) phi[at + slotFeature[first + i]!]! += vectors[v + i]!;
+      const ratios = leafTableAt[n]!;
+      const table = ratios + k;
+      const cold = numbers[table + h]!;
+      for (let i = 0; i < k; i++) {
+        const sat = (h >> i) & 1;
+        const warm = numbers[ratios + i]! * numbers[table + (h ^ (1 << i))]!;
+        phi[at + slotFeature[first + i]!]! += sat * warm - (1 - sat) * cold;
+      }
     }
   }
 }
 
 /** Per-leaf tables of the trees that get them, in flat typed arrays indexed by global node or leaf number. */
 interface LeafTables {
-  /** 1 for trees explained by tables, 0 for the recursion. */
-  hasTables: Uint8Array;
+  /** BY_VECTORS, BY_TABLES or BY_RECURSION (single-leaf trees: BY_RECURSION, with nothing to do). */
+  treeKind: Uint8Array;
   /** Internal node: 1 << the slot of its feature among its path's unique features (the same for every leaf below). */
   nodeBit: Int32Array;
   /** Leaf node: where its unique path features (slots) start in slotFeature, and how many (K). */
@@ -463,13 +537,14 @@ interface LeafTables {
   /** Each slot's model feature index. */
   slotFeature: Int32Array;
   /**
-   * Leaf node: where its 2^K contribution vectors start in `vectors`; the
-   * vector of mask H is the K numbers at vectorAt + H * K, slot i's share of
-   * the leaf when the row satisfies the slots in H (values of the leaf
-   * included).
+   * Leaf node: where its table starts in `numbers`. In a BY_VECTORS tree,
+   * its 2^K contribution vectors: the vector of mask H is the K
+   * numbers at tableAt + H * K, slot i's share of the leaf when the row
+   * satisfies the slots in H (values of the leaf included); in a BY_TABLES
+   * tree, each slot's (1 - z) / z, then v T(M) for every mask M at tableAt + K + M.
    */
-  vectorAt: Int32Array;
-  vectors: Float64Array;
+  tableAt: Int32Array;
+  numbers: Float64Array;
 }
 
 /** All trees' nodes in one set of arrays (global indices), as createTreeShap lays them out. */
@@ -584,51 +659,73 @@ function fillLeafVectors(zeros: number[], v: number, out: Float64Array, at: numb
 }
 
 /** Builds leaf tables for every tree whose paths are short enough and whose splits all have covered children, within `maxEntries` numbers. */
-function buildLeafTables(roots: Int32Array, nodes: NodeArrays, maxEntries: number): LeafTables {
+function buildLeafTables(
+  roots: Int32Array,
+  nodes: NodeArrays,
+  maxEntries: number,
+  maxVectorEntries: number,
+): LeafTables {
   const { feature } = nodes;
   const total = feature.length;
-  const hasTables = new Uint8Array(roots.length);
+  const treeKind = new Uint8Array(roots.length);
   const nodeBit = new Int32Array(total);
-  const chosen: LeafPlan[] = [];
+  const chosen: Array<{ plans: LeafPlan[]; vectors: boolean }> = [];
   let entries = 0;
+  let vectorEntries = 0;
   for (let t = 0; t < roots.length; t++) {
     const root = roots[t]!;
     if (feature[root] === -1 || maxEntries === 0) continue;
     const plans = leafPlans(root, nodes, nodeBit);
-    let size = 0;
+    let vectorSize = 0;
+    let tableSize = 0;
     let usable = true;
     for (const plan of plans) {
       const k = Math.min(plan.features.length, MAX_TABLE_FEATURES);
       // A zero share (a child without cover) would divide by zero in (1 - z) / z.
       if (plan.features.length > MAX_TABLE_FEATURES || plan.zeros.some((z) => !(z > 0))) usable = false;
-      size += k << k;
+      vectorSize += k << k;
+      tableSize += k + (1 << k);
     }
-    if (!usable || entries + size > maxEntries) continue;
+    if (!usable) continue;
+    const vectors = vectorEntries + vectorSize <= maxVectorEntries && entries + vectorSize <= maxEntries;
+    const size = vectors ? vectorSize : tableSize;
+    if (entries + size > maxEntries) continue;
     entries += size;
-    hasTables[t] = 1;
-    chosen.push(...plans);
+    if (vectors) vectorEntries += size;
+    treeKind[t] = vectors ? BY_VECTORS : BY_TABLES;
+    chosen.push({ plans, vectors });
   }
   let slots = 0;
-  for (const plan of chosen) slots += plan.features.length;
+  for (const { plans } of chosen) for (const plan of plans) slots += plan.features.length;
   const out: LeafTables = {
-    hasTables,
+    treeKind,
     nodeBit,
     slotStart: new Int32Array(total),
     slotCount: new Uint8Array(total),
     slotFeature: new Int32Array(slots),
-    vectorAt: new Int32Array(total),
-    vectors: new Float64Array(entries),
+    tableAt: new Int32Array(total),
+    numbers: new Float64Array(entries),
   };
   let s = 0;
   let at = 0;
-  for (const plan of chosen) {
-    const k = plan.features.length;
-    out.slotStart[plan.node] = s;
-    out.slotCount[plan.node] = k;
-    for (const f of plan.features) out.slotFeature[s++] = f;
-    out.vectorAt[plan.node] = at;
-    fillLeafVectors(plan.zeros, plan.value, out.vectors, at);
-    at += k << k;
+  for (const { plans, vectors } of chosen) {
+    for (const plan of plans) {
+      const k = plan.features.length;
+      out.slotStart[plan.node] = s;
+      out.slotCount[plan.node] = k;
+      for (const f of plan.features) out.slotFeature[s++] = f;
+      out.tableAt[plan.node] = at;
+      if (vectors) {
+        fillLeafVectors(plan.zeros, plan.value, out.numbers, at);
+        at += k << k;
+      } else {
+        plan.zeros.forEach((z, i) => {
+          out.numbers[at + i] = (1 - z) / z;
+        });
+        fillLeafTable(plan.zeros, plan.value, out.numbers, at + k);
+        at += k + (1 << k);
+      }
+    }
   }
   return out;
 }
