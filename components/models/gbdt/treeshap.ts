@@ -13,9 +13,13 @@
  *   row satisfies i, and -T(H) when it does not. A row then costs O(leaves x K)
  *   per tree instead of O(leaves x depth^2), about 5x less on our models. This
  *   is the idea of Fast TreeSHAP v2 (Yang 2021, arXiv:2109.09847), derived and
- *   written here for our tree layout. For leaves of up to 8 path features both
- *   cases are tabulated per mask once per model (K x 2^K numbers per leaf, 6 MB
- *   for the pinned bench model), so a row only works out H and adds K numbers.
+ *   written here for our tree layout. Within a model-wide budget
+ *   (MAX_VECTOR_ENTRIES, tree by tree) both cases are tabulated per mask as
+ *   "contribution vectors" (K x 2^K numbers per leaf, 6 MB for the pinned
+ *   bench model), so a row only works out H and adds K numbers per leaf.
+ * Rows are explained in batches tree by tree (explainRows), so each tree's
+ * tables stay in cache across the batch; a row's values are the same bits in
+ * any batch and by vectors or plain tables.
  * - the recursive Algorithm 2 of Lundberg, Erion et al. 2018 ("Consistent
  *   individualized feature attribution for tree ensembles"), for trees whose
  *   tables would be too big (deep paths) or whose paths hold an empty child.
