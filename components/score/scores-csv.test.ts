@@ -8,6 +8,7 @@ import { arrowChunks, byteStream } from "../common/schema/testdata.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { fitTransform } from "../models/features/fit.js";
 import { transformBatch } from "../models/features/transform.js";
+import { trainGbdt } from "../models/gbdt/train.js";
 import { fitLogistic } from "../models/logistic/logistic.js";
 import { formatProbability, loadPredictor } from "../models/predictor.js";
 import {
@@ -69,6 +70,7 @@ const bundle: Bundle = {
   training: {},
 };
 const predictor = loadPredictor(bundle);
+const logisticPredictor = predictor;
 const options = {
   reasons: 2,
   reasonsFor: ["high", "medium"] as const,
@@ -131,7 +133,7 @@ describe("scores.csv rows", () => {
 });
 
 /** scores.csv lines of a decoded batch, spelled out field by field from DESIGN: the writer's oracle. */
-function expectedLines(b: RowBatch, o: ScoreOptions): string {
+function expectedLines(b: RowBatch, o: ScoreOptions, predictor = logisticPredictor): string {
   const d = predictor.numFeatures;
   const x = predictor.encodeBatch(b);
   const p = predictor.probabilities(x, b.numRows);
@@ -230,6 +232,27 @@ describe("ScoresCsvWriter", () => {
       expect(batches.map((b) => scoreBatchCsv(predictor, b, o)).join("")).toBe(got);
     },
   );
+
+  it("writes a GBDT model's reasons, explained in batches, exactly as row by row", () => {
+    // 2,500 rows, all with reasons: more than one TreeSHAP batch (1,024 rows).
+    const b = scoringBatch(2500, 0);
+    const train = transformBatch(transform, b);
+    const y = Float64Array.from({ length: b.numRows }, (_, i) =>
+      ((i * 7) % 10) - ((i * 3) % 11) / 2 > 2 ? 1 : 0,
+    );
+    const { model: g } = trainGbdt({
+      x: train.x,
+      y,
+      numFeatures: train.names.length,
+      featureNames: train.names,
+      params: { maxRounds: 20, earlyStoppingRounds: 0 },
+    });
+    const gbdt = loadPredictor({ ...bundle, model: { family: "gbdt", ...g } as unknown as Bundle["model"] });
+    const o: ScoreOptions = { ...variants[2]!, reasons: 3 };
+    const text = new TextDecoder().decode(new ScoresCsvWriter(gbdt, o).write(rawBatchOf(b)));
+    expect(text).toBe(expectedLines(b, o, gbdt));
+    expect(text.match(/:\+\d/g)!.length).toBeGreaterThan(b.numRows);
+  });
 
   it("keeps the same text when a raw batch is rebuilt from decoded rows (rawBatchOf)", () => {
     const b = scoringBatch(30, 7);

@@ -4,7 +4,7 @@ import { isNullAt, type RawBatch, type RawUtf8, rawBatchOf, utf8At } from "../co
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import { RawEncoder } from "../models/features/encode-raw.js";
 import { formatProbability, type Predictor, type ReasonOptions } from "../models/predictor.js";
-import { reasonColumns } from "../models/reasons.js";
+import { type RowReasons, reasonColumns } from "../models/reasons.js";
 import type { Tier } from "../models/tiers.js";
 
 /**
@@ -222,6 +222,8 @@ export class ScoresCsvWriter {
       return c;
     });
     const k = options.reasons;
+    const reasons = this.reasonsOf(raw, x, p, n);
+    let next = 0;
     const schema = predictor.schema;
     // About 40 bytes a line besides the id and the version; the writer grows if reasons need more.
     const w = new ByteWriter(raw.ids.offsets[n]! - raw.ids.offsets[0]! + n * (40 + this.tail.length));
@@ -234,11 +236,7 @@ export class ScoresCsvWriter {
       w.byte(COMMA);
       w.bytes(TIER_BYTES[tier]);
       if (k > 0 && this.withReasons.has(tier)) {
-        const value = (column: string) => {
-          const c = raw.columns[column]!;
-          return c instanceof Float64Array ? c[i]! : utf8At(c, i);
-        };
-        const { texts, codes } = predictor.reasons(x, i * d, value, k, options.labels);
+        const { texts, codes } = reasons[next++]!;
         for (let r = 0; r < k; r++) {
           w.byte(COMMA);
           if (texts[r] !== undefined) w.text(textField(texts[r]!, options.formulaGuard));
@@ -257,6 +255,21 @@ export class ScoresCsvWriter {
       w.byte(NEWLINE);
     }
     return w.take();
+  }
+
+  /** The reasons of the batch's rows whose tier gets them, in row order, computed as one batch. */
+  private reasonsOf(raw: RawBatch, x: Float64Array, p: Float64Array, n: number): RowReasons[] {
+    const { predictor, options } = this;
+    if (options.reasons <= 0) return [];
+    const d = predictor.numFeatures;
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (this.withReasons.has(predictor.tierOf(p[i]!))) rows.push(i);
+    const value = (r: number, column: string) => {
+      const c = raw.columns[column]!;
+      return c instanceof Float64Array ? c[rows[r]!]! : utf8At(c, rows[r]!);
+    };
+    const offsets = Int32Array.from(rows, (i) => i * d);
+    return predictor.reasonsOfRows(x, offsets, rows.length, value, options.reasons, options.labels);
   }
 }
 

@@ -59,8 +59,12 @@ describe("TreeSHAP", () => {
         trees,
         params: {},
       };
-      // Both algorithms: leaf tables (the default) and the recursion.
-      for (const shap of [createTreeShap(model), createTreeShap(model, { tables: false })]) {
+      // Every algorithm: contribution vectors (the default), plain leaf tables and the recursion.
+      for (const shap of [
+        createTreeShap(model),
+        createTreeShap(model, { vectors: false }),
+        createTreeShap(model, { tables: false }),
+      ]) {
         const phi = new Float64Array(m + 1);
         for (let row = 0; row < 5; row++) {
           const x = Float64Array.from({ length: m }, () =>
@@ -74,6 +78,43 @@ describe("TreeSHAP", () => {
           expect(Math.abs(phi.reduce((s, p) => s + p, 0) - margin)).toBeLessThan(1e-9);
         }
       }
+    }
+  });
+
+  it("equals brute-force Shapley values on paths of 9 to 12 features", () => {
+    const rng = new Rng(23);
+    const m = 12;
+    const trees = [chainTree(9), chainTree(12), randomTree(rng, m, { maxDepth: 12, maxLeaves: 40 })];
+    const model: GbdtModel = {
+      kind: "gbdt",
+      formatVersion: 1,
+      numFeatures: m,
+      featureNames: Array.from({ length: m }, (_, i) => `f${i}`),
+      baseScore: 0.3,
+      trees,
+      params: {},
+    };
+    const shap = createTreeShap(model);
+    const plain = createTreeShap(model, { vectors: false });
+    const recursion = createTreeShap(model, { tables: false });
+    const phi = new Float64Array(m + 1);
+    const other = new Float64Array(m + 1);
+    const fromPlain = new Float64Array(m + 1);
+    for (let row = 0; row < 6; row++) {
+      const x = Float64Array.from({ length: m }, (_, i) =>
+        rng.nextFloat() < 0.1 ? Number.NaN : 0.1 * i - 0.5 + (rng.nextFloat() - 0.5) * 0.3,
+      );
+      shap.explainRow(x, 0, phi);
+      recursion.explainRow(x, 0, other);
+      plain.explainRow(x, 0, fromPlain);
+      // Vectors and plain tables hold the same numbers: the same bits.
+      expect(Array.from(fromPlain)).toEqual(Array.from(phi));
+      const exact = bruteForceShap(model, x);
+      for (let i = 0; i < m; i++) {
+        expect(Math.abs(phi[i] - exact[i])).toBeLessThan(1e-9);
+        expect(Math.abs(phi[i] - other[i])).toBeLessThan(1e-12);
+      }
+      expect(phi.some((p, i) => i < m && Math.abs(p) > 1e-3)).toBe(true);
     }
   });
 
@@ -115,14 +156,18 @@ describe("TreeSHAP", () => {
       params: { maxRounds: 60, earlyStoppingRounds: 0 },
     });
     const tables = createTreeShap(model);
+    const plain = createTreeShap(model, { vectors: false });
     const recursion = createTreeShap(model, { tables: false });
     const a = new Float64Array(d + 1);
     const b = new Float64Array(d + 1);
+    const c = new Float64Array(d + 1);
     let maxDiff = 0;
     let maxAbs = 0;
     for (let r = 0; r < 300; r++) {
       tables.explainRow(data.x, r * d, a);
       recursion.explainRow(data.x, r * d, b);
+      plain.explainRow(data.x, r * d, c);
+      expect(Array.from(c)).toEqual(Array.from(a));
       for (let i = 0; i <= d; i++) {
         maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
         maxAbs = Math.max(maxAbs, Math.abs(b[i]));
@@ -130,6 +175,34 @@ describe("TreeSHAP", () => {
     }
     expect(maxAbs).toBeGreaterThan(0.01);
     expect(maxDiff).toBeLessThan(1e-10);
+  });
+
+  it("explains a batch of rows, in any order, with explainRow's values bit for bit", () => {
+    const d = 16;
+    const data = syntheticData(600, d, 9, 0.1);
+    const { model } = trainGbdt({
+      ...data,
+      numFeatures: d,
+      params: { maxRounds: 30, earlyStoppingRounds: 0 },
+    });
+    // A path through 15 features is past the tables' limit: this tree takes the
+    // recursion, so the batch mixes both algorithms.
+    model.trees.splice(3, 0, chainTree(15));
+    const shap = createTreeShap(model);
+    const rows = [5, 0, 17, 17, 399, 42, 3];
+    const offsets = Int32Array.from(rows, (r) => r * d);
+    const batch = new Float64Array(rows.length * (d + 1));
+    shap.explainRows(data.x, offsets, rows.length, batch);
+    const one = new Float64Array(d + 1);
+    const margins = predictMarginPlain(model, data.x, 400);
+    rows.forEach((row, r) => {
+      shap.explainRow(data.x, row * d, one);
+      expect(Array.from(batch.subarray(r * (d + 1), (r + 1) * (d + 1)))).toEqual(Array.from(one));
+      expect(Math.abs(one.reduce((s, p) => s + p, 0) - margins[row]!)).toBeLessThan(1e-9);
+    });
+    expect(() => shap.explainRows(data.x, offsets, rows.length, new Float64Array(rows.length * d))).toThrow(
+      RangeError,
+    );
   });
 
   it("refuses a too-short output buffer", () => {
@@ -149,4 +222,35 @@ function condExpectation0(model: GbdtModel): number {
     (acc, t) => acc + condExpectation(t, new Float64Array(model.numFeatures), 0),
     model.baseScore,
   );
+}
+
+/** Splits on features 0..n-1 down one path (each split's right child a leaf): n unique features on its deepest path. */
+function chainTree(n: number): GbdtTree {
+  const t: GbdtTree = {
+    feature: [],
+    threshold: [],
+    defaultLeft: [],
+    left: [],
+    right: [],
+    value: [],
+    cover: [],
+    gain: [],
+  };
+  const node = (feature: number, left: number, right: number, cover: number, value: number) => {
+    t.feature.push(feature);
+    t.threshold.push(feature === -1 ? 0 : 0.1 * feature - 0.5);
+    t.defaultLeft.push(feature % 2 === 0 ? 1 : 0);
+    t.left.push(left);
+    t.right.push(right);
+    t.value.push(value);
+    t.cover.push(cover);
+    t.gain.push(0);
+  };
+  // Split k sits at node 2k: its right child (2k + 1) is a leaf, its left child the next split.
+  for (let k = 0; k < n; k++) {
+    node(k, 2 * k + 2, 2 * k + 1, n + 1 - k, 0);
+    node(-1, -1, -1, 1, 0.01 * (k + 1));
+  }
+  node(-1, -1, -1, 1, -0.2);
+  return t;
 }

@@ -13,7 +13,13 @@
  *   row satisfies i, and -T(H) when it does not. A row then costs O(leaves x K)
  *   per tree instead of O(leaves x depth^2), about 5x less on our models. This
  *   is the idea of Fast TreeSHAP v2 (Yang 2021, arXiv:2109.09847), derived and
- *   written here for our tree layout; tables take 2^K numbers per leaf.
+ *   written here for our tree layout. Within a model-wide budget
+ *   (MAX_VECTOR_ENTRIES, tree by tree) both cases are tabulated per mask as
+ *   "contribution vectors" (K x 2^K numbers per leaf, 6 MB for the pinned
+ *   bench model), so a row only works out H and adds K numbers per leaf.
+ * Rows are explained in batches tree by tree (explainRows), so each tree's
+ * tables stay in cache across the batch; a row's values are the same bits in
+ * any batch and by vectors or plain tables.
  * - the recursive Algorithm 2 of Lundberg, Erion et al. 2018 ("Consistent
  *   individualized feature attribution for tree ensembles"), for trees whose
  *   tables would be too big (deep paths) or whose paths hold an empty child.
@@ -25,6 +31,20 @@ import type { GbdtModel } from "./model.js";
 const MAX_TABLE_FEATURES = 14;
 /** Table entries (numbers) across the whole model; trees beyond the budget use the recursion. */
 const MAX_TABLE_ENTRIES = 16 << 20;
+/**
+ * Numbers of contribution vectors (K x 2^K per leaf) across the model, 32 MB:
+ * trees past this budget keep the 2^K numbers of T per leaf and work out each
+ * share per row (about half as fast). The pinned bench model takes 762,000; a
+ * 300-tree model on 31 synthetic features would take 13M (103 MB; its plain
+ * tables: 11 MB). Chosen per tree, so the hot loops have no per-leaf branch
+ * (one made the whole walk 1.7x slower).
+ */
+const MAX_VECTOR_ENTRIES = 4 << 20;
+
+/** How a tree is explained. */
+const BY_RECURSION = 0;
+const BY_TABLES = 1;
+const BY_VECTORS = 2;
 
 /** Explains rows of one model. */
 export interface TreeShapExplainer {
@@ -37,6 +57,12 @@ export interface TreeShapExplainer {
    * phi's sum is the row's raw margin.
    */
   explainRow(x: ArrayLike<number>, offset: number, phi: Float64Array): void;
+  /**
+   * explainRow for `count` rows at once: the row at `x[offsets[r] ..]` gets
+   * phi[r * (numFeatures + 1) ..), with the same values bit for bit as
+   * explainRow gives it (whatever the batch).
+   */
+  explainRows(x: ArrayLike<number>, offsets: ArrayLike<number>, count: number, phi: Float64Array): void;
 }
 
 /** Share of a parent's cover that reaches `child`; an empty parent splits evenly. */
@@ -48,6 +74,8 @@ function coverShare(parentCover: number, childCover: number): number {
 export interface TreeShapOptions {
   /** Leaf tables where they fit (default true); false: the recursion for every tree. */
   tables?: boolean;
+  /** Contribution vectors where they fit (default true); false: plain tables (T) for every tree with tables. */
+  vectors?: boolean;
 }
 
 /** Builds the per-model precomputation for TreeSHAP. */
@@ -114,6 +142,7 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
   const pOne = new Float64Array(size);
   const pWeight = new Float64Array(size);
   let phiOut: Float64Array = new Float64Array(0);
+  let phiAt = 0;
   let xIn: ArrayLike<number> = phiOut;
   let xOff = 0;
 
@@ -217,7 +246,7 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
           }
           w = cold / zero;
         }
-        phiOut[pFeature[p + i]] += w * (one - zero) * v;
+        phiOut[phiAt + pFeature[p + i]] += w * (one - zero) * v;
       }
       return;
     }
@@ -247,112 +276,279 @@ export function createTreeShap(model: GbdtModel, options: TreeShapOptions = {}):
     roots,
     { feature, left, right, leftShare, rightShare, value },
     options.tables === false ? 0 : MAX_TABLE_ENTRIES,
+    options.vectors === false ? 0 : MAX_VECTOR_ENTRIES,
   );
-  const miss = new Int32Array(total);
+  const walk = tableWalk(roots, { feature, threshold, defaultLeft, left, right }, tables);
 
-  // Per tree, its internal nodes and its leaves as two lists (forward order), so
-  // the loops below run without a leaf-or-split branch, which a row's path
-  // makes unpredictable; the splits and the slot loop are branch-free too.
-  // Single-leaf trees list nothing (their constant is in the expected value).
-  const internalStart = new Int32Array(roots.length + 1);
-  const leafStart = new Int32Array(roots.length + 1);
-  const internalNodes: number[] = [];
-  const leafNodes: number[] = [];
-  for (let t = 0; t < roots.length; t++) {
-    internalStart[t] = internalNodes.length;
-    leafStart[t] = leafNodes.length;
-    if (feature[roots[t]!] === -1 || tables.hasTables[t] !== 1) continue;
-    const end = t + 1 < roots.length ? roots[t + 1]! : total;
-    for (let g = roots[t]!; g < end; g++) (feature[g] === -1 ? leafNodes : internalNodes).push(g);
-  }
-  internalStart[roots.length] = internalNodes.length;
-  leafStart[roots.length] = leafNodes.length;
-  const internalList = Int32Array.from(internalNodes);
-  const leafList = Int32Array.from(leafNodes);
-  const { nodeBit, slotStart, slotCount, slotFeature, slotRatio, tableAt, table } = tables;
-  // Runs of consecutive trees explained by tables (single-leaf trees join any run),
-  // each done in one pass; trees for the recursion sit between runs. Leaves are
-  // still visited tree by tree, so phi sums in the same order as tree at a time.
-  const runs: Array<{ from: number; to: number; tables: boolean }> = [];
-  for (let t = 0; t < roots.length; t++) {
-    const byTables = feature[roots[t]!] === -1 || tables.hasTables[t] === 1;
-    const last = runs[runs.length - 1];
-    if (byTables && last?.tables) last.to = t + 1;
-    else runs.push({ from: t, to: t + 1, tables: byTables });
-  }
-
-  /** Adds the contributions of trees [t0, t1) (all by tables) for the row at x[off..] to phi. */
-  function explainByTables(
-    t0: number,
-    t1: number,
+  /** Adds tree t's contributions by the recursion for the rows at x[offsets[r]..] to phi at r * (d + 1). */
+  function explainByRecursion(
+    t: number,
     x: ArrayLike<number>,
-    off: number,
+    offsets: ArrayLike<number>,
+    count: number,
     phi: Float64Array,
   ): void {
-    for (let t = t0; t < t1; t++) miss[roots[t]!] = 0;
-    // One forward pass over the splits (children follow their parent): each node gets
-    // the slots of the path features the row fails on the way down; at a leaf that is
-    // H's complement.
-    for (let n = internalStart[t0]!, nEnd = internalStart[t1]!; n < nEnd; n++) {
-      const g = internalList[n]!;
-      const xv = x[off + feature[g]!]!;
-      const m = miss[g]!;
-      const bit = nodeBit[g]!;
-      // 1 when the row goes left (missing values follow the default direction).
-      const goLeft = +(xv <= threshold[g]!) | (+Number.isNaN(xv) & defaultLeft[g]!);
-      miss[left[g]!] = m | (bit & (goLeft - 1));
-      miss[right[g]!] = m | (bit & -goLeft);
-    }
-    for (let n = leafStart[t0]!, nEnd = leafStart[t1]!; n < nEnd; n++) {
-      const g = leafList[n]!;
-      const s0 = slotStart[g]!;
-      const k = slotCount[g]!;
-      const h = ((1 << k) - 1) & ~miss[g]!;
-      const base = tableAt[g]!;
-      const cold = table[base + h]!;
-      for (let i = 0; i < k; i++) {
-        // Satisfied slot: ratio x T(H without i); failed slot: -T(H). Selected by
-        // arithmetic (h ^ bit stays inside the leaf's table either way).
-        const sat = (h >> i) & 1;
-        const warm = slotRatio[s0 + i]! * table[base + (h ^ (1 << i))]!;
-        phi[slotFeature[s0 + i]!] += sat * warm - (1 - sat) * cold;
-      }
+    phiOut = phi;
+    xIn = x;
+    for (let r = 0; r < count; r++) {
+      phiAt = r * (d + 1);
+      xOff = offsets[r]!;
+      recurse(roots[t]!, 0, 0, 1, 1, -1);
     }
   }
 
-  return {
+  const one = new Int32Array(1);
+  const explainer: TreeShapExplainer = {
     numFeatures: d,
     expectedValue: expected,
     explainRow(x, offset, phi) {
-      if (phi.length < d + 1) throw new RangeError(`phi needs ${d + 1} slots, got ${phi.length}`);
-      phi.fill(0, 0, d + 1);
-      phiOut = phi;
-      xIn = x;
-      xOff = offset;
-      for (const run of runs) {
-        if (run.tables) explainByTables(run.from, run.to, x, offset, phi);
-        else recurse(roots[run.from]!, 0, 0, 1, 1, -1);
+      one[0] = offset;
+      explainer.explainRows(x, one, 1, phi);
+    },
+    explainRows(x, offsets, count, phi) {
+      const stride = d + 1;
+      if (phi.length < count * stride)
+        throw new RangeError(`phi needs ${count * stride} slots for ${count} rows, got ${phi.length}`);
+      phi.fill(0, 0, count * stride);
+      // Tree by tree, every row: the tree's tables stay in cache across the rows
+      // (1.2x over row by row on the pinned model), and each row's phi still sums
+      // tree by tree, leaf by leaf, so the values do not depend on the batch.
+      for (let t = 0; t < roots.length; t++) {
+        const by = tables.treeKind[t]!;
+        if (by === BY_VECTORS) addTreeByVectors(walk, t, x, offsets, count, phi, stride);
+        else if (by === BY_TABLES) addTreeByTables(walk, t, x, offsets, count, phi, stride);
+        else if (feature[roots[t]!] !== -1) explainByRecursion(t, x, offsets, count, phi);
       }
-      phi[d] = expected;
+      for (let r = 0; r < count; r++) phi[r * stride + d] = expected;
     },
   };
+  return explainer;
+}
+
+/**
+ * What the table walk reads, per split and per leaf of the trees with tables
+ * (each tree's splits and leaves in forward node order, so the loops of
+ * addTreeByTables run without a leaf-or-split branch, which a row's path
+ * makes unpredictable). Within a tree, nodes get "miss" slots of their own:
+ * the root 0, the children of the tree's j-th split 2j + 1 and 2j + 2.
+ */
+interface TableWalk {
+  /** Tree t's splits are [splitStart[t], splitStart[t + 1]), its leaves [leafStart[t], leafStart[t + 1]); empty without tables. */
+  splitStart: Int32Array;
+  leafStart: Int32Array;
+  splitFeature: Int32Array;
+  splitThreshold: Float64Array;
+  /** The split's slot bit (1 << slot, slot < 30), with bit 30 set when a missing value goes left. */
+  splitBits: Int32Array;
+  /** The split's own miss slot. */
+  splitSelf: Int32Array;
+  leafSelf: Int32Array;
+  /** Where the leaf's slots start in slotFeature, and how many (K). */
+  leafSlotStart: Int32Array;
+  leafSlotCount: Uint8Array;
+  slotFeature: Int32Array;
+  /** Where the leaf's table starts in `numbers` (LeafTables.tableAt). */
+  leafTableAt: Int32Array;
+  numbers: Float64Array;
+  /** Scratch, per miss slot: the slots of the path features the row fails above the node. */
+  miss: Int32Array;
+}
+
+/** Bit 30 of splitBits: a missing value goes left at this split. */
+const MISSING_LEFT = 1 << 30;
+
+/** Lays out the trees with tables for the table walk. */
+function tableWalk(
+  roots: Int32Array,
+  nodes: Pick<NodeArrays, "feature" | "left" | "right"> & {
+    threshold: Float64Array;
+    defaultLeft: Uint8Array;
+  },
+  tables: LeafTables,
+): TableWalk {
+  const { feature, left, right, threshold, defaultLeft } = nodes;
+  const total = feature.length;
+  const splitStart = new Int32Array(roots.length + 1);
+  const leafStart = new Int32Array(roots.length + 1);
+  const splits: number[] = [];
+  const leaves: number[] = [];
+  const self = new Int32Array(total);
+  let widest = 1;
+  for (let t = 0; t < roots.length; t++) {
+    splitStart[t] = splits.length;
+    leafStart[t] = leaves.length;
+    if (tables.treeKind[t] === BY_RECURSION) continue;
+    const end = t + 1 < roots.length ? roots[t + 1]! : total;
+    let j = 0;
+    for (let g = roots[t]!; g < end; g++) {
+      if (feature[g] === -1) {
+        leaves.push(g);
+        continue;
+      }
+      splits.push(g);
+      // Children follow their parent, so they get their slots before they are reached.
+      self[left[g]!] = 2 * j + 1;
+      self[right[g]!] = 2 * j + 2;
+      j++;
+    }
+    widest = Math.max(widest, 2 * j + 1);
+  }
+  splitStart[roots.length] = splits.length;
+  leafStart[roots.length] = leaves.length;
+  const of = <A extends Int32Array | Uint8Array | Float64Array>(
+    list: number[],
+    out: A,
+    at: (g: number) => number,
+  ) => {
+    list.forEach((g, n) => {
+      out[n] = at(g);
+    });
+    return out;
+  };
+  return {
+    splitStart,
+    leafStart,
+    splitFeature: of(splits, new Int32Array(splits.length), (g) => feature[g]!),
+    splitThreshold: of(splits, new Float64Array(splits.length), (g) => threshold[g]!),
+    splitBits: of(
+      splits,
+      new Int32Array(splits.length),
+      (g) => tables.nodeBit[g]! | (defaultLeft[g] === 1 ? MISSING_LEFT : 0),
+    ),
+    splitSelf: of(splits, new Int32Array(splits.length), (g) => self[g]!),
+    leafSelf: of(leaves, new Int32Array(leaves.length), (g) => self[g]!),
+    leafSlotStart: of(leaves, new Int32Array(leaves.length), (g) => tables.slotStart[g]!),
+    leafSlotCount: of(leaves, new Uint8Array(leaves.length), (g) => tables.slotCount[g]!),
+    slotFeature: tables.slotFeature,
+    leafTableAt: of(leaves, new Int32Array(leaves.length), (g) => tables.tableAt[g]!),
+    numbers: tables.numbers,
+    miss: new Int32Array(widest),
+  };
+}
+
+/**
+ * One forward pass over tree t's splits [s0, s1) for the row at x[off ..]: each
+ * node's miss slot gets the slots of the path features the row fails on the
+ * way down; at a leaf that is H's complement. The per-split data sits in few
+ * arrays on purpose: with one array per node field, V8 ran out of registers
+ * and the walk took 2x as long.
+ */
+function markFailedSlots(walk: TableWalk, s0: number, s1: number, x: ArrayLike<number>, off: number): void {
+  const { splitFeature, splitThreshold, splitBits, splitSelf, miss } = walk;
+  miss[0] = 0;
+  for (let n = s0, j = 1; n < s1; n++, j += 2) {
+    const xv = x[off + splitFeature[n]!]!;
+    const m = miss[splitSelf[n]!]!;
+    const bits = splitBits[n]!;
+    const bit = bits & ~MISSING_LEFT;
+    // 1 when the row goes left (missing values follow the default direction); branch-free.
+    const goLeft = +(xv <= splitThreshold[n]!) | (+Number.isNaN(xv) & (bits >>> 30));
+    miss[j] = m | (bit & (goLeft - 1));
+    miss[j + 1] = m | (bit & -goLeft);
+  }
+}
+
+/** Adds tree t's contributions (by its contribution vectors) for the rows at x[offsets[r]..] to phi at r * stride. */
+function addTreeByVectors(
+  walk: TableWalk,
+  t: number,
+  x: ArrayLike<number>,
+  offsets: ArrayLike<number>,
+  count: number,
+  phi: Float64Array,
+  stride: number,
+): void {
+  const { leafSelf, leafSlotStart, leafSlotCount, slotFeature, leafTableAt, numbers, miss } = walk;
+  const { splitFeature, splitThreshold, splitBits, splitSelf } = walk;
+  const s0 = walk.splitStart[t]!;
+  const s1 = walk.splitStart[t + 1]!;
+  const l0 = walk.leafStart[t]!;
+  const l1 = walk.leafStart[t + 1]!;
+  for (let r = 0; r < count; r++) {
+    // The split pass (markFailedSlots, written out: as a call it made the walk 1.5x slower).
+    const off = offsets[r]!;
+    miss[0] = 0;
+    for (let n = s0, j = 1; n < s1; n++, j += 2) {
+      const xv = x[off + splitFeature[n]!]!;
+      const m = miss[splitSelf[n]!]!;
+      const bits = splitBits[n]!;
+      const bit = bits & ~MISSING_LEFT;
+      const goLeft = +(xv <= splitThreshold[n]!) | (+Number.isNaN(xv) & (bits >>> 30));
+      miss[j] = m | (bit & (goLeft - 1));
+      miss[j + 1] = m | (bit & -goLeft);
+    }
+    const at = r * stride;
+    for (let n = l0; n < l1; n++) {
+      const first = leafSlotStart[n]!;
+      const k = leafSlotCount[n]!;
+      const h = ((1 << k) - 1) & ~miss[leafSelf[n]!]!;
+      // The leaf's share for each of its slots given H, tabulated.
+      const v = leafTableAt[n]! + h * k;
+      for (let i = 0; i < k; i++) phi[at + slotFeature[first + i]!]! += numbers[v + i]!;
+    }
+  }
+}
+
+/**
+ * Adds tree t's contributions (by its plain tables: each slot's ratio, then T)
+ * for the rows at x[offsets[r]..] to phi at r * stride: satisfied slot ratio x
+ * T(H without i), failed slot -T(H), selected by arithmetic. These are the
+ * numbers the vectors would hold, to the sign of a zero, which a sum starting
+ * at +0 never keeps: a row's values do not depend on which trees got vectors.
+ */
+function addTreeByTables(
+  walk: TableWalk,
+  t: number,
+  x: ArrayLike<number>,
+  offsets: ArrayLike<number>,
+  count: number,
+  phi: Float64Array,
+  stride: number,
+): void {
+  const { leafSelf, leafSlotStart, leafSlotCount, slotFeature, leafTableAt, numbers, miss } = walk;
+  const s0 = walk.splitStart[t]!;
+  const s1 = walk.splitStart[t + 1]!;
+  const l0 = walk.leafStart[t]!;
+  const l1 = walk.leafStart[t + 1]!;
+  for (let r = 0; r < count; r++) {
+    markFailedSlots(walk, s0, s1, x, offsets[r]!);
+    const at = r * stride;
+    for (let n = l0; n < l1; n++) {
+      const first = leafSlotStart[n]!;
+      const k = leafSlotCount[n]!;
+      const h = ((1 << k) - 1) & ~miss[leafSelf[n]!]!;
+      const ratios = leafTableAt[n]!;
+      const table = ratios + k;
+      const cold = numbers[table + h]!;
+      for (let i = 0; i < k; i++) {
+        const sat = (h >> i) & 1;
+        const warm = numbers[ratios + i]! * numbers[table + (h ^ (1 << i))]!;
+        phi[at + slotFeature[first + i]!]! += sat * warm - (1 - sat) * cold;
+      }
+    }
+  }
 }
 
 /** Per-leaf tables of the trees that get them, in flat typed arrays indexed by global node or leaf number. */
 interface LeafTables {
-  /** 1 for trees explained by tables, 0 for the recursion. */
-  hasTables: Uint8Array;
+  /** BY_VECTORS, BY_TABLES or BY_RECURSION (single-leaf trees: BY_RECURSION, with nothing to do). */
+  treeKind: Uint8Array;
   /** Internal node: 1 << the slot of its feature among its path's unique features (the same for every leaf below). */
   nodeBit: Int32Array;
-  /** Leaf node: where its unique path features (slots) start in slotFeature/slotRatio, and how many. */
+  /** Leaf node: where its unique path features (slots) start in slotFeature, and how many (K). */
   slotStart: Int32Array;
   slotCount: Uint8Array;
-  /** Each slot's model feature index and (1 - z) / z. */
+  /** Each slot's model feature index. */
   slotFeature: Int32Array;
-  slotRatio: Float64Array;
-  /** Leaf node: where its 2^K table starts in `table`; entries are already multiplied by the leaf value. */
+  /**
+   * Leaf node: where its table starts in `numbers`. In a BY_VECTORS tree,
+   * its 2^K contribution vectors: the vector of mask H is the K
+   * numbers at tableAt + H * K, slot i's share of the leaf when the row
+   * satisfies the slots in H (values of the leaf included); in a BY_TABLES
+   * tree, each slot's (1 - z) / z, then v T(M) for every mask M at tableAt + K + M.
+   */
   tableAt: Int32Array;
-  table: Float64Array;
+  numbers: Float64Array;
 }
 
 /** All trees' nodes in one set of arrays (global indices), as createTreeShap lays them out. */
@@ -449,55 +645,91 @@ function fillLeafTable(zeros: number[], v: number, out: Float64Array, at: number
   }
 }
 
+/**
+ * Slot i's share of a leaf for every mask H (K numbers per mask, at out[at +
+ * H * K + i]): (1 - z_i) / z_i x v T(H without i) when H holds i, -v T(H)
+ * when not (file header). The products are the ones the per-row formula
+ * would compute, so the tabulated values are the same bits.
+ */
+function fillLeafVectors(zeros: number[], v: number, out: Float64Array, at: number): void {
+  const k = zeros.length;
+  const size = 1 << k;
+  const t = new Float64Array(size);
+  fillLeafTable(zeros, v, t, 0);
+  const ratio = zeros.map((z) => (1 - z) / z);
+  for (let h = 0; h < size; h++) {
+    for (let i = 0; i < k; i++) out[at + h * k + i] = (h >> i) & 1 ? ratio[i]! * t[h ^ (1 << i)]! : -t[h]!;
+  }
+}
+
 /** Builds leaf tables for every tree whose paths are short enough and whose splits all have covered children, within `maxEntries` numbers. */
-function buildLeafTables(roots: Int32Array, nodes: NodeArrays, maxEntries: number): LeafTables {
+function buildLeafTables(
+  roots: Int32Array,
+  nodes: NodeArrays,
+  maxEntries: number,
+  maxVectorEntries: number,
+): LeafTables {
   const { feature } = nodes;
   const total = feature.length;
-  const hasTables = new Uint8Array(roots.length);
+  const treeKind = new Uint8Array(roots.length);
   const nodeBit = new Int32Array(total);
-  const chosen: LeafPlan[] = [];
+  const chosen: Array<{ plans: LeafPlan[]; vectors: boolean }> = [];
   let entries = 0;
+  let vectorEntries = 0;
   for (let t = 0; t < roots.length; t++) {
     const root = roots[t]!;
     if (feature[root] === -1 || maxEntries === 0) continue;
     const plans = leafPlans(root, nodes, nodeBit);
-    let size = 0;
+    let vectorSize = 0;
+    let tableSize = 0;
     let usable = true;
     for (const plan of plans) {
+      const k = Math.min(plan.features.length, MAX_TABLE_FEATURES);
       // A zero share (a child without cover) would divide by zero in (1 - z) / z.
       if (plan.features.length > MAX_TABLE_FEATURES || plan.zeros.some((z) => !(z > 0))) usable = false;
-      size += 1 << Math.min(plan.features.length, MAX_TABLE_FEATURES);
+      vectorSize += k << k;
+      tableSize += k + (1 << k);
     }
-    if (!usable || entries + size > maxEntries) continue;
+    if (!usable) continue;
+    const vectors = vectorEntries + vectorSize <= maxVectorEntries && entries + vectorSize <= maxEntries;
+    const size = vectors ? vectorSize : tableSize;
+    if (entries + size > maxEntries) continue;
     entries += size;
-    hasTables[t] = 1;
-    chosen.push(...plans);
+    if (vectors) vectorEntries += size;
+    treeKind[t] = vectors ? BY_VECTORS : BY_TABLES;
+    chosen.push({ plans, vectors });
   }
   let slots = 0;
-  for (const plan of chosen) slots += plan.features.length;
+  for (const { plans } of chosen) for (const plan of plans) slots += plan.features.length;
   const out: LeafTables = {
-    hasTables,
+    treeKind,
     nodeBit,
     slotStart: new Int32Array(total),
     slotCount: new Uint8Array(total),
     slotFeature: new Int32Array(slots),
-    slotRatio: new Float64Array(slots),
     tableAt: new Int32Array(total),
-    table: new Float64Array(entries),
+    numbers: new Float64Array(entries),
   };
   let s = 0;
   let at = 0;
-  for (const plan of chosen) {
-    out.slotStart[plan.node] = s;
-    out.slotCount[plan.node] = plan.features.length;
-    plan.features.forEach((f, i) => {
-      out.slotFeature[s] = f;
-      out.slotRatio[s] = (1 - plan.zeros[i]!) / plan.zeros[i]!;
-      s++;
-    });
-    out.tableAt[plan.node] = at;
-    fillLeafTable(plan.zeros, plan.value, out.table, at);
-    at += 1 << plan.features.length;
+  for (const { plans, vectors } of chosen) {
+    for (const plan of plans) {
+      const k = plan.features.length;
+      out.slotStart[plan.node] = s;
+      out.slotCount[plan.node] = k;
+      for (const f of plan.features) out.slotFeature[s++] = f;
+      out.tableAt[plan.node] = at;
+      if (vectors) {
+        fillLeafVectors(plan.zeros, plan.value, out.numbers, at);
+        at += k << k;
+      } else {
+        plan.zeros.forEach((z, i) => {
+          out.numbers[at + i] = (1 - z) / z;
+        });
+        fillLeafTable(plan.zeros, plan.value, out.numbers, at + k);
+        at += k + (1 << k);
+      }
+    }
   }
   return out;
 }
