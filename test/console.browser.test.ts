@@ -279,6 +279,11 @@ describe("churn ui in a browser", () => {
     await page.getByRole("button", { name: "Show the full log" }).click();
     await poll(() => page.locator(".log-note").textContent()).toBe("Full log.");
     expect(await log.textContent()).toMatch(/^--- attempt 1 of step train/);
+    // Log lines as text (time, level, message, fields), as `churn runs logs` prints them; not raw JSON.
+    expect(await log.textContent()).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z info {2}train: (logistic|gbdt): fold 1\/5$/m,
+    );
+    expect(await log.textContent()).not.toMatch(/^\{"time"/m);
     expect(await page.locator("table.refs").first().textContent()).toMatch(/churn\.yaml/);
     await keepScreenshot(page, "console-step-log");
 
