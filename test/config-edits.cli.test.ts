@@ -66,6 +66,21 @@ describe("editing churn.yaml", () => {
     ).toHaveLength(17);
   }, 240_000);
 
+  it("a passthrough change that leaves the training features alone reruns the outputs and never retrains", async () => {
+    // Passthrough columns are never features (DESIGN), so the order they are copied in is output-only.
+    await edit((t) =>
+      t.replace(
+        "passthrough: [Card_Category, Income_Category]",
+        "passthrough: [Income_Category, Card_Category]",
+      ),
+    );
+    const steps = await rerun();
+    expect(steps.train).toBe("cached");
+    expect(steps.score).toBe("succeeded");
+    const scores = await readFile(join(dir, "output/2026-W48/scores.csv"), "utf8");
+    expect(scores.slice(0, scores.indexOf("\n"))).toMatch(/,model_version,Income_Category,Card_Category$/);
+  }, 240_000);
+
   it("a train change retrains", async () => {
     await edit((t) => t.replace(/seed: \d+/, "seed: 12345"));
     const steps = await rerun();
