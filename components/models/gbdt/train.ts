@@ -7,9 +7,12 @@
  * read and write typed arrays.
  *
  * Memory: the raw matrix is read in place (the early-stopping rows are index
- * lists, never float copies); training and validation rows are held as one
- * Uint8 bin per feature, row-major, plus a few doubles per row (label,
- * margin, gradient, hessian). Trees are applied to validation rows in bin
+ * lists, never float copies); training rows are held as one Uint8 bin per
+ * feature twice (row-major for out-of-bag tree walks, column-major for leaf
+ * partitions), plus the sparse histogram entries of histogram.ts (4 bytes
+ * per bin that is not its feature's most frequent one) and a few doubles per
+ * row (label, margin, gradient, hessian); validation rows as one row-major
+ * Uint8 bin per feature. Trees are applied to validation rows in bin
  * space, which sends every value the way its raw threshold would: a value v
  * is at most the bin's upper bound exactly when its bin index is at most the
  * split bin.
@@ -18,7 +21,8 @@ import { z } from "zod";
 import { InputError } from "../../common/errors.js";
 import { Rng } from "../../common/random.js";
 import { binRows, type FeatureBins, fitFeatureBins, MAX_VALUE_BINS } from "./binning.js";
-import { type GbdtModel, type GbdtTree, sigmoid } from "./model.js";
+import { accumulateRows, fillZeroBins, type SparseRowBins, sparseRowBins } from "./histogram.js";
+import type { GbdtModel, GbdtTree } from "./model.js";
 
 /** Training parameters; every field has a default that works without per-dataset tuning. */
 export const GbdtParamsSchema = z.strictObject({
@@ -259,6 +263,10 @@ class Booster {
   private readonly bins: FeatureBins[];
   /** Row-major bins of the fitted rows: (row k, feature f) at k * d + f. */
   private readonly binned: Uint8Array;
+  /** Column-major copy for partitions: (row k, feature f) at f * n + k. */
+  private readonly columns: Uint8Array;
+  /** The same bins without each feature's most frequent one, for histograms. */
+  private readonly sparse: SparseRowBins;
   /** Missing-bin index (= number of value bins) per feature. */
   private readonly missingBin: Int32Array;
   private readonly binOffset: Int32Array;
@@ -327,6 +335,9 @@ class Booster {
     this.missingBin = Int32Array.from(this.bins, (b) => b.numBins);
     this.binOffset = new Int32Array(d + 1);
     for (let f = 0; f < d; f++) this.binOffset[f + 1] = this.binOffset[f] + this.bins[f].numBins + 1;
+    this.sparse = sparseRowBins(this.binned, n, d, this.binOffset);
+    this.columns = new Uint8Array(n * d);
+    for (let k = 0; k < n; k++) for (let f = 0; f < d; f++) this.columns[f * n + k] = this.binned[k * d + f];
     this.usableFeatures = [];
     for (let f = 0; f < d; f++) {
       if (this.bins[f].numBins > 1 || this.bins[f].hasMissing) this.usableFeatures.push(f);
@@ -407,25 +418,30 @@ class Booster {
 
   /** Grows one tree on the current gradients, updates the training margins and returns the tree. */
   boostRound(): GbdtTree {
-    const { n, y, w, margin, grad, hess, inBag } = this;
-    for (let i = 0; i < n; i++) {
-      const pr = sigmoid(margin[i]);
-      const wi = w ? w[i] : 1;
-      grad[i] = wi * (pr - y[i]);
-      hess[i] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
-    }
-    // Row subsampling: Bernoulli per row keeps rows in ascending order (cache-friendly histograms).
+    const { n, y, w, margin, grad, hess, inBag, rowIdx } = this;
+    // Row subsampling: Bernoulli per row (one 32-bit draw) keeps rows in ascending order
+    // (cache-friendly histograms).
     let m = 0;
     const bagged = this.p.baggingFraction < 1;
     if (bagged) {
+      const cut = this.p.baggingFraction * 4294967296;
       for (let i = 0; i < n; i++) {
-        const keep = this.rng.nextFloat() < this.p.baggingFraction;
-        inBag[i] = keep ? 1 : 0;
-        if (keep) this.rowIdx[m++] = i;
+        const keep = this.rng.nextUint32() < cut ? 1 : 0;
+        inBag[i] = keep;
+        rowIdx[m] = i;
+        m += keep;
       }
     } else {
-      for (let i = 0; i < n; i++) this.rowIdx[i] = i;
+      for (let i = 0; i < n; i++) rowIdx[i] = i;
       m = n;
+    }
+    // Gradients of the in-bag rows only: no other row takes part in this tree's sums.
+    for (let k = 0; k < m; k++) {
+      const i = rowIdx[k];
+      const pr = 1 / (1 + Math.exp(-margin[i]));
+      const wi = w ? w[i] : 1;
+      grad[i] = wi * (pr - y[i]);
+      hess[i] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
     }
     // Feature subsampling per tree.
     this.featureUsed.fill(0);
@@ -441,7 +457,7 @@ class Booster {
     this.growTree(m);
     const tree = this.exportTree();
     // In-bag rows: each leaf's rows are its range of rowIdx, so no walk is needed.
-    const { rowIdx, leafNode, leafStart, leafCount, nValue } = this;
+    const { leafNode, leafStart, leafCount, nValue } = this;
     for (let l = 0; l < this.numLeaves; l++) {
       const v = nValue[leafNode[l]];
       const end = leafStart[l] + leafCount[l];
@@ -488,7 +504,7 @@ class Booster {
     this.leafDepth[0] = 0;
     this.leafSlot[0] = 0;
     this.setLeafNode(0, 0, m, g, h);
-    this.buildHistogram(0, 0, m);
+    this.buildHistogram(0, 0, m, g, h);
     this.findBestSplit(0);
 
     while (numLeaves < this.maxLeaves) {
@@ -532,15 +548,20 @@ class Booster {
     const count = this.leafCount[l];
     const missingBin = this.bins[f].numBins;
     // Stable partition of the leaf's rows: left rows first, then right rows.
-    const { rowIdx, rowTmp, binned, d } = this;
+    const { rowIdx, rowTmp } = this;
+    const col = this.columns.subarray(f * this.n, (f + 1) * this.n);
     let nl = 0;
     let nr = 0;
+    // Branch-free: each row is written to both sides and only one side's cursor advances
+    // (the left/right choice is data-dependent, so a branch would mispredict often).
     for (let k = start; k < start + count; k++) {
       const row = rowIdx[k];
-      const b = binned[row * d + f];
-      const goLeft = b === missingBin ? missLeft === 1 : b <= bin;
-      if (goLeft) rowIdx[start + nl++] = row;
-      else rowTmp[nr++] = row;
+      const b = col[row];
+      const left = b === missingBin ? missLeft : b <= bin ? 1 : 0;
+      rowIdx[start + nl] = row;
+      rowTmp[nr] = row;
+      nl += left;
+      nr += 1 - left;
     }
     rowIdx.set(rowTmp.subarray(0, nr), start + nl);
 
@@ -582,7 +603,13 @@ class Booster {
     const large = smallIsLeft ? r : l;
     this.leafSlot[large] = parentSlot;
     this.leafSlot[small] = r; // leaf r's slot is free: slots are assigned one per leaf number
-    this.buildHistogram(this.leafSlot[small], this.leafStart[small], this.leafCount[small]);
+    this.buildHistogram(
+      this.leafSlot[small],
+      this.leafStart[small],
+      this.leafCount[small],
+      this.leafG[small],
+      this.leafH[small],
+    );
     this.subtractHistogram(parentSlot, this.leafSlot[small]);
     const canSplit = this.p.maxDepth === 0 || depth < this.p.maxDepth;
     if (canSplit) {
@@ -595,32 +622,15 @@ class Booster {
   }
 
   /**
-   * The leaf's histogram over this round's features, a row at a time: one
-   * gather of the row's gradient, hessian and bytes, then one add per feature.
-   * Each bin still sums its rows in rowIdx order, so sums do not depend on
-   * the loop order.
+   * The histogram of the leaf whose rows are rowIdx[start .. start + count - 1]
+   * and whose gradient and hessian sums are g and h: the rows' non-zero bins
+   * summed a row at a time (in rowIdx order), then each searched feature's
+   * zero bin from the totals.
    */
-  private buildHistogram(slot: number, start: number, count: number): void {
+  private buildHistogram(slot: number, start: number, count: number, g: number, h: number): void {
     const hist = this.hist[slot];
-    const { rowIdx, grad, hess, binned, binOffset, usedFeatures, numUsed, d } = this;
-    for (let j = 0; j < numUsed; j++) {
-      const f = usedFeatures[j];
-      hist.fill(0, binOffset[f] * 3, binOffset[f + 1] * 3);
-    }
-    const end = start + count;
-    for (let k = start; k < end; k++) {
-      const row = rowIdx[k];
-      const g = grad[row];
-      const h = hess[row];
-      const base = row * d;
-      for (let j = 0; j < numUsed; j++) {
-        const f = usedFeatures[j];
-        const idx = (binOffset[f] + binned[base + f]) * 3;
-        hist[idx] += g;
-        hist[idx + 1] += h;
-        hist[idx + 2] += 1;
-      }
-    }
+    accumulateRows(hist, this.sparse, this.rowIdx, start, count, this.grad, this.hess);
+    fillZeroBins(hist, this.sparse, this.binOffset, this.usedFeatures, this.numUsed, g, h, count);
   }
 
   /** parent slot -= small slot, leaving the larger child's histogram in the parent slot. */

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../common/random.js";
+import { accumulateRows, fillZeroBins, sparseRowBins } from "./histogram.js";
+
+// Three features: a one-hot column (2 bins, mostly 0), a count whose mode is bin 2 of 5,
+// and a column whose most frequent bin is its missing bin (last of 4).
+const n = 500;
+const d = 3;
+const binOffset = Int32Array.from([0, 2, 7, 11]);
+const rng = new Rng(5);
+const binned = new Uint8Array(n * d);
+for (let k = 0; k < n; k++) {
+  binned[k * d] = rng.nextFloat() < 0.1 ? 1 : 0;
+  binned[k * d + 1] = rng.nextFloat() < 0.6 ? 2 : rng.nextInt(5);
+  binned[k * d + 2] = rng.nextFloat() < 0.7 ? 3 : rng.nextInt(3);
+}
+const grad = Float64Array.from({ length: n }, () => rng.nextFloat() - 0.5);
+const hess = Float64Array.from({ length: n }, () => 0.05 + rng.nextFloat() * 0.2);
+
+/** The histogram summed directly over every bin, the reference. */
+function denseHistogram(rows: ArrayLike<number>): Float64Array {
+  const hist = new Float64Array(binOffset[d] * 3);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    for (let f = 0; f < d; f++) {
+      const i = (binOffset[f] + binned[r * d + f]) * 3;
+      hist[i] += grad[r];
+      hist[i + 1] += hess[r];
+      hist[i + 2] += 1;
+    }
+  }
+  return hist;
+}
+
+describe("sparse-aware histograms", () => {
+  const sparse = sparseRowBins(binned, n, d, binOffset);
+
+  it("takes each feature's most frequent bin as its zero bin and stores only the other bins", () => {
+    expect(Array.from(sparse.zeroBin)).toEqual([0, 2, 3]);
+    let expected = 0;
+    for (let k = 0; k < n * d; k++) if (binned[k] !== sparse.zeroBin[k % d]) expected++;
+    expect(sparse.entry.length).toBe(expected);
+    expect(sparse.start[n]).toBe(expected);
+  });
+
+  it("equals the directly summed histogram, zero bins derived from the leaf totals", () => {
+    // A leaf: every third row and a few more, in ascending order, placed mid-array.
+    const leaf = Array.from({ length: n }, (_, r) => r).filter((r) => r % 3 === 0 || r % 7 === 1);
+    const rows = Uint32Array.from([7, 7, ...leaf, 9]);
+    let G = 0;
+    let H = 0;
+    for (const r of leaf) {
+      G += grad[r];
+      H += hess[r];
+    }
+    const hist = new Float64Array(binOffset[d] * 3).fill(99); // stale values are cleared
+    accumulateRows(hist, sparse, rows, 2, leaf.length, grad, hess);
+    fillZeroBins(hist, sparse, binOffset, Int32Array.from([0, 1, 2]), d, G, H, leaf.length);
+    const want = denseHistogram(leaf);
+    for (let i = 0; i < want.length; i++) expect(hist[i]).toBeCloseTo(want[i], 10);
+    for (let i = 2; i < want.length; i += 3) expect(hist[i]).toBe(want[i]);
+  });
+
+  it("gives an empty zero bin exact zeros and leaves unsearched features' zero bins alone", () => {
+    // Rows whose feature-1 bin is never the zero bin 2.
+    const leaf = Array.from({ length: n }, (_, r) => r).filter((r) => binned[r * d + 1] !== 2);
+    let G = 0;
+    let H = 0;
+    for (const r of leaf) {
+      G += grad[r];
+      H += hess[r];
+    }
+    const hist = new Float64Array(binOffset[d] * 3);
+    accumulateRows(hist, sparse, Uint32Array.from(leaf), 0, leaf.length, grad, hess);
+    fillZeroBins(hist, sparse, binOffset, Int32Array.from([1]), 1, G, H, leaf.length);
+    const z1 = (binOffset[1] + 2) * 3;
+    expect([hist[z1], hist[z1 + 1], hist[z1 + 2]]).toEqual([0, 0, 0]);
+    const z2 = (binOffset[2] + 3) * 3;
+    expect(hist[z2 + 2]).toBe(0); // feature 2 not searched: its zero bin is not derived
+  });
+});
