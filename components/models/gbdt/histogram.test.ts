@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../common/random.js";
-import { accumulateRows, fillZeroBins, sparseRowBins } from "./histogram.js";
+import { SparseHistograms } from "./histogram.js";
 
 // Three features: a one-hot column (2 bins, mostly 0), a count whose mode is bin 2 of 5,
 // and a column whose most frequent bin is its missing bin (last of 4).
@@ -32,47 +32,60 @@ function denseHistogram(rows: ArrayLike<number>): Float64Array {
   return hist;
 }
 
-describe("sparse-aware histograms", () => {
-  const sparse = sparseRowBins(binned, n, d, binOffset);
+/** Histograms over the test bins with these gradients and hessians, and `rows` as the row list. */
+function histograms(rows: readonly number[]): SparseHistograms {
+  const hx = new SparseHistograms(binned, n, d, binOffset, 2);
+  for (let r = 0; r < n; r++) {
+    hx.gh[2 * r] = grad[r];
+    hx.gh[2 * r + 1] = hess[r];
+  }
+  hx.rows.set(rows);
+  return hx;
+}
 
+function totals(rows: readonly number[]): [number, number] {
+  let G = 0;
+  let H = 0;
+  for (const r of rows) {
+    G += grad[r];
+    H += hess[r];
+  }
+  return [G, H];
+}
+
+describe("sparse-aware histograms", () => {
   it("takes each feature's most frequent bin as its zero bin and stores only the other bins", () => {
-    expect(Array.from(sparse.zeroBin)).toEqual([0, 2, 3]);
+    const hx = histograms([]);
+    expect(Array.from(hx.zeroBin)).toEqual([0, 2, 3]);
     let expected = 0;
-    for (let k = 0; k < n * d; k++) if (binned[k] !== sparse.zeroBin[k % d]) expected++;
-    expect(sparse.entry.length).toBe(expected);
-    expect(sparse.start[n]).toBe(expected);
+    for (let k = 0; k < n * d; k++) if (binned[k] !== hx.zeroBin[k % d]) expected++;
+    expect(hx.entry.length).toBe(expected);
+    expect(hx.start[n]).toBe(expected);
   });
 
   it("equals the directly summed histogram, zero bins derived from the leaf totals", () => {
-    // A leaf: every third row and a few more, in ascending order, placed mid-array.
+    // A leaf: every third row and a few more, in ascending order, placed mid-list.
     const leaf = Array.from({ length: n }, (_, r) => r).filter((r) => r % 3 === 0 || r % 7 === 1);
-    const rows = Uint32Array.from([7, 7, ...leaf, 9]);
-    let G = 0;
-    let H = 0;
-    for (const r of leaf) {
-      G += grad[r];
-      H += hess[r];
-    }
-    const hist = new Float64Array(binOffset[d] * 3).fill(99); // stale values are cleared
-    accumulateRows(hist, sparse, rows, 2, leaf.length, grad, hess);
-    fillZeroBins(hist, sparse, binOffset, Int32Array.from([0, 1, 2]), d, G, H, leaf.length);
+    const hx = histograms([7, 7, ...leaf, 9]);
+    hx.slots[1].fill(99); // stale values are cleared
+    const [G, H] = totals(leaf);
+    hx.accumulate(1, 2, leaf.length);
+    hx.fillZeroBins(1, Int32Array.from([0, 1, 2]), d, G, H, leaf.length);
     const want = denseHistogram(leaf);
+    const hist = hx.slots[1];
     for (let i = 0; i < want.length; i++) expect(hist[i]).toBeCloseTo(want[i], 10);
     for (let i = 2; i < want.length; i += 3) expect(hist[i]).toBe(want[i]);
+    expect(Array.from(hx.slots[0]).every((v) => v === 0)).toBe(true); // other slots untouched
   });
 
   it("gives an empty zero bin exact zeros and leaves unsearched features' zero bins alone", () => {
     // Rows whose feature-1 bin is never the zero bin 2.
     const leaf = Array.from({ length: n }, (_, r) => r).filter((r) => binned[r * d + 1] !== 2);
-    let G = 0;
-    let H = 0;
-    for (const r of leaf) {
-      G += grad[r];
-      H += hess[r];
-    }
-    const hist = new Float64Array(binOffset[d] * 3);
-    accumulateRows(hist, sparse, Uint32Array.from(leaf), 0, leaf.length, grad, hess);
-    fillZeroBins(hist, sparse, binOffset, Int32Array.from([1]), 1, G, H, leaf.length);
+    const hx = histograms(leaf);
+    const [G, H] = totals(leaf);
+    hx.accumulate(0, 0, leaf.length);
+    hx.fillZeroBins(0, Int32Array.from([1]), 1, G, H, leaf.length);
+    const hist = hx.slots[0];
     const z1 = (binOffset[1] + 2) * 3;
     expect([hist[z1], hist[z1 + 1], hist[z1 + 2]]).toEqual([0, 0, 0]);
     const z2 = (binOffset[2] + 3) * 3;

@@ -21,7 +21,7 @@ import { z } from "zod";
 import { InputError } from "../../common/errors.js";
 import { Rng } from "../../common/random.js";
 import { binRows, type FeatureBins, fitFeatureBins, MAX_VALUE_BINS } from "./binning.js";
-import { accumulateRows, fillZeroBins, type SparseRowBins, sparseRowBins } from "./histogram.js";
+import { SparseHistograms } from "./histogram.js";
 import type { GbdtModel, GbdtTree } from "./model.js";
 
 /** Training parameters; every field has a default that works without per-dataset tuning. */
@@ -265,21 +265,21 @@ class Booster {
   private readonly binned: Uint8Array;
   /** Column-major copy for partitions: (row k, feature f) at f * n + k. */
   private readonly columns: Uint8Array;
-  /** The same bins without each feature's most frequent one, for histograms. */
-  private readonly sparse: SparseRowBins;
+  /** Histogram pool and the buffers histograms are built from (gradients, row lists). */
+  private readonly hx: SparseHistograms;
   /** Missing-bin index (= number of value bins) per feature. */
   private readonly missingBin: Int32Array;
   private readonly binOffset: Int32Array;
   private readonly y: Uint8Array;
   private readonly w: Float64Array | undefined;
   private readonly margin: Float64Array;
-  private readonly grad: Float64Array;
-  private readonly hess: Float64Array;
+  /** Gradient and hessian of row i at gh[2i], gh[2i + 1] (the histograms' buffer). */
+  private readonly gh: Float64Array;
+  /** Leaf l's rows are rowIdx[leafStart[l] .. leafStart[l] + leafCount[l] - 1] (the histograms' buffer). */
   private readonly rowIdx: Uint32Array;
   private readonly rowTmp: Uint32Array;
   /** 1 for the rows of this round's bag. */
   private readonly inBag: Uint8Array;
-  private readonly hist: Float64Array[];
   private readonly featureUsed: Uint8Array;
   /** This round's features in ascending order, and how many there are. */
   private readonly usedFeatures: Int32Array;
@@ -335,7 +335,9 @@ class Booster {
     this.missingBin = Int32Array.from(this.bins, (b) => b.numBins);
     this.binOffset = new Int32Array(d + 1);
     for (let f = 0; f < d; f++) this.binOffset[f + 1] = this.binOffset[f] + this.bins[f].numBins + 1;
-    this.sparse = sparseRowBins(this.binned, n, d, this.binOffset);
+    this.hx = new SparseHistograms(this.binned, n, d, this.binOffset, p.numLeaves);
+    this.gh = this.hx.gh;
+    this.rowIdx = this.hx.rows;
     this.columns = new Uint8Array(n * d);
     for (let k = 0; k < n; k++) for (let f = 0; f < d; f++) this.columns[f * n + k] = this.binned[k * d + f];
     this.usableFeatures = [];
@@ -357,15 +359,10 @@ class Booster {
     }
     this.baseScore = Math.log(swy / (sw - swy));
     this.margin = new Float64Array(n).fill(this.baseScore);
-    this.grad = new Float64Array(n);
-    this.hess = new Float64Array(n);
-    this.rowIdx = new Uint32Array(n);
     this.rowTmp = new Uint32Array(n);
     this.inBag = new Uint8Array(n);
     const L = p.numLeaves;
     this.maxLeaves = L;
-    this.hist = [];
-    for (let i = 0; i < L; i++) this.hist.push(new Float64Array(this.binOffset[d] * 3));
     this.featureUsed = new Uint8Array(d);
     this.usedFeatures = new Int32Array(d);
     this.featureOrder = new Int32Array(this.usableFeatures);
@@ -418,7 +415,7 @@ class Booster {
 
   /** Grows one tree on the current gradients, updates the training margins and returns the tree. */
   boostRound(): GbdtTree {
-    const { n, y, w, margin, grad, hess, inBag, rowIdx } = this;
+    const { n, y, w, margin, gh, inBag, rowIdx } = this;
     // Row subsampling: Bernoulli per row (one 32-bit draw) keeps rows in ascending order
     // (cache-friendly histograms).
     let m = 0;
@@ -440,8 +437,8 @@ class Booster {
       const i = rowIdx[k];
       const pr = 1 / (1 + Math.exp(-margin[i]));
       const wi = w ? w[i] : 1;
-      grad[i] = wi * (pr - y[i]);
-      hess[i] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
+      gh[2 * i] = wi * (pr - y[i]);
+      gh[2 * i + 1] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
     }
     // Feature subsampling per tree.
     this.featureUsed.fill(0);
@@ -493,8 +490,8 @@ class Booster {
     let h = 0;
     for (let k = 0; k < m; k++) {
       const r = this.rowIdx[k];
-      g += this.grad[r];
-      h += this.hess[r];
+      g += this.gh[2 * r];
+      h += this.gh[2 * r + 1];
     }
     this.leafNode[0] = 0;
     this.leafStart[0] = 0;
@@ -628,15 +625,14 @@ class Booster {
    * zero bin from the totals.
    */
   private buildHistogram(slot: number, start: number, count: number, g: number, h: number): void {
-    const hist = this.hist[slot];
-    accumulateRows(hist, this.sparse, this.rowIdx, start, count, this.grad, this.hess);
-    fillZeroBins(hist, this.sparse, this.binOffset, this.usedFeatures, this.numUsed, g, h, count);
+    this.hx.accumulate(slot, start, count);
+    this.hx.fillZeroBins(slot, this.usedFeatures, this.numUsed, g, h, count);
   }
 
   /** parent slot -= small slot, leaving the larger child's histogram in the parent slot. */
   private subtractHistogram(parentSlot: number, smallSlot: number): void {
-    const a = this.hist[parentSlot];
-    const b = this.hist[smallSlot];
+    const a = this.hx.slots[parentSlot];
+    const b = this.hx.slots[smallSlot];
     const { binOffset, usedFeatures, numUsed } = this;
     for (let j = 0; j < numUsed; j++) {
       const f = usedFeatures[j];
@@ -646,7 +642,7 @@ class Booster {
   }
 
   private findBestSplit(l: number): void {
-    const hist = this.hist[this.leafSlot[l]];
+    const hist = this.hx.slots[this.leafSlot[l]];
     const G = this.leafG[l];
     const H = this.leafH[l];
     const C = this.leafCount[l];
