@@ -91,4 +91,22 @@ describe("sparse-aware histograms", () => {
     const z2 = (binOffset[2] + 3) * 3;
     expect(hist[z2 + 2]).toBe(0); // feature 2 not searched: its zero bin is not derived
   });
+
+  it("partitions a leaf's rows stably by a split, the missing bin on either side", () => {
+    const leaf = Array.from({ length: n }, (_, r) => r).filter((r) => r % 2 === 1);
+    for (const missingLeft of [0, 1]) {
+      const hx = histograms([3, ...leaf, 8]);
+      // Feature 2: value bins 0..2, bin 3 is missing (and its zero bin); split at bin 0.
+      const nl = hx.partition(1, leaf.length, 2, 0, 3, missingLeft);
+      const goesLeft = (r: number) => (binned[r * d + 2] === 3 ? missingLeft === 1 : binned[r * d + 2] <= 0);
+      const left = leaf.filter(goesLeft);
+      expect(nl).toBe(left.length);
+      expect(Array.from(hx.rows.subarray(0, leaf.length + 2))).toEqual([
+        3,
+        ...left,
+        ...leaf.filter((r) => !goesLeft(r)),
+        8,
+      ]);
+    }
+  });
 });

@@ -27,6 +27,10 @@ export class SparseHistograms {
   readonly gh: Float64Array;
   /** Row lists (the trainer's leaf partitions): a leaf's rows are a range of it. */
   readonly rows: Uint32Array;
+  /** Column-major bins for partitions, (row k, feature f) at f * n + k: a leaf's rows ascend,
+   * so a partition walks one column monotonically. */
+  private readonly columns: Uint8Array;
+  private readonly rowTmp: Uint32Array;
   /** The histogram pool: numSlots histograms of binOffset[d] triples. */
   readonly slots: Float64Array[];
   /** Per feature, its most frequent bin (within the feature, missing bin included). */
@@ -44,7 +48,7 @@ export class SparseHistograms {
    */
   constructor(
     binned: Uint8Array,
-    n: number,
+    private readonly n: number,
     d: number,
     private readonly binOffset: Int32Array,
     numSlots: number,
@@ -67,10 +71,18 @@ export class SparseHistograms {
     const histLength = binOffset[d] * 3;
     const size = (len: number, bytes: number) => KernelMemory.size(len, bytes);
     this.memory = new KernelMemory(
-      size(2 * n, 8) + size(n, 4) + size(n + 1, 4) + size(nnz, 4) + numSlots * size(histLength, 8),
+      size(2 * n, 8) +
+        2 * size(n, 4) +
+        size(n * d, 1) +
+        size(n + 1, 4) +
+        size(nnz, 4) +
+        numSlots * size(histLength, 8),
     );
     this.gh = this.memory.f64(2 * n);
     this.rows = this.memory.u32(n);
+    this.rowTmp = this.memory.u32(n);
+    this.columns = this.memory.u8(n * d);
+    for (let k = 0; k < n; k++) for (let f = 0; f < d; f++) this.columns[f * n + k] = binned[k * d + f];
     this.start = this.memory.u32(n + 1);
     this.entry = this.memory.u32(nnz);
     this.slots = [];
@@ -106,6 +118,33 @@ export class SparseHistograms {
       this.entry.byteOffset,
       this.gh.byteOffset,
     );
+  }
+
+  /**
+   * Stable partition of rows[from .. from + count - 1] by feature f: first
+   * the rows going left (missingLeft for the missing bin, else bin at most
+   * `bin`), then the others. Returns how many went left.
+   */
+  partition(
+    from: number,
+    count: number,
+    f: number,
+    bin: number,
+    missingBin: number,
+    missingLeft: number,
+  ): number {
+    const at = this.rows.byteOffset + 4 * from;
+    const nl = this.memory.partition(
+      this.columns.byteOffset + f * this.n,
+      at,
+      at + 4 * count,
+      this.rowTmp.byteOffset,
+      bin,
+      missingBin,
+      missingLeft,
+    );
+    this.rows.set(this.rowTmp.subarray(0, count - nl), from + nl);
+    return nl;
   }
 
   /**

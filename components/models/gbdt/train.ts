@@ -9,7 +9,7 @@
  * Memory: the raw matrix is read in place (the early-stopping rows are index
  * lists, never float copies); training rows are held as one Uint8 bin per
  * feature twice (row-major for out-of-bag tree walks, column-major for leaf
- * partitions), plus the sparse histogram entries of histogram.ts (4 bytes
+ * partitions, in histogram.ts), plus the sparse histogram entries (4 bytes
  * per bin that is not its feature's most frequent one) and a few doubles per
  * row (label, margin, gradient, hessian); validation rows as one row-major
  * Uint8 bin per feature. Trees are applied to validation rows in bin
@@ -263,8 +263,6 @@ class Booster {
   private readonly bins: FeatureBins[];
   /** Row-major bins of the fitted rows: (row k, feature f) at k * d + f. */
   private readonly binned: Uint8Array;
-  /** Column-major copy for partitions: (row k, feature f) at f * n + k. */
-  private readonly columns: Uint8Array;
   /** Histogram pool and the buffers histograms are built from (gradients, row lists). */
   private readonly hx: SparseHistograms;
   /** Missing-bin index (= number of value bins) per feature. */
@@ -277,7 +275,6 @@ class Booster {
   private readonly gh: Float64Array;
   /** Leaf l's rows are rowIdx[leafStart[l] .. leafStart[l] + leafCount[l] - 1] (the histograms' buffer). */
   private readonly rowIdx: Uint32Array;
-  private readonly rowTmp: Uint32Array;
   /** 1 for the rows of this round's bag. */
   private readonly inBag: Uint8Array;
   private readonly featureUsed: Uint8Array;
@@ -338,8 +335,6 @@ class Booster {
     this.hx = new SparseHistograms(this.binned, n, d, this.binOffset, p.numLeaves);
     this.gh = this.hx.gh;
     this.rowIdx = this.hx.rows;
-    this.columns = new Uint8Array(n * d);
-    for (let k = 0; k < n; k++) for (let f = 0; f < d; f++) this.columns[f * n + k] = this.binned[k * d + f];
     this.usableFeatures = [];
     for (let f = 0; f < d; f++) {
       if (this.bins[f].numBins > 1 || this.bins[f].hasMissing) this.usableFeatures.push(f);
@@ -359,7 +354,6 @@ class Booster {
     }
     this.baseScore = Math.log(swy / (sw - swy));
     this.margin = new Float64Array(n).fill(this.baseScore);
-    this.rowTmp = new Uint32Array(n);
     this.inBag = new Uint8Array(n);
     const L = p.numLeaves;
     this.maxLeaves = L;
@@ -545,22 +539,8 @@ class Booster {
     const count = this.leafCount[l];
     const missingBin = this.bins[f].numBins;
     // Stable partition of the leaf's rows: left rows first, then right rows.
-    const { rowIdx, rowTmp } = this;
-    const col = this.columns.subarray(f * this.n, (f + 1) * this.n);
-    let nl = 0;
-    let nr = 0;
-    // Branch-free: each row is written to both sides and only one side's cursor advances
-    // (the left/right choice is data-dependent, so a branch would mispredict often).
-    for (let k = start; k < start + count; k++) {
-      const row = rowIdx[k];
-      const b = col[row];
-      const left = b === missingBin ? missLeft : b <= bin ? 1 : 0;
-      rowIdx[start + nl] = row;
-      rowTmp[nr] = row;
-      nl += left;
-      nr += 1 - left;
-    }
-    rowIdx.set(rowTmp.subarray(0, nr), start + nl);
+    const nl = this.hx.partition(start, count, f, bin, missingBin, missLeft);
+    const nr = count - nl;
 
     const node = this.leafNode[l];
     const leftNode = this.numNodes++;
