@@ -109,4 +109,13 @@ describe("sparse-aware histograms", () => {
       ]);
     }
   });
+
+  it("hands the kernel memory to the newest fit and refuses to run an older one", () => {
+    const older = histograms([1, 2, 3]);
+    older.accumulate(0, 0, 3);
+    const newer = histograms([1, 2, 3]);
+    expect(Array.from(newer.slots[0]).every((v) => v === 0)).toBe(true); // no values left from the older
+    expect(() => older.accumulate(0, 0, 3)).toThrow(/a later fit has taken over/);
+    newer.accumulate(0, 0, 3);
+  });
 });
