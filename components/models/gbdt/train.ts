@@ -7,9 +7,12 @@
  * read and write typed arrays.
  *
  * Memory: the raw matrix is read in place (the early-stopping rows are index
- * lists, never float copies); training and validation rows are held as one
- * Uint8 bin per feature, row-major, plus a few doubles per row (label,
- * margin, gradient, hessian). Trees are applied to validation rows in bin
+ * lists, never float copies); training rows are held as one Uint8 bin per
+ * feature twice (row-major for out-of-bag tree walks, column-major for leaf
+ * partitions, in histogram.ts), plus the sparse histogram entries (4 bytes
+ * per bin that is not its feature's most frequent one) and a few doubles per
+ * row (label, margin, gradient, hessian); validation rows as one row-major
+ * Uint8 bin per feature. Trees are applied to validation rows in bin
  * space, which sends every value the way its raw threshold would: a value v
  * is at most the bin's upper bound exactly when its bin index is at most the
  * split bin.
@@ -18,7 +21,8 @@ import { z } from "zod";
 import { InputError } from "../../common/errors.js";
 import { Rng } from "../../common/random.js";
 import { binRows, type FeatureBins, fitFeatureBins, MAX_VALUE_BINS } from "./binning.js";
-import { type GbdtModel, type GbdtTree, sigmoid } from "./model.js";
+import { SparseHistograms } from "./histogram.js";
+import type { GbdtModel, GbdtTree } from "./model.js";
 
 /** Training parameters; every field has a default that works without per-dataset tuning. */
 export const GbdtParamsSchema = z.strictObject({
@@ -259,19 +263,20 @@ class Booster {
   private readonly bins: FeatureBins[];
   /** Row-major bins of the fitted rows: (row k, feature f) at k * d + f. */
   private readonly binned: Uint8Array;
+  /** Histogram pool and the buffers histograms are built from (gradients, row lists). */
+  private readonly hx: SparseHistograms;
   /** Missing-bin index (= number of value bins) per feature. */
   private readonly missingBin: Int32Array;
   private readonly binOffset: Int32Array;
   private readonly y: Uint8Array;
   private readonly w: Float64Array | undefined;
   private readonly margin: Float64Array;
-  private readonly grad: Float64Array;
-  private readonly hess: Float64Array;
+  /** Gradient and hessian of row i at gh[2i], gh[2i + 1] (the histograms' buffer). */
+  private readonly gh: Float64Array;
+  /** Leaf l's rows are rowIdx[leafStart[l] .. leafStart[l] + leafCount[l] - 1] (the histograms' buffer). */
   private readonly rowIdx: Uint32Array;
-  private readonly rowTmp: Uint32Array;
   /** 1 for the rows of this round's bag. */
   private readonly inBag: Uint8Array;
-  private readonly hist: Float64Array[];
   private readonly featureUsed: Uint8Array;
   /** This round's features in ascending order, and how many there are. */
   private readonly usedFeatures: Int32Array;
@@ -327,6 +332,9 @@ class Booster {
     this.missingBin = Int32Array.from(this.bins, (b) => b.numBins);
     this.binOffset = new Int32Array(d + 1);
     for (let f = 0; f < d; f++) this.binOffset[f + 1] = this.binOffset[f] + this.bins[f].numBins + 1;
+    this.hx = new SparseHistograms(this.binned, n, d, this.binOffset, p.numLeaves);
+    this.gh = this.hx.gh;
+    this.rowIdx = this.hx.rows;
     this.usableFeatures = [];
     for (let f = 0; f < d; f++) {
       if (this.bins[f].numBins > 1 || this.bins[f].hasMissing) this.usableFeatures.push(f);
@@ -346,15 +354,9 @@ class Booster {
     }
     this.baseScore = Math.log(swy / (sw - swy));
     this.margin = new Float64Array(n).fill(this.baseScore);
-    this.grad = new Float64Array(n);
-    this.hess = new Float64Array(n);
-    this.rowIdx = new Uint32Array(n);
-    this.rowTmp = new Uint32Array(n);
     this.inBag = new Uint8Array(n);
     const L = p.numLeaves;
     this.maxLeaves = L;
-    this.hist = [];
-    for (let i = 0; i < L; i++) this.hist.push(new Float64Array(this.binOffset[d] * 3));
     this.featureUsed = new Uint8Array(d);
     this.usedFeatures = new Int32Array(d);
     this.featureOrder = new Int32Array(this.usableFeatures);
@@ -407,25 +409,30 @@ class Booster {
 
   /** Grows one tree on the current gradients, updates the training margins and returns the tree. */
   boostRound(): GbdtTree {
-    const { n, y, w, margin, grad, hess, inBag } = this;
-    for (let i = 0; i < n; i++) {
-      const pr = sigmoid(margin[i]);
-      const wi = w ? w[i] : 1;
-      grad[i] = wi * (pr - y[i]);
-      hess[i] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
-    }
-    // Row subsampling: Bernoulli per row keeps rows in ascending order (cache-friendly histograms).
+    const { n, y, w, margin, gh, inBag, rowIdx } = this;
+    // Row subsampling: Bernoulli per row (one 32-bit draw) keeps rows in ascending order
+    // (cache-friendly histograms).
     let m = 0;
     const bagged = this.p.baggingFraction < 1;
     if (bagged) {
+      const cut = this.p.baggingFraction * 4294967296;
       for (let i = 0; i < n; i++) {
-        const keep = this.rng.nextFloat() < this.p.baggingFraction;
-        inBag[i] = keep ? 1 : 0;
-        if (keep) this.rowIdx[m++] = i;
+        const keep = this.rng.nextUint32() < cut ? 1 : 0;
+        inBag[i] = keep;
+        rowIdx[m] = i;
+        m += keep;
       }
     } else {
-      for (let i = 0; i < n; i++) this.rowIdx[i] = i;
+      for (let i = 0; i < n; i++) rowIdx[i] = i;
       m = n;
+    }
+    // Gradients of the in-bag rows only: no other row takes part in this tree's sums.
+    for (let k = 0; k < m; k++) {
+      const i = rowIdx[k];
+      const pr = 1 / (1 + Math.exp(-margin[i]));
+      const wi = w ? w[i] : 1;
+      gh[2 * i] = wi * (pr - y[i]);
+      gh[2 * i + 1] = Math.max(wi * pr * (1 - pr), 1e-16 * wi);
     }
     // Feature subsampling per tree.
     this.featureUsed.fill(0);
@@ -441,7 +448,7 @@ class Booster {
     this.growTree(m);
     const tree = this.exportTree();
     // In-bag rows: each leaf's rows are its range of rowIdx, so no walk is needed.
-    const { rowIdx, leafNode, leafStart, leafCount, nValue } = this;
+    const { leafNode, leafStart, leafCount, nValue } = this;
     for (let l = 0; l < this.numLeaves; l++) {
       const v = nValue[leafNode[l]];
       const end = leafStart[l] + leafCount[l];
@@ -477,8 +484,8 @@ class Booster {
     let h = 0;
     for (let k = 0; k < m; k++) {
       const r = this.rowIdx[k];
-      g += this.grad[r];
-      h += this.hess[r];
+      g += this.gh[2 * r];
+      h += this.gh[2 * r + 1];
     }
     this.leafNode[0] = 0;
     this.leafStart[0] = 0;
@@ -488,7 +495,7 @@ class Booster {
     this.leafDepth[0] = 0;
     this.leafSlot[0] = 0;
     this.setLeafNode(0, 0, m, g, h);
-    this.buildHistogram(0, 0, m);
+    this.buildHistogram(0, 0, m, g, h);
     this.findBestSplit(0);
 
     while (numLeaves < this.maxLeaves) {
@@ -532,17 +539,8 @@ class Booster {
     const count = this.leafCount[l];
     const missingBin = this.bins[f].numBins;
     // Stable partition of the leaf's rows: left rows first, then right rows.
-    const { rowIdx, rowTmp, binned, d } = this;
-    let nl = 0;
-    let nr = 0;
-    for (let k = start; k < start + count; k++) {
-      const row = rowIdx[k];
-      const b = binned[row * d + f];
-      const goLeft = b === missingBin ? missLeft === 1 : b <= bin;
-      if (goLeft) rowIdx[start + nl++] = row;
-      else rowTmp[nr++] = row;
-    }
-    rowIdx.set(rowTmp.subarray(0, nr), start + nl);
+    const nl = this.hx.partition(start, count, f, bin, missingBin, missLeft);
+    const nr = count - nl;
 
     const node = this.leafNode[l];
     const leftNode = this.numNodes++;
@@ -582,7 +580,13 @@ class Booster {
     const large = smallIsLeft ? r : l;
     this.leafSlot[large] = parentSlot;
     this.leafSlot[small] = r; // leaf r's slot is free: slots are assigned one per leaf number
-    this.buildHistogram(this.leafSlot[small], this.leafStart[small], this.leafCount[small]);
+    this.buildHistogram(
+      this.leafSlot[small],
+      this.leafStart[small],
+      this.leafCount[small],
+      this.leafG[small],
+      this.leafH[small],
+    );
     this.subtractHistogram(parentSlot, this.leafSlot[small]);
     const canSplit = this.p.maxDepth === 0 || depth < this.p.maxDepth;
     if (canSplit) {
@@ -595,38 +599,20 @@ class Booster {
   }
 
   /**
-   * The leaf's histogram over this round's features, a row at a time: one
-   * gather of the row's gradient, hessian and bytes, then one add per feature.
-   * Each bin still sums its rows in rowIdx order, so sums do not depend on
-   * the loop order.
+   * The histogram of the leaf whose rows are rowIdx[start .. start + count - 1]
+   * and whose gradient and hessian sums are g and h: the rows' non-zero bins
+   * summed a row at a time (in rowIdx order), then each searched feature's
+   * zero bin from the totals.
    */
-  private buildHistogram(slot: number, start: number, count: number): void {
-    const hist = this.hist[slot];
-    const { rowIdx, grad, hess, binned, binOffset, usedFeatures, numUsed, d } = this;
-    for (let j = 0; j < numUsed; j++) {
-      const f = usedFeatures[j];
-      hist.fill(0, binOffset[f] * 3, binOffset[f + 1] * 3);
-    }
-    const end = start + count;
-    for (let k = start; k < end; k++) {
-      const row = rowIdx[k];
-      const g = grad[row];
-      const h = hess[row];
-      const base = row * d;
-      for (let j = 0; j < numUsed; j++) {
-        const f = usedFeatures[j];
-        const idx = (binOffset[f] + binned[base + f]) * 3;
-        hist[idx] += g;
-        hist[idx + 1] += h;
-        hist[idx + 2] += 1;
-      }
-    }
+  private buildHistogram(slot: number, start: number, count: number, g: number, h: number): void {
+    this.hx.accumulate(slot, start, count);
+    this.hx.fillZeroBins(slot, this.usedFeatures, this.numUsed, g, h, count);
   }
 
   /** parent slot -= small slot, leaving the larger child's histogram in the parent slot. */
   private subtractHistogram(parentSlot: number, smallSlot: number): void {
-    const a = this.hist[parentSlot];
-    const b = this.hist[smallSlot];
+    const a = this.hx.slots[parentSlot];
+    const b = this.hx.slots[smallSlot];
     const { binOffset, usedFeatures, numUsed } = this;
     for (let j = 0; j < numUsed; j++) {
       const f = usedFeatures[j];
@@ -636,7 +622,7 @@ class Booster {
   }
 
   private findBestSplit(l: number): void {
-    const hist = this.hist[this.leafSlot[l]];
+    const hist = this.hx.slots[this.leafSlot[l]];
     const G = this.leafG[l];
     const H = this.leafH[l];
     const C = this.leafCount[l];
