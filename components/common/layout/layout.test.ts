@@ -4,6 +4,7 @@ import {
   bundleObject,
   CHAMPION_OBJECT,
   cacheObject,
+  isLeaseObject,
   isModelVersion,
   isOutputFileName,
   isRunId,
@@ -145,6 +146,8 @@ describe("run ids and run folders", () => {
     expect(runIdOfRecordObject(runRecordObject(id))).toBe(id);
     expect(runIdOfRecordObject(`runs/${id}/steps/x/run.json`)).toBeNull();
     expect(leaseObject(id)).toBe(`runs/${id}/lease`);
+    expect(isLeaseObject(leaseObject(id))).toBe(true);
+    expect(isLeaseObject(`runs/${id}/steps/x/lease`)).toBe(false);
     expect(triggerMarkerObject(id)).toBe(`runs/${id}/trigger.json`);
     expect(stepPrefix(id, "train")).toBe(`runs/${id}/steps/train/`);
     expect(stepLogObject(id, "train")).toBe(`runs/${id}/steps/train/log.txt`);
