@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRequest } from "../../components/common/documents/parse.js";
 import { UsageError } from "../../components/common/errors.js";
 import type { ColumnSchema } from "../../components/common/schema/types.js";
 import type {
@@ -9,7 +10,6 @@ import type {
   ScoredRow,
 } from "../../components/models/inference.js";
 import { DATATYPES, type Datatype, decodeTensor, encodeTensor, type Tensor } from "./tensor.js";
-import { parseEnvelope } from "./zod.js";
 
 /**
  * Whole-request codec for the Open Inference Protocol V2 (KServe/Triton/
@@ -142,7 +142,7 @@ function perColumn(inputs: Tensor[]): RawRow[] {
 
 /** Decode a V2 infer request body into rows (throws UsageError with the field at fault). */
 export function decodeInferRequest(body: unknown): DecodedRequest {
-  const request = parseEnvelope(inferRequestSchema, body, "inference request");
+  const request = parseRequest(inferRequestSchema, body, "inference request");
   const inputs = request.inputs as Tensor[];
   const requestColumns = columnsParameter(request.parameters?.[COLUMNS_PARAMETER], "parameters");
   const inputColumns =
