@@ -66,7 +66,7 @@ describe("stored documents, malformed", () => {
       "monitoring/realised.json",
       '{"weeks": [{"week": 1}]}',
       () => updateRealised(storage, null),
-      /monitoring\/realised.json is not a valid document: weeks\.0/,
+      /monitoring\/realised.json is not a valid document: weeks\[0\]\.week/,
     ],
     [
       "not JSON at all",

@@ -78,15 +78,19 @@ export interface DecodedRequest {
 
 function columnsParameter(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === "string")) {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v): v is string => typeof v === "string")
+  ) {
     throw new UsageError(`${where}.${COLUMNS_PARAMETER} must be a non-empty list of column names`);
   }
   const seen = new Set<string>();
-  for (const name of value as string[]) {
+  for (const name of value) {
     if (seen.has(name)) throw new UsageError(`${where}.${COLUMNS_PARAMETER} names column "${name}" twice`);
     seen.add(name);
   }
-  return value as string[];
+  return value;
 }
 
 function rowMajor(input: Tensor, columns: string[]): RawRow[] {
@@ -143,7 +147,7 @@ function perColumn(inputs: Tensor[]): RawRow[] {
 /** Decode a V2 infer request body into rows (throws UsageError with the field at fault). */
 export function decodeInferRequest(body: unknown): DecodedRequest {
   const request = parseRequest(inferRequestSchema, body, "inference request");
-  const inputs = request.inputs as Tensor[];
+  const inputs: Tensor[] = request.inputs;
   const requestColumns = columnsParameter(request.parameters?.[COLUMNS_PARAMETER], "parameters");
   const inputColumns =
     inputs.length === 1
