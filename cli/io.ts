@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import { snakeKeys } from "../components/common/documents/keys.js";
 import { envValue } from "../components/common/environment.js";
 import { UsageError } from "../components/common/errors.js";
 import { createLogger, type Logger } from "../components/common/log.js";
@@ -23,15 +24,21 @@ export function commandContext(io: CliIO, json: boolean): CommandContext {
 }
 
 /**
- * Print a command's result: with --json one JSON document on stdout,
- * otherwise the human text. Commands call this exactly once.
+ * Print a command's result: with --json one JSON document on stdout (keys
+ * in snake_case, see components/common/documents/keys.ts), otherwise the
+ * human text. Commands call this exactly once.
  */
 export function emit(ctx: CommandContext, data: unknown, human: string | (() => string)): void {
-  if (ctx.json) ctx.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  if (ctx.json) ctx.stdout.write(`${jsonDocument(data, 2)}\n`);
   else {
     const text = typeof human === "function" ? human() : human;
     ctx.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
   }
+}
+
+/** A value as `--json` prints it: keys in the one output style (snake_case). */
+export function jsonDocument(data: unknown, indent?: number): string {
+  return JSON.stringify(snakeKeys(data), null, indent);
 }
 
 /** Resolve --bucket: flag > CHURN_BUCKET > error naming both. */

@@ -9,7 +9,8 @@ import {
 import { ChurnError, type ExitCode, exitCodeOf, messageOf, UsageError } from "../components/common/errors.js";
 import { packageVersion } from "../components/common/version.js";
 import { registerCommands } from "./commands/index.js";
-import { type CliIO, type CommandContext, commandContext } from "./io.js";
+import { showNumericDefaultsAsNumbers } from "./help-defaults.js";
+import { type CliIO, type CommandContext, commandContext, jsonDocument } from "./io.js";
 
 /** The package's version (one rule: cli/version.ts). */
 export const VERSION = packageVersion();
@@ -50,6 +51,7 @@ export async function buildProgram(
     })
     .exitOverride();
   await registerCommands(program, (action) => wrap(program, io, action, onExit), argv);
+  showNumericDefaultsAsNumbers(program);
   return program;
 }
 
@@ -87,7 +89,7 @@ export function reportError(
   if (ctx.json) {
     const details = error instanceof ChurnError ? error.details : undefined;
     ctx.stdout.write(
-      `${JSON.stringify({ ok: false, exit_code: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, null, 2)}\n`,
+      `${jsonDocument({ ok: false, exit_code: code, error: { type: (error as Error)?.name ?? "Error", message: messageOf(error), details } }, 2)}\n`,
     );
   }
   if (error instanceof ChurnError) {

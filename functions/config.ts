@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatIssues } from "../components/common/documents/parse.js";
 
 /**
  * The functions' deployment settings, from the environment (Terraform sets
@@ -13,9 +14,27 @@ const functionsEnvFields = z.object({
   CHURN_BUCKET_URI: z.string().min(1).optional(),
   /**
    * How onWeeklyUpload starts a run: a local process, the runner's driver Job
-   * (kubernetes), or an Argo Workflow of the compiled weekly pipeline (argo).
+   * (kubernetes), an Argo Workflow of the compiled weekly pipeline (argo), or
+   * a Vertex AI Pipelines job of its KFP pipeline spec (kfp).
    */
-  CHURN_LAUNCHER: z.enum(["local", "kubernetes", "argo"]).default("local"),
+  CHURN_LAUNCHER: z.enum(["local", "kubernetes", "argo", "kfp"]).default("local"),
+  /** kfp launcher: where the jobs go, `projects/<project>/locations/<region>`. */
+  CHURN_VERTEX_PARENT: z
+    .string()
+    .regex(
+      /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+$/,
+      "want projects/<project>/locations/<region>",
+    )
+    .optional(),
+  /** kfp launcher: a gs:// folder for Vertex's own files of each job (its pipeline root). */
+  CHURN_VERTEX_PIPELINE_ROOT: z
+    .string()
+    .regex(/^gs:\/\/[^/\s]+(\/\S*)?$/, "want gs://bucket[/folder]")
+    .optional(),
+  /** kfp launcher: the API base (default: the parent's regional endpoint; a private endpoint or a test server). */
+  CHURN_VERTEX_ENDPOINT: z.url().optional(),
+  /** kfp launcher: the Google service account the job's steps run as (default: Vertex's). */
+  CHURN_VERTEX_SERVICE_ACCOUNT: z.email().optional(),
   /** Local launcher: the compiled churn CLI (default dist/cli/bin.js beside the functions). */
   CHURN_CLI: z.string().min(1).optional(),
   /** Local launcher: append the runner's output here. */
@@ -54,8 +73,17 @@ const functionsEnvFields = z.object({
     .optional(),
 });
 
-/** The endpoint and its CA come together; one without the other says which is missing. */
+/**
+ * The endpoint and its CA come together; one without the other says which is
+ * missing. The kfp launcher needs its parent and pipeline root.
+ */
 export const functionsEnv = functionsEnvFields.superRefine((env, ctx) => {
+  if (env.CHURN_LAUNCHER === "kfp") {
+    for (const name of ["CHURN_VERTEX_PARENT", "CHURN_VERTEX_PIPELINE_ROOT"] as const) {
+      if (!env[name])
+        ctx.addIssue({ code: "custom", path: [name], message: "required when CHURN_LAUNCHER is kfp" });
+    }
+  }
   const pair = ["CHURN_GKE_ENDPOINT", "CHURN_GKE_CA_CERT"] as const;
   for (const [name, other] of [pair, [pair[1], pair[0]]] as const) {
     if (env[name] && !env[other]) {
@@ -86,8 +114,7 @@ export function gkeClusterOf(env: FunctionsEnv): { server: string; caCertBase64:
 export function parseFunctionsEnv(env: NodeJS.ProcessEnv): FunctionsEnv {
   const result = functionsEnv.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`functions configuration: ${problems}`);
+    throw new Error(`functions configuration: ${formatIssues(result.error)}`);
   }
   return result.data;
 }

@@ -31,6 +31,23 @@ async function launcherFromEnv(): Promise<RunLauncher> {
     const { ArgoLauncher } = await import("./argo-launcher.js");
     return new ArgoLauncher(await kubeConfigFromEnv(env), async (uri) => loadConfig(await openStorage(uri)));
   }
+  if (env.CHURN_LAUNCHER === "kfp") {
+    const { VertexPipelinesLauncher, vertexEndpointOf } = await import("./vertex-launcher.js");
+    const { googleAccessTokenSource, RefreshingAccessToken } = await import("./access-token.js");
+    // parseFunctionsEnv refuses kfp without the parent and the pipeline root.
+    const parent = env.CHURN_VERTEX_PARENT!;
+    const tokens = new RefreshingAccessToken(googleAccessTokenSource());
+    return new VertexPipelinesLauncher(
+      {
+        parent,
+        endpoint: env.CHURN_VERTEX_ENDPOINT?.replace(/\/$/, "") ?? vertexEndpointOf(parent),
+        pipelineRoot: env.CHURN_VERTEX_PIPELINE_ROOT!,
+        serviceAccount: env.CHURN_VERTEX_SERVICE_ACCOUNT,
+      },
+      () => tokens.get(),
+      async (uri) => loadConfig(await openStorage(uri)),
+    );
+  }
   if (env.CHURN_LAUNCHER === "kubernetes") {
     const { kubeConfigFromEnv } = await import("./cluster.js");
     const { KubernetesLauncher } = await import("./kubernetes-launcher.js");

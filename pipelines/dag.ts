@@ -32,7 +32,17 @@ export type InputSource =
    * schema.json an ingest step reads. No champion: the step fails with exit 3
    * (no model to score with) before it reads a byte of the weekly file.
    */
-  | { championSchema: true };
+  | { championSchema: true }
+  /**
+   * customers.csv of the bucket's latest complete lifetime output
+   * (components/common/documents/lifetime-output.ts), as it is when the step
+   * starts, identified by the sha256 its `_SUCCESS` manifest recorded: a newer
+   * lifetime publish changes the step's cache key. Only when `when` holds for
+   * the churn.yaml the step reads (its `config` input), so other configs keep
+   * their keys; then a bucket without a lifetime output fails the run before
+   * it starts (exit 2), the message naming `because` and the command to run.
+   */
+  | { lifetimeOutput: "customers"; when: (config: ChurnConfig) => boolean; because: string };
 
 export interface StepDefinition {
   name: string;

@@ -87,4 +87,11 @@ describe("leases", () => {
     expect(await storage.stat(leaseObject("r-0000000000000003"))).toBeNull();
     expect((await tryAcquireLease(storage, "r-0000000000000003", "b")).acquired).toBe(true);
   });
+
+  it("an unreadable lease (half-written, or edited by hand) counts as expired and is taken over", async () => {
+    await storage.write(leaseObject("r-0000000000000004"), '{"holder": "a", "expires');
+    const taken = await tryAcquireLease(storage, "r-0000000000000004", "b");
+    expect(taken.acquired).toBe(true);
+    if (taken.acquired) await taken.lease.release();
+  });
 });

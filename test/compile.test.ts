@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -15,10 +15,10 @@ import { ARGO_FORMS, COMPILABLE, shardPlanTask } from "../pipelines/compile/inde
 import { dependenciesOf } from "../pipelines/dag.js";
 import { pipelineByName } from "../pipelines/definitions/index.js";
 import { LABELS } from "../pipelines/runner/kubernetes/names.js";
+import { installArgoCrds } from "./support/argo.js";
 import { spawnChurn } from "./support/cli.js";
 import { postBinary, postStructured, startFunctionsFramework } from "./support/functions.js";
 import { type KubeCluster, kubeBinDir, postToApiserver, startCluster } from "./support/kube.js";
-import { waitFor } from "./support/wait.js";
 
 // `churn pipeline compile` checked by the engines' own tools: KFP specs parse strictly into
 // kfp-pipeline-spec's PipelineSpec and load with the kfp SDK (test/services/install-kfp.sh);
@@ -28,7 +28,6 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..");
 const cache = process.env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test");
 const kfpPython = join(cache, "venv-kfp", "bin", "python");
-const argoCrds = join(cache, "argo-v3.7.6", "crds");
 const SNAPSHOTS = "__snapshots__/compile";
 
 let dir: string;
@@ -136,47 +135,8 @@ describe("churn pipeline compile --target argo, on the test control plane", () =
   let cluster: KubeCluster;
   const namespace = "churn";
   beforeAll(async () => {
-    expect(
-      existsSync(join(argoCrds, ".complete")),
-      `${argoCrds} missing: run bash test/services/install-argo.sh`,
-    ).toBe(true);
     cluster = await startCluster();
-    for (const file of readdirSync(argoCrds).filter((f) => f.endsWith(".yaml"))) {
-      const crd = parse(await readFile(join(argoCrds, file), "utf8"));
-      const created = await postToApiserver(
-        cluster,
-        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-        crd,
-        {
-          dryRun: false,
-        },
-      );
-      expect(created.status, `${file}: ${created.body.slice(0, 300)}`).toBe(201);
-    }
-    await postToApiserver(
-      cluster,
-      "/api/v1/namespaces",
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-      { dryRun: false },
-    );
-    // CRDs serve once Established; a dry run of a Workflow before that is a 404.
-    await waitFor(
-      "the Argo CRDs to be served",
-      async () => {
-        const probe = await postToApiserver(
-          cluster,
-          `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/workflows`,
-          {
-            apiVersion: "argoproj.io/v1alpha1",
-            kind: "Workflow",
-            metadata: { generateName: "probe-" },
-            spec: { entrypoint: "x", templates: [{ name: "x", container: { image: "x" } }] },
-          },
-        );
-        return probe.status === 201;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
+    await installArgoCrds(cluster, namespace);
   }, 240_000);
   afterAll(async () => {
     await cluster?.stop();

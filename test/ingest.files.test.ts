@@ -236,12 +236,12 @@ describe("malformed and unusual files through `churn validate`", () => {
     const cli = await runCli(["validate", file, "--id-column", "id", "--json"]);
     expect(cli.code, cli.stderr).toBe(0);
     const report = JSON.parse(cli.stdout) as {
-      rowsIn: number;
+      rows_in: number;
       accepted: number;
       format: Record<string, unknown>;
     };
     expect(report.accepted).toBe(c.ids.length);
-    expect(report.rowsIn).toBe(c.ids.length);
+    expect(report.rows_in).toBe(c.ids.length);
     if (c.format) expect(report.format).toMatchObject(c.format);
 
     const { result, batches } = await ingestBytes(Buffer.from(c.bytes), { id_column: "id" });

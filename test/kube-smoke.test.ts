@@ -338,6 +338,54 @@ describe("Kubernetes control plane with the test node agent", () => {
     expect(await podLog(ns, pod.metadata?.name ?? "")).toMatch(/^Usage: churn/);
   });
 
+  it("runs a command that is the churn image's ENTRYPOINT (as compiled pipelines set it) as the built CLI", async () => {
+    const { IMAGE_ENTRYPOINT } = await import("../pipelines/runner/executor.js");
+    const ns = await namespace();
+    const body = nodeJob("entrypoint", "");
+    const container = body.spec!.template.spec!.containers[0]!;
+    container.image = "ghcr.io/churn-pipeline/churn:test";
+    container.command = [...IMAGE_ENTRYPOINT];
+    container.args = ["--help"];
+    await batch.createNamespacedJob({ namespace: ns, body });
+    expect((await finished(ns, "entrypoint")).outcome).toBe("Complete");
+    const [pod] = await podsOf(ns, "entrypoint");
+    expect(await podLog(ns, pod.metadata?.name ?? "")).toMatch(/^Usage: churn/);
+  });
+
+  it("runs init containers in order before the containers; a failing one fails the pod", async () => {
+    const ns = await namespace();
+    const markerDir = await mkdtemp(join(tmpdir(), "churn-kube-smoke-"));
+    onTestFinished(() => rm(markerDir, { recursive: true, force: true }));
+    const file = JSON.stringify(join(markerDir, "order"));
+    const append = (text: string) => `require('node:fs').appendFileSync(${file}, '${text}\\n')`;
+    const init = (name: string, script: string) => ({
+      name,
+      image: "node:20-slim",
+      command: ["node", "-e", script],
+    });
+    const ordered = nodeJob("inits", append("main"));
+    ordered.spec!.template.spec!.initContainers = [
+      init("first", append("first")),
+      init("second", append("second")),
+    ];
+    await batch.createNamespacedJob({ namespace: ns, body: ordered });
+    expect((await finished(ns, "inits")).outcome).toBe("Complete");
+    expect(await readFile(join(markerDir, "order"), "utf8")).toBe("first\nsecond\nmain\n");
+    const [pod] = await podsOf(ns, "inits");
+    expect(pod.status?.initContainerStatuses?.map((c) => c.state?.terminated?.exitCode)).toEqual([0, 0]);
+    expect(pod.status?.conditions?.find((c) => c.type === "Initialized")?.status).toBe("True");
+
+    const failing = nodeJob("badinit", append("never"));
+    failing.spec!.template.spec!.initContainers = [init("broken", "process.exit(4)")];
+    await batch.createNamespacedJob({ namespace: ns, body: failing });
+    expect((await finished(ns, "badinit")).outcome).toBe("Failed");
+    const [failed] = await podsOf(ns, "badinit");
+    expect(failed.status?.phase).toBe("Failed");
+    expect(failed.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode).toBe(4);
+    expect(failed.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe("PodInitializing");
+    expect(await readFile(join(markerDir, "order"), "utf8")).not.toMatch(/never/);
+  });
+
   it("reports an unknown image without a command as ErrImagePull, pod Pending", async () => {
     const ns = await namespace();
     const body = nodeJob("noimage", "");

@@ -161,12 +161,12 @@ describe("churn train and churn score", () => {
     ]);
     const out = JSON.parse(trained.stdout) as {
       run_id: string;
-      exitCode: number;
+      exit_code: number;
       selected: string;
       candidates: Array<{ family: string }>;
       promotion: { action: string; champion: string };
     };
-    expect(out.exitCode).toBe(0);
+    expect(out.exit_code).toBe(0);
     // The configured families, then the blend of them (chosen only when cross-validation says it helps).
     expect(out.candidates.map((c) => c.family)).toEqual(["logistic", "gbdt", "blend"]);
     expect(out.candidates.map((c) => c.family)).toContain(out.selected);

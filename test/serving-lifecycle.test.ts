@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeSource, fakeModel, fakeServer, loadFixtures, testSchema } from "../serving/testing/index.js";
+import { type ServeProcess, startFakeServer } from "./support/cli.js";
 
 // Lifecycle over real sockets on 127.0.0.1: hot reload under continuous load
 // with zero failed requests, and a graceful drain on SIGTERM in a real process.
@@ -68,28 +67,12 @@ describe("hot reload", () => {
   });
 });
 
-function startProcess(): Promise<{ child: ChildProcess; address: string; log: () => string }> {
-  const script = fileURLToPath(new URL("../serving/testing/serve-fake.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script, "--port", "0"], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-  });
+async function startProcess(): Promise<ServeProcess> {
+  const server = await startFakeServer(["--port", "0"]);
   cleanup.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
   });
-  let stderr = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not become ready:\n${stderr}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const ready = stderr.split("\n").find((l) => l.includes('"model server ready"'));
-      if (ready) {
-        clearTimeout(timer);
-        resolve({ child, address: JSON.parse(ready).address, log: () => stderr });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`server exited early (${code}):\n${stderr}`)));
-  });
+  return server;
 }
 
 describe("SIGTERM", () => {

@@ -6,7 +6,7 @@
  * to a few hundred cases, must end with zero failures and zero errors. The
  * settings the spec cannot carry are test/schemathesis.toml, each with why.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeServer } from "./support/cli.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -26,30 +27,7 @@ let address: string;
 
 beforeAll(async () => {
   await run("bash", ["test/services/install-schemathesis.sh"], { cwd: ROOT, timeout: 600_000 });
-  child = spawn(
-    process.execPath,
-    ["--import", "tsx", "serving/testing/serve-fake.ts", "--port", "0", "--lifetime"],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let log = "";
-  address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready:\n${log}`)), 30_000);
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const ready = log.split("\n").find((l) => l.includes('"model server ready"'));
-      if (ready) {
-        clearTimeout(timer);
-        resolve(JSON.parse(ready).address);
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}):\n${log}`));
-    });
-  });
+  ({ child, address } = await startFakeServer(["--port", "0", "--lifetime"]));
 }, 660_000);
 afterAll(() => {
   if (child && child.exitCode === null) child.kill("SIGKILL");

@@ -135,11 +135,15 @@ export function registerForget(program: Command, wrap: Wrap): void {
           progress: (line) => logger.info(`forget: ${line}`),
         });
         const object = record.dry_run ? null : recordObject(new Date(record.created_at));
-        emit(ctx, { ...record, record: object }, () => describe(record, object));
-        if (record.unhandled.length > 0) {
+        const result = { ...record, record: object };
+        const partial = record.unhandled.length > 0;
+        // --json prints one document: a partial forget's is the error document, the record in its details.
+        if (!(partial && ctx.json)) emit(ctx, result, () => describe(record, object));
+        if (partial) {
           const list = record.unhandled.map((u) => `${u.object} (${u.reason})`).join("; ");
           throw new ChurnError(
             `${record.unhandled.length} object(s) still mention a forgotten id and were left as they are: ${list}`,
+            { details: result },
           );
         }
         return 0;

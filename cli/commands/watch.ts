@@ -4,7 +4,7 @@ import { UsageError } from "../../components/common/errors.js";
 import { pipelineByName } from "../../pipelines/definitions/index.js";
 import { LocalProcessExecutor } from "../../pipelines/runner/executor.js";
 import { watch } from "../../pipelines/watch.js";
-import { emit, openBucket } from "../io.js";
+import { emit, jsonDocument, openBucket } from "../io.js";
 import type { Wrap } from "./index.js";
 import { describeRun } from "./pipeline.js";
 
@@ -64,7 +64,7 @@ export function registerWatch(program: Command, wrap: Wrap): void {
             env: ctx.env,
             onRun: (_object, result) => {
               if (ctx.json)
-                ctx.stdout.write(`${JSON.stringify({ ...result.record, reused: result.reused })}\n`);
+                ctx.stdout.write(`${jsonDocument({ ...result.record, reused: result.reused })}\n`);
               else emit(ctx, null, describeRun(result.record, result.reused));
             },
           });

@@ -23,6 +23,7 @@ import { contactListComponent } from "./spec.js";
 const base: CampaignSettings = {
   eligibleTiers: ["high"],
   valueColumn: null,
+  listWithoutValue: false,
   budgetContacts: null,
   costPerContact: 0,
   saveRate: 1,
@@ -266,5 +267,146 @@ describe("the contact-list step", () => {
     await expect(contactList({ value_column: "segment" }, "bad-value")).rejects.toThrow(
       /campaign.value_column "segment" is a categorical column/,
     );
+  });
+});
+
+describe("ranking with values some customers lack (campaign.value_column: lifetime)", () => {
+  const valued = (seq: number, expected: number): Candidate<null> => ({
+    ...candidate(seq, expected),
+    value: 1,
+  });
+  it("ranks every customer with a value before those without, even under a budget", () => {
+    const top = new TopCandidates<null>(3);
+    // Without a value, "expected" is the probability: 0.99 must still come after a value of 0.01.
+    for (const c of [candidate(0, 0.99), valued(1, 0.01), candidate(2, 0.5), valued(3, 5), valued(4, -1)])
+      top.offer(c);
+    expect(top.ranked().map((c) => c.seq)).toEqual([3, 1, 4]);
+    const all = new TopCandidates<null>(null);
+    for (const c of [candidate(0, 0.99), valued(1, 0.01), candidate(2, 0.5), valued(3, 5)]) all.offer(c);
+    expect(all.ranked().map((c) => c.seq)).toEqual([3, 1, 0, 2]);
+  });
+});
+
+// The lifetime output's customers.csv: a value for every third customer of the week, none for
+// every seventh of those (no spend model for them), and customers the week does not have.
+const lifetimeValue = (i: number) => 10 + ((i * 97) % 5000) / 10;
+const hasLifetime = (i: number) => i % 3 === 0;
+function customersCsv(): string {
+  let text = "customer_id,frequency,prob_alive,lifetime_value\n";
+  for (let i = 0; i < N; i++)
+    if (hasLifetime(i)) text += `${ids[i]},2,0.8,${i % 7 === 0 ? "" : lifetimeValue(i).toFixed(4)}\n`;
+  for (let i = 0; i < 50; i++) text += `X${i},1,0.5,99\n`;
+  return text;
+}
+const withLifetime = (i: number) => hasLifetime(i) && i % 7 !== 0;
+
+describe("the contact-list step with campaign.value_column: lifetime", () => {
+  const run = async (step: string, campaign: Record<string, unknown>, lifetime: string | null) => {
+    const yaml = `id_column: id\npii: [email]\npassthrough: [segment]\ncampaign: ${JSON.stringify(campaign)}\n`;
+    await storage.write(`runs/r-1/${step}.yaml`, yaml);
+    const inputs: Record<string, string[]> = {
+      scores: ["runs/r-1/scores.csv"],
+      rows: ["runs/r-1/rows.arrow"],
+      config: [`runs/r-1/${step}.yaml`],
+    };
+    if (lifetime !== null) {
+      await storage.write(`output/lifetime/${step}/customers.csv`, lifetime);
+      inputs.lifetime = [`output/lifetime/${step}/customers.csv`];
+    }
+    return planAndRunStep(storage, "r-1", step, contactListComponent, inputs, {
+      trigger: "weekly/2026-W48.csv",
+    });
+  };
+  const records = async (object: string) => {
+    const out: string[][] = [];
+    const parser = new CsvParser(
+      { delimiter: ",", source: object },
+      (fields) => {
+        out.push([...fields]);
+      },
+      () => {
+        throw new Error("malformed");
+      },
+    );
+    parser.push(await storage.readText(object));
+    parser.end();
+    return out;
+  };
+
+  it("ranks by p * lifetime value * save_rate - cost, then the customers without one, counted and warned", async () => {
+    const campaign = { value_column: "lifetime", cost_per_contact: 1, save_rate: 0.5, control_share: 0 };
+    const output = await run("lifetime-a", campaign, customersCsv());
+    const [header, ...rows] = await records(output.outputs.contact_list!.object);
+    const byId = new Map(ids.map((id, i) => [id, i]));
+    const high = Array.from({ length: N }, (_, i) => i).filter((i) => tierOf(probability(i)) === "high");
+    const worth = high.filter((i) => withLifetime(i) && probability(i) * lifetimeValue(i) * 0.5 - 1 > 0);
+    const without = high.filter((i) => !withLifetime(i));
+    expect(rows).toHaveLength(worth.length + without.length);
+    const head = rows.slice(0, worth.length);
+    const tail = rows.slice(worth.length);
+    const expected = head.map((r) => Number(r[col(header!, "expected_retained_value")]));
+    expect(expected).toEqual([...expected].sort((a, b) => b - a));
+    head.forEach((r, k) => {
+      const i = byId.get(r[1]!)!;
+      expect(withLifetime(i)).toBe(true);
+      expect(Number(r[col(header!, "value")])).toBeCloseTo(lifetimeValue(i), 4);
+      expect(expected[k]).toBeCloseTo(probability(i) * lifetimeValue(i) * 0.5 - 1, 1);
+    });
+    // The customers without a value: after every one with a value, by probability, with no money shown.
+    expect(new Set(tail.map((r) => byId.get(r[1]!)!))).toEqual(new Set(without));
+    const p = tail.map((r) => Number(r[col(header!, "churn_probability")]));
+    expect(p).toEqual([...p].sort((a, b) => b - a));
+    for (const r of tail) {
+      expect(r[col(header!, "value")]).toBe("");
+      expect(r[col(header!, "expected_retained_value")]).toBe("");
+    }
+    const totals = parseDocument(
+      campaignDocumentSchema,
+      await storage.readText(output.outputs.campaign!.object),
+      "campaign.json",
+    );
+    expect(totals).toMatchObject({
+      value_column: "lifetime",
+      eligible: worth.length + without.length,
+      without_value: without.length,
+    });
+    const retained = worth.reduce((s, i) => s + probability(i) * lifetimeValue(i) * 0.5 - 1, 0);
+    expect(totals.expected_value_retained).toBeCloseTo(retained, 0);
+    expect(output.warnings).toEqual([
+      {
+        code: "no-lifetime-value",
+        column: "lifetime_value",
+        message: `${without.length} of ${worth.length + without.length} eligible customers have no lifetime_value in output/lifetime/lifetime-a/customers.csv: they are ranked after those with one`,
+      },
+    ]);
+  });
+
+  it("warns of nothing when every eligible customer has a value; other value settings count nothing", async () => {
+    let all = "customer_id,lifetime_value\n";
+    for (const id of ids) all += `${id},500\n`;
+    const output = await run("lifetime-all", { value_column: "lifetime", control_share: 0 }, all);
+    expect(output.warnings).toEqual([]);
+    const totals = JSON.parse(await storage.readText(output.outputs.campaign!.object));
+    expect(totals.without_value).toBe(0);
+    const weekly = await run("weekly-column", { value_column: "balance", control_share: 0 }, null);
+    expect(JSON.parse(await storage.readText(weekly.outputs.campaign!.object)).without_value).toBeNull();
+  });
+
+  it("without the lifetime input fails naming the command to run; a bad value names file, line and column", async () => {
+    await expect(run("lifetime-none", { value_column: "lifetime" }, null)).rejects.toThrow(
+      /campaign.value_column is lifetime, but .* has no complete lifetime output under output\/lifetime\/: run `churn pipeline run lifetime --bucket /,
+    );
+    await expect(
+      run(
+        "lifetime-bad",
+        { value_column: "lifetime" },
+        `customer_id,lifetime_value\n${ids[0]},12\n${ids[1]},lots\n`,
+      ),
+    ).rejects.toThrow(
+      'output/lifetime/lifetime-bad/customers.csv line 3, column "lifetime_value": "lots" is not a number',
+    );
+    await expect(
+      run("lifetime-old", { value_column: "lifetime" }, "customer_id,prob_alive\nc1,0.5\n"),
+    ).rejects.toThrow(/customers.csv: the header has no column "lifetime_value"/);
   });
 });

@@ -61,10 +61,12 @@ export function contactListHeader(layout: ScoresLayout): string {
 
 /**
  * Expected retained value as printed: money to two decimals with a value
- * column, else the probability it equals, as scores.csv prints it.
+ * column (empty for a customer without a value: there is no money to show),
+ * else the probability it equals, as scores.csv prints it.
  */
 function expectedText(row: Listed<readonly string[]>, layout: ScoresLayout, withValue: boolean): string {
-  return withValue ? row.expected.toFixed(2) : row.row[layout.probability]!;
+  if (!withValue) return row.row[layout.probability]!;
+  return row.value === null ? "" : row.expected.toFixed(2);
 }
 
 /** One line of contact-list.csv from a listed row whose `row` holds its scores.csv fields. */

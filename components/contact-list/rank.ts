@@ -15,6 +15,13 @@ export interface CampaignSettings {
   eligibleTiers: readonly string[];
   /** Each customer's value comes from this column (null: rank by probability). */
   valueColumn: string | null;
+  /**
+   * Customers without a value stay eligible and are ranked after every
+   * customer with one (lifetime values: a customer new to the purchase log
+   * has none yet, and is no less worth a call for it); false: they are left
+   * out (a weekly column's empty cell says nothing about the customer).
+   */
+  listWithoutValue: boolean;
   budgetContacts: number | null;
   costPerContact: number;
   saveRate: number;
@@ -26,7 +33,7 @@ export interface Candidate<T> {
   probability: number;
   /** value_column's value, or null without a value column. */
   value: number | null;
-  /** p * value * save_rate - cost, or p without a value column. */
+  /** p * value * save_rate - cost, or p without a value (column). */
   expected: number;
   /** Input order: ties in expected value go to the earlier row, so the list is stable. */
   seq: number;
@@ -48,7 +55,8 @@ export function expectedRetainedValue(settings: CampaignSettings, p: number, val
 /**
  * Whether a scored row may be listed: its tier is eligible and, with a value
  * column, it has a value and contacting it is expected to gain more than it
- * costs (expected retained value above 0: the cost form of the budget).
+ * costs (expected retained value above 0: the cost form of the budget), or
+ * it has no value and `listWithoutValue` keeps such rows.
  */
 export function isEligible(
   settings: CampaignSettings,
@@ -58,11 +66,18 @@ export function isEligible(
 ): boolean {
   if (!settings.eligibleTiers.includes(tier)) return false;
   if (settings.valueColumn === null) return true;
-  return value !== null && Number.isFinite(value) && expectedRetainedValue(settings, p, value) > 0;
+  if (value === null) return settings.listWithoutValue;
+  return Number.isFinite(value) && expectedRetainedValue(settings, p, value) > 0;
 }
 
-/** a ranks before b: higher expected retained value, then earlier in the input. */
+/**
+ * a ranks before b: a customer with a value before one without (their
+ * expected figures are money and probability, not comparable), then higher
+ * expected retained value, then earlier in the input.
+ */
 function before<T>(a: Candidate<T>, b: Candidate<T>): boolean {
+  const aValued = a.value !== null;
+  if (aValued !== (b.value !== null)) return aValued;
   return a.expected > b.expected || (a.expected === b.expected && a.seq < b.seq);
 }
 
@@ -182,15 +197,18 @@ export interface CampaignTotals {
   control: number;
   /** Sum of churn probabilities of the contact group: churners the calls reach. */
   expected_churners_reached: number;
-  /** Sum of expected retained value of the contact group (null without a value column). */
+  /** Sum of expected retained value of the contact group's customers with a value (null without a value column). */
   expected_value_retained: number | null;
+  /** Eligible rows without a value, listed after those with one (null unless listWithoutValue). */
+  without_value: number | null;
 }
 
-/** Totals of a selected list. */
+/** Totals of a selected list; `withoutValue`: the eligible rows offered without a value. */
 export function campaignTotals<T>(
   listed: readonly Listed<T>[],
   eligible: number,
   settings: CampaignSettings,
+  withoutValue = 0,
 ): CampaignTotals {
   let reached = 0;
   let retained = 0;
@@ -199,7 +217,7 @@ export function campaignTotals<T>(
     if (row.group !== "contact") continue;
     contacts++;
     reached += row.probability;
-    retained += row.expected;
+    if (row.value !== null) retained += row.expected;
   }
   const round = (x: number) => Math.round(x * 100) / 100;
   return {
@@ -209,5 +227,6 @@ export function campaignTotals<T>(
     control: listed.length - contacts,
     expected_churners_reached: round(reached),
     expected_value_retained: settings.valueColumn === null ? null : round(retained),
+    without_value: settings.listWithoutValue ? withoutValue : null,
   };
 }

@@ -2,13 +2,20 @@ import { StringDecoder } from "node:string_decoder";
 import { z } from "zod";
 import { readConfigInput } from "../common/component/inputs.js";
 import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
-import type { ChurnConfig } from "../common/config/schema.js";
+import { type ChurnConfig, LIFETIME_VALUES } from "../common/config/schema.js";
 import { CsvParser } from "../common/csv/parse.js";
 import { type CampaignDocument, campaignDocumentSchema } from "../common/documents/campaign.js";
+import {
+  LIFETIME_VALUE_COLUMN,
+  LIFETIME_VALUES_SETTING,
+  missingLifetimeOutputMessage,
+} from "../common/documents/lifetime-output.js";
 import { ConfigError, InputError } from "../common/errors.js";
 import { baseStem } from "../common/layout/index.js";
 import { readRowBatches } from "../common/schema/arrow.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
+import type { StepWarning } from "../common/warnings.js";
+import { readLifetimeValues } from "./lifetime-values.js";
 import { contactListHeader, contactListLine, type ScoresLayout, scoresLayout } from "./list-csv.js";
 import {
   type CampaignSettings,
@@ -25,8 +32,10 @@ import {
  * week's scores.csv once, in input order, and with churn.yaml
  * campaign.value_column also the value column of ingest-weekly's rows in
  * step (the rows are in the same order, so this is a merge, not a join:
- * memory stays flat), and writes contact-list.csv (rank.ts decides who is on
- * it) and campaign.json, the totals the report puts in summary.json and
+ * memory stays flat), or with `value_column: lifetime` each customer's
+ * lifetime value from the latest lifetime output, joined by id
+ * (lifetime-values.ts), and writes contact-list.csv (rank.ts decides who is
+ * on it) and campaign.json, the totals the report puts in summary.json and
  * report.html.
  */
 export const contactListParameters = z.strictObject({
@@ -41,6 +50,7 @@ export function campaignSettings(config: Pick<ChurnConfig, "campaign">): Campaig
   return {
     eligibleTiers: c.eligible_tiers,
     valueColumn: c.value_column,
+    listWithoutValue: c.value_column === LIFETIME_VALUES,
     budgetContacts: c.budget_contacts,
     costPerContact: c.cost_per_contact,
     saveRate: c.save_rate,
@@ -96,6 +106,52 @@ function checkValueColumn(schema: DatasetSchema, column: string, source: string)
     );
 }
 
+/** Each scored row's value: from the weekly rows in step, or from the lifetime values by id. */
+type ValueOf = (id: string, line: number) => Promise<number | null> | number | null;
+
+/**
+ * Where each row's value comes from under the settings: nowhere (rank by
+ * probability), the lifetime output's customers.csv, or a column of
+ * ingest-weekly's rows.
+ */
+async function valueSource(
+  ctx: ComponentContext<ContactListParameters, (typeof contactListReads)[number]>,
+  valueColumn: string | null,
+): Promise<ValueOf | null> {
+  if (valueColumn === null) return null;
+  if (valueColumn === LIFETIME_VALUES) {
+    const ref = ctx.inputs.lifetime?.[0];
+    if (!ref) throw new ConfigError(missingLifetimeOutputMessage(ctx.storage.uri, LIFETIME_VALUES_SETTING));
+    const values = await readLifetimeValues(ctx.openInput(ref), ref.object);
+    ctx.logger.info("contact-list: lifetime values read", { object: ref.object, customers: values.size });
+    return (id) => values.get(id) ?? null;
+  }
+  const rowsRef = ctx.inputs.rows?.[0];
+  if (!rowsRef)
+    throw new ConfigError("churn.yaml campaign.value_column is set but the step was given no weekly rows");
+  const batches = readRowBatches(ctx.openInput(rowsRef), (schema) =>
+    checkValueColumn(schema, valueColumn, rowsRef.object),
+  );
+  const cursor = new ValueCursor(batches[Symbol.asyncIterator](), valueColumn, rowsRef.object);
+  return (id, line) => cursor.valueOf(id, line);
+}
+
+/** The warning that eligible customers had no lifetime value (so they were ranked last), or none. */
+function withoutValueWarning(
+  withoutValue: number,
+  eligible: number,
+  source: string | undefined,
+): StepWarning[] {
+  if (withoutValue === 0) return [];
+  return [
+    {
+      code: "no-lifetime-value",
+      column: LIFETIME_VALUE_COLUMN,
+      message: `${withoutValue} of ${eligible} eligible customers have no ${LIFETIME_VALUE_COLUMN} in ${source ?? "the lifetime output"}: they are ranked after those with one`,
+    },
+  ];
+}
+
 /** The churn.yaml sections contact-list reads: its cache key hashes only these (a change elsewhere reuses it). */
 const contactListReads = ["campaign", "publish"] as const satisfies readonly ConfigSection[];
 
@@ -104,17 +160,8 @@ async function run(ctx: ComponentContext<ContactListParameters, (typeof contactL
   const settings = campaignSettings(config);
   const scoresRef = ctx.inputs.scores![0]!;
   const week = baseStem(ctx.parameters.trigger ?? scoresRef.object);
-  let values: ValueCursor | null = null;
-  if (settings.valueColumn !== null) {
-    const rowsRef = ctx.inputs.rows?.[0];
-    if (!rowsRef)
-      throw new ConfigError("churn.yaml campaign.value_column is set but the step was given no weekly rows");
-    const column = settings.valueColumn;
-    const batches = readRowBatches(ctx.openInput(rowsRef), (schema) =>
-      checkValueColumn(schema, column, rowsRef.object),
-    );
-    values = new ValueCursor(batches[Symbol.asyncIterator](), column, rowsRef.object);
-  }
+  const lookUpValue = await valueSource(ctx, settings.valueColumn);
+  let withoutValue = 0;
   const top = new TopCandidates<readonly string[]>(candidateCapacity(settings));
   let layout: ScoresLayout | null = null;
   let pending: Array<{ fields: string[]; line: number }> = [];
@@ -141,9 +188,10 @@ async function run(ctx: ComponentContext<ContactListParameters, (typeof contactL
           `${scoresRef.object} line ${line}, column "churn_probability": not a probability`,
         );
       const id = fields[0]!;
-      const value = values ? await values.valueOf(id, line) : null;
+      const value = lookUpValue ? await lookUpValue(id, line) : null;
       const order = seq++;
       if (!isEligible(settings, fields[l.tier]!, p, value)) continue;
+      if (value === null) withoutValue++;
       const expected = expectedRetainedValue(settings, p, value);
       top.offer({ probability: p, value, expected, seq: order, id, row: fields });
     }
@@ -162,7 +210,7 @@ async function run(ctx: ComponentContext<ContactListParameters, (typeof contactL
   let text = contactListHeader(layout);
   for (const row of listed) text += contactListLine(row, layout, withValue, config.publish.formula_guard);
   await ctx.writeOutput("contact_list", text, { contentType: "text/csv" });
-  const totals = campaignTotals(listed, top.offered, settings);
+  const totals = campaignTotals(listed, top.offered, settings, withoutValue);
   const document: CampaignDocument = {
     week,
     value_column: settings.valueColumn,
@@ -179,6 +227,9 @@ async function run(ctx: ComponentContext<ContactListParameters, (typeof contactL
   return {
     counts: { eligible: totals.eligible, contacts: totals.contacts, control: totals.control },
     summary: totals,
+    warnings: settings.listWithoutValue
+      ? withoutValueWarning(withoutValue, totals.eligible, ctx.inputs.lifetime?.[0]?.object)
+      : [],
   };
 }
 
@@ -193,6 +244,11 @@ export const contactListComponent = defineComponent({
     rows: {
       type: "arrow",
       description: "ingest-weekly's typed rows (campaign.value_column is read from them)",
+      optional: true,
+    },
+    lifetime: {
+      type: "csv",
+      description: `the latest lifetime output's customers.csv (campaign.value_column: ${LIFETIME_VALUES})`,
       optional: true,
     },
     config: { type: "yaml", description: "churn.yaml (campaign, publish.formula_guard)" },
@@ -210,6 +266,7 @@ export const contactListComponent = defineComponent({
     control: true,
     expected_churners_reached: true,
     expected_value_retained: true,
+    without_value: true,
   }),
   runtime: ["trigger"],
   run,

@@ -88,7 +88,10 @@ score:
 
 campaign:                  # output/<stem>/contact-list.csv: whom to call this week, ranked
   eligible_tiers: [high]   # tiers that may be contacted
-  value_column: Total_Trans_Amt   # a numeric column with each customer's value (null: rank by probability)
+  value_column: Total_Trans_Amt   # a numeric column with each customer's value (null: rank by probability;
+                                  # lifetime: each customer's lifetime_value from the latest lifetime output,
+                                  # joined by id: run \`churn pipeline run lifetime\` first; the example
+                                  # purchase log has ids of its own, so here no customer would have one)
   budget_contacts: 200     # at most this many contacts (null: everyone worth contacting)
   cost_per_contact: 5      # in value_column's unit: expected retained value = p * value * save_rate - cost
   save_rate: 0.3           # share of contacted churners the campaign keeps

@@ -11,11 +11,9 @@ import { InputError } from "../common/errors.js";
 import {
   CAMPAIGN_WEEKS_PREFIX,
   campaignWeekObject,
-  isCsvName,
-  isStem,
+  csvStemDirectlyUnder,
   LABELS_PREFIX,
   OUTPUT_FILES,
-  stemUnder,
   weekOutputObject,
   writtenBy,
 } from "../common/layout/index.js";
@@ -116,9 +114,8 @@ export async function updateCampaignEffect(
   }
   const arrived: string[] = [];
   for (const labels of await storage.list(LABELS_PREFIX)) {
-    if (!isCsvName(labels.name)) continue;
-    const stem = stemUnder(labels.name, LABELS_PREFIX);
-    if (!isStem(stem)) continue;
+    const stem = csvStemDirectlyUnder(labels.name, LABELS_PREFIX);
+    if (stem === null) continue;
     const listObject = weekOutputObject(stem, OUTPUT_FILES.contactList);
     const list = await storage.stat(listObject);
     if (list === null) continue; // a week scored before contact lists, or never scored here

@@ -10,9 +10,10 @@ import {
   type IndexExtras,
 } from "../common/documents/customer-index.js";
 import { latestPointer, updateLatest } from "../common/documents/latest.js";
-import { type PublishedFile, readPublishState } from "../common/documents/manifest.js";
+import { latestLifetimeOutput } from "../common/documents/lifetime-output.js";
+import type { PublishedFile } from "../common/documents/manifest.js";
 import { InputError } from "../common/errors.js";
-import { LIFETIME_OUTPUT_PREFIX, OUTPUT_FILES, writtenBy } from "../common/layout/index.js";
+import { OUTPUT_FILES, writtenBy } from "../common/layout/index.js";
 import type { Storage } from "../common/storage/types.js";
 
 /**
@@ -69,23 +70,6 @@ export async function contactListExtras(
   return byId;
 }
 
-/**
- * The newest complete lifetime output (its `_SUCCESS` written last), or null:
- * where the week's P(alive) comes from when the bucket has one.
- */
-export async function newestLifetimeOutput(storage: Storage): Promise<string | null> {
-  const markers = (await storage.list(LIFETIME_OUTPUT_PREFIX))
-    .filter((o) => o.name.endsWith(`/${OUTPUT_FILES.success}`))
-    .sort((a, b) => b.updated.getTime() - a.updated.getTime());
-  for (const marker of markers) {
-    const prefix = marker.name.slice(0, -OUTPUT_FILES.success.length);
-    const state = await readPublishState(storage, prefix);
-    if (state.status === "complete" && state.manifest.files.some((f) => f.name === OUTPUT_FILES.customers))
-      return prefix;
-  }
-  return null;
-}
-
 /** P(alive) by id from a lifetime output's customers.csv (id first, then a prob_alive column). */
 export async function lifetimeExtras(storage: Storage, prefix: string): Promise<Map<string, number>> {
   const source = `${prefix}${OUTPUT_FILES.customers}`;
@@ -121,7 +105,7 @@ export async function publishIndex(inputs: IndexInputs): Promise<{ file: Publish
   const contacts = inputs.contactList
     ? await contactListExtras(inputs.contactList, inputs.contactListSource)
     : null;
-  const lifetime = await newestLifetimeOutput(inputs.storage);
+  const lifetime = (await latestLifetimeOutput(inputs.storage))?.prefix ?? null;
   const alive = lifetime ? await lifetimeExtras(inputs.storage, lifetime) : null;
   let extras: Map<string, IndexExtras> | undefined;
   if (contacts || alive) {

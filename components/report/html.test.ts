@@ -154,6 +154,7 @@ describe("report.html as a campaign page", () => {
     control: 1,
     expected_churners_reached: 1.6,
     expected_value_retained: null,
+    without_value: null,
   };
   const preview = {
     idColumn: "CLIENTNUM",
@@ -225,6 +226,19 @@ describe("report.html as a campaign page", () => {
     expect(html).toContain('<a href="contact-list.csv">');
     expect(html).toContain('<a href="scores.csv">');
     expect(html).toContain("Call 2 customers this week");
+  });
+
+  it("with value_column lifetime: names the lifetime value and counts the customers without one", () => {
+    const lifetime = renderReport(summary, "2026-W49", {
+      campaign: { ...campaign, value_column: "lifetime", expected_value_retained: 812.5, without_value: 7 },
+      preview,
+    });
+    expect(lifetime).toContain("chance of leaving × lifetime value × save rate 100%");
+    expect(lifetime).toContain("<th>Expected value kept (in lifetime value)</th><td>812.5</td>");
+    expect(lifetime).toContain(
+      "<th>Eligible customers without a lifetime value (listed after the others)</th><td>7</td>",
+    );
+    expect(html).not.toContain("(listed after the others)");
   });
 
   it("shows the campaign's measured result in plain words with its interval", () => {

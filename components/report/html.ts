@@ -1,3 +1,4 @@
+import { LIFETIME_VALUES } from "../common/config/schema.js";
 import type { CampaignDocument } from "../common/documents/campaign.js";
 import type { CampaignEffect, CampaignEstimate, Interval } from "../common/documents/campaign-effect.js";
 import type { DecisionDocument } from "../common/documents/decision.js";
@@ -528,10 +529,16 @@ function contactSection(campaign: CampaignDocument | null, preview: ContactPrevi
   const links = `<p class="links">Full lists: <a href="${OUTPUT_FILES.contactList}">${OUTPUT_FILES.contactList}</a> (whom to call, in order) and <a href="${OUTPUT_FILES.scores}">${OUTPUT_FILES.scores}</a> (every customer's score).</p>`;
   if (!campaign) return `<h2 id="campaign">Whom to contact first</h2>${links}`;
   const c = campaign;
+  // value_column: lifetime is each customer's lifetime value from the lifetime pipeline, not a column.
+  const valueName = c.value_column === LIFETIME_VALUES ? "lifetime value" : c.value_column;
   const value =
     c.expected_value_retained === null
       ? ""
-      : `<tr><th>Expected value kept (in ${escapeHtml(c.value_column ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
+      : `<tr><th>Expected value kept (in ${escapeHtml(valueName ?? "value")})</th><td>${fmt(c.expected_value_retained)}</td></tr>`;
+  const withoutValue =
+    c.without_value === null
+      ? ""
+      : `<tr><th>Eligible customers without a ${escapeHtml(valueName ?? "value")} (listed after the others)</th><td>${fmt(c.without_value)}</td></tr>`;
   const budget = c.budget_contacts === null ? "no limit" : fmt(c.budget_contacts);
   const control =
     c.control_share > 0
@@ -540,7 +547,7 @@ function contactSection(campaign: CampaignDocument | null, preview: ContactPrevi
   const ranking =
     c.value_column === null
       ? "highest chance of leaving first"
-      : `highest expected value kept first (chance of leaving × ${escapeHtml(c.value_column)} × save rate ${pct(c.save_rate)} − cost ${num(c.cost_per_contact, 2)})`;
+      : `highest expected value kept first (chance of leaving × ${escapeHtml(valueName ?? c.value_column)} × save rate ${pct(c.save_rate)} − cost ${num(c.cost_per_contact, 2)})`;
   const shown = preview?.rows.length ?? 0;
   const table =
     preview && shown > 0
@@ -551,7 +558,7 @@ function contactSection(campaign: CampaignDocument | null, preview: ContactPrevi
 <table class="totals"><tr><th>Customers to contact (budget ${budget})</th><td>${fmt(c.contacts)}</td></tr>
 <tr><th>Of them, expected to leave without a call</th><td>${fmt(Math.round(c.expected_churners_reached))}</td></tr>${value}
 <tr><th>Held back (control group)</th><td>${fmt(c.control)}</td></tr>
-<tr><th>Eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))})</th><td>${fmt(c.eligible)}</td></tr></table>
+<tr><th>Eligible customers (tiers ${escapeHtml(c.eligible_tiers.join(", "))})</th><td>${fmt(c.eligible)}</td></tr>${withoutValue}</table>
 ${table}
 ${links}`;
 }

@@ -1,4 +1,5 @@
 import { DEFAULT_TIMEOUT_SECONDS } from "../runner/attempt.js";
+import { IMAGE_ENTRYPOINT } from "../runner/executor.js";
 import { LABELS } from "../runner/kubernetes/names.js";
 import {
   type Arg,
@@ -76,7 +77,7 @@ function containerTemplate(task: CompiledTask, settings: CompileSettings): Json 
       : {}),
     container: {
       image: settings.image,
-      command: ["churn"],
+      command: [...IMAGE_ENTRYPOINT],
       // The workflow's creation time pins what `trigger: latest` (the CronWorkflow's) means for every step.
       args: [...task.args.flatMap(renderArg), "--as-of", "{{workflow.creationTimestamp}}"],
       ...(limits ? { resources: { requests: limits, limits } } : {}),

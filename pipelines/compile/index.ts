@@ -8,6 +8,7 @@ import type { CompileSettings } from "./settings.js";
 
 export { ARGO_FORMS, type ArgoForm, argoDocument, argoTemplateName } from "./argo.js";
 export { compileGraph, PIPELINE_PARAMETERS, SHARD_PLAN_FLAGS, shardPlanTask } from "./graph.js";
+export { kfpDocuments } from "./kfp.js";
 export { type CompileSettings, compileSettingsOf, DEFAULT_SCHEDULE } from "./settings.js";
 
 /** The engines `churn pipeline compile` writes for. */

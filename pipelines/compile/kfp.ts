@@ -1,3 +1,4 @@
+import { IMAGE_ENTRYPOINT } from "../runner/executor.js";
 import {
   type Arg,
   type CompiledGraph,
@@ -78,8 +79,8 @@ function executor(task: CompiledTask, settings: CompileSettings): Json {
   return {
     container: {
       image: settings.image,
-      // The image's entrypoint is churn; KFP replaces an entrypoint only through `command`.
-      command: ["churn"],
+      // KFP replaces an entrypoint only through `command`: the image's own, so every step runs the CLI.
+      command: [...IMAGE_ENTRYPOINT],
       args: task.args.flatMap(placeholders),
       ...(resources ? { resources } : {}),
     },

@@ -1,3 +1,5 @@
+import { LIFETIME_VALUES } from "../../components/common/config/schema.js";
+import { LIFETIME_VALUES_SETTING } from "../../components/common/documents/lifetime-output.js";
 import {
   CONFIG_OBJECT,
   CSV_NAME,
@@ -145,6 +147,12 @@ export const scoringSteps: StepDefinition[] = [
       scores: { step: "merge-scores", output: "scores" },
       // Read only for campaign.value_column; always an input, so the cache key covers the values.
       rows: { step: "ingest-weekly", output: "rows" },
+      // campaign.value_column: lifetime joins each customer's lifetime value by id.
+      lifetime: {
+        lifetimeOutput: "customers",
+        when: (config) => config.campaign.value_column === LIFETIME_VALUES,
+        because: LIFETIME_VALUES_SETTING,
+      },
       config: CONFIG,
     },
   },

@@ -18,6 +18,17 @@ import { shardStep } from "./fan-out.js";
  */
 export const STEP_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64"];
 
+/**
+ * The image's ENTRYPOINT (the Dockerfile's; test/container.test.ts checks they
+ * match). A compiled pipeline's step sets it as its `command`: Argo's emissary
+ * and KFP need an explicit command, and the image has no `churn` on its PATH.
+ */
+export const IMAGE_ENTRYPOINT: readonly string[] = [
+  "/nodejs/bin/node",
+  ...STEP_NODE_FLAGS,
+  "/app/dist/cli/bin.js",
+];
+
 /** One step to execute: its input.json is already written. */
 export interface StepInvocation {
   runId: string;

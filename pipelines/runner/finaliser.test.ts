@@ -8,6 +8,7 @@ import { openStorage, type Storage } from "../../components/common/storage/index
 import { finishInterrupted, finishRun, notificationFor } from "./finaliser.js";
 import { pendingStep, type RunRecord, readRunRecord } from "./records.js";
 import { RecordWriter, type RunState } from "./state.js";
+import { testRunRecord } from "./testing/run-record.js";
 
 let dir: string;
 let storage: Storage;
@@ -18,24 +19,14 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 function record(states: RunRecord["steps"][number]["state"][]): RunRecord {
-  return {
-    version: 1,
+  return testRunRecord({
     run_id: "weekly-1",
-    pipeline: "weekly",
     bucket: storage.uri,
-    runner: "fake",
     trigger: { object: "weekly/w1.csv", generation: "1" },
-    attempt: 1,
-    state: "running",
-    exit_code: null,
-    reason: null,
     started: new Date().toISOString(),
-    finished: null,
-    seconds: null,
-    code_version: "c",
     output_prefix: "output/w1/",
     steps: states.map((state, i) => ({ ...pendingStep({ name: `s${i}`, component: "x" }), state })),
-  };
+  });
 }
 
 const finish = (state: RunState) =>

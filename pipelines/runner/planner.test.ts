@@ -8,8 +8,9 @@ import { cacheObject } from "../../components/common/layout/index.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 import { type PlanContext, planStep, readCache, writeCache } from "./planner.js";
-import { pendingStep, type RunRecord } from "./records.js";
+import type { RunRecord } from "./records.js";
 import { ObjectHasher } from "./resolve.js";
+import { testRunRecord } from "./testing/run-record.js";
 
 // A fake component that declares one run-time parameter; the planner adds its value.
 const fake = defineComponent({
@@ -51,24 +52,7 @@ function doc(stepName: string, outputs: OutputDoc["outputs"], summary?: unknown)
 let dir: string;
 let storage: Storage;
 let ctx: PlanContext;
-const full = (): RunRecord => ({
-  version: 1,
-  run_id: "r1",
-  steps: [pendingStep({ name: "train", component: "fake" })],
-  pipeline: "p",
-  bucket: storage.uri,
-  runner: "fake",
-  trigger: null,
-  attempt: 1,
-  state: "running",
-  exit_code: null,
-  reason: null,
-  started: "",
-  finished: null,
-  seconds: null,
-  code_version: "c",
-  output_prefix: null,
-});
+const full = (): RunRecord => testRunRecord({ pipeline: "p", bucket: storage.uri });
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "planner-"));
   storage = await openStorage(dir);

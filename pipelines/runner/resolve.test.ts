@@ -4,12 +4,15 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BUNDLE_FORMAT, promote, writeBundle } from "../../components/common/bundle/index.js";
 import type { OutputDoc } from "../../components/common/component/spec.js";
-import { ChurnError, GateRefusedError } from "../../components/common/errors.js";
+import { LIFETIME_VALUES } from "../../components/common/config/schema.js";
+import { buildManifest, manifestText } from "../../components/common/documents/manifest.js";
+import { ChurnError, ConfigError, GateRefusedError } from "../../components/common/errors.js";
+import { sha256Hex } from "../../components/common/hash.js";
 import { stemUnder } from "../../components/common/layout/index.js";
 import { parseDatasetSchema } from "../../components/common/schema/parse.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
-import type { StepDefinition } from "../dag.js";
-import { bundleSchemaObject, ObjectHasher, resolveInputs } from "./resolve.js";
+import type { PipelineDefinition, StepDefinition } from "../dag.js";
+import { bundleSchemaObject, checkLifetimeInputs, ObjectHasher, resolveInputs } from "./resolve.js";
 
 let dir: string;
 let storage: Storage;
@@ -122,5 +125,71 @@ describe("resolveInputs", () => {
     await storage.write(ref!.object, "{}\n");
     const [restored] = (await resolve(step({ schema: { championSchema: true } }))).schema!;
     expect(restored!.sha256).toBe(ref!.sha256);
+  });
+});
+
+describe("the lifetimeOutput input", () => {
+  const lifetime = {
+    lifetimeOutput: "customers",
+    when: (config) => config.campaign.value_column === LIFETIME_VALUES,
+    because: "the test config asks for it",
+  } satisfies StepDefinition["inputs"][string];
+  const contactList = step({ config: { object: "churn.yaml" }, lifetime });
+  const pipeline: PipelineDefinition = {
+    name: "weekly",
+    description: "",
+    trigger: { kind: "object", prefix: "weekly/" },
+    steps: [contactList],
+  };
+  const config = (valueColumn: string | null) =>
+    storage.write("churn.yaml", `id_column: id\ncampaign: {value_column: ${JSON.stringify(valueColumn)}}\n`);
+  /** A complete lifetime folder: customers.csv, then its manifest. */
+  async function publishLifetime(stem: string, text: string): Promise<void> {
+    const info = await storage.write(`output/lifetime/${stem}/customers.csv`, text);
+    const manifest = buildManifest(`r-${stem}`, null, [
+      { name: "customers.csv", info, sha256: sha256Hex(text) },
+    ]);
+    await storage.write(`output/lifetime/${stem}/_SUCCESS`, manifestText(manifest));
+  }
+
+  it("is absent when the step's churn.yaml does not ask for it, though the bucket has one", async () => {
+    await config("balance");
+    await publishLifetime("shop", "customer_id,lifetime_value\nc1,10\n");
+    expect(await resolve(contactList)).toEqual({
+      config: [expect.objectContaining({ object: "churn.yaml" })],
+    });
+    await expect(checkLifetimeInputs(storage, pipeline)).resolves.toBeUndefined();
+  });
+
+  it("is the latest output's customers.csv with its manifest's hash; a newer publish changes it", async () => {
+    await config(LIFETIME_VALUES);
+    const text = "customer_id,lifetime_value\nc1,10\n";
+    await publishLifetime("shop", text);
+    const first = (await resolve(contactList)).lifetime!;
+    expect(first).toEqual([
+      expect.objectContaining({ object: "output/lifetime/shop/customers.csv", sha256: sha256Hex(text) }),
+    ]);
+    // Published later: its _SUCCESS is the newest.
+    await new Promise((r) => setTimeout(r, 20));
+    await publishLifetime("shop2", "customer_id,lifetime_value\nc1,11\n");
+    const second = (await resolve(contactList)).lifetime!;
+    expect(second[0]!.object).toBe("output/lifetime/shop2/customers.csv");
+    expect(second[0]!.sha256).not.toBe(first[0]!.sha256);
+  });
+
+  it("asked for on a bucket without one: a ConfigError naming the reason and the command, before the run too", async () => {
+    await config(LIFETIME_VALUES);
+    const message =
+      /the test config asks for it, but .* has no complete lifetime output under output\/lifetime\/: run `churn pipeline run lifetime --bucket /;
+    await expect(resolve(contactList)).rejects.toThrow(ConfigError);
+    await expect(resolve(contactList)).rejects.toThrow(message);
+    await expect(checkLifetimeInputs(storage, pipeline)).rejects.toThrow(message);
+    // A folder whose publish has not finished (no manifest) does not count.
+    await storage.write("output/lifetime/half/customers.csv", "customer_id,lifetime_value\n");
+    await expect(checkLifetimeInputs(storage, pipeline)).rejects.toThrow(ConfigError);
+  });
+
+  it("a step that reads it without a churn.yaml input is a definition bug (exit 1)", async () => {
+    await expect(resolve(step({ lifetime }))).rejects.toThrow(/has no config input/);
   });
 });

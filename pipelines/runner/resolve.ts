@@ -1,11 +1,17 @@
 import { readBundle, readChampion } from "../../components/common/bundle/index.js";
+import { CONFIG_PORT } from "../../components/common/component/reads.js";
 import { hashObject } from "../../components/common/component/run.js";
 import type { ObjectRef, OutputDoc } from "../../components/common/component/spec.js";
-import { ChurnError, GateRefusedError, NotFoundError } from "../../components/common/errors.js";
+import { type ChurnConfig, parseConfigText } from "../../components/common/config/index.js";
+import {
+  latestLifetimeOutput,
+  missingLifetimeOutputMessage,
+} from "../../components/common/documents/lifetime-output.js";
+import { ChurnError, ConfigError, GateRefusedError, NotFoundError } from "../../components/common/errors.js";
 import { hashJson } from "../../components/common/hash.js";
 import { bundleObject, modelSideObject, stemUnder, writtenBy } from "../../components/common/layout/index.js";
 import type { Storage } from "../../components/common/storage/index.js";
-import type { StepDefinition } from "../dag.js";
+import type { InputSource, PipelineDefinition, StepDefinition } from "../dag.js";
 
 /** Hashes objects once per run (keyed by name and generation). */
 export class ObjectHasher {
@@ -77,10 +83,19 @@ export async function resolveInputs(
       inputs[port] = [await ctx.hasher.ref(source.object)];
     } else if ("championSchema" in source) {
       inputs[port] = [await ctx.hasher.ref(await championSchema(ctx.storage, step))];
+    } else if ("lifetimeOutput" in source) {
+      // Decided below, once the step's churn.yaml is resolved (whatever the port order).
     } else {
       const champion = await readChampion(ctx.storage);
       if (champion) inputs[port] = [await ctx.hasher.ref(bundleObject(champion.pointer.version))];
     }
+  }
+  for (const [port, source] of Object.entries(step.inputs)) {
+    if (!("lifetimeOutput" in source)) continue;
+    const config = inputs[CONFIG_PORT]?.[0];
+    if (!config) throw noConfigInput(step);
+    const ref = await lifetimeInput(ctx.storage, source, await configAt(ctx.storage, config.object));
+    if (ref) inputs[port] = [ref];
   }
   for (const [port, source] of Object.entries(step.inputs)) {
     if (!("champion" in source) || !source.unlessSameAs) continue;
@@ -88,6 +103,55 @@ export async function resolveInputs(
     if (other && inputs[port]?.[0]?.sha256 === other.sha256) delete inputs[port];
   }
   return inputs;
+}
+
+type LifetimeSource = Extract<InputSource, { lifetimeOutput: "customers" }>;
+
+/** A definition bug (exit 1): whether a lifetimeOutput input applies is decided by the step's own churn.yaml. */
+function noConfigInput(step: StepDefinition): ChurnError {
+  return new ChurnError(
+    `step ${step.name} reads the lifetime output only by its churn.yaml, and has no config input`,
+  );
+}
+
+/** The parsed churn.yaml at `object` (an invalid one is the ConfigError every step would give). */
+async function configAt(storage: Storage, object: string): Promise<ChurnConfig> {
+  return parseConfigText(await storage.readText(object), `${storage.uri}/${object}`);
+}
+
+/**
+ * What a `lifetimeOutput` input resolves to under a config: nothing when the
+ * config does not ask for it; the latest output's customers.csv (with the
+ * manifest's hash: nothing is re-read to hash it) when it does; a
+ * ConfigError naming the command to run when the bucket has none.
+ */
+async function lifetimeInput(
+  storage: Storage,
+  source: LifetimeSource,
+  config: ChurnConfig,
+): Promise<ObjectRef | null> {
+  if (!source.when(config)) return null;
+  const latest = await latestLifetimeOutput(storage);
+  if (!latest) throw new ConfigError(missingLifetimeOutputMessage(storage.uri, source.because));
+  return latest.customers;
+}
+
+/**
+ * Before a run starts: every `lifetimeOutput` input its config asks for can
+ * be resolved, so a weekly run with `campaign.value_column: lifetime` on a
+ * bucket without a lifetime output stops at once (exit 2, naming the command
+ * that makes one) instead of training and scoring first. Reads churn.yaml
+ * only for pipelines that have such an input.
+ */
+export async function checkLifetimeInputs(storage: Storage, pipeline: PipelineDefinition): Promise<void> {
+  for (const step of pipeline.steps) {
+    const config = step.inputs[CONFIG_PORT];
+    for (const source of Object.values(step.inputs)) {
+      if (!("lifetimeOutput" in source)) continue;
+      if (!config || !("object" in config)) throw noConfigInput(step);
+      await lifetimeInput(storage, source, await configAt(storage, config.object));
+    }
+  }
 }
 
 /** The side file of a bundle that holds its recorded training schema. */

@@ -18,7 +18,7 @@ import type { StepExecutor } from "./executor.js";
 import { finishInterrupted, finishRun } from "./finaliser.js";
 import { acquireRunLease, identifyRun, outputPrefixOf, type RunIdentity } from "./identify.js";
 import { isFinished, pendingStep, type RunRecord, readRunRecord } from "./records.js";
-import { ObjectHasher } from "./resolve.js";
+import { checkLifetimeInputs, ObjectHasher } from "./resolve.js";
 import { schedule } from "./scheduler.js";
 import {
   type EmitEvent,
@@ -90,6 +90,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunResul
   const identity = await identifyRun(storage, pipeline, options);
   const finished = await readRunRecord(storage, identity.runId);
   if (finished && isFinished(finished)) return reusedResult(finished);
+  // A run that cannot get an input its config asks for stops here, before any step (exit 2).
+  await checkLifetimeInputs(storage, pipeline);
 
   // A lost lease (another runner took over) aborts this one's steps, as Ctrl-C does.
   const abort = new AbortController();

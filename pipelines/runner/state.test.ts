@@ -8,6 +8,7 @@ import type { PipelineDefinition } from "../dag.js";
 import { identifyRun } from "./identify.js";
 import { pendingStep, type RunRecord, readRunRecord, writeRunRecord } from "./records.js";
 import { exitCodeFrom, RecordWriter, type RunState, recordFailure, resumeSteps } from "./state.js";
+import { testRunRecord } from "./testing/run-record.js";
 
 let dir: string;
 let storage: Storage;
@@ -18,24 +19,8 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 function record(runId: string, state: RunRecord["state"] = "running"): RunRecord {
-  return {
-    version: 1,
-    run_id: runId,
-    pipeline: "weekly",
-    bucket: storage.uri,
-    runner: "fake",
-    trigger: null,
-    attempt: 1,
-    state,
-    exit_code: null,
-    reason: null,
-    started: "",
-    finished: null,
-    seconds: null,
-    code_version: "c",
-    output_prefix: null,
-    steps: ["a", "b", "c"].map((name) => pendingStep({ name, component: "x" })),
-  };
+  const steps = ["a", "b", "c"].map((name) => pendingStep({ name, component: "x" }));
+  return testRunRecord({ run_id: runId, bucket: storage.uri, state, steps });
 }
 
 const step = (name: string) => ({ name, component: "x", description: "", inputs: {} });

@@ -10,10 +10,11 @@ import { silentLogger } from "../../components/common/log.js";
 import { openStorage, type Storage } from "../../components/common/storage/index.js";
 import type { StepDefinition } from "../dag.js";
 import type { StepExecutor } from "./executor.js";
-import { pendingStep, type RunRecord } from "./records.js";
+import { pendingStep } from "./records.js";
 import { ObjectHasher } from "./resolve.js";
 import { RecordWriter, type RunEvent, type RunState } from "./state.js";
 import { runOneStep, type StepRunContext } from "./step.js";
+import { testRunRecord } from "./testing/run-record.js";
 
 const fake = defineComponent({
   name: "fake",
@@ -65,24 +66,7 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 function setup(exec: StepExecutor, runId = "r1") {
-  const record: RunRecord = {
-    version: 1,
-    run_id: runId,
-    pipeline: "weekly",
-    bucket: storage.uri,
-    runner: "fake",
-    trigger: null,
-    attempt: 1,
-    state: "running",
-    exit_code: null,
-    reason: null,
-    started: "",
-    finished: null,
-    seconds: null,
-    code_version: "c",
-    output_prefix: null,
-    steps: [pendingStep(step)],
-  };
+  const record = testRunRecord({ run_id: runId, bucket: storage.uri, steps: [pendingStep(step)] });
   const state: RunState = { record, upstream: new Map(), failure: null };
   const events: RunEvent[] = [];
   const ctx: StepRunContext = {

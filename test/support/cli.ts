@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 
+const ROOT = resolve(import.meta.dirname, "..", "..");
+
 /** The built CLI (npm run build). */
-export const churnBin = join(resolve(import.meta.dirname, "..", ".."), "dist", "cli", "bin.js");
+export const churnBin = join(ROOT, "dist", "cli", "bin.js");
 
 /** What a CLI process printed and how it ended. */
 export interface CliResult {
@@ -54,11 +56,31 @@ export function startChurnServe(
   args: string[],
   options: { line?: string; timeoutMs?: number } = {},
 ): Promise<ServeProcess> {
+  return startLogged("churn serve", [churnBin, "serve", ...args], options);
+}
+
+/**
+ * Starts the model server on its fake models (serving/testing/serve-fake.ts,
+ * run from the sources) and resolves once it is ready, as startChurnServe.
+ */
+export function startFakeServer(args: string[]): Promise<ServeProcess> {
+  return startLogged("serve-fake", ["--import", "tsx", "serving/testing/serve-fake.ts", ...args], {});
+}
+
+/** Runs node with `argv` from the repository root until it logs `line`. */
+function startLogged(
+  what: string,
+  argv: string[],
+  options: { line?: string; timeoutMs?: number },
+): Promise<ServeProcess> {
   const { line = '"model server ready"', timeoutMs = 30_000 } = options;
-  const child = spawn(process.execPath, [churnBin, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`churn serve did not log ${line}:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      fail(new Error(`${what} did not log ${line}:\n${out}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const found = out.split("\n").find((l) => l.includes(line));
@@ -71,7 +93,7 @@ export function startChurnServe(
     child.stderr!.on("data", onData);
     child.on("exit", (code) => {
       clearTimeout(timer);
-      fail(new Error(`churn serve exited with ${code}:\n${out}`));
+      fail(new Error(`${what} exited with ${code}:\n${out}`));
     });
   });
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { IMAGE_ENTRYPOINT } from "../../pipelines/runner/executor.js";
 import type { AgentConfig } from "../services/kube/node-agent.js";
 import { waitFor } from "./wait.js";
 
@@ -37,6 +38,13 @@ export interface ClusterOptions {
    * account's email), for the functions' GKE tests.
    */
   staticTokens?: Array<{ token: string; user: string }>;
+  /**
+   * Run containers in their own mount namespace with the pod's emptyDir volumes and
+   * service account at their real paths, as Argo's emissary executor needs (see
+   * test/services/kube/pod-volumes.ts; needs root). A volume at /tmp then hides the
+   * host's /tmp from the container: keep buckets elsewhere.
+   */
+  mountVolumes?: boolean;
 }
 
 /** A running control plane (etcd, kube-apiserver, kube-controller-manager) plus the node agent. */
@@ -61,10 +69,19 @@ export function kubeBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.CHURN_TEST_CACHE ?? join(homedir(), ".cache", "churn-test"), "bin");
 }
 
-/** The default image rule: the project's image runs the built CLI (its Dockerfile ENTRYPOINT). */
+/**
+ * The default image rule: the project's image runs the built CLI, for its ENTRYPOINT
+ * (no command, or the ENTRYPOINT as command, as compiled pipelines set it) and for `churn`.
+ */
 export function churnImageRule(): ImageRule {
   const cli = [process.execPath, join(repoRoot, "dist", "cli", "bin.js")];
-  return { image: "*churn*", entrypoint: cli, commands: { churn: cli }, env: {} };
+  return {
+    image: "*churn*",
+    entrypoint: cli,
+    imageEntrypoint: [...IMAGE_ENTRYPOINT],
+    commands: { churn: cli },
+    env: {},
+  };
 }
 
 function findEtcd(bin: string): string | undefined {
@@ -393,6 +410,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<KubeCl
       caFile: join(dir, "ca.crt"),
       images: [...(options.images ?? []), churnImageRule()],
       baseEnv: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8" },
+      mountVolumes: options.mountVolumes ?? false,
     };
     const agentConfigPath = join(dir, "node-agent.json");
     await writeFile(agentConfigPath, JSON.stringify(agentConfig, null, 2));

@@ -21,7 +21,13 @@ export const campaignDocumentSchema = z.strictObject({
   control: z.int(),
   /** Sum of churn probabilities of the contact group. */
   expected_churners_reached: z.number(),
-  /** Sum of expected retained value of the contact group (null without a value column). */
+  /** Sum of expected retained value of the contact group's customers with a value (null without a value column). */
   expected_value_retained: z.number().nullable(),
+  /**
+   * Eligible customers with no value (value_column lifetime: not in the
+   * latest lifetime output, or no lifetime value there), listed after those
+   * with one; null for other value settings.
+   */
+  without_value: z.int().nullable(),
 });
 export type CampaignDocument = z.output<typeof campaignDocumentSchema>;

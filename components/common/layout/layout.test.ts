@@ -4,6 +4,7 @@ import {
   bundleObject,
   CHAMPION_OBJECT,
   cacheObject,
+  csvStemDirectlyUnder,
   isLeaseObject,
   isModelVersion,
   isOutputFileName,
@@ -72,6 +73,15 @@ describe("stems", () => {
     expect(stemUnder("weekly/w1.csv.gz", "weekly/")).toBe("w1");
     expect(stemUnder("output/w1/scores.csv", "output/")).toBe("w1");
     expect(stemUnder("labels/W1.CSV", "labels/")).toBe("W1");
+  });
+
+  it("csvStemDirectlyUnder finds a week's labels and nothing else", () => {
+    expect(csvStemDirectlyUnder("labels/w1.csv.gz", "labels/")).toBe("w1");
+    expect(csvStemDirectlyUnder("labels/W1.CSV", "labels/")).toBe("W1");
+    expect(csvStemDirectlyUnder("labels/old/w1.csv", "labels/")).toBeNull();
+    expect(csvStemDirectlyUnder("labels/w1.txt", "labels/")).toBeNull();
+    expect(csvStemDirectlyUnder("labels/lifetime.csv", "labels/")).toBeNull();
+    expect(csvStemDirectlyUnder("weekly/w1.csv", "labels/")).toBeNull();
   });
 });
 

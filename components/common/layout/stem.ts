@@ -104,6 +104,17 @@ export function stemUnder(name: string, prefix: string): string {
   return (slash < 0 ? rest : rest.slice(0, slash)).replace(CSV_NAME, "");
 }
 
+/**
+ * The stem of a CSV directly under `prefix` (`labels/w1.csv.gz` → `w1`), or
+ * null for anything else there: files in sub-folders, other files, names
+ * that are not valid stems. How the monitors find each week's labels.
+ */
+export function csvStemDirectlyUnder(name: string, prefix: string): string | null {
+  if (!name.startsWith(prefix) || !isCsvName(name)) return null;
+  const stem = name.slice(prefix.length).replace(CSV_NAME, "");
+  return !stem.includes("/") && isStem(stem) ? stem : null;
+}
+
 /** The object name of a stem's CSV under a prefix, e.g. `labels/` + `w1` → `labels/w1.csv`. */
 export function csvObject(prefix: string, stem: string, gzip = false): string {
   return `${prefix}${stem}.csv${gzip ? ".gz" : ""}`;

@@ -4,6 +4,7 @@ import { rocAuc } from "../data/metrics.js";
 import { parseDocument } from "../documents/parse.js";
 import { InputError } from "../errors.js";
 import {
+  csvStemDirectlyUnder,
   LABELS_PREFIX,
   OUTPUT_FILES,
   REALISED_OBJECT,
@@ -141,9 +142,8 @@ export async function updateRealised(
   const byWeek = new Map(previous.weeks.map((w) => [w.week, w]));
   const arrived: RealisedWeek[] = [];
   for (const info of await storage.list(LABELS_PREFIX)) {
-    const match = /^labels\/([^/]+)\.csv(\.gz)?$/i.exec(info.name);
-    if (!match) continue;
-    const week = match[1]!;
+    const week = csvStemDirectlyUnder(info.name, LABELS_PREFIX);
+    if (week === null) continue;
     if (byWeek.get(week)?.labels_generation === info.generation) continue;
     const scoresObject = weekOutputObject(week, OUTPUT_FILES.scores);
     if ((await storage.stat(scoresObject)) === null) continue; // labels for a week never scored here

@@ -9,8 +9,8 @@ import type { CustomerHistory } from "./history.js";
  * customer_lifetime_value, so the two agree figure for figure.
  */
 
-/** The lifetime pipeline's customers.csv column holding each customer's value (and campaign.value_column's word for it). */
-export const LIFETIME_VALUE_COLUMN = "lifetime_value";
+// The column's name is the contact list's and the lookup's too, so it lives with their reading rule.
+export { LIFETIME_VALUE_COLUMN } from "../../common/documents/lifetime-output.js";
 
 /** Model time units per month, as `lifetimes` counts them (freq D/W/M). */
 export const UNITS_PER_MONTH = { day: 30, week: 4.345, month: 1 } as const;

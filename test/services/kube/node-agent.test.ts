@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { expandVars, imageMatches, parseMemory, resolveFieldRef } from "./node-agent.js";
+import { expandVars, imageMatches, parseMemory, resolveFieldRef, withLocalEntrypoint } from "./node-agent.js";
 
 // The node agent's pure parts; the agent as a whole is exercised by test/kube-smoke.test.ts.
 describe("node agent helpers", () => {
@@ -44,5 +44,28 @@ describe("node agent helpers", () => {
     expect(imageMatches("churn:*", "churn:latest")).toBe(true);
     expect(imageMatches("churn:*", "xchurn:latest")).toBe(false);
     expect(imageMatches("node:20.1", "node:2001")).toBe(false);
+  });
+
+  it("runs the image's ENTRYPOINT as the local one, also under Argo's emissary wrapper, and nothing else", () => {
+    const image = ["/nodejs/bin/node", "--max-semi-space-size=64", "/app/dist/cli/bin.js"];
+    const local = ["/usr/bin/node", "/repo/dist/cli/bin.js"];
+    expect(withLocalEntrypoint([...image, "pipeline", "step"], image, local)).toEqual([
+      ...local,
+      "pipeline",
+      "step",
+    ]);
+    const wrapper = ["/var/run/argo/argoexec", "emissary", "--loglevel", "info", "--"];
+    expect(withLocalEntrypoint([...wrapper, ...image, "score"], image, local)).toEqual([
+      ...wrapper,
+      ...local,
+      "score",
+    ]);
+    // Another command, a partial entrypoint, or another wrapper stays as written.
+    expect(withLocalEntrypoint(["sh", "-c", "true"], image, local)).toEqual(["sh", "-c", "true"]);
+    expect(withLocalEntrypoint(["/nodejs/bin/node", "x.js"], image, local)).toEqual([
+      "/nodejs/bin/node",
+      "x.js",
+    ]);
+    expect(withLocalEntrypoint(["env", "--", ...image], image, local)).toEqual(["env", "--", ...image]);
   });
 });

@@ -29,6 +29,7 @@ import {
   type V1Pod,
 } from "@kubernetes/client-node";
 import { z } from "zod";
+import { bindMountsOf, inMountNamespace, SERVICE_ACCOUNT_PATH } from "./pod-volumes.js";
 
 /** One image rule: which local argv stands for the image's entrypoint and for command names. */
 const ImageRule = z.object({
@@ -38,6 +39,11 @@ const ImageRule = z.object({
   entrypoint: z.array(z.string()).min(1).optional(),
   /** Local argv replacing command[0] when it is one of these names (e.g. churn → node bin.js). */
   commands: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+  /**
+   * The image's own ENTRYPOINT argv: a command starting with it (also the command
+   * Argo's `argoexec emissary ... -- <command>` wraps) runs `entrypoint` instead.
+   */
+  imageEntrypoint: z.array(z.string()).min(1).optional(),
   /** Extra environment the image would carry (its ENV lines). */
   env: z.record(z.string(), z.string()).default({}),
 });
@@ -57,6 +63,12 @@ export const AgentConfig = z.object({
   images: z.array(ImageRule).default([]),
   /** Environment every container starts from (PATH, HOME...), before image and pod env. */
   baseEnv: z.record(z.string(), z.string()).default({}),
+  /**
+   * Run each container in its own mount namespace with the pod's emptyDir volumes and
+   * service account at their real paths (pod-volumes.ts; needs root). Off by default:
+   * the runner's Jobs mount an emptyDir at /tmp, which would hide buckets kept in /tmp.
+   */
+  mountVolumes: z.boolean().default(false),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
@@ -82,6 +94,8 @@ type ContainerRun = {
   logPath: string;
   /** The pod it belongs to, for events. */
   pod: { namespace: string; name: string; uid: string };
+  /** An init container: runs to completion, in order, before the pod's containers start. */
+  init: boolean;
 };
 
 type PodRun = {
@@ -89,7 +103,10 @@ type PodRun = {
   namespace: string;
   name: string;
   dir: string;
+  initContainers: ContainerRun[];
   containers: ContainerRun[];
+  /** Starts the next init container, or the containers once every init container succeeded. */
+  next: () => void;
   startedAt: Date;
   done: boolean;
   timers: NodeJS.Timeout[];
@@ -109,6 +126,22 @@ export function imageMatches(pattern: string, image: string): boolean {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * `argv` with the image's ENTRYPOINT replaced by the local one: at its start, or after
+ * the `--` of Argo's `<path>/argoexec emissary [flags] -- <command>`, which the
+ * emissary executor makes of the main container's command.
+ */
+export function withLocalEntrypoint(argv: string[], image?: string[], local?: string[]): string[] {
+  if (!image || !local) return argv;
+  const startsAt = (at: number) => image.every((part, i) => argv[at + i] === part);
+  if (startsAt(0)) return [...local, ...argv.slice(image.length)];
+  const wrapped = argv.indexOf("--");
+  const emissary = /(^|\/)argoexec$/.test(argv[0] ?? "") && argv[1] === "emissary";
+  if (emissary && wrapped > 0 && startsAt(wrapped + 1))
+    return [...argv.slice(0, wrapped + 1), ...local, ...argv.slice(wrapped + 1 + image.length)];
+  return argv;
 }
 
 /** Kubernetes' $(VAR) expansion in command, args and env values: unknown names stay as written, $$ escapes. */
@@ -172,6 +205,11 @@ export function parseMemory(quantity: string): number {
 function microTime(date: Date): string {
   // MicroTime wants exactly six fraction digits; Date only has milliseconds.
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** Where the agent writes a pod's service-account files: SERVICE_ACCOUNT_PATH under `<pod dir>/root`. */
+function serviceAccountDir(podDir: string): string {
+  return join(podDir, "root", SERVICE_ACCOUNT_PATH);
 }
 
 function errorText(error: unknown): string {
@@ -459,7 +497,11 @@ class NodeAgent {
     if (container.command && container.command.length > 0) {
       const [first, ...rest] = container.command.map((part) => expandVars(part, env));
       const mapped = rule?.commands[first];
-      return [...(mapped ?? [first]), ...rest, ...args];
+      return withLocalEntrypoint(
+        [...(mapped ?? [first]), ...rest, ...args],
+        rule?.imageEntrypoint,
+        rule?.entrypoint,
+      );
     }
     if (rule?.entrypoint) return [...rule.entrypoint, ...args];
     return {
@@ -578,7 +620,7 @@ class NodeAgent {
       },
     });
     const root = join(dir, "root");
-    const folder = join(root, "var/run/secrets/kubernetes.io/serviceaccount");
+    const folder = serviceAccountDir(dir);
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, "token"), request.status?.token ?? "");
     await writeFile(join(folder, "ca.crt"), this.caData);
@@ -601,7 +643,9 @@ class NodeAgent {
       namespace,
       name,
       dir,
+      initContainers: [],
       containers: [],
+      next: () => {},
       startedAt: new Date(),
       done: false,
       timers: [],
@@ -614,28 +658,36 @@ class NodeAgent {
     await rm(dir, { recursive: true, force: true });
     await mkdir(join(dir, "tmp"), { recursive: true });
     await mkdir(join(dir, "logs"), { recursive: true });
+    const initSpecs = pod.spec?.initContainers ?? [];
     const containers = pod.spec?.containers ?? [];
-    run.containers = containers.map((c) => ({
+    const stateOf = (c: V1Container, init: boolean): ContainerRun => ({
       name: c.name,
       image: c.image ?? "",
       restartCount: 0,
       logPath: join(dir, "logs", `${c.name}.log`),
       pod: { namespace, name, uid },
-    }));
+      init,
+    });
+    run.initContainers = initSpecs.map((c) => stateOf(c, true));
+    run.containers = containers.map((c) => stateOf(c, false));
+    // Init containers first, in order: one list for env, argv and image errors.
+    const specs = [...initSpecs, ...containers];
+    const states = [...run.initContainers, ...run.containers];
     let argvs: (string[] | { reason: string; message: string })[];
     const envs: Record<string, string>[] = [];
     try {
       const saEnv = await this.mountServiceAccount(pod, dir);
       const base = { ...this.config.baseEnv, HOME: dir, TMPDIR: join(dir, "tmp"), HOSTNAME: name, ...saEnv };
-      for (const container of containers) {
+      for (const container of specs) {
         const imageEnv = this.imageRule(container.image ?? "")?.env ?? {};
         envs.push(await this.resolveEnv(pod, container, { ...base, ...imageEnv }));
       }
-      argvs = containers.map((container, i) => this.argvFor(container, envs[i]));
+      argvs = specs.map((container, i) => this.argvFor(container, envs[i]));
+      if (this.config.mountVolumes)
+        argvs = argvs.map((argv, i) => this.withVolumes(pod, specs[i], dir, argv));
     } catch (error) {
       // The kubelet reports config errors (missing configmap key, ...) as a waiting reason.
-      for (const c of run.containers)
-        c.waiting = { reason: "CreateContainerConfigError", message: errorText(error) };
+      for (const c of states) c.waiting = { reason: "CreateContainerConfigError", message: errorText(error) };
       this.event(run, "Warning", "Failed", `Error: ${errorText(error)}`);
       await this.writeStatus(run);
       return;
@@ -644,13 +696,8 @@ class NodeAgent {
     if (unmapped && !Array.isArray(unmapped)) {
       argvs.forEach((argv, i) => {
         if (Array.isArray(argv)) return;
-        run.containers[i].waiting = argv;
-        this.event(
-          run,
-          "Warning",
-          "Failed",
-          `Failed to pull image "${run.containers[i].image}": ${argv.message}`,
-        );
+        states[i].waiting = argv;
+        this.event(run, "Warning", "Failed", `Failed to pull image "${states[i].image}": ${argv.message}`);
       });
       await this.writeStatus(run);
       return;
@@ -668,10 +715,37 @@ class NodeAgent {
       };
       run.timers.push(setTimeout(expire, deadline * 1000));
     }
-    containers.forEach((container, i) => {
-      this.launch(pod, run, run.containers[i], argvs[i] as string[], envs[i], container);
-    });
+    let started = 0;
+    run.next = () => {
+      if (run.done || this.stopping) return;
+      if (started < initSpecs.length) {
+        const i = started++;
+        this.launch(pod, run, states[i], argvs[i] as string[], envs[i], specs[i]);
+        return;
+      }
+      containers.forEach((container, i) => {
+        const at = initSpecs.length + i;
+        this.launch(pod, run, states[at], argvs[at] as string[], envs[at], container);
+      });
+    };
+    run.next();
     await this.writeStatus(run);
+  }
+
+  /** The container's argv inside a mount namespace with its volumes (AgentConfig.mountVolumes). */
+  private withVolumes(
+    pod: V1Pod,
+    container: V1Container,
+    dir: string,
+    argv: string[] | { reason: string; message: string },
+  ) {
+    if (!Array.isArray(argv)) return argv;
+    const { mounts, skipped } = bindMountsOf(pod, container, dir, serviceAccountDir(dir));
+    if (skipped.length)
+      log(
+        `pod ${pod.metadata?.namespace}/${pod.metadata?.name} ${container.name}: volumes not provided: ${skipped.join(", ")}`,
+      );
+    return inMountNamespace(argv, mounts, dir);
   }
 
   private launch(
@@ -752,8 +826,12 @@ class NodeAgent {
       finishedAt: new Date(),
     };
     const policy = pod.spec?.restartPolicy ?? "Always";
+    const failed = exitCode !== 0;
+    // An init container is rerun only when it failed and the pod may restart (OnFailure, Always).
     const restart =
-      !run.done && !state.killReason && (policy === "Always" || (policy === "OnFailure" && exitCode !== 0));
+      !run.done &&
+      !state.killReason &&
+      (state.init ? failed && policy !== "Never" : policy === "Always" || (policy === "OnFailure" && failed));
     if (restart) {
       state.restartCount += 1;
       this.writeStatus(run).catch((error) =>
@@ -765,7 +843,15 @@ class NodeAgent {
       }, 1000);
       return;
     }
-    if (run.containers.every((c) => c.terminated && !c.child)) {
+    if (state.init && !failed && !run.done) {
+      run.next();
+      this.writeStatus(run).catch((error) =>
+        log(`status of ${run.namespace}/${run.name}: ${errorText(error)}`),
+      );
+      return;
+    }
+    // A failed (or killed) init container ends the pod: its containers never start.
+    if (state.init || run.containers.every((c) => c.terminated && !c.child)) {
       run.done = true;
       for (const timer of run.timers) clearTimeout(timer);
       this.writeStatus(run)
@@ -802,7 +888,7 @@ class NodeAgent {
   private killRun(run: PodRun, reason: string, graceSeconds: number): void {
     const wasDone = run.done;
     run.done = true;
-    const live = run.containers.filter((c) => c.child);
+    const live = [...run.initContainers, ...run.containers].filter((c) => c.child);
     if (live.length === 0) {
       if (!wasDone) run.resolveFinished();
       return;
@@ -821,21 +907,24 @@ class NodeAgent {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
     const states = run.containers;
+    const inits = run.initContainers;
+    const initialized = inits.every((c) => c.terminated?.exitCode === 0 && !c.child);
     const allDone = states.every((c) => c.terminated && !c.child) && run.done;
-    const waiting = states.some((c) => c.waiting);
-    const deadline = states.some((c) => c.terminated?.reason === "DeadlineExceeded");
+    const waiting = [...inits, ...states].some((c) => c.waiting);
+    const deadline = [...inits, ...states].some((c) => c.terminated?.reason === "DeadlineExceeded");
     let phase: string;
     if (waiting) phase = "Pending";
+    else if (!initialized) phase = run.done ? "Failed" : "Pending";
     else if (allDone)
       phase = deadline || states.some((c) => c.terminated?.exitCode !== 0) ? "Failed" : "Succeeded";
     else phase = "Running";
     const running = phase === "Running";
-    const containerStatuses = states.map((c) => ({
+    const statusOf = (c: ContainerRun) => ({
       name: c.name,
       image: c.image,
       imageID: `local://${c.image}`,
       containerID: `local://${run.uid}/${c.name}`,
-      ready: Boolean(c.child),
+      ready: c.init ? c.terminated?.exitCode === 0 && !c.child : Boolean(c.child),
       started: Boolean(c.child),
       restartCount: c.restartCount,
       state: c.waiting
@@ -852,8 +941,9 @@ class NodeAgent {
                   finishedAt: iso(c.terminated.finishedAt),
                 },
               }
-            : { waiting: { reason: "ContainerCreating" } },
-    }));
+            : { waiting: { reason: initialized ? "ContainerCreating" : "PodInitializing" } },
+    });
+    const containerStatuses = states.map(statusOf);
     const condition = (type: string, ok: boolean, reason?: string) => ({
       type,
       status: ok ? "True" : "False",
@@ -868,7 +958,7 @@ class NodeAgent {
       startTime: iso(run.startedAt),
       conditions: [
         condition("PodScheduled", true),
-        condition("Initialized", true),
+        condition("Initialized", initialized, initialized ? undefined : "ContainersNotInitialized"),
         condition(
           "ContainersReady",
           running,
@@ -881,6 +971,7 @@ class NodeAgent {
         ),
       ],
       containerStatuses,
+      ...(inits.length ? { initContainerStatuses: inits.map(statusOf) } : {}),
     };
     if (deadline) {
       status.reason = "DeadlineExceeded";
@@ -968,7 +1059,9 @@ class NodeAgent {
         }
         if (!follow || closed || sent >= limit) break;
         const run = [...this.runs.values()].find((r) => r.namespace === namespace && r.name === pod);
-        const state = run?.containers.find((c) => c.name === container);
+        const state = [...(run?.initContainers ?? []), ...(run?.containers ?? [])].find(
+          (c) => c.name === container,
+        );
         // Stop following once the container has exited and everything it wrote is sent.
         if (!state?.child && state?.terminated && position >= (await stat(path)).size) break;
         if (!run) break;
