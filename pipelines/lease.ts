@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { z } from "zod";
-import { parseDocument } from "../components/common/documents/parse.js";
+import { type LeaseRecord, parseLease } from "../components/common/documents/lease.js";
 import { ConflictError } from "../components/common/errors.js";
 import { leaseObject, writtenBy } from "../components/common/layout/index.js";
 import type { Storage } from "../components/common/storage/index.js";
@@ -12,8 +11,6 @@ import type { Storage } from "../components/common/storage/index.js";
  * generation, and taken over only after it expired. A killed runner stops
  * renewing, so the next invocation resumes once ~ttl has passed.
  */
-const leaseSchema = z.strictObject({ holder: z.string(), expires: z.number(), acquired: z.number() });
-export type LeaseRecord = z.infer<typeof leaseSchema>;
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
@@ -132,7 +129,7 @@ async function readLease(
   if (!info) return null;
   try {
     const name = leaseObject(runId);
-    const record = parseDocument(leaseSchema, await storage.readText(name), name);
+    const record = parseLease(await storage.readText(name), name);
     return { record, generation: info.generation };
   } catch {
     // A lease we cannot read (half-written by hand, or gone between stat and read) counts as expired.

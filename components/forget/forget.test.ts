@@ -12,9 +12,11 @@ import { collect } from "../common/storage/streams.js";
 import type { ObjectInfo, ReadOptions, Storage } from "../common/storage/types.js";
 import { forgetArrow } from "./arrow.js";
 import { CsvRowFilter, forgetCsv } from "./csv.js";
-import { forgetCustomers, kindOf, recordObject } from "./forget.js";
+import { forgetCustomers } from "./forget.js";
 import { ForgetIds, idHasher } from "./ids.js";
 import { scrubJson } from "./json.js";
+import { kindOf } from "./kinds.js";
+import { recordObject } from "./record.js";
 
 const rule = { idColumns: ["customer_id"], firstColumnIsId: false };
 

@@ -8,7 +8,7 @@ export interface NewRef {
 }
 
 export interface JsonScrubResult {
-  value: unknown;
+  value: Json;
   /** Array elements about a forgotten customer that were removed. */
   elementsRemoved: number;
   /** Strings, keys or numbers that mentioned an id and were redacted. */
@@ -19,7 +19,8 @@ export interface JsonScrubResult {
 
 const REDACTED = "[forgotten]";
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A parsed JSON value (what JSON.parse gives back). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 function isRecord(value: Json): value is { [key: string]: Json } {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -41,7 +42,7 @@ function isId(value: Json, ids: ForgetIds): boolean {
  * generation?}` references to rewritten objects up to date.
  */
 export function scrubJson(
-  value: unknown,
+  value: Json,
   ids: ForgetIds,
   refs: Map<string, NewRef> = new Map(),
 ): JsonScrubResult {
@@ -90,18 +91,23 @@ export function scrubJson(
     }
     return node;
   };
-  return { value: walk(value as Json), ...result };
+  return { value: walk(value), ...result };
+}
+
+/** The JSON value of a text, or undefined when it is not valid JSON. */
+export function parseJson(text: string): Json | undefined {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when a JSON text holds a forgotten id in a string or key (not merely in a number). */
 export function jsonHoldsIds(text: string, ids: ForgetIds): boolean {
   if (!ids.mentioned(text)) return false;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return true;
-  }
+  const parsed = parseJson(text);
+  if (parsed === undefined) return true;
   const result = scrubJson(parsed, ids);
   return result.elementsRemoved + result.redacted > 0;
 }

@@ -42,7 +42,7 @@ export class Hashed {
 
 /** Gzip a byte stream (errors on either side reach the reader). */
 export function gzipped(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  return pipeline(Readable.from(source), createGzip(), () => {}) as unknown as AsyncIterable<Uint8Array>;
+  return pipeline(Readable.from(source), createGzip(), () => {});
 }
 
 /** Run a CSV object through the row filter; with `keep`, the kept text comes out chunk by chunk. */
@@ -123,9 +123,10 @@ export async function countArrow(source: AsyncIterable<Uint8Array>, ids: ForgetI
 export function keptArrow(
   source: AsyncIterable<Uint8Array>,
   ids: ForgetIds,
-  scan: ArrowScan,
+  dataset: DatasetSchema,
+  withLabel: boolean,
 ): AsyncIterable<Uint8Array> {
-  const writer = new ArrowStreamWriter(scan.dataset!, scan.withLabel);
+  const writer = new ArrowStreamWriter(dataset, withLabel);
   const produce = async () => {
     for await (const batch of readRowBatches(source)) {
       const keep: number[] = [];

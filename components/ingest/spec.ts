@@ -1,20 +1,14 @@
-import { PassThrough } from "node:stream";
 import { z } from "zod";
 import { readConfigInput, readInputText } from "../common/component/inputs.js";
-import {
-  type ComponentContext,
-  type ConfigSection,
-  defineComponent,
-  type ObjectRef,
-} from "../common/component/spec.js";
-import { REJECTED_HEADER } from "../common/csv/rejected.js";
-import { ArrowStreamWriter } from "../common/schema/arrow.js";
+import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
+import { InputError } from "../common/errors.js";
 import { IdHashSet } from "../common/schema/idset.js";
 import { parseDatasetSchema } from "../common/schema/parse.js";
 import type { DatasetSchema } from "../common/schema/types.js";
-import { drained } from "../common/storage/streams.js";
-import { assertRejectShare, type IngestResult, ingest } from "./ingest.js";
-import { type IngestSummary, ingestSummarySchema } from "./summary.js";
+import { assertRejectShare, type IngestOptions, type IngestResult, ingest } from "./ingest.js";
+import { IngestStepOutputs } from "./outputs.js";
+import { fileSummary, stepProfile, totalsOf } from "./step-summary.js";
+import { ingestSummarySchema } from "./summary.js";
 import { unseenWarnings } from "./unseen.js";
 
 /**
@@ -30,10 +24,6 @@ export const ingestParameters = z.strictObject({
 });
 export type IngestParameters = z.output<typeof ingestParameters>;
 
-/** Summary of one ingested file (what output.json and the CLI show). */
-/** One file of the ingest summary. */
-type IngestFileSummary = IngestSummary["files"][number];
-
 /** The churn.yaml sections ingest reads: its cache key hashes only these (a change elsewhere reuses it). */
 const ingestReads = [
   "id_column",
@@ -45,119 +35,87 @@ const ingestReads = [
   "ingest",
 ] as const satisfies readonly ConfigSection[];
 
-async function run(ctx: ComponentContext<IngestParameters, (typeof ingestReads)[number]>) {
+type IngestReads = (typeof ingestReads)[number];
+type IngestContext = ComponentContext<IngestParameters, IngestReads>;
+
+/**
+ * Read every input file into the step's outputs, in order: input/ first,
+ * then labelled weekly rows (join-labels), so the schema is the history's.
+ * Later files are read with the first file's schema, so every batch has the
+ * same columns.
+ */
+async function ingestFiles(
+  ctx: IngestContext,
+  config: IngestOptions["config"],
+  recorded: DatasetSchema | undefined,
+  outputs: IngestStepOutputs,
+): Promise<IngestResult[]> {
   const { parameters } = ctx;
-  const config = await readConfigInput(ctx);
-  const schemaRef = ctx.inputs.schema?.[0];
-  let recorded: DatasetSchema | undefined = schemaRef
-    ? parseDatasetSchema(await readInputText(ctx, schemaRef), schemaRef.object)
-    : undefined;
-
-  // rejected.csv streams out as rows are rejected; the Arrow stream as batches complete.
-  const rejected = new PassThrough();
-  const rejectedDone = ctx.writeOutput("rejected", rejected, { contentType: "text/csv" });
-  rejectedDone.catch(() => {});
-  rejected.on("error", () => {});
-  rejected.write(REJECTED_HEADER);
-  let writer: ArrowStreamWriter | null = null;
-  let rowsDone: Promise<ObjectRef> | null = null;
   const ids = new IdHashSet(1 << 16);
-  const files: IngestFileSummary[] = [];
-  let last: IngestResult | null = null;
   const results: IngestResult[] = [];
-
-  try {
-    // Labelled weekly rows (join-labels) come after input/, so the schema is the history's.
-    for (const ref of [...ctx.inputs.data!, ...(ctx.inputs.labelled ?? [])]) {
-      ctx.logger.info("ingest: reading", { object: ref.object });
-      const result = await ingest(
-        ctx.openInput(ref),
-        {
-          source: ref.object,
-          config,
-          mode: parameters.mode,
-          schema: recorded,
-          sampleRows: parameters.sample_rows,
-          batchRows: parameters.batch_rows,
-          ids,
-        },
-        {
-          schema(schema) {
-            if (writer) return;
-            writer = new ArrowStreamWriter(schema, parameters.mode === "training");
-            rowsDone = ctx.writeOutput("rows", writer.readable, {
-              contentType: "application/vnd.apache.arrow.stream",
-            });
-            rowsDone.catch(() => {});
-          },
-          async batch(batch) {
-            await writer!.write(batch);
-          },
-          async rejected(text) {
-            // rejected.csv has one header for all files.
-            const body = text.startsWith(REJECTED_HEADER) ? text.slice(REJECTED_HEADER.length) : text;
-            // drained() also settles when the write of rejected.csv failed (no "drain" ever comes then).
-            if (!rejected.write(body)) await drained(rejected);
-          },
-        },
-      );
-      // Later files are read with the first file's schema, so every batch has the same columns.
-      recorded ??= result.schema;
-      last = result;
-      results.push(result);
-      files.push({
-        object: ref.object,
-        rowsIn: result.rowsIn,
-        accepted: result.accepted,
-        rejected: result.rejected,
-        reasons: result.reasons,
-        firstRejects: result.firstRejects.slice(0, 5),
-        format: result.format,
-        ignoredColumns: result.ignoredColumns,
-      });
-      ctx.logger.info("ingest: read", {
-        object: ref.object,
-        rows: result.rowsIn,
-        accepted: result.accepted,
-        rejected: result.rejected,
-      });
-    }
-    rejected.end();
-    (writer as ArrowStreamWriter | null)?.end();
-    await rejectedDone;
-    if (rowsDone) await rowsDone;
-  } catch (error) {
-    rejected.destroy(error as Error);
-    (writer as ArrowStreamWriter | null)?.destroy(error as Error);
-    throw error;
+  let schema = recorded;
+  for (const ref of [...(ctx.inputs.data ?? []), ...(ctx.inputs.labelled ?? [])]) {
+    ctx.logger.info("ingest: reading", { object: ref.object });
+    const result = await ingest(
+      ctx.openInput(ref),
+      {
+        source: ref.object,
+        config,
+        mode: parameters.mode,
+        schema,
+        sampleRows: parameters.sample_rows,
+        batchRows: parameters.batch_rows,
+        ids,
+      },
+      outputs,
+    );
+    schema ??= result.schema;
+    results.push(result);
+    const { rowsIn: rows, accepted, rejected } = result;
+    ctx.logger.info("ingest: read", { object: ref.object, rows, accepted, rejected });
   }
-  const final = last!;
+  return results;
+}
+
+/** Write schema.json and profile.json of the step (after the streamed outputs are stored). */
+async function writeDocuments(ctx: IngestContext, results: readonly IngestResult[]): Promise<void> {
+  const final = results.at(-1);
+  if (!final) throw new InputError(`ingest: the step ${ctx.outputPrefix} was given no file to read`);
   await ctx.writeOutput("schema", `${JSON.stringify(final.schema, null, 2)}\n`, {
     contentType: "application/json",
   });
-  const unseen = results.flatMap((r) => r.unseenCategories);
-  const profile = {
-    ...(results.length === 1
-      ? final.profile
-      : { ...final.profile, files: results.map((r) => ({ object: r.source, rows: r.profile.rows })) }),
-    ...(parameters.mode === "scoring" ? { unseenCategories: unseen } : {}),
-  };
+  const profile = stepProfile(results, ctx.parameters.mode);
   await ctx.writeOutput("profile", `${JSON.stringify(profile, null, 2)}\n`, {
     contentType: "application/json",
   });
+}
+
+async function run(ctx: IngestContext) {
+  const config = await readConfigInput(ctx);
+  const schemaRef = ctx.inputs.schema?.[0];
+  const recorded = schemaRef
+    ? parseDatasetSchema(await readInputText(ctx, schemaRef), schemaRef.object)
+    : undefined;
+  const outputs = new IngestStepOutputs(
+    (port, data, options) => ctx.writeOutput(port, data, options),
+    ctx.parameters.mode === "training",
+  );
+  let results: IngestResult[];
+  try {
+    results = await ingestFiles(ctx, config, recorded, outputs);
+    await outputs.end();
+  } catch (error) {
+    outputs.abort(error);
+    throw error;
+  }
+  await writeDocuments(ctx, results);
   // Too many rejects fails the step only now, after rejected.csv is written.
   for (const result of results)
     assertRejectShare(result, `${ctx.storage.uri}/${ctx.outputPrefix}rejected.csv`);
-  const totals = files.reduce(
-    (t, f) => ({
-      rowsIn: t.rowsIn + f.rowsIn,
-      accepted: t.accepted + f.accepted,
-      rejected: t.rejected + f.rejected,
-    }),
-    { rowsIn: 0, accepted: 0, rejected: 0 },
-  );
+  const files = results.map((r) => fileSummary(r.source, r));
+  const unseen = results.flatMap((r) => r.unseenCategories);
   return {
-    counts: totals,
+    counts: totalsOf(files),
     summary: { files, schemaInferred: !schemaRef },
     warnings: unseenWarnings(unseen, config.ingest.unseen_categories),
   };

@@ -29,7 +29,7 @@ import {
   resumeSteps,
   stepRecordOf,
 } from "./state.js";
-import { runOneStep } from "./step.js";
+import { runOneStep, type StepRunContext } from "./step.js";
 
 export { bypassReasons } from "./planner.js";
 export { type RunEvent, readOutputDoc } from "./state.js";
@@ -154,24 +154,7 @@ async function runLeased(
   await writer.persist();
 
   const startedMs = Date.now();
-  const context = {
-    storage,
-    executor,
-    runId,
-    config: options.config ?? null,
-    logger,
-    emit,
-    signal,
-    writer,
-    plan: {
-      storage,
-      hasher: new ObjectHasher(storage),
-      trigger: trigger?.name ?? null,
-      code,
-      noCache: options.noCache ?? false,
-      components: options.components ?? loadComponent,
-    },
-  };
+  const context = stepRunContext(options, { identity, code, signal, writer, logger, emit });
   const stateOf = (name: string) => stepRecordOf(record, name).state;
   const only = options.only;
   await schedule({
@@ -204,6 +187,39 @@ async function runLeased(
     webhookUrl: options.webhookUrl,
   });
   return { record, exitCode: exitCodeFrom(record.exit_code), reused: false };
+}
+
+/** What every step of this run is run with: the store, the executor, the record writer, and the planner's inputs. */
+function stepRunContext(
+  options: RunPipelineOptions,
+  run: {
+    identity: RunIdentity;
+    code: string;
+    signal: AbortSignal;
+    writer: RecordWriter;
+    logger: Logger;
+    emit: EmitEvent;
+  },
+): StepRunContext {
+  const { storage, executor } = options;
+  return {
+    storage,
+    executor,
+    runId: run.identity.runId,
+    config: options.config ?? null,
+    logger: run.logger,
+    emit: run.emit,
+    signal: run.signal,
+    writer: run.writer,
+    plan: {
+      storage,
+      hasher: new ObjectHasher(storage),
+      trigger: run.identity.trigger?.name ?? null,
+      code: run.code,
+      noCache: options.noCache ?? false,
+      components: options.components ?? loadComponent,
+    },
+  };
 }
 
 /**

@@ -1,4 +1,10 @@
 import { z } from "zod";
+import {
+  describeRequestIssues,
+  issuePath,
+  parseRequest,
+  type SchemaIssue,
+} from "../../components/common/documents/parse.js";
 import { InputError, UsageError } from "../../components/common/errors.js";
 import type { CustomerHistory } from "../../components/models/lifetime/history.js";
 import type { LifetimeInferenceModel, LifetimePrediction } from "../../components/models/lifetime/model.js";
@@ -83,14 +89,20 @@ export interface PredictRequest {
   horizon?: number;
 }
 
-/** `customers[3].recency` from a zod path (`rows[3].recency` when V2 calls the list rows). */
-function fieldName(path: ReadonlyArray<PropertyKey>, list: string): string {
-  let out = "";
-  for (const key of path) {
-    const name = out === "" && key === "customers" ? list : String(key);
-    out += typeof key === "number" ? `[${key}]` : `${out ? "." : ""}${name}`;
-  }
-  return out || "body";
+/** The issues with the list named as the protocol calls it (`rows[3].recency` when V2 calls the customers rows). */
+function withListName(issues: readonly SchemaIssue[], list: string): SchemaIssue[] {
+  return issues.map((i) => (i.path[0] === "customers" ? { ...i, path: [list, ...i.path.slice(1)] } : i));
+}
+
+/**
+ * A wrong type is a malformed message (400); a number outside the model's
+ * domain breaks its contract (422). A fraction where a whole number belongs
+ * is a value refused, not a malformed message.
+ */
+function batchError(issues: readonly SchemaIssue[], list: string): UsageError | InputError {
+  const message = describeRequestIssues(withListName(issues, list));
+  const malformed = issues.some((i) => i.code === "invalid_type" && i.expected !== "int");
+  return malformed ? new UsageError(message) : new InputError(message);
 }
 
 /** The validated request, or a 400 (wrong shape or types) / 422 (values out of range) naming the field. */
@@ -98,26 +110,14 @@ export function decodePredictRequest(body: unknown, maxRows: number, list = "cus
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new UsageError('the request body must be a JSON object {"customers": [...]}');
   }
-  const parsed = requestSchema(maxRows).safeParse(body);
-  if (parsed.success) {
-    const { customers, horizon } = parsed.data;
-    return {
-      // The tolerance above lets recency exceed T by rounding; the model gets it capped at T.
-      customers: customers.map((c) => ({ ...c, recency: Math.min(c.recency, c.T) })),
-      ...(horizon !== undefined ? { horizon } : {}),
-    };
-  }
-  const issues = parsed.error.issues;
-  const message = issues
-    .slice(0, 5)
-    .map((i) => `${fieldName(i.path, list)}: ${i.message}`)
-    .join("; ");
-  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
-  // A wrong type is a malformed message; a number outside the model's domain breaks its contract.
-  const malformed = issues.some(
-    (i) => i.code === "invalid_type" && (i as { expected?: string }).expected !== "int",
-  );
-  throw malformed ? new UsageError(message + more) : new InputError(message + more);
+  const { customers, horizon } = parseRequest(requestSchema(maxRows), body, "lifetime request", {
+    invalid: (issues) => batchError(issues, list),
+  });
+  return {
+    // The tolerance above lets recency exceed T by rounding; the model gets it capped at T.
+    customers: customers.map((c) => ({ ...c, recency: Math.min(c.recency, c.T) })),
+    ...(horizon !== undefined ? { horizon } : {}),
+  };
 }
 
 /** A body in the batch form (`customers: [...]`); any other object is the seed's single-customer form. */
@@ -155,8 +155,8 @@ export function encodeInvalidSingle(error: InvalidSingleRequest) {
   };
 }
 
-function singleProblems(body: unknown, issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
-  const given = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+function singleProblems(body: unknown, issues: readonly SchemaIssue[]): FieldProblem[] {
+  const given = typeof body === "object" && body !== null ? body : {};
   return issues.flatMap((issue): FieldProblem[] => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({
@@ -164,20 +164,19 @@ function singleProblems(body: unknown, issues: readonly z.core.$ZodIssue[]): Fie
         message: `unknown field: the body takes ${LIFETIME_INPUTS.join(", ")} (and optional id, horizon)`,
       }));
     }
-    const field = issue.path.map(String).join(".") || "body";
-    const missing = issue.path.length === 1 && given[String(issue.path[0])] === undefined;
+    const field = issuePath(issue.path, "body");
+    const top = issue.path[0];
+    const missing = issue.path.length === 1 && top !== undefined && Reflect.get(given, top) === undefined;
     return [{ field, message: missing ? "missing: required" : issue.message }];
   });
 }
 
 /** The seed's single-customer body, validated; an InvalidSingleRequest (422) naming every bad field. */
 export function decodeSingleRequest(body: unknown): PredictRequest {
-  const parsed = singleSchema.safeParse(body);
-  if (!parsed.success) throw new InvalidSingleRequest(body, singleProblems(body, parsed.error.issues));
-  const { horizon, ...customer } = parsed.data;
-  const checked = customerSchema.safeParse(customer);
-  if (!checked.success) throw new InvalidSingleRequest(body, singleProblems(body, checked.error.issues));
-  const c = checked.data;
+  const invalid = (issues: readonly SchemaIssue[]) =>
+    new InvalidSingleRequest(body, singleProblems(body, issues));
+  const { horizon, ...customer } = parseRequest(singleSchema, body, "lifetime request", { invalid });
+  const c = parseRequest(customerSchema, customer, "lifetime request", { invalid });
   return {
     customers: [{ ...c, recency: Math.min(c.recency, c.T) }],
     ...(horizon !== undefined ? { horizon } : {}),

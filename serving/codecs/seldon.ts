@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRequest } from "../../components/common/documents/parse.js";
 import { type ChurnError, UsageError } from "../../components/common/errors.js";
 import type {
   Explanation,
@@ -7,7 +8,6 @@ import type {
   RawValue,
   ScoredRow,
 } from "../../components/models/inference.js";
-import { parseEnvelope } from "./zod.js";
 
 /**
  * Codec for Seldon Core v1 (`SeldonMessage`), answering like Seldon's
@@ -88,7 +88,7 @@ function zipRow(names: string[], values: unknown, index: number): RawRow {
  * ndarray columns when the request gives no `data.names`.
  */
 export function decodeSeldonRequest(body: unknown, features: string[]): DecodedSeldon {
-  const message = parseEnvelope(seldonRequestSchema, body, "Seldon message");
+  const message = parseRequest(seldonRequestSchema, body, "Seldon message");
   const decoded: DecodedSeldon = { rows: [] };
   if (message.meta?.puid !== undefined) decoded.puid = message.meta.puid;
   if (message.meta?.tags?.reasons !== undefined) decoded.reasons = message.meta.tags.reasons;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRequest } from "../../components/common/documents/parse.js";
 import { UsageError } from "../../components/common/errors.js";
 import type { ColumnSchema } from "../../components/common/schema/types.js";
 import type {
@@ -9,7 +10,6 @@ import type {
   ScoredRow,
 } from "../../components/models/inference.js";
 import { DATATYPES, type Datatype, decodeTensor, encodeTensor, type Tensor } from "./tensor.js";
-import { parseEnvelope } from "./zod.js";
 
 /**
  * Whole-request codec for the Open Inference Protocol V2 (KServe/Triton/
@@ -78,15 +78,19 @@ export interface DecodedRequest {
 
 function columnsParameter(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === "string")) {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v): v is string => typeof v === "string")
+  ) {
     throw new UsageError(`${where}.${COLUMNS_PARAMETER} must be a non-empty list of column names`);
   }
   const seen = new Set<string>();
-  for (const name of value as string[]) {
+  for (const name of value) {
     if (seen.has(name)) throw new UsageError(`${where}.${COLUMNS_PARAMETER} names column "${name}" twice`);
     seen.add(name);
   }
-  return value as string[];
+  return value;
 }
 
 function rowMajor(input: Tensor, columns: string[]): RawRow[] {
@@ -142,8 +146,8 @@ function perColumn(inputs: Tensor[]): RawRow[] {
 
 /** Decode a V2 infer request body into rows (throws UsageError with the field at fault). */
 export function decodeInferRequest(body: unknown): DecodedRequest {
-  const request = parseEnvelope(inferRequestSchema, body, "inference request");
-  const inputs = request.inputs as Tensor[];
+  const request = parseRequest(inferRequestSchema, body, "inference request");
+  const inputs: Tensor[] = request.inputs;
   const requestColumns = columnsParameter(request.parameters?.[COLUMNS_PARAMETER], "parameters");
   const inputColumns =
     inputs.length === 1

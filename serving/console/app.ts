@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { rollback } from "../../components/common/bundle/index.js";
+import { parseRequest } from "../../components/common/documents/parse.js";
 import { ChurnError, InputError, NotFoundError, UsageError } from "../../components/common/errors.js";
 import { OUTPUT_FILES } from "../../components/common/layout/index.js";
 import { type Logger, silentLogger } from "../../components/common/log.js";
@@ -122,14 +123,9 @@ const changeBody = z.object({ reason: z.string().min(1).max(500).optional() }).s
 /** A promote may force a model the quality gate refused, like `churn models promote --force`. */
 const promoteBody = changeBody.extend({ force: z.boolean().optional() }).strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    throw new InputError(`bad ${what}: ${where}${issue.message}`);
-  }
-  return result.data;
+/** The console's queries and bodies: absent is empty, and a refused one is a 422 naming the fields at fault. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  return parseRequest(schema, value ?? {}, what, { status: 422 });
 }
 
 function bearer(header: string | undefined): string | null {

@@ -1,8 +1,8 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { parseRequest } from "../../components/common/documents/parse.js";
 import { ChurnError, NotFoundError } from "../../components/common/errors.js";
-import { parseEnvelope } from "../codecs/zod.js";
 import { MODEL_NAMES, type ModelName } from "../core.js";
 
 /**
@@ -74,7 +74,7 @@ export async function repositoryRoutes(app: FastifyInstance, options: Repository
   }
 
   app.post("/v2/repository/index", { config }, async (request) => {
-    const body = parseEnvelope(
+    const body = parseRequest(
       indexBody,
       request.body === undefined ? {} : request.body,
       "repository index request",
@@ -84,7 +84,7 @@ export async function repositoryRoutes(app: FastifyInstance, options: Repository
   });
 
   app.post<{ Params: { name: string } }>("/v2/repository/models/:name/load", { config }, async (request) => {
-    parseEnvelope(modelBody, request.body === undefined ? {} : request.body, "repository load request");
+    parseRequest(modelBody, request.body === undefined ? {} : request.body, "repository load request");
     await repository.loadModel(modelName(request.params.name));
     return {};
   });

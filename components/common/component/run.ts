@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
+import { parseDocument } from "../documents/parse.js";
 import { ChurnError, InputError, NotFoundError } from "../errors.js";
 import { stepInputObject, stepOutputObject, stepPrefix, writtenBy } from "../layout/index.js";
 import { type Logger, silentLogger } from "../log.js";
@@ -25,18 +26,7 @@ export async function hashObject(storage: Storage, name: string): Promise<Object
 
 /** Parse and validate an input.json text; ConfigError-style message naming the document. */
 export function parseInputDoc(text: string, where: string): InputDoc {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`${where} is not valid JSON: ${(error as Error).message}`);
-  }
-  const result = inputDocSchema.safeParse(value);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
-    throw new InputError(`${where} is not a valid step input document: ${problems.join("; ")}`);
-  }
-  return result.data;
+  return parseDocument(inputDocSchema, text, where, "step input document");
 }
 
 /** Check the input document against the component: declared ports only, required ones present, parameters valid. */

@@ -78,27 +78,27 @@ describe("buildManifest and parseManifest", () => {
     [
       "a missing sha256",
       '{"run_id":"r","model_version":null,"files":[{"name":"a","size":1,"generation":"1"}]}',
-      /here is not a valid document: files\.0\.sha256/,
+      /here is not a valid document: files\[0\]\.sha256/,
     ],
     [
       "a path for a name",
       `{"run_id":"r","model_version":null,"files":[{"name":"../x","size":1,"sha256":"${sha("")}","generation":"1"}]}`,
-      /files\.0\.name: must be a file name/,
+      /files\[0\]\.name: must be a file name/,
     ],
     [
       "the manifest listing itself",
       `{"run_id":"r","model_version":null,"files":[{"name":"_SUCCESS","size":1,"sha256":"${sha("")}","generation":"1"}]}`,
-      /files\.0\.name: cannot be one of the folder's markers/,
+      /files\[0\]\.name: cannot be one of the folder's markers/,
     ],
     [
       "a name twice",
       `{"run_id":"r","model_version":null,"files":[{"name":"a","size":1,"sha256":"${sha("")}","generation":"1"},{"name":"a","size":1,"sha256":"${sha("")}","generation":"2"}]}`,
-      /files\.1\.name: lists "a" twice/,
+      /files\[1\]\.name: lists "a" twice/,
     ],
     [
       "a negative size and an unknown key",
       `{"run_id":"r","model_version":null,"extra":1,"files":[{"name":"a","size":-1,"sha256":"${sha("")}","generation":"1"}]}`,
-      /files\.0\.size.*; .*extra|extra.*files\.0\.size/,
+      /files\[0\]\.size.*; .*extra|extra.*files\[0\]\.size/,
     ],
   ])("refuses %s, naming the document and the field", (_what, text, message) => {
     expect(() => parseManifest(text, "here")).toThrow(InputError);

@@ -5,6 +5,7 @@ import {
   CHAMPION_OBJECT,
   cacheObject,
   csvStemDirectlyUnder,
+  isLeaseObject,
   isModelVersion,
   isOutputFileName,
   isRunId,
@@ -155,6 +156,8 @@ describe("run ids and run folders", () => {
     expect(runIdOfRecordObject(runRecordObject(id))).toBe(id);
     expect(runIdOfRecordObject(`runs/${id}/steps/x/run.json`)).toBeNull();
     expect(leaseObject(id)).toBe(`runs/${id}/lease`);
+    expect(isLeaseObject(leaseObject(id))).toBe(true);
+    expect(isLeaseObject(`runs/${id}/steps/x/lease`)).toBe(false);
     expect(triggerMarkerObject(id)).toBe(`runs/${id}/trigger.json`);
     expect(stepPrefix(id, "train")).toBe(`runs/${id}/steps/train/`);
     expect(stepLogObject(id, "train")).toBe(`runs/${id}/steps/train/log.txt`);

@@ -85,6 +85,11 @@ export function leaseObject(runId: string): string {
   return `${runPrefix(runId)}lease`;
 }
 
+/** True when the object name is a run's lease (`runs/<run-id>/lease`). */
+export function isLeaseObject(name: string): boolean {
+  return /^runs\/[^/]+\/lease$/.test(name);
+}
+
 /** `runs/<run-id>/trigger.json`: the create-if-absent marker that makes a redelivered event a no-op. */
 export function triggerMarkerObject(runId: string): string {
   return `${runPrefix(runId)}trigger.json`;
