@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { parseRequest } from "../components/common/documents/parse.js";
+import { messageOf } from "../components/common/errors.js";
 
 /**
  * The wire shape of a Cloud Storage CloudEvent (`google.cloud.storage.object.v1.finalized`)
@@ -56,11 +58,9 @@ export function parseStorageEvent(event: CloudEventLike): ParsedStorageEvent {
       return { ok: false, reason: "event data is bytes that are not JSON" };
     }
   }
-  const parsed = storageObjectData.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join(".") : "data";
-    return { ok: false, reason: `event data: ${where}: ${issue?.message ?? "invalid"}` };
+  try {
+    return { ok: true, data: parseRequest(storageObjectData, data, "event data") };
+  } catch (error) {
+    return { ok: false, reason: messageOf(error) };
   }
-  return { ok: true, data: parsed.data };
 }

@@ -332,7 +332,7 @@ describe("lifetime model source", () => {
     expect(r.status).toBe(503);
     expect(r.body.error).toContain(NO_LIFETIME_MODEL);
     expect(r.body.error).toContain(
-      "models/lifetime/lifetime-eeeeeeeeeeee.json: not a churn-lifetime/1 model",
+      "models/lifetime/lifetime-eeeeeeeeeeee.json is not a valid churn-lifetime/1 model",
     );
   });
 

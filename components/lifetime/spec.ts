@@ -2,6 +2,7 @@ import { z } from "zod";
 import { readConfigInput, readInputJson, readInputText } from "../common/component/inputs.js";
 import { type ComponentContext, type ConfigSection, defineComponent } from "../common/component/spec.js";
 import { csvField } from "../common/csv/write.js";
+import { parseStoredValue } from "../common/documents/parse.js";
 import { InputError } from "../common/errors.js";
 import { sha256Hex } from "../common/hash.js";
 import { lifetimeModelObject, writtenBy } from "../common/layout/index.js";
@@ -76,10 +77,8 @@ const customersDocSchema = z.strictObject({
 type CustomersDoc = z.output<typeof customersDocSchema>;
 
 async function readCustomers<P>(ctx: ComponentContext<P>): Promise<CustomersDoc> {
-  const parsed = customersDocSchema.safeParse(await readPortJson(ctx, "customers"));
-  if (!parsed.success)
-    throw new InputError(`${ctx.inputs.customers![0]!.object} is not a ${CUSTOMERS_FORMAT} document`);
-  return parsed.data;
+  const where = ctx.inputs.customers![0]!.object;
+  return parseStoredValue(customersDocSchema, await readPortJson(ctx, "customers"), where, CUSTOMERS_FORMAT);
 }
 
 const asHistories = (doc: CustomersDoc) =>
@@ -333,10 +332,12 @@ const scoreLifetimeReads = ["transactions", "lifetime"] as const satisfies reado
 async function scoreLifetime(ctx: ComponentContext<NoParameters, (typeof scoreLifetimeReads)[number]>) {
   const config = await readConfigInput(ctx);
   const doc = await readCustomers(ctx);
-  const rfmParsed = rfmDocSchema.safeParse(await readPortJson(ctx, "rfm"));
-  if (!rfmParsed.success)
-    throw new InputError(`${ctx.inputs.rfm![0]!.object} is not a ${RFM_FORMAT} document`);
-  const rfmDoc = rfmParsed.data;
+  const rfmDoc = parseStoredValue(
+    rfmDocSchema,
+    await readPortJson(ctx, "rfm"),
+    ctx.inputs.rfm![0]!.object,
+    RFM_FORMAT,
+  );
   if (rfmDoc.rows.length !== doc.customers.length)
     throw new InputError(
       `rfm.json has ${rfmDoc.rows.length} customers, the summary ${doc.customers.length}: they come from different runs`,

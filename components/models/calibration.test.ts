@@ -101,8 +101,8 @@ describe("parseCalibrator", () => {
   });
   it.each([
     [{ kind: "platt", a: -1, b: 0 }, /a: must be >= 0/],
-    [{ kind: "isotonic", x: [0.1, 0.1], y: [0.2, 0.3] }, /x\.1: knots must increase/],
-    [{ kind: "isotonic", x: [0.1, 0.2], y: [0.3, 0.2] }, /y\.1: values must not decrease/],
+    [{ kind: "isotonic", x: [0.1, 0.1], y: [0.2, 0.3] }, /x\[1\]: knots must increase/],
+    [{ kind: "isotonic", x: [0.1, 0.2], y: [0.3, 0.2] }, /y\[1\]: values must not decrease/],
     [{ kind: "spline" }, /calibration is not a valid calibrator/],
   ])("rejects %j", (value, message) => {
     expect(() => parseCalibrator(value)).toThrow(message);

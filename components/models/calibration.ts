@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { stratifiedFolds } from "../common/data/cv.js";
 import { logLoss } from "../common/data/metrics.js";
-import { InputError } from "../common/errors.js";
+import { parseStoredValue } from "../common/documents/parse.js";
 import { sigmoid } from "./logistic/logistic.js";
 
 /**
@@ -275,10 +275,5 @@ export const calibratorSchema = z.discriminatedUnion("kind", [
 
 /** Validates a stored calibrator (e.g. from a bundle); errors name the field. */
 export function parseCalibrator(value: unknown, where = "calibration"): Calibrator {
-  const result = calibratorSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InputError(`${where} is not a valid calibrator: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return result.data;
+  return parseStoredValue(calibratorSchema, value, where, "calibrator");
 }

@@ -2,6 +2,7 @@ import type { Bundle } from "../common/bundle/bundle.js";
 import { bundleVersion, readBundle } from "../common/bundle/bundle.js";
 import { readChampion } from "../common/bundle/champion.js";
 import { type ChurnConfig, reasonTiers } from "../common/config/schema.js";
+import { parseStoredValue } from "../common/documents/parse.js";
 import { InputError, NotFoundError } from "../common/errors.js";
 import type { DatasetSchema, RowBatch } from "../common/schema/types.js";
 import type { Storage } from "../common/storage/types.js";
@@ -163,12 +164,7 @@ function parseModel(model: Bundle["model"]): {
  * theirs, so they still add up to its margin.
  */
 function parseBlend(model: Bundle["model"]): ReturnType<typeof parseModel> {
-  const parsed = blendModelSchema.safeParse(model);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(`bundle.model is not a valid blend: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  const blend = parsed.data;
+  const blend = parseStoredValue(blendModelSchema, model, "bundle.model", "blend");
   const members = blend.members.map((m) => parseModel(m.model as Bundle["model"]));
   const margins = new Float64Array(members.length);
   return {

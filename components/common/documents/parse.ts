@@ -52,6 +52,20 @@ export function parseDocument<S extends z.ZodType>(
   } catch (error) {
     throw new InputError(`${where} is not valid JSON: ${messageOf(error)}`);
   }
+  return parseStoredValue(schema, value, where, kind);
+}
+
+/**
+ * parseDocument for a part of a stored document that is already parsed (a
+ * bundle's model, transform or calibrator, a step's summary): the same
+ * InputError naming where it is and every problem.
+ */
+export function parseStoredValue<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: string,
+  kind = "document",
+): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new InputError(`${where} is not a valid ${kind}: ${formatIssues(result.error)}`);
   return result.data;

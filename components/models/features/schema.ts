@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InputError } from "../../common/errors.js";
+import { parseStoredValue } from "../../common/documents/parse.js";
 import { encoderWidth, type FeatureTransform } from "./transform.js";
 
 /**
@@ -90,12 +90,5 @@ export const featureTransformSchema = z
 
 /** Validates a stored transform (e.g. from a bundle); errors name the field. */
 export function parseFeatureTransform(value: unknown, where = "transform"): FeatureTransform {
-  const result = featureTransformSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InputError(
-      `${where} is not a valid feature transform: ${issue.path.join(".")}: ${issue.message}`,
-    );
-  }
-  return result.data as FeatureTransform;
+  return parseStoredValue(featureTransformSchema, value, where, "feature transform") as FeatureTransform;
 }

@@ -267,7 +267,7 @@ describe("parseFeatureTransform", () => {
     [
       "a zero scale",
       (c: FeatureTransform) => ((c.encoders[0] as { stats: { scale: number } }).stats.scale = 0),
-      /encoders\.0\.stats\.scale: must not be 0/,
+      /encoders\[0\]\.stats\.scale: must not be 0/,
     ],
     [
       "a feature list that does not match",

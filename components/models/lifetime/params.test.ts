@@ -23,11 +23,11 @@ describe("lifetime model document", () => {
     const doc = bgnbdModel(fit, "week");
     expect(() => parseLifetimeModel({ ...doc, extra: 1 }, "m.json")).toThrow(InputError);
     expect(() => parseLifetimeModel({ ...doc, format: "churn-lifetime/0" }, "m.json")).toThrow(
-      /m\.json: not a churn-lifetime\/1/,
+      /m\.json is not a valid churn-lifetime\/1 model/,
     );
     expect(() => parseLifetimeModel({ ...doc, params: { ...doc.params, r: -1 } }, "m.json")).toThrow(
       InputError,
     );
-    expect(() => parseLifetimeModel("{oops", "m.json")).toThrow(/m\.json: not JSON/);
+    expect(() => parseLifetimeModel("{oops", "m.json")).toThrow(/m\.json is not valid JSON/);
   });
 });

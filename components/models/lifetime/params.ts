@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InputError } from "../../common/errors.js";
+import { parseDocument, parseStoredValue } from "../../common/documents/parse.js";
 import type { BgNbdFit } from "./bgnbd.js";
 import type { GammaGammaFit } from "./gamma-gamma.js";
 
@@ -86,20 +86,8 @@ export function bgnbdModel(
 
 /** Parse a stored lifetime model (JSON text or value); `where` names the source in errors. */
 export function parseLifetimeModel(input: unknown, where: string): LifetimeModel {
-  let value = input;
-  if (typeof input === "string") {
-    try {
-      value = JSON.parse(input);
-    } catch (error) {
-      throw new InputError(`${where}: not JSON (${(error as Error).message})`);
-    }
-  }
-  const parsed = lifetimeModelSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(
-      `${where}: not a ${LIFETIME_FORMAT} model (${issue.path.join(".") || "document"}: ${issue.message})`,
-    );
-  }
-  return parsed.data;
+  const kind = `${LIFETIME_FORMAT} model`;
+  return typeof input === "string"
+    ? parseDocument(lifetimeModelSchema, input, where, kind)
+    : parseStoredValue(lifetimeModelSchema, input, where, kind);
 }

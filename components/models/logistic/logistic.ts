@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InputError } from "../../common/errors.js";
+import { parseStoredValue } from "../../common/documents/parse.js";
 
 /**
  * L2-regularised logistic regression fitted by Newton's method (IRLS) in
@@ -254,10 +254,5 @@ export const logisticModelSchema = z
 
 /** Validates a stored logistic model (e.g. from a bundle); errors name the field. */
 export function parseLogisticModel(value: unknown, where = "model"): LogisticModel {
-  const result = logisticModelSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InputError(`${where} is not a valid logistic model: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return result.data;
+  return parseStoredValue(logisticModelSchema, value, where, "logistic model");
 }

@@ -147,9 +147,9 @@ describe("parseMlpModel", () => {
     [
       "a weight list of the wrong size",
       (m: MlpModel) => m.layers[1].weights.pop(),
-      /layers\.1\.weights: must have inputs × outputs = 6/,
+      /layers\[1\]\.weights: must have inputs × outputs = 6/,
     ],
-    ["layers that do not chain", (m: MlpModel) => (m.layers[1].inputs = 4), /layers\.1/],
+    ["layers that do not chain", (m: MlpModel) => (m.layers[1].inputs = 4), /layers\[1\]/],
     ["two outputs", (m: MlpModel) => m.layers.pop(), /the last layer must have one output/],
   ])("rejects %s", (_what, damage, message) => {
     const copy = JSON.parse(JSON.stringify(handMade)) as MlpModel;

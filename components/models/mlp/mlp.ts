@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { stratifiedSplit, take, takeRows } from "../../common/data/cv.js";
-import { InputError } from "../../common/errors.js";
+import { parseStoredValue } from "../../common/documents/parse.js";
 import { Rng } from "../../common/random.js";
 import { quantileSorted } from "../features/fit.js";
 import { classWeights, sigmoid } from "../logistic/logistic.js";
@@ -335,10 +335,5 @@ export const mlpModelSchema = z
 
 /** Validates a stored MLP (e.g. from a bundle); errors name the field. */
 export function parseMlpModel(value: unknown, where = "model"): MlpModel {
-  const result = mlpModelSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InputError(`${where} is not a valid MLP: ${issue.path.join(".")}: ${issue.message}`);
-  }
-  return result.data as MlpModel;
+  return parseStoredValue(mlpModelSchema, value, where, "MLP") as MlpModel;
 }
