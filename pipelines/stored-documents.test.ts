@@ -31,6 +31,11 @@ import { updateRealised } from "../components/common/monitoring/realised.js";
 import { parseDatasetSchema } from "../components/common/schema/parse.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
 import { readStoredEvaluation } from "../components/evaluate/scoring.js";
+import { parseCalibrator } from "../components/models/calibration.js";
+import { parseFeatureTransform } from "../components/models/features/schema.js";
+import { parseLifetimeModel } from "../components/models/lifetime/params.js";
+import { parseLogisticModel } from "../components/models/logistic/logistic.js";
+import { parseMlpModel } from "../components/models/mlp/mlp.js";
 import { updateCampaignEffect } from "../components/monitor/campaign-outcomes.js";
 import { modelDecision } from "./query/models.js";
 import { parseRunRecord } from "./runner/records.js";
@@ -91,6 +96,15 @@ const kinds: DocumentKind[] = [
   stored("realised-outcomes history", REALISED_OBJECT, () => updateRealised(storage, null)),
   stored("counted campaign week", campaignWeekObject("2026-W49"), () => updateCampaignEffect(storage, null)),
   stored("step output", stepOutputObject(RUN, "score"), () => readOutputDoc(storage, RUN, "score")),
+  parsed("lifetime model", "models/lifetime/lifetime-0123456789ab.json", parseLifetimeModel),
+];
+
+/** Parts of a stored bundle, parsed from the bundle's value (its text is the bundle's, above). */
+const bundleParts: [string, (value: unknown, where: string) => unknown][] = [
+  ["logistic model", parseLogisticModel],
+  ["MLP", parseMlpModel],
+  ["feature transform", parseFeatureTransform],
+  ["calibrator", parseCalibrator],
 ];
 
 /** A real document cut off mid-way: a run record is the copy, as every kind is a JSON object. */
@@ -120,7 +134,16 @@ describe("a malformed copy of every stored document kind", () => {
       expect(error).toBeInstanceOf(InputError);
       // `where: problem; ...` from the one parser, with at least one field path.
       expect((error as Error).message).toContain(object);
-      expect((error as Error).message).toMatch(/ is not a valid [a-z -]+: \S+: /);
+      expect((error as Error).message).toMatch(/ is not a valid [\w /-]+: \S+: /);
+    },
+  );
+
+  it.each(bundleParts)(
+    "a bundle's %s of the wrong shape is an InputError naming where it is",
+    (kind, parse) => {
+      expect(() => parse({ version: "one", steps: 3 }, "models/0123456789abcdef/bundle.json: model")).toThrow(
+        new RegExp(`^models/0123456789abcdef/bundle\\.json: model is not a valid ${kind}: \\S+: `),
+      );
     },
   );
 });
