@@ -1,16 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { manifestText } from "../common/documents/manifest.js";
 import { refreshManifests, updatedManifest } from "./manifests.js";
-import { testBucket } from "./testing.js";
+import { testBuckets } from "./testing.js";
 
-let cleanup: () => Promise<void> = async () => {};
-afterEach(() => cleanup());
-
-async function bucket(options: { dryRun?: boolean } = {}) {
-  const made = await testBucket(["c1"], options);
-  cleanup = made.cleanup;
-  return made;
-}
+const { bucket, cleanup } = testBuckets();
+afterEach(cleanup);
 
 describe("manifests of published folders", () => {
   const manifest = (files: Array<[string, string]>) =>

@@ -1,20 +1,12 @@
-import { createHash } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { ConflictError } from "../common/errors.js";
+import { sha256Hex } from "../common/hash.js";
 import { publishStreamed, publishWhole, rewriteOf } from "./publish.js";
-import { testBucket } from "./testing.js";
+import { testBuckets } from "./testing.js";
 
-let cleanup: () => Promise<void> = async () => {};
-afterEach(() => cleanup());
-
-async function bucket(options: { dryRun?: boolean } = {}) {
-  const made = await testBucket(["c1"], options);
-  cleanup = made.cleanup;
-  return made;
-}
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const { bucket, cleanup } = testBuckets();
+afterEach(cleanup);
 
 describe("writing rewritten objects back", () => {
   it("keeps gzip, writes only over the generation read, and notes the stored bytes' hash", async () => {
@@ -25,7 +17,7 @@ describe("writing rewritten objects back", () => {
     expect(gunzipSync(stored).toString()).toBe("[forgotten]\n");
     const after = (await storage.stat("runs/r/log.txt.gz"))!;
     expect(ctx.ledger.refs.get(after.name)).toEqual({
-      sha256: sha256(stored),
+      sha256: sha256Hex(stored),
       size: stored.length,
       generation: after.generation,
     });

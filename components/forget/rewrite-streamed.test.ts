@@ -1,18 +1,10 @@
-import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../common/hash.js";
 import { rewriteStreamed } from "./rewrite-streamed.js";
-import { testBucket } from "./testing.js";
+import { testBuckets } from "./testing.js";
 
-let cleanup: () => Promise<void> = async () => {};
-afterEach(() => cleanup());
-
-async function bucket(options: { dryRun?: boolean } = {}) {
-  const made = await testBucket(["c1"], options);
-  cleanup = made.cleanup;
-  return made;
-}
-
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const { bucket, cleanup } = testBuckets();
+afterEach(cleanup);
 
 describe("streamed rewrites of CSV and Arrow", () => {
   it("streams a CSV through the row filter, counting what the writing pass removed", async () => {
@@ -21,7 +13,7 @@ describe("streamed rewrites of CSV and Arrow", () => {
     expect(await rewriteStreamed(ctx, (await storage.stat("weekly/w1.csv.gz"))!)).toBe(true);
     expect(await storage.readText("weekly/w1.csv.gz")).toBe("customer_id,age\nc2,c1\n");
     const stored = await storage.readBytes("weekly/w1.csv.gz", { gunzip: false });
-    expect(ctx.ledger.refs.get("weekly/w1.csv.gz")?.sha256).toBe(sha256(stored));
+    expect(ctx.ledger.refs.get("weekly/w1.csv.gz")?.sha256).toBe(sha256Hex(stored));
     expect(ctx.ledger.changes[0]).toMatchObject({ kind: "csv", gzip: true, rows_removed: 1 });
     expect([...ctx.ledger.found]).toEqual(["c1"]);
   });

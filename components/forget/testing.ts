@@ -27,3 +27,24 @@ export async function testBucket(
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * testBucket for the ids ["c1"], each one remembered so that `cleanup`
+ * (the test file's afterEach) removes them all.
+ */
+export function testBuckets(): {
+  bucket: (options?: { dryRun?: boolean }) => ReturnType<typeof testBucket>;
+  cleanup: () => Promise<void>;
+} {
+  const made: (() => Promise<void>)[] = [];
+  return {
+    async bucket(options = {}) {
+      const b = await testBucket(["c1"], options);
+      made.push(b.cleanup);
+      return b;
+    },
+    async cleanup() {
+      await Promise.all(made.splice(0).map((remove) => remove()));
+    },
+  };
+}
