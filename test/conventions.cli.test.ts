@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SNAKE_KEY, USER_DATA_RECORDS } from "../components/common/documents/keys.js";
-import { churnBin, spawnChurn, startChurnServe } from "./support/cli.js";
+import { churnBin, spawnChurn, startChurnServe, useQuickModels } from "./support/cli.js";
 
 // Issue 18 item 11 through the built CLI: one key style (snake_case) in every
 // --json output, a description for every field of `churn config schema`, and
@@ -55,13 +55,7 @@ beforeAll(async () => {
   bucket = join(base, "bucket");
   await record("init", ["init", "--bucket", bucket, "--rows", "400", "--weekly-rows", "60"]);
   const config = join(bucket, "churn.yaml");
-  const yaml = await readFile(config, "utf8");
-  await writeFile(
-    config,
-    yaml
-      .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
-      .replace(/min_roc_auc: 0\.80/, "min_roc_auc: 0.5"),
-  );
+  await useQuickModels(bucket);
   runId = ((await record("pipeline run", ["pipeline", "run", "--bucket", bucket])) as { run_id: string })
     .run_id;
   first = (

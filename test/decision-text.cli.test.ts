@@ -6,11 +6,11 @@
  * (decisionLine, components/common/documents/decision.ts) says it.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, useQuickModels } from "./support/cli.js";
 
 let bucket: string;
 let champion: string;
@@ -32,13 +32,7 @@ beforeAll(async () => {
   expect((await spawnChurn(["init", "--bucket", bucket, "--rows", "400", "--weekly-rows", "50"])).code).toBe(
     0,
   );
-  const config = join(bucket, "churn.yaml");
-  await writeFile(
-    config,
-    (await readFile(config, "utf8"))
-      .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
-      .replace(/min_roc_auc: 0\.80/, "min_roc_auc: 0.5"),
-  );
+  await useQuickModels(bucket);
 }, 60_000);
 afterAll(() => rm(bucket, { recursive: true, force: true }));
 

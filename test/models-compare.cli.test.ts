@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { churnBin, spawnChurn } from "./support/cli.js";
+import { churnBin, spawnChurn, useQuickModels } from "./support/cli.js";
 
 // Issue 18 item 9 through the built CLI: `churn models compare` on the same
 // rows for both models (those neither trained on), and a re-run's closing
@@ -26,14 +26,7 @@ beforeAll(async () => {
   expect((await spawnChurn(["init", "--bucket", bucket, "--rows", "400", "--weekly-rows", "50"])).code).toBe(
     0,
   );
-  const config = join(bucket, "churn.yaml");
-  const yaml = await readFile(config, "utf8");
-  await writeFile(
-    config,
-    yaml
-      .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
-      .replace(/min_roc_auc: 0\.80/, "min_roc_auc: 0.5"),
-  );
+  await useQuickModels(bucket);
   const firstRun = await run(["pipeline", "run"]);
   expect(firstRun.code, firstRun.stderr).toBe(0);
   expect(firstRun.stdout).toContain("there was no champion");

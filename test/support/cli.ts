@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -147,4 +148,19 @@ function startLogged(
       fail(new Error(`${what} exited with ${code}:\n${out}`));
     });
   });
+}
+
+/**
+ * Makes a `churn init` bucket train quick models: logistic regression only,
+ * behind a low gate (min_roc_auc 0.5), so a first model is there in seconds
+ * for tests about what happens around models rather than about their quality.
+ */
+export async function useQuickModels(bucket: string): Promise<void> {
+  const config = join(bucket, "churn.yaml");
+  const yaml = await readFile(config, "utf8");
+  const quick = yaml
+    .replace("families: [logistic, gbdt, mlp]", "families: [logistic]")
+    .replace(/min_roc_auc: 0\.80/, "min_roc_auc: 0.5");
+  if (quick === yaml) throw new Error(`${config}: no families or gate line to make quick`);
+  await writeFile(config, quick);
 }
