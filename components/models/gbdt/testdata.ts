@@ -44,6 +44,11 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   return (rank - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
+/** A tree with no nodes yet, for tests to grow node by node. */
+export function emptyTree(): GbdtTree {
+  return { feature: [], threshold: [], defaultLeft: [], left: [], right: [], value: [], cover: [], gain: [] };
+}
+
 /**
  * A random tree (test helper): any shape up to `maxDepth` and `maxLeaves`,
  * paths that may reuse a feature, both default sides, some thresholds at
@@ -54,16 +59,7 @@ export function randomTree(
   numFeatures: number,
   { maxDepth = Number.POSITIVE_INFINITY, maxLeaves = Number.POSITIVE_INFINITY } = {},
 ): GbdtTree {
-  const t: GbdtTree = {
-    feature: [],
-    threshold: [],
-    defaultLeft: [],
-    left: [],
-    right: [],
-    value: [],
-    cover: [],
-    gain: [],
-  };
+  const t = emptyTree();
   let leaves = 1;
   const grow = (depth: number): number => {
     const id = t.feature.length;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../common/random.js";
 import type { GbdtModel, GbdtTree } from "./model.js";
 import { predictMarginPlain } from "./model.js";
-import { randomTree, syntheticData } from "./testdata.js";
+import { emptyTree, randomTree, syntheticData } from "./testdata.js";
 import { trainGbdt } from "./train.js";
 import { createTreeShap } from "./treeshap.js";
 
@@ -226,16 +226,7 @@ function condExpectation0(model: GbdtModel): number {
 
 /** Splits on features 0..n-1 down one path (each split's right child a leaf): n unique features on its deepest path. */
 function chainTree(n: number): GbdtTree {
-  const t: GbdtTree = {
-    feature: [],
-    threshold: [],
-    defaultLeft: [],
-    left: [],
-    right: [],
-    value: [],
-    cover: [],
-    gain: [],
-  };
+  const t = emptyTree();
   const node = (feature: number, left: number, right: number, cover: number, value: number) => {
     t.feature.push(feature);
     t.threshold.push(feature === -1 ? 0 : 0.1 * feature - 0.5);
