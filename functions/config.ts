@@ -110,6 +110,37 @@ export function gkeClusterOf(env: FunctionsEnv): { server: string; caCertBase64:
   return { server: `https://${host}`, caCertBase64: env.CHURN_GKE_CA_CERT.trim() };
 }
 
+/** Where runs go in Vertex AI Pipelines (the kfp launcher's CHURN_VERTEX_* settings). */
+export interface VertexTarget {
+  /** `projects/<project>/locations/<region>`. */
+  parent: string;
+  /** API base URL, e.g. `https://europe-west1-aiplatform.googleapis.com`. */
+  endpoint: string;
+  /** A gs:// folder for the engine's own files (the job's pipeline root). */
+  pipelineRoot: string;
+  /** The Google service account the job's steps run as; unset: Vertex's default. */
+  serviceAccount?: string;
+}
+
+/** The regional API base of a `projects/<p>/locations/<region>` parent. */
+function vertexEndpointOf(parent: string): string {
+  const region = parent.split("/")[3];
+  return `https://${region}-aiplatform.googleapis.com`;
+}
+
+/** The Vertex target named by the environment, or null when the parent or the pipeline root is unset. */
+export function vertexTargetOf(env: FunctionsEnv): VertexTarget | null {
+  const parent = env.CHURN_VERTEX_PARENT;
+  const pipelineRoot = env.CHURN_VERTEX_PIPELINE_ROOT;
+  if (!parent || !pipelineRoot) return null;
+  return {
+    parent,
+    endpoint: env.CHURN_VERTEX_ENDPOINT?.replace(/\/$/, "") ?? vertexEndpointOf(parent),
+    pipelineRoot,
+    serviceAccount: env.CHURN_VERTEX_SERVICE_ACCOUNT,
+  };
+}
+
 /** Parse the environment; every problem named by variable. */
 export function parseFunctionsEnv(env: NodeJS.ProcessEnv): FunctionsEnv {
   const result = functionsEnv.safeParse(env);

@@ -1,7 +1,7 @@
 import { loadConfig } from "../components/common/config/index.js";
 import { createLogger } from "../components/common/log.js";
 import { openStorage, type Storage } from "../components/common/storage/index.js";
-import { bucketUriFor, parseFunctionsEnv } from "./config.js";
+import { bucketUriFor, parseFunctionsEnv, vertexTargetOf } from "./config.js";
 import { LocalProcessLauncher, type RunLauncher } from "./launcher.js";
 import type { ModelServerRoller } from "./model-server.js";
 import type { ModelRegistryMirror } from "./on-model-published.js";
@@ -32,18 +32,14 @@ async function launcherFromEnv(): Promise<RunLauncher> {
     return new ArgoLauncher(await kubeConfigFromEnv(env), async (uri) => loadConfig(await openStorage(uri)));
   }
   if (env.CHURN_LAUNCHER === "kfp") {
-    const { VertexPipelinesLauncher, vertexEndpointOf } = await import("./vertex-launcher.js");
+    const { VertexPipelinesLauncher } = await import("./vertex-launcher.js");
     const { googleAccessTokenSource, RefreshingAccessToken } = await import("./access-token.js");
+    const target = vertexTargetOf(env);
     // parseFunctionsEnv refuses kfp without the parent and the pipeline root.
-    const parent = env.CHURN_VERTEX_PARENT!;
+    if (!target) throw new Error("functions configuration: CHURN_LAUNCHER kfp needs its Vertex settings");
     const tokens = new RefreshingAccessToken(googleAccessTokenSource());
     return new VertexPipelinesLauncher(
-      {
-        parent,
-        endpoint: env.CHURN_VERTEX_ENDPOINT?.replace(/\/$/, "") ?? vertexEndpointOf(parent),
-        pipelineRoot: env.CHURN_VERTEX_PIPELINE_ROOT!,
-        serviceAccount: env.CHURN_VERTEX_SERVICE_ACCOUNT,
-      },
+      target,
       () => tokens.get(),
       async (uri) => loadConfig(await openStorage(uri)),
     );

@@ -18,9 +18,9 @@ import { silentLogger } from "../components/common/log.js";
 import { openStorage } from "../components/common/storage/index.js";
 import { compileGraph, compileSettingsOf, kfpDocuments } from "../pipelines/compile/index.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
-import { parseFunctionsEnv } from "./config.js";
+import { parseFunctionsEnv, vertexTargetOf } from "./config.js";
 import { handleWeeklyUpload } from "./on-weekly-upload.js";
-import { VERTEX_RUN_LABEL, VertexPipelinesLauncher, vertexEndpointOf } from "./vertex-launcher.js";
+import { VERTEX_RUN_LABEL, VertexPipelinesLauncher } from "./vertex-launcher.js";
 
 const PARENT = "projects/churn-test-1/locations/europe-west1";
 const config = parseConfig({
@@ -193,6 +193,13 @@ describe("the kfp launcher's settings", () => {
       CHURN_VERTEX_PARENT: PARENT,
       CHURN_VERTEX_PIPELINE_ROOT: "gs://b/vertex",
     });
-    expect(vertexEndpointOf(env.CHURN_VERTEX_PARENT!)).toBe("https://europe-west1-aiplatform.googleapis.com");
+    expect(vertexTargetOf(env)).toEqual({
+      parent: PARENT,
+      endpoint: "https://europe-west1-aiplatform.googleapis.com",
+      pipelineRoot: "gs://b/vertex",
+      serviceAccount: undefined,
+    });
+    const own = parseFunctionsEnv({ ...env, CHURN_VERTEX_ENDPOINT: "http://127.0.0.1:9/" });
+    expect(vertexTargetOf(own)?.endpoint).toBe("http://127.0.0.1:9");
   });
 });

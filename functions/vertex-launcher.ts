@@ -7,6 +7,7 @@ import {
   PIPELINE_PARAMETERS,
 } from "../pipelines/compile/index.js";
 import { weeklyPipeline } from "../pipelines/definitions/weekly.js";
+import type { VertexTarget } from "./config.js";
 import type { LaunchRequest, LaunchResult, RunLauncher } from "./launcher.js";
 
 /**
@@ -15,24 +16,6 @@ import type { LaunchRequest, LaunchResult, RunLauncher } from "./launcher.js";
  * (`churn.io/run-id`) the other launchers use.
  */
 export const VERTEX_RUN_LABEL = "churn-run-id";
-
-/** Where runs go in Vertex AI Pipelines (the functions' CHURN_VERTEX_* settings). */
-export interface VertexTarget {
-  /** `projects/<project>/locations/<region>`. */
-  parent: string;
-  /** API base URL, e.g. `https://europe-west1-aiplatform.googleapis.com`. */
-  endpoint: string;
-  /** A gs:// folder for the engine's own files (the job's pipeline root). */
-  pipelineRoot: string;
-  /** The Google service account the job's steps run as; unset: Vertex's default. */
-  serviceAccount?: string;
-}
-
-/** The regional API base of a `projects/<p>/locations/<region>` parent. */
-export function vertexEndpointOf(parent: string): string {
-  const region = parent.split("/")[3];
-  return `https://${region}-aiplatform.googleapis.com`;
-}
 
 /** A bearer token for each request (the function's service account, refreshed before it lapses). */
 export type BearerToken = () => Promise<string>;
